@@ -1,0 +1,193 @@
+//! Who is calling: OAuth access tokens and API keys (spec §1.2), the staging token (§1.3),
+//! scopes, and the control API's admin token.
+
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::{hash_secret, hashes_equal};
+use crate::AppState;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cardinal_domain::{Relation, Role};
+use cardinal_store::{Actor, ActorKind, Credential, CredentialKind, Membership, Organization, Visibility};
+use jiff::Timestamp;
+use uuid::Uuid;
+
+pub mod scope {
+    pub const CARD_READ: &str = "card.read";
+    pub const CARD_WRITE: &str = "card.write";
+    pub const ORGANIZATION_READ: &str = "organization.read";
+    pub const MEMBERSHIP_READ: &str = "membership.read";
+    pub const WEBHOOK: &str = "webhook";
+    /// Every scope of this surface: what sandbox members' tokens get.
+    pub const ALL: &[&str] = &[CARD_READ, CARD_WRITE, ORGANIZATION_READ, MEMBERSHIP_READ, WEBHOOK];
+    /// What an API key may do: read, never write (spec §1.2).
+    pub const API_KEY: &[&str] = &[ORGANIZATION_READ, MEMBERSHIP_READ, CARD_READ];
+}
+
+/// An authenticated caller of the `/v2` API.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub organization: Organization,
+    pub membership: Membership,
+    pub kind: CredentialKind,
+    pub credential_id: Uuid,
+    scopes: Vec<String>,
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        self.membership.role
+    }
+
+    /// The organization's clock (sandbox time travel applies).
+    pub fn now(&self) -> Timestamp {
+        self.organization.now()
+    }
+
+    pub fn require(&self, scope: &str) -> ApiResult<()> {
+        if self.scopes.iter().any(|s| s == scope) {
+            Ok(())
+        } else {
+            Err(ApiError::missing_scope())
+        }
+    }
+
+    /// Card writes need an OAuth access token with `card.write`: an API key is read-only.
+    pub fn require_card_write(&self) -> ApiResult<()> {
+        if self.kind == CredentialKind::ApiKey {
+            return Err(ApiError::forbidden("card writes need an OAuth access token; API keys are read-only"));
+        }
+        self.require(scope::CARD_WRITE)
+    }
+
+    pub fn actor(&self) -> Actor {
+        match self.kind {
+            CredentialKind::AccessToken => Actor { kind: ActorKind::Membership, id: Some(self.membership.id) },
+            CredentialKind::ApiKey => Actor { kind: ActorKind::ApiKey, id: Some(self.credential_id) },
+        }
+    }
+
+    /// How a card holder relates to the caller, for the permission table.
+    pub fn relation_to(&self, holder_id: Uuid, holder_team: Option<Uuid>) -> Relation {
+        if holder_id == self.membership.id {
+            Relation::Own
+        } else if holder_team.is_some() && holder_team == self.membership.team_id {
+            Relation::Team
+        } else {
+            Relation::Other
+        }
+    }
+
+    /// Which cards this caller may see at all (spec §2.3).
+    pub fn card_visibility(&self) -> Visibility {
+        match self.role() {
+            Role::Owner | Role::Admin | Role::Reporting => Visibility::All,
+            Role::Manager => Visibility::HeldByOrTeam(self.membership.id, self.membership.team_id),
+            Role::Employee => Visibility::HeldBy(self.membership.id),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("missing Authorization header"))?;
+        let credential = match header.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => access_token(state, token.trim()).await?,
+            Some(_) => return Err(ApiError::unauthorized("unsupported Authorization scheme")),
+            None => api_key(state, header).await?,
+        };
+        let now = credential.organization.now();
+        if credential.revoked_at.is_some() {
+            return Err(ApiError::unauthorized("the credential has been revoked"));
+        }
+        if credential.expires_at.is_some_and(|at| at <= now) {
+            return Err(ApiError::unauthorized("the credential has expired"));
+        }
+        let scopes = match credential.kind {
+            // An API key is read-only whatever was stored for it.
+            CredentialKind::ApiKey => scope::API_KEY.iter().map(|s| s.to_string()).collect(),
+            CredentialKind::AccessToken => credential.scopes,
+        };
+        Ok(Principal {
+            organization: credential.organization,
+            membership: credential.membership,
+            kind: credential.kind,
+            credential_id: credential.id,
+            scopes,
+        })
+    }
+}
+
+async fn access_token(state: &AppState, token: &str) -> ApiResult<Credential> {
+    let hash = hash_secret(token);
+    state
+        .store
+        .credential_by_hash(&hash)
+        .await?
+        .filter(|c| c.kind == CredentialKind::AccessToken && hashes_equal(&c.secret_hash, &hash))
+        .ok_or_else(|| ApiError::unauthorized("invalid access token"))
+}
+
+/// `<organization-slug>:<secret-key>`: literally, not HTTP Basic.
+async fn api_key(state: &AppState, header: &str) -> ApiResult<Credential> {
+    let malformed =
+        || ApiError::unauthorized("malformed Authorization header: expected `Bearer <token>` or `<slug>:<secret-key>`");
+    let (slug, secret) = header.split_once(':').ok_or_else(malformed)?;
+    if slug.is_empty() || secret.is_empty() {
+        return Err(malformed());
+    }
+    let hash = hash_secret(secret);
+    state
+        .store
+        .api_key_by_slug(slug)
+        .await?
+        .filter(|c| hashes_equal(&c.secret_hash, &hash))
+        .ok_or_else(|| ApiError::unauthorized("invalid API key"))
+}
+
+pub const STAGING_TOKEN_HEADER: &str = "x-qonto-staging-token";
+
+/// When a staging token is configured, every `/v2` request must present it (spec §1.3).
+pub async fn require_staging_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(expected) = &state.config.staging_token_hash {
+        if !presents_secret(request.headers(), STAGING_TOKEN_HEADER, expected) {
+            return ApiError::unauthorized("missing or invalid X-Qonto-Staging-Token header").into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn presents_secret(headers: &HeaderMap, name: &str, expected_hash: &[u8; 32]) -> bool {
+    headers.get(name).and_then(|v| v.to_str().ok()).is_some_and(|v| hashes_equal(&hash_secret(v.trim()), expected_hash))
+}
+
+/// The control API's caller: whoever holds the admin token.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Admin> {
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().strip_prefix("Bearer ").or_else(|| v.trim().strip_prefix("bearer ")))
+            .ok_or_else(|| ApiError::unauthorized("the control API needs `Authorization: Bearer <admin token>`"))?;
+        if hashes_equal(&hash_secret(presented.trim()), &state.config.admin_token_hash) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::unauthorized("invalid admin token"))
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! `/v2/cards`: list, show, appearances and the lifecycle actions.
+
+use crate::auth::{scope, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::wire::{self, Meta};
+use crate::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use cardinal_domain::card::{Outcome, Status};
+use cardinal_domain::permissions::authorize;
+use cardinal_domain::{Card, CardAction, CardLevel};
+use cardinal_store::{Actor, AuditEvent, CardQuery, CardSortField, StoredCard};
+use jiff::Timestamp;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Serialize)]
+pub struct CardBody {
+    pub card: wire::Card,
+}
+
+#[derive(Serialize)]
+pub struct CardList {
+    pub cards: Vec<wire::Card>,
+    pub meta: Meta,
+}
+
+/// A path id that is not a UUID names no card: 404, like an unknown one (spec §3).
+pub fn card_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("card"))
+}
+
+pub fn render(state: &AppState, principal: &Principal, stored: &StoredCard) -> wire::Card {
+    wire::Card::of(stored, principal.now(), &principal.organization.time_zone(), state.links())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<CardList>> {
+    principal.require(scope::CARD_READ)?;
+    let params = Params::parse(query.as_deref());
+    let q = card_query(&params, &principal)?;
+    let page = state.store.list_cards(&q).await?;
+    let meta = Meta::of(&page, q.page);
+    let cards = page.items.iter().map(|c| render(&state, &principal, c)).collect();
+    Ok(Json(CardList { cards, meta }))
+}
+
+fn card_query(params: &Params, principal: &Principal) -> ApiResult<CardQuery> {
+    let mut q = CardQuery::all(principal.organization.id, principal.now());
+    q.visibility = principal.card_visibility();
+    q.search = params.one("query").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    q.holder_ids = params.many_uuids("holder_ids")?;
+    q.bank_account_ids = params.many_uuids("bank_account_ids")?;
+    q.ids = params.many_uuids("ids")?;
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    q.statuses = params.many_in_list("statuses", Status::parse, &statuses)?;
+    let levels: Vec<&str> = CardLevel::ALL.iter().map(|l| l.as_str()).collect();
+    q.levels = params.many_in_list("card_levels", CardLevel::parse, &levels)?;
+    (q.sort, q.descending) = sort(params.one("sort_by"))?;
+    q.page = params.page()?;
+    Ok(q)
+}
+
+/// `sort_by=<status|nickname|last_activity_at|created_at>:<asc|desc>`; default `created_at:desc`.
+fn sort(raw: Option<&str>) -> ApiResult<(CardSortField, bool)> {
+    let Some(raw) = raw.filter(|s| !s.is_empty()) else { return Ok((CardSortField::CreatedAt, true)) };
+    let (field, direction) = raw.split_once(':').unwrap_or((raw, "asc"));
+    let field = match field {
+        "status" => CardSortField::Status,
+        "nickname" => CardSortField::Nickname,
+        "last_activity_at" => CardSortField::LastActivityAt,
+        "created_at" => CardSortField::CreatedAt,
+        _ => None.ok_or_else(|| {
+            ApiError::parameter(
+                "not_in_list",
+                "sort_by",
+                format!("sort_by field {field:?} is not one of: status, nickname, last_activity_at, created_at"),
+            )
+        })?,
+    };
+    let descending = match direction {
+        "asc" => false,
+        "desc" => true,
+        _ => {
+            return Err(ApiError::parameter(
+                "not_in_list",
+                "sort_by",
+                format!("sort_by direction {direction:?} is not asc or desc"),
+            ))
+        }
+    };
+    Ok((field, descending))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<CardBody>> {
+    principal.require(scope::CARD_READ)?;
+    let stored = visible_card(&state, &principal, &raw).await?;
+    Ok(Json(CardBody { card: render(&state, &principal, &stored) }))
+}
+
+/// The card if the caller may see it; otherwise 404 whether or not it exists.
+pub async fn visible_card(state: &AppState, principal: &Principal, raw_id: &str) -> ApiResult<StoredCard> {
+    let id = card_id(raw_id)?;
+    let stored = state.store.card(principal.organization.id, id).await?.ok_or_else(|| ApiError::not_found("card"))?;
+    let relation = principal.relation_to(stored.card.holder_id, stored.holder.team_id);
+    authorize(principal.role(), CardAction::See, relation)?;
+    Ok(stored)
+}
+
+pub async fn appearances(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<serde_json::Value>> {
+    principal.require(scope::CARD_READ)?;
+    Ok(Json(wire::appearances(state.links())))
+}
+
+pub async fn lock(state: State<AppState>, principal: Principal, id: Path<String>) -> ApiResult<Json<CardBody>> {
+    lifecycle(state, principal, id, CardAction::Lock).await
+}
+
+pub async fn unlock(state: State<AppState>, principal: Principal, id: Path<String>) -> ApiResult<Json<CardBody>> {
+    lifecycle(state, principal, id, CardAction::Unlock).await
+}
+
+/// One lifecycle action: permission, transition and audit decided on the locked card.
+async fn lifecycle(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+    action: CardAction,
+) -> ApiResult<Json<CardBody>> {
+    principal.require_card_write()?;
+    let id = card_id(&raw)?;
+    let now = principal.now();
+    let (role, actor, request_id) = (principal.role(), principal.actor(), crate::context::request_id());
+    let who = principal.clone();
+    let stored = state
+        .store
+        .update_card(
+            principal.organization.id,
+            id,
+            Box::new(move |stored| {
+                authorize(role, action, who.relation_to(stored.card.holder_id, stored.holder.team_id))?;
+                let from = stored.card.status(now);
+                let locked_before = stored.card.user_locked;
+                Ok(match stored.card.apply(action, now)? {
+                    Outcome::Unchanged => None,
+                    Outcome::Changed => {
+                        let changes = if locked_before == stored.card.user_locked {
+                            serde_json::json!({})
+                        } else {
+                            serde_json::json!({"user_locked": [locked_before, stored.card.user_locked]})
+                        };
+                        Some(audit_event(&stored.card, verb(action), actor, Some(from), now, &request_id, changes))
+                    }
+                })
+            }),
+        )
+        .await?;
+    Ok(Json(CardBody { card: render(&state, &principal, &stored) }))
+}
+
+/// The action name audit events record.
+pub fn verb(action: CardAction) -> &'static str {
+    match action {
+        CardAction::ReportLost => "lost",
+        CardAction::ReportStolen => "stolen",
+        other => other.as_str(),
+    }
+}
+
+/// An audit event for a change already applied to `card`.
+pub fn audit_event(
+    card: &Card,
+    action: &str,
+    actor: Actor,
+    from: Option<Status>,
+    now: Timestamp,
+    request_id: &str,
+    changes: serde_json::Value,
+) -> AuditEvent {
+    AuditEvent {
+        id: Uuid::new_v4(),
+        card_id: card.id,
+        action: action.to_owned(),
+        actor,
+        from_status: from,
+        to_status: card.status(now),
+        changes,
+        request_id: request_id.to_owned(),
+        at: now,
+    }
+}

@@ -1,0 +1,119 @@
+//! Per-request context: the request id every response and error carries, access logging,
+//! and turning panics and timeouts into JSON errors instead of dropped connections.
+
+use crate::error::ApiError;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// How long a request may run before it is answered with a timeout error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The current request's id; outside a request (tests, startup), a fresh one.
+pub fn request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| new_request_id())
+}
+
+fn new_request_id() -> String {
+    let bytes: [u8; 8] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The outermost layer: assigns the id, runs the request inside its scope, stamps the
+/// header, logs one line (never headers, bodies or query strings: they may hold secrets).
+pub async fn request_context(request: Request, next: Next) -> Response {
+    let id = new_request_id();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let run = CatchPanic(Box::pin(next.run(request)));
+    let mut response = REQUEST_ID
+        .scope(id.clone(), async move {
+            match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(())) => {
+                    tracing::error!("request handler panicked");
+                    ApiError::internal().into_response()
+                }
+                Err(_) => {
+                    ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", "the request took too long").into_response()
+                }
+            }
+        })
+        .await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    tracing::info!(
+        request_id = %id,
+        %method,
+        path = %redact_path(&path),
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// Paths can carry one-time secrets (data-view tokens, SCA tokens, revoked access tokens):
+/// keep only the first characters of long opaque segments.
+fn redact_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            let opaque = segment.len() > 24 && uuid::Uuid::parse_str(segment).is_err();
+            if opaque {
+                format!("{}…", &segment[..6.min(segment.len())])
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Polls a future, turning a panic into `Err(())` so the client gets a JSON 500.
+struct CatchPanic<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_16_hex_chars() {
+        let id = new_request_id();
+        assert_eq!(id.len(), 16);
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn long_opaque_path_segments_are_redacted() {
+        let uuid = "5f0c7c9e-1f3b-4c35-9d2a-0a1b2c3d4e5f";
+        assert_eq!(redact_path(&format!("/v2/cards/{uuid}/lock")), format!("/v2/cards/{uuid}/lock"));
+        assert_eq!(redact_path("/_sandbox/tokens/abcdefghijklmnopqrstuvwxyz0123"), "/_sandbox/tokens/abcdef…");
+    }
+}

@@ -1,0 +1,132 @@
+//! Every failure, in Qonto's error shape (spec §1.4):
+//! `{"errors":[{"code","detail","source"?}],"trace_id"}`, with `trace_id` equal to the
+//! response's `X-Request-Id`.
+
+use crate::context;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cardinal_domain::DomainError;
+use cardinal_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// JSON pointer into the request body.
+    Pointer(String),
+    /// Name of the query parameter.
+    Parameter(String),
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorItem {
+    pub code: &'static str,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub errors: Vec<ErrorItem>,
+    pub retry_after: Option<u64>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError { status, errors: vec![ErrorItem { code, detail: detail.into(), source: None }], retry_after: None }
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn missing_scope() -> ApiError {
+        // Clients match this exact text (spec §1.2).
+        ApiError::forbidden("missing required oauth scope")
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", detail)
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred")
+    }
+
+    /// A 422 about one field of the body.
+    pub fn field(code: &'static str, pointer: impl Into<String>, detail: impl Into<String>) -> ApiError {
+        ApiError::unprocessable(code, detail, Some(Source::Pointer(pointer.into())))
+    }
+
+    /// A 422 about one query parameter.
+    pub fn parameter(code: &'static str, name: impl Into<String>, detail: impl Into<String>) -> ApiError {
+        ApiError::unprocessable(code, detail, Some(Source::Parameter(name.into())))
+    }
+
+    fn unprocessable(code: &'static str, detail: impl Into<String>, source: Option<Source>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            errors: vec![ErrorItem { code, detail: detail.into(), source }],
+            retry_after: None,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.errors.first().map(|e| e.code).unwrap_or("internal_error")
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> ApiError {
+        match e {
+            DomainError::NotFound => ApiError::not_found("card"),
+            DomainError::Forbidden(detail) => ApiError::forbidden(detail),
+            e @ DomainError::InvalidTransition { .. } => {
+                ApiError::unprocessable("invalid_transition", e.to_string(), None)
+            }
+            DomainError::Invalid { code, pointer, detail } => ApiError::field(code, pointer, detail),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Domain(d) => d.into(),
+            StoreError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
+            StoreError::Backend(cause) => {
+                tracing::error!(%cause, "storage failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    errors: &'a [ErrorItem],
+    trace_id: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { errors: &self.errors, trace_id: context::request_id() };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

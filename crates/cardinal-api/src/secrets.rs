@@ -1,0 +1,182 @@
+//! Secrets: access tokens and API keys (stored as SHA-256), card data encryption
+//! (AES-256-GCM bound to the card id), and PAN issuing.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use cardinal_domain::card::BIN;
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+/// A fresh secret: 32 random bytes, base64url without padding.
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the store keeps instead of a secret.
+pub fn hash_secret(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Constant-time equality of two hashes.
+pub fn hashes_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// The 32-byte master key protecting card data, given as base64 (standard or url-safe).
+#[derive(Clone)]
+pub struct CardKey([u8; 32]);
+
+impl CardKey {
+    pub fn generate() -> CardKey {
+        CardKey(rand::random())
+    }
+
+    pub fn parse(text: &str) -> Result<CardKey, String> {
+        let text = text.trim();
+        let bytes = STANDARD
+            .decode(text)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+            .map_err(|_| "the card-data key must be base64".to_owned())?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| "the card-data key must be 32 bytes".to_owned())?;
+        Ok(CardKey(key))
+    }
+
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for CardKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardKey(..)")
+    }
+}
+
+/// Encrypts and decrypts PAN and CVV. Separate keys, derived from the master key, serve
+/// encryption and the PAN fingerprint, so neither use weakens the other.
+pub struct CardVault {
+    cipher: Aes256Gcm,
+    fingerprint_key: [u8; 32],
+}
+
+impl CardVault {
+    pub fn new(master: &CardKey) -> CardVault {
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&master.0).expect("any key length works");
+            mac.update(label);
+            mac.finalize().into_bytes().into()
+        };
+        CardVault {
+            cipher: Aes256Gcm::new(&derive(b"cardinal card data encryption v1").into()),
+            fingerprint_key: derive(b"cardinal pan fingerprint v1"),
+        }
+    }
+
+    /// `nonce || ciphertext`; the card id is authenticated so a ciphertext cannot be moved
+    /// to another card.
+    pub fn seal(&self, card_id: Uuid, plaintext: &str) -> Vec<u8> {
+        let nonce: [u8; 12] = rand::random();
+        let payload = Payload { msg: plaintext.as_bytes(), aad: card_id.as_bytes() };
+        let sealed = self.cipher.encrypt(Nonce::from_slice(&nonce), payload).expect("AES-GCM encryption cannot fail");
+        [nonce.as_slice(), &sealed].concat()
+    }
+
+    pub fn open(&self, card_id: Uuid, sealed: &[u8]) -> Option<String> {
+        let (nonce, ciphertext) = sealed.split_at_checked(12)?;
+        let payload = Payload { msg: ciphertext, aad: card_id.as_bytes() };
+        let plain = self.cipher.decrypt(Nonce::from_slice(nonce), payload).ok()?;
+        String::from_utf8(plain).ok()
+    }
+
+    pub fn fingerprint(&self, pan: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.fingerprint_key).expect("any key length works");
+        mac.update(pan.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// A new 16-digit PAN: the BIN, nine random digits, and the Luhn check digit.
+pub fn new_pan() -> String {
+    let mut rng = rand::rng();
+    let mut digits = String::from(BIN);
+    for _ in 0..9 {
+        digits.push(char::from(b'0' + rng.random_range(0..10u8)));
+    }
+    let check = luhn_check_digit(&digits);
+    digits.push(char::from(b'0' + check));
+    digits
+}
+
+pub fn new_cvv() -> String {
+    format!("{:03}", rand::rng().random_range(0..1000u16))
+}
+
+/// The digit that makes `payload` followed by it pass the Luhn check.
+pub fn luhn_check_digit(payload: &str) -> u8 {
+    let sum: u32 = payload
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let doubled = d * 2;
+                if doubled > 9 {
+                    doubled - 9
+                } else {
+                    doubled
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    ((10 - sum % 10) % 10) as u8
+}
+
+pub fn luhn_valid(number: &str) -> bool {
+    number.len() >= 2
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && luhn_check_digit(&number[..number.len() - 1]) == number.as_bytes()[number.len() - 1] - b'0'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pans_are_luhn_valid_with_our_bin() {
+        for _ in 0..200 {
+            let pan = new_pan();
+            assert_eq!(pan.len(), 16);
+            assert!(pan.starts_with("511768"));
+            assert!(luhn_valid(&pan), "{pan}");
+        }
+        assert!(luhn_valid("4539578763621486"));
+        assert!(!luhn_valid("4539578763621487"));
+    }
+
+    #[test]
+    fn sealed_card_data_opens_only_for_its_card() {
+        let vault = CardVault::new(&CardKey::generate());
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let sealed = vault.seal(a, "5117681234567890");
+        assert!(!sealed.windows(4).any(|w| w == b"5117"));
+        assert_eq!(vault.open(a, &sealed).as_deref(), Some("5117681234567890"));
+        assert_eq!(vault.open(b, &sealed), None);
+    }
+
+    #[test]
+    fn keys_round_trip_through_base64() {
+        let key = CardKey::generate();
+        let again = CardKey::parse(&key.to_base64()).unwrap();
+        assert_eq!(key.0, again.0);
+        assert!(CardKey::parse("c2hvcnQ=").is_err());
+    }
+}

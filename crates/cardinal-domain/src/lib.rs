@@ -1,0 +1,17 @@
+//! Cardinal's domain: the rules of a card program as plain data and pure functions.
+//!
+//! Nothing here performs I/O or reads the clock: every function that depends on time takes an
+//! explicit `now`, so that organization clocks (sandbox time travel) and tests control it.
+
+pub mod card;
+pub mod catalog;
+pub mod error;
+pub mod issuing;
+pub mod money;
+pub mod permissions;
+pub mod time;
+
+pub use card::{Card, CardLevel, Category, Lifecycle, Status, SystemLockReason};
+pub use error::DomainError;
+pub use money::Cents;
+pub use permissions::{CardAction, Relation, Role};

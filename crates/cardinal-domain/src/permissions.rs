@@ -1,0 +1,163 @@
+//! Who may do what to which card: the one table of spec §2.3.
+
+use crate::card::wire_enum;
+use crate::error::DomainError;
+
+wire_enum! {
+    /// A membership's role in its organization.
+    Role { Owner = "owner", Admin = "admin", Manager = "manager", Employee = "employee", Reporting = "reporting" }
+}
+
+/// Everything a caller can do to a card. Lifecycle actions go through [`crate::Card::apply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CardAction {
+    See,
+    Create,
+    Lock,
+    Unlock,
+    ReportLost,
+    ReportStolen,
+    Discard,
+    UpdateNickname,
+    UpdateLimits,
+    UpdateOptions,
+    UpdateRestrictions,
+    ViewData,
+    /// Control API only.
+    Activate,
+    /// Control API only.
+    SystemLock,
+}
+
+impl CardAction {
+    /// The verb used in details and audit events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardAction::See => "see",
+            CardAction::Create => "create",
+            CardAction::Lock => "lock",
+            CardAction::Unlock => "unlock",
+            CardAction::ReportLost => "report lost",
+            CardAction::ReportStolen => "report stolen",
+            CardAction::Discard => "discard",
+            CardAction::UpdateNickname => "update nickname",
+            CardAction::UpdateLimits => "update limits",
+            CardAction::UpdateOptions => "update options",
+            CardAction::UpdateRestrictions => "update restrictions",
+            CardAction::ViewData => "view card data",
+            CardAction::Activate => "activate",
+            CardAction::SystemLock => "add a system lock",
+        }
+    }
+}
+
+impl std::fmt::Display for CardAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a card's holder relates to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// The caller holds the card.
+    Own,
+    /// The holder is in the caller's team.
+    Team,
+    /// Anyone else in the organization.
+    Other,
+}
+
+/// Which cards a role may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    All,
+    OwnAndTeam,
+    Own,
+    Nothing,
+}
+
+impl Reach {
+    fn covers(self, relation: Relation) -> bool {
+        match self {
+            Reach::All => true,
+            Reach::OwnAndTeam => relation != Relation::Other,
+            Reach::Own => relation == Relation::Own,
+            Reach::Nothing => false,
+        }
+    }
+}
+
+/// Spec §2.3, row by row. Control-API actions are not open to any role.
+pub fn reach(role: Role, action: CardAction) -> Reach {
+    use CardAction::*;
+    use Reach::*;
+    use Role::*;
+    match (action, role) {
+        (Activate | SystemLock, _) => Nothing,
+        (_, Owner | Admin) => All,
+        (See, Reporting) => All,
+        (_, Reporting) => Nothing,
+        (See | Lock | ReportLost | ReportStolen | Discard | UpdateNickname, Manager) => OwnAndTeam,
+        (See | Lock | ReportLost | ReportStolen | Discard | UpdateNickname, Employee) => Own,
+        (UpdateOptions, Manager) => OwnAndTeam,
+        (ViewData, Manager | Employee) => Own,
+        (Create | Unlock | UpdateLimits | UpdateRestrictions | UpdateOptions, Manager | Employee) => Nothing,
+    }
+}
+
+/// Decides whether `role` may perform `action` on a card whose holder has `relation` to the
+/// caller. A card the caller may not even see is `NotFound`, never `Forbidden` (spec §1.4).
+pub fn authorize(role: Role, action: CardAction, relation: Relation) -> Result<(), DomainError> {
+    if !reach(role, CardAction::See).covers(relation) {
+        return Err(DomainError::NotFound);
+    }
+    if reach(role, action).covers(relation) {
+        return Ok(());
+    }
+    Err(DomainError::Forbidden(format!("a member with the {role} role may not {action} this card")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CardAction::*;
+    use Relation::*;
+    use Role::*;
+
+    #[test]
+    fn only_owners_and_admins_unlock() {
+        for role in [Owner, Admin] {
+            assert!(authorize(role, Unlock, Other).is_ok());
+        }
+        assert!(matches!(authorize(Employee, Unlock, Own), Err(DomainError::Forbidden(_))));
+        assert!(matches!(authorize(Manager, Unlock, Own), Err(DomainError::Forbidden(_))));
+        assert!(matches!(authorize(Reporting, Unlock, Other), Err(DomainError::Forbidden(_))));
+    }
+
+    #[test]
+    fn invisible_cards_are_not_found() {
+        assert_eq!(authorize(Employee, Lock, Other), Err(DomainError::NotFound));
+        assert_eq!(authorize(Employee, Lock, Team), Err(DomainError::NotFound));
+        assert_eq!(authorize(Manager, See, Other), Err(DomainError::NotFound));
+        assert!(authorize(Manager, Lock, Team).is_ok());
+        assert!(authorize(Employee, Lock, Own).is_ok());
+        assert!(authorize(Reporting, See, Other).is_ok());
+        assert!(matches!(authorize(Reporting, Lock, Own), Err(DomainError::Forbidden(_))));
+    }
+
+    #[test]
+    fn data_view_is_own_card_only_below_admin() {
+        assert!(authorize(Manager, ViewData, Own).is_ok());
+        assert!(matches!(authorize(Manager, ViewData, Team), Err(DomainError::Forbidden(_))));
+        assert!(matches!(authorize(Reporting, ViewData, Own), Err(DomainError::Forbidden(_))));
+    }
+
+    #[test]
+    fn control_actions_are_never_open_to_members() {
+        for role in Role::ALL {
+            assert_eq!(reach(*role, Activate), Reach::Nothing);
+            assert_eq!(reach(*role, SystemLock), Reach::Nothing);
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Connections, migrations and the write path.
+//!
+//! SQLite allows one writer at a time. Every write goes to one thread that owns the write
+//! connection. That thread takes whatever writes are waiting, runs them in one transaction
+//! with a savepoint per operation (so a refused operation never undoes another), and commits
+//! once: with `synchronous=FULL` each commit pays an fsync, and group commit shares it.
+//! Nobody is answered before the commit that holds their write is durable.
+//! Reads run on a pool of read-only connections and, thanks to WAL, never wait on writes.
+
+use cardinal_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Mutex};
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+
+/// Most operations one commit carries; bounds the latency a batch adds to its first member.
+const MAX_BATCH: usize = 256;
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Memory,
+}
+
+impl Location {
+    /// Parses `sqlite://path`, `sqlite:path` or `sqlite::memory:`.
+    pub fn parse(url: &str) -> Option<Location> {
+        let rest = url.strip_prefix("sqlite:")?;
+        if rest == ":memory:" || rest == "//:memory:" {
+            return Some(Location::Memory);
+        }
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        let path = path.split('?').next().unwrap_or_default();
+        (!path.is_empty()).then(|| Location::File(PathBuf::from(path)))
+    }
+}
+
+/// Finishes one operation once its batch's commit is known.
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// One write operation: runs on the writer's connection inside a savepoint and says whether
+/// it succeeded (false rolls its savepoint back).
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+
+pub struct Engine {
+    jobs: mpsc::Sender<Job>,
+    readers: Option<ReaderPool>,
+}
+
+impl Engine {
+    pub fn open(location: Location) -> StoreResult<Engine> {
+        let mut writer = match &location {
+            Location::File(path) => Connection::open(path),
+            Location::Memory => Connection::open_in_memory(),
+        }
+        .map_err(backend)?;
+        configure_writer(&writer)?;
+        migrate(&mut writer)?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("cardinal-sqlite-writer".into())
+            .spawn(move || run_writer(writer, queue))
+            .map_err(backend)?;
+        let readers = match location {
+            Location::File(path) => Some(ReaderPool { path, idle: Arc::new(Mutex::new(Vec::new())) }),
+            // A private in-memory database has one connection: reads queue behind writes.
+            Location::Memory => None,
+        };
+        Ok(Engine { jobs, readers })
+    }
+
+    /// Runs `op` in the next group commit and answers once that commit is durable.
+    pub async fn write<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = op(conn);
+            let succeeded = result.is_ok();
+            let reply: Reply = Box::new(move |commit| {
+                let _ = answer.send(match commit {
+                    Ok(()) => result,
+                    Err(cause) => result.and(Err(StoreError::Backend(cause))),
+                });
+            });
+            (succeeded, reply)
+        });
+        self.jobs.send(job).map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
+        answered.await.map_err(|_| StoreError::Backend("the write was abandoned".into()))?
+    }
+
+    /// Runs `op` on a read-only connection: it sees the last committed state.
+    pub async fn read<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let Some(pool) = &self.readers else {
+            return self.write(op).await;
+        };
+        let pool = pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.take()?;
+            let result = op(&conn);
+            pool.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+    }
+}
+
+#[derive(Clone)]
+struct ReaderPool {
+    path: PathBuf,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl ReaderPool {
+    fn take(&self) -> StoreResult<Connection> {
+        if let Some(conn) = self.idle.lock().map_err(backend)?.pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(backend)?;
+        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;").map_err(backend)?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+    }
+}
+
+fn configure_writer(conn: &Connection) -> StoreResult<()> {
+    // WAL lets readers proceed during writes; FULL makes an answered write survive power loss.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )
+    .map_err(backend)
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let applied: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database is at schema version {applied}, newer than this Cardinal ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction().map_err(backend)?;
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&conn, batch);
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Nothing can run without a transaction. Dropping the operations drops their reply
+        // channels, so each caller is answered with an error rather than left waiting.
+        tracing::error!(error = %e, operations = batch.len(), "could not begin a write transaction");
+        return;
+    }
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Some(reply) = run_in_savepoint(conn, job) {
+            replies.push(reply);
+        }
+    }
+    let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if commit.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+        tracing::error!(error = ?commit, "group commit failed");
+    }
+    for reply in replies {
+        reply(commit.clone());
+    }
+}
+
+/// Runs one operation between `SAVEPOINT` and `RELEASE`, undoing it alone if it fails or
+/// panics. A panicking operation has no reply: its caller sees the write abandoned.
+fn run_in_savepoint(conn: &Connection, job: Job) -> Option<Reply> {
+    if let Err(e) = conn.execute_batch("SAVEPOINT op") {
+        tracing::error!(error = %e, "could not open a savepoint; the operation is abandoned");
+        return None;
+    }
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(conn)));
+    let succeeded = matches!(outcome, Ok((true, _)));
+    if !succeeded {
+        let _ = conn.execute_batch("ROLLBACK TO op");
+    }
+    let _ = conn.execute_batch("RELEASE op");
+    match outcome {
+        Ok((_, reply)) => Some(reply),
+        Err(_) => {
+            tracing::error!("a storage operation panicked; it was rolled back");
+            None
+        }
+    }
+}
+
+pub fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls() {
+        assert_eq!(Location::parse("sqlite::memory:"), Some(Location::Memory));
+        assert_eq!(Location::parse("sqlite://cardinal.db"), Some(Location::File("cardinal.db".into())));
+        assert_eq!(Location::parse("sqlite:///var/lib/c.db"), Some(Location::File("/var/lib/c.db".into())));
+        assert_eq!(Location::parse("sqlite:data.db?mode=rwc"), Some(Location::File("data.db".into())));
+        assert_eq!(Location::parse("postgres://x"), None);
+        assert_eq!(Location::parse("sqlite://"), None);
+    }
+}

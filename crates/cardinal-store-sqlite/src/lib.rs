@@ -1,0 +1,558 @@
+//! Cardinal's embedded backend: SQLite with WAL, `synchronous=FULL`, foreign keys and
+//! group commit. See [`engine`] for the write path.
+
+mod engine;
+mod rows;
+
+pub use engine::Location;
+
+use async_trait::async_trait;
+use cardinal_domain::DomainError;
+use cardinal_store::*;
+use engine::{backend, Engine};
+use jiff::Timestamp;
+use rows::*;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
+use uuid::Uuid;
+
+pub struct SqliteStore {
+    engine: Engine,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `url`
+    /// (`sqlite://path` or `sqlite::memory:`).
+    pub fn open(url: &str) -> StoreResult<SqliteStore> {
+        let location =
+            Location::parse(url).ok_or_else(|| StoreError::Backend(format!("not a SQLite database URL: {url}")))?;
+        Ok(SqliteStore { engine: Engine::open(location)? })
+    }
+}
+
+/// Maps SQLite failures, turning uniqueness violations into `Conflict`.
+fn sql(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(code, message) = &e {
+        if code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            return StoreError::Conflict(message.clone().unwrap_or_else(|| "already exists".into()));
+        }
+    }
+    backend(e)
+}
+
+fn page_of<T>(items: Vec<T>, total: i64) -> Page<T> {
+    Page { items, total: total.max(0) as u64 }
+}
+
+fn limit_offset(page: PageRequest) -> (i64, i64) {
+    (i64::from(page.per_page), page.offset().min(i64::MAX as u64) as i64)
+}
+
+const CREDENTIAL_FROM: &str = "FROM credentials c \
+     JOIN organizations o ON o.id = c.organization_id \
+     JOIN memberships m ON m.id = c.membership_id";
+
+fn credential_select() -> String {
+    format!(
+        "SELECT {}, {}, {} {CREDENTIAL_FROM}",
+        columns("c", CREDENTIAL),
+        columns("o", ORGANIZATION),
+        columns("m", MEMBERSHIP)
+    )
+}
+
+const CARD_FROM: &str = "FROM cards c JOIN memberships h ON h.id = c.holder_id";
+
+fn load_card(conn: &Connection, org: Option<Uuid>, id: Uuid) -> StoreResult<Option<StoredCard>> {
+    let sql_text =
+        format!("SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = ?1 AND (?2 IS NULL OR c.organization_id = ?2)");
+    conn.prepare_cached(&sql_text)
+        .and_then(|mut s| s.query_row(params![id.to_string(), org.map(|o| o.to_string())], stored_card).optional())
+        .map_err(sql)
+}
+
+fn insert_card(conn: &Connection, new: &NewCard, holder: &Holder) -> StoreResult<()> {
+    let stored = StoredCard { card: new.card.clone(), holder: holder.clone() };
+    let c = &new.card;
+    let mut values: Vec<Box<dyn ToSql>> = vec![
+        Box::new(c.id.to_string()),
+        Box::new(c.organization_id.to_string()),
+        Box::new(c.holder_id.to_string()),
+        Box::new(c.bank_account_id.to_string()),
+        Box::new(seconds(c.created_at)),
+        Box::new(new.secrets.pan_ciphertext.clone()),
+        Box::new(new.secrets.cvv_ciphertext.clone()),
+        Box::new(new.secrets.pan_fingerprint.to_vec()),
+    ];
+    values.extend(card_index_values(&stored)?);
+    let names = ["id", "organization_id", "holder_id", "bank_account_id", "created_at", "pan_ciphertext"]
+        .iter()
+        .chain(&["cvv_ciphertext", "pan_fingerprint"])
+        .chain(CARD_INDEX_COLUMNS)
+        .copied()
+        .collect::<Vec<_>>();
+    let placeholders = (1..=names.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let sql_text = format!("INSERT INTO cards ({}) VALUES ({placeholders})", names.join(", "));
+    conn.prepare_cached(&sql_text).and_then(|mut s| s.execute(params_from_iter(values.iter()))).map_err(sql)?;
+    Ok(())
+}
+
+fn save_card(conn: &Connection, stored: &StoredCard) -> StoreResult<()> {
+    let sets = CARD_INDEX_COLUMNS.iter().enumerate().map(|(i, n)| format!("{n} = ?{}", i + 1)).collect::<Vec<_>>();
+    let sql_text = format!("UPDATE cards SET {} WHERE id = ?{}", sets.join(", "), sets.len() + 1);
+    let mut values = card_index_values(stored)?;
+    values.push(Box::new(stored.card.id.to_string()));
+    conn.prepare_cached(&sql_text).and_then(|mut s| s.execute(params_from_iter(values.iter()))).map_err(sql)?;
+    Ok(())
+}
+
+fn insert_event(conn: &Connection, event: &AuditEvent) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO card_events (id, card_id, action, actor_type, actor_id, from_status, to_status, \
+         changes, request_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            event.id.to_string(),
+            event.card_id.to_string(),
+            event.action,
+            event.actor.kind.as_str(),
+            event.actor.id.map(|i| i.to_string()),
+            event.from_status.map(|s| s.as_str()),
+            event.to_status.as_str(),
+            event.changes.to_string(),
+            event.request_id,
+            seconds(event.at),
+        ])
+    })
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn insert_credential_row(conn: &Connection, c: &NewCredential) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO credentials (id, organization_id, membership_id, kind, secret_hash, scopes, \
+         expires_at, revoked_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            c.id.to_string(),
+            c.organization_id.to_string(),
+            c.membership_id.to_string(),
+            c.kind.as_str(),
+            c.secret_hash.to_vec(),
+            c.scopes.join(" "),
+            c.expires_at.map(seconds),
+            seconds(c.created_at),
+        ])
+    })
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn insert_seed(conn: &Connection, seed: &OrganizationSeed) -> StoreResult<()> {
+    let o = &seed.organization;
+    conn.execute(
+        "INSERT INTO organizations (id, slug, legal_name, locale, timezone, country, sca_mode, \
+         clock_offset_seconds, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            o.id.to_string(),
+            o.slug,
+            o.legal_name,
+            o.locale,
+            o.timezone,
+            o.country,
+            o.sca_mode.as_str(),
+            o.clock_offset_seconds,
+            seconds(o.created_at)
+        ],
+    )
+    .map_err(sql)?;
+    for t in &seed.teams {
+        conn.execute(
+            "INSERT INTO teams (id, organization_id, name) VALUES (?1, ?2, ?3)",
+            params![t.id.to_string(), t.organization_id.to_string(), t.name],
+        )
+        .map_err(sql)?;
+    }
+    for b in &seed.bank_accounts {
+        conn.execute(
+            "INSERT INTO bank_accounts (id, organization_id, name, status, main, iban, bic, currency, \
+             balance_cents, authorized_balance_cents, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                b.id.to_string(),
+                b.organization_id.to_string(),
+                b.name,
+                b.status,
+                b.main,
+                b.iban,
+                b.bic,
+                b.currency,
+                b.balance.0,
+                b.authorized_balance.0,
+                seconds(b.created_at),
+                seconds(b.updated_at)
+            ],
+        )
+        .map_err(sql)?;
+    }
+    for m in &seed.memberships {
+        conn.execute(
+            "INSERT INTO memberships (id, organization_id, first_name, last_name, email, role, status, \
+             team_id, locale, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                m.id.to_string(),
+                m.organization_id.to_string(),
+                m.first_name,
+                m.last_name,
+                m.email,
+                m.role.as_str(),
+                m.status,
+                m.team_id.map(|t| t.to_string()),
+                m.locale,
+                seconds(m.created_at)
+            ],
+        )
+        .map_err(sql)?;
+    }
+    for c in &seed.credentials {
+        insert_credential_row(conn, c)?;
+    }
+    for new in &seed.cards {
+        let holder = seed
+            .memberships
+            .iter()
+            .find(|m| m.id == new.card.holder_id)
+            .map(|m| Holder { first_name: m.first_name.clone(), last_name: m.last_name.clone(), team_id: m.team_id })
+            .ok_or_else(|| StoreError::Conflict("a seeded card's holder is not a seeded member".into()))?;
+        insert_card(conn, new, &holder)?;
+    }
+    for e in &seed.events {
+        insert_event(conn, e)?;
+    }
+    Ok(())
+}
+
+/// The WHERE clause and its values for a card list query.
+fn card_filter(q: &CardQuery) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut clauses = vec!["c.organization_id = ?".to_owned()];
+    let mut values: Vec<Box<dyn ToSql>> = vec![Box::new(q.organization_id.to_string())];
+    let status = status_sql(seconds(q.now));
+    match &q.visibility {
+        Visibility::All => {}
+        Visibility::HeldBy(member) => {
+            clauses.push("c.holder_id = ?".into());
+            values.push(Box::new(member.to_string()));
+        }
+        Visibility::HeldByOrTeam(member, team) => {
+            clauses.push("(c.holder_id = ? OR h.team_id = ?)".into());
+            values.push(Box::new(member.to_string()));
+            values.push(Box::new(team.map(|t| t.to_string())));
+        }
+    }
+    let mut any_of = |column: &str, items: Vec<String>| {
+        if items.is_empty() {
+            return;
+        }
+        clauses.push(format!("{column} IN ({})", vec!["?"; items.len()].join(", ")));
+        values.extend(items.into_iter().map(|i| Box::new(i) as Box<dyn ToSql>));
+    };
+    any_of("c.holder_id", q.holder_ids.iter().map(Uuid::to_string).collect());
+    any_of("c.bank_account_id", q.bank_account_ids.iter().map(Uuid::to_string).collect());
+    any_of("c.id", q.ids.iter().map(Uuid::to_string).collect());
+    any_of("c.card_level", q.levels.iter().map(|l| l.as_str().to_owned()).collect());
+    any_of(&status, q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
+    if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+        clauses.push(format!("(c.search_text LIKE ? ESCAPE '\\' OR {status} LIKE ? ESCAPE '\\')"));
+        values.push(Box::new(pattern.clone()));
+        values.push(Box::new(pattern));
+    }
+    (clauses.join(" AND "), values)
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+fn card_order(q: &CardQuery) -> String {
+    let direction = if q.descending { "DESC" } else { "ASC" };
+    let key = match q.sort {
+        CardSortField::Status => status_sql(seconds(q.now)),
+        CardSortField::Nickname => "c.nickname".into(),
+        CardSortField::LastActivityAt => "c.last_activity_at".into(),
+        CardSortField::CreatedAt => "c.created_at".into(),
+    };
+    format!("{key} {direction} NULLS LAST, c.id {direction}")
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn is_empty(&self) -> StoreResult<bool> {
+        self.engine
+            .read(|conn| {
+                conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM organizations)", [], |r| r.get(0)).map_err(sql)
+            })
+            .await
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let key = key.to_owned();
+        self.engine
+            .read(move |conn| {
+                conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(sql)
+            })
+            .await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [key, value],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()> {
+        self.engine.write(move |conn| insert_seed(conn, &seed)).await
+    }
+
+    async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
+        self.engine
+            .write(move |conn| {
+                let deleted = conn.execute("DELETE FROM organizations WHERE id = ?1", [id.to_string()]).map_err(sql)?;
+                Ok(deleted > 0)
+            })
+            .await
+    }
+
+    async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
+        self.engine
+            .read(move |conn| {
+                let q = format!("SELECT {} FROM organizations o WHERE o.id = ?1", columns("o", ORGANIZATION));
+                conn.prepare_cached(&q)
+                    .and_then(|mut s| s.query_row([id.to_string()], |r| organization(r, "o")).optional())
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>> {
+        self.engine
+            .read(move |conn| {
+                let (limit, offset) = limit_offset(page);
+                let q = format!(
+                    "SELECT {} FROM bank_accounts b WHERE b.organization_id = ?1 \
+                     ORDER BY b.created_at, b.id LIMIT ?2 OFFSET ?3",
+                    columns("b", BANK_ACCOUNT)
+                );
+                let items = conn
+                    .prepare_cached(&q)
+                    .and_then(|mut s| {
+                        s.query_map(params![org.to_string(), limit, offset], |r| bank_account(r, "b"))?.collect()
+                    })
+                    .map_err(sql)?;
+                let total = conn
+                    .query_row(
+                        "SELECT count(*) FROM bank_accounts WHERE organization_id = ?1",
+                        [org.to_string()],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                Ok(page_of(items, total))
+            })
+            .await
+    }
+
+    async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>> {
+        self.engine
+            .read(move |conn| {
+                let q = format!(
+                    "SELECT {} FROM bank_accounts b WHERE b.id = ?1 AND b.organization_id = ?2",
+                    columns("b", BANK_ACCOUNT)
+                );
+                conn.prepare_cached(&q)
+                    .and_then(|mut s| {
+                        s.query_row([id.to_string(), org.to_string()], |r| bank_account(r, "b")).optional()
+                    })
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>> {
+        self.engine
+            .read(move |conn| {
+                let (limit, offset) = limit_offset(page);
+                let q = format!(
+                    "SELECT {} FROM memberships m WHERE m.organization_id = ?1 \
+                     ORDER BY m.created_at, m.id LIMIT ?2 OFFSET ?3",
+                    columns("m", MEMBERSHIP)
+                );
+                let items = conn
+                    .prepare_cached(&q)
+                    .and_then(|mut s| {
+                        s.query_map(params![org.to_string(), limit, offset], |r| membership(r, "m"))?.collect()
+                    })
+                    .map_err(sql)?;
+                let total = conn
+                    .query_row("SELECT count(*) FROM memberships WHERE organization_id = ?1", [org.to_string()], |r| {
+                        r.get(0)
+                    })
+                    .map_err(sql)?;
+                Ok(page_of(items, total))
+            })
+            .await
+    }
+
+    async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>> {
+        Ok(self.membership_by_id(id).await?.filter(|m| m.organization_id == org))
+    }
+
+    async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>> {
+        self.engine
+            .read(move |conn| {
+                let q = format!("SELECT {} FROM memberships m WHERE m.id = ?1", columns("m", MEMBERSHIP));
+                conn.prepare_cached(&q)
+                    .and_then(|mut s| s.query_row([id.to_string()], |r| membership(r, "m")).optional())
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    async fn credential_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<Credential>> {
+        let hash = secret_hash.to_vec();
+        self.engine
+            .read(move |conn| {
+                let q = format!("{} WHERE c.secret_hash = ?1", credential_select());
+                conn.prepare_cached(&q).and_then(|mut s| s.query_row([hash], credential).optional()).map_err(sql)
+            })
+            .await
+    }
+
+    async fn api_key_by_slug(&self, slug: &str) -> StoreResult<Option<Credential>> {
+        let slug = slug.to_owned();
+        self.engine
+            .read(move |conn| {
+                let q = format!(
+                    "{} WHERE o.slug = ?1 AND c.kind = 'api_key' AND c.revoked_at IS NULL",
+                    credential_select()
+                );
+                conn.prepare_cached(&q).and_then(|mut s| s.query_row([slug], credential).optional()).map_err(sql)
+            })
+            .await
+    }
+
+    async fn insert_credential(&self, credential: NewCredential) -> StoreResult<()> {
+        self.engine.write(move |conn| insert_credential_row(conn, &credential)).await
+    }
+
+    async fn revoke_credential(&self, secret_hash: &[u8; 32], at: Timestamp) -> StoreResult<bool> {
+        let hash = secret_hash.to_vec();
+        self.engine
+            .write(move |conn| {
+                let changed = conn
+                    .execute(
+                        "UPDATE credentials SET revoked_at = ?1 \
+                         WHERE secret_hash = ?2 AND kind = 'access_token' AND revoked_at IS NULL",
+                        params![seconds(at), hash],
+                    )
+                    .map_err(sql)?;
+                Ok(changed > 0)
+            })
+            .await
+    }
+
+    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
+        let query = query.clone();
+        self.engine
+            .read(move |conn| {
+                let (filter, mut values) = card_filter(&query);
+                let total: i64 = conn
+                    .prepare_cached(&format!("SELECT count(*) {CARD_FROM} WHERE {filter}"))
+                    .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
+                    .map_err(sql)?;
+                let (limit, offset) = limit_offset(query.page);
+                values.push(Box::new(limit));
+                values.push(Box::new(offset));
+                let q = format!(
+                    "SELECT {CARD_SELECT} {CARD_FROM} WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
+                    card_order(&query)
+                );
+                let items = conn
+                    .prepare_cached(&q)
+                    .and_then(|mut s| s.query_map(params_from_iter(values.iter()), stored_card)?.collect())
+                    .map_err(sql)?;
+                Ok(page_of(items, total))
+            })
+            .await
+    }
+
+    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {
+        self.engine.read(move |conn| load_card(conn, Some(org), id)).await
+    }
+
+    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {
+        self.engine.read(move |conn| load_card(conn, None, id)).await
+    }
+
+    async fn update_card(&self, org: Uuid, id: Uuid, change: CardChange) -> StoreResult<StoredCard> {
+        self.engine
+            .write(move |conn| {
+                // The writer thread is the only writer: the card cannot change under us.
+                let mut stored = load_card(conn, Some(org), id)?.ok_or(DomainError::NotFound)?;
+                if let Some(event) = change(&mut stored)? {
+                    save_card(conn, &stored)?;
+                    insert_event(conn, &event)?;
+                }
+                Ok(stored)
+            })
+            .await
+    }
+
+    async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
+        self.engine
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT e.id, e.card_id, e.action, e.actor_type, e.actor_id, e.from_status, e.to_status, \
+                     e.changes, e.request_id, e.at FROM card_events e JOIN cards c ON c.id = e.card_id \
+                     WHERE e.card_id = ?1 AND c.organization_id = ?2 ORDER BY e.seq",
+                )
+                .and_then(|mut s| {
+                    s.query_map([card.to_string(), org.to_string()], |r| {
+                        let actor_type: String = r.get(3)?;
+                        let actor_id: Option<String> = r.get(4)?;
+                        let from: Option<String> = r.get(5)?;
+                        let to: String = r.get(6)?;
+                        let changes: String = r.get(7)?;
+                        Ok(AuditEvent {
+                            id: uuid(r.get(0)?)?,
+                            card_id: uuid(r.get(1)?)?,
+                            action: r.get(2)?,
+                            actor: Actor {
+                                kind: ActorKind::parse(&actor_type).unwrap_or(ActorKind::System),
+                                id: actor_id.map(uuid).transpose()?,
+                            },
+                            from_status: from.as_deref().map(status_from).transpose()?,
+                            to_status: status_from(&to)?,
+                            changes: serde_json::from_str(&changes).unwrap_or(serde_json::Value::Null),
+                            request_id: r.get(8)?,
+                            at: timestamp(r.get(9)?)?,
+                        })
+                    })?
+                    .collect()
+                })
+                .map_err(sql)
+            })
+            .await
+    }
+}

@@ -1,0 +1,189 @@
+//! Converting between Cardinal's records and SQLite rows.
+
+use crate::engine::backend;
+use cardinal_domain::card::Status;
+use cardinal_domain::{Card, Cents, Role};
+use cardinal_store::*;
+use jiff::Timestamp;
+use rusqlite::{Row, ToSql};
+use uuid::Uuid;
+
+pub type SqlResult<T> = rusqlite::Result<T>;
+
+pub fn seconds(ts: Timestamp) -> i64 {
+    ts.as_second()
+}
+
+pub fn timestamp(seconds: i64) -> SqlResult<Timestamp> {
+    Timestamp::from_second(seconds).map_err(|e| conversion(e.to_string()))
+}
+
+pub fn uuid(text: String) -> SqlResult<Uuid> {
+    Uuid::parse_str(&text).map_err(|e| conversion(e.to_string()))
+}
+
+fn conversion(message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, message.into())
+}
+
+fn opt_timestamp(value: Option<i64>) -> SqlResult<Option<Timestamp>> {
+    value.map(timestamp).transpose()
+}
+
+/// Column list for an aliased table, so joined rows can be read by prefixed names.
+pub fn columns(alias: &str, names: &[&str]) -> String {
+    names.iter().map(|n| format!("{alias}.{n} AS {alias}_{n}")).collect::<Vec<_>>().join(", ")
+}
+
+pub const ORGANIZATION: &[&str] =
+    &["id", "slug", "legal_name", "locale", "timezone", "country", "sca_mode", "clock_offset_seconds", "created_at"];
+
+pub fn organization(row: &Row, p: &str) -> SqlResult<Organization> {
+    let col = |n: &str| format!("{p}_{n}");
+    let sca: String = row.get(col("sca_mode").as_str())?;
+    Ok(Organization {
+        id: uuid(row.get(col("id").as_str())?)?,
+        slug: row.get(col("slug").as_str())?,
+        legal_name: row.get(col("legal_name").as_str())?,
+        locale: row.get(col("locale").as_str())?,
+        timezone: row.get(col("timezone").as_str())?,
+        country: row.get(col("country").as_str())?,
+        sca_mode: ScaMode::parse(&sca).ok_or_else(|| conversion(format!("sca mode {sca}")))?,
+        clock_offset_seconds: row.get(col("clock_offset_seconds").as_str())?,
+        created_at: timestamp(row.get(col("created_at").as_str())?)?,
+    })
+}
+
+pub const MEMBERSHIP: &[&str] =
+    &["id", "organization_id", "first_name", "last_name", "email", "role", "status", "team_id", "locale", "created_at"];
+
+pub fn membership(row: &Row, p: &str) -> SqlResult<Membership> {
+    let col = |n: &str| format!("{p}_{n}");
+    let role: String = row.get(col("role").as_str())?;
+    let team: Option<String> = row.get(col("team_id").as_str())?;
+    Ok(Membership {
+        id: uuid(row.get(col("id").as_str())?)?,
+        organization_id: uuid(row.get(col("organization_id").as_str())?)?,
+        first_name: row.get(col("first_name").as_str())?,
+        last_name: row.get(col("last_name").as_str())?,
+        email: row.get(col("email").as_str())?,
+        role: Role::parse(&role).ok_or_else(|| conversion(format!("role {role}")))?,
+        status: row.get(col("status").as_str())?,
+        team_id: team.map(uuid).transpose()?,
+        locale: row.get(col("locale").as_str())?,
+        created_at: timestamp(row.get(col("created_at").as_str())?)?,
+    })
+}
+
+pub const BANK_ACCOUNT: &[&str] = &[
+    "id",
+    "organization_id",
+    "name",
+    "status",
+    "main",
+    "iban",
+    "bic",
+    "currency",
+    "balance_cents",
+    "authorized_balance_cents",
+    "created_at",
+    "updated_at",
+];
+
+pub fn bank_account(row: &Row, p: &str) -> SqlResult<BankAccount> {
+    let col = |n: &str| format!("{p}_{n}");
+    Ok(BankAccount {
+        id: uuid(row.get(col("id").as_str())?)?,
+        organization_id: uuid(row.get(col("organization_id").as_str())?)?,
+        name: row.get(col("name").as_str())?,
+        status: row.get(col("status").as_str())?,
+        main: row.get(col("main").as_str())?,
+        iban: row.get(col("iban").as_str())?,
+        bic: row.get(col("bic").as_str())?,
+        currency: row.get(col("currency").as_str())?,
+        balance: Cents(row.get(col("balance_cents").as_str())?),
+        authorized_balance: Cents(row.get(col("authorized_balance_cents").as_str())?),
+        created_at: timestamp(row.get(col("created_at").as_str())?)?,
+        updated_at: timestamp(row.get(col("updated_at").as_str())?)?,
+    })
+}
+
+pub const CREDENTIAL: &[&str] = &["id", "kind", "secret_hash", "scopes", "expires_at", "revoked_at"];
+
+/// A credential row joined with its organization (`o`) and membership (`m`).
+pub fn credential(row: &Row) -> SqlResult<Credential> {
+    let kind: String = row.get("c_kind")?;
+    let hash: Vec<u8> = row.get("c_secret_hash")?;
+    let scopes: String = row.get("c_scopes")?;
+    Ok(Credential {
+        id: uuid(row.get("c_id")?)?,
+        kind: CredentialKind::parse(&kind).ok_or_else(|| conversion(format!("credential kind {kind}")))?,
+        secret_hash: hash.try_into().map_err(|_| conversion("secret hash length".into()))?,
+        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        expires_at: opt_timestamp(row.get("c_expires_at")?)?,
+        revoked_at: opt_timestamp(row.get("c_revoked_at")?)?,
+        organization: organization(row, "o")?,
+        membership: membership(row, "m")?,
+    })
+}
+
+/// The columns a card read selects: the document plus the holder fields.
+pub const CARD_SELECT: &str = "c.data AS c_data, h.first_name AS h_first_name, \
+     h.last_name AS h_last_name, h.team_id AS h_team_id";
+
+pub fn stored_card(row: &Row) -> SqlResult<StoredCard> {
+    let data: String = row.get("c_data")?;
+    let card: Card = serde_json::from_str(&data).map_err(|e| conversion(e.to_string()))?;
+    let team: Option<String> = row.get("h_team_id")?;
+    Ok(StoredCard {
+        card,
+        holder: Holder {
+            first_name: row.get("h_first_name")?,
+            last_name: row.get("h_last_name")?,
+            team_id: team.map(uuid).transpose()?,
+        },
+    })
+}
+
+/// The card's indexed copies, in the order of [`CARD_INDEX_COLUMNS`].
+pub fn card_index_values(stored: &StoredCard) -> Result<Vec<Box<dyn ToSql>>, cardinal_store::StoreError> {
+    let c = &stored.card;
+    let data = serde_json::to_string(c).map_err(backend)?;
+    Ok(vec![
+        Box::new(c.level.as_str()),
+        Box::new(c.status_ignoring_expiry().as_str()),
+        Box::new(c.lifecycle.is_terminal()),
+        Box::new(seconds(c.expires_at)),
+        Box::new(c.pre_expires_at.map(seconds)),
+        Box::new(c.nickname.clone()),
+        Box::new(c.last_activity_at.map(seconds)),
+        Box::new(stored.search_text()),
+        Box::new(data),
+    ])
+}
+
+pub const CARD_INDEX_COLUMNS: &[&str] = &[
+    "card_level",
+    "base_status",
+    "terminal",
+    "expires_at",
+    "pre_expires_at",
+    "nickname",
+    "last_activity_at",
+    "search_text",
+    "data",
+];
+
+/// The SQL expression of a card's `status` at the clock instant bound to `?now`: the same
+/// rule as `Card::status`, with the lock part already folded into `base_status`.
+pub fn status_sql(now: i64) -> String {
+    format!(
+        "(CASE WHEN c.terminal = 0 AND c.pre_expires_at IS NOT NULL AND c.pre_expires_at <= {now} \
+         THEN 'pre_expired' WHEN c.terminal = 0 AND c.expires_at <= {now} THEN 'expired' \
+         ELSE c.base_status END)"
+    )
+}
+
+pub fn status_from(text: &str) -> SqlResult<Status> {
+    Status::parse(text).ok_or_else(|| conversion(format!("status {text}")))
+}

@@ -1,0 +1,74 @@
+//! The storage boundary of Cardinal.
+//!
+//! [`Store`] is shaped by use cases, not tables: each method is one transaction. Card changes
+//! go through [`Store::update_card`], which hands the locked card to a pure closure holding
+//! the rules, so every backend runs the same rules and only the persistence differs.
+
+pub mod conformance;
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use cardinal_domain::DomainError;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A domain rule refused the change; nothing was written.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A uniqueness rule was broken (e.g. a slug already taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database failed; the cause is for logs, never for clients.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Decides a card change inside the store's transaction, on the freshly locked card.
+/// Returns the audit event to append, or `None` when nothing changed (nothing is written).
+pub type CardChange = Box<dyn FnOnce(&mut StoredCard) -> Result<Option<AuditEvent>, DomainError> + Send + 'static>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database holds no organization yet (first run).
+    async fn is_empty(&self) -> StoreResult<bool>;
+
+    /// Server-wide settings, e.g. the hash of the generated admin token.
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+
+    /// Creates an organization with everything in it, all or nothing.
+    async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()>;
+    /// Removes an organization and everything in it. False when there was none.
+    async fn delete_organization(&self, id: Uuid) -> StoreResult<bool>;
+    async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
+
+    async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>>;
+    async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>>;
+    async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>>;
+    async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>>;
+    /// A membership of any organization (control API).
+    async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>>;
+
+    /// The credential whose secret hashes to `secret_hash`, with who it belongs to.
+    async fn credential_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<Credential>>;
+    /// The API key of the organization with this slug.
+    async fn api_key_by_slug(&self, slug: &str) -> StoreResult<Option<Credential>>;
+    async fn insert_credential(&self, credential: NewCredential) -> StoreResult<()>;
+    /// Revokes an access token. False when no such live token exists.
+    async fn revoke_credential(&self, secret_hash: &[u8; 32], at: jiff::Timestamp) -> StoreResult<bool>;
+
+    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>>;
+    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>>;
+    /// A card of any organization (control API).
+    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>>;
+    /// Runs `change` on the card under a write lock and commits the card and its audit event
+    /// together. A missing card is `DomainError::NotFound`.
+    async fn update_card(&self, org: Uuid, id: Uuid, change: CardChange) -> StoreResult<StoredCard>;
+    /// The card's audit events, oldest first.
+    async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>>;
+}

@@ -1,0 +1,331 @@
+//! Plain records crossing the storage boundary.
+
+use cardinal_domain::card::Status;
+use cardinal_domain::{Card, CardLevel, Cents, Role};
+use jiff::{tz::TimeZone, Timestamp};
+use uuid::Uuid;
+
+/// How an organization treats sensitive actions (spec §1.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaMode {
+    Required,
+    Disabled,
+    NotEnrolled,
+}
+
+impl ScaMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScaMode::Required => "required",
+            ScaMode::Disabled => "disabled",
+            ScaMode::NotEnrolled => "not_enrolled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ScaMode> {
+        [ScaMode::Required, ScaMode::Disabled, ScaMode::NotEnrolled].into_iter().find(|m| m.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: Uuid,
+    pub slug: String,
+    pub legal_name: String,
+    pub locale: String,
+    /// IANA name, e.g. `Europe/Paris`: spending windows and expiry follow it.
+    pub timezone: String,
+    pub country: String,
+    pub sca_mode: ScaMode,
+    /// How far this organization's clock is ahead of real time (sandbox time travel).
+    pub clock_offset_seconds: i64,
+    pub created_at: Timestamp,
+}
+
+impl Organization {
+    /// The organization's clock at the given real time, at the wire's second precision.
+    pub fn now_at(&self, real_now: Timestamp) -> Timestamp {
+        let second = real_now.as_second().saturating_add(self.clock_offset_seconds);
+        Timestamp::from_second(second).unwrap_or(Timestamp::MAX)
+    }
+
+    /// The organization's clock now.
+    pub fn now(&self) -> Timestamp {
+        self.now_at(Timestamp::now())
+    }
+
+    pub fn time_zone(&self) -> TimeZone {
+        // Stored zones are validated on creation; UTC only guards against a vanished tzdb.
+        TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankAccount {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub status: String,
+    pub main: bool,
+    pub iban: String,
+    pub bic: String,
+    pub currency: String,
+    pub balance: Cents,
+    pub authorized_balance: Cents,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+    pub status: String,
+    pub team_id: Option<Uuid>,
+    pub locale: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// An OAuth access token of one membership.
+    AccessToken,
+    /// The organization's `slug:secret` key; acts as the owner, read-only.
+    ApiKey,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::AccessToken => "access_token",
+            CredentialKind::ApiKey => "api_key",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CredentialKind> {
+        match text {
+            "access_token" => Some(CredentialKind::AccessToken),
+            "api_key" => Some(CredentialKind::ApiKey),
+            _ => None,
+        }
+    }
+}
+
+/// A credential as written. Only the SHA-256 of the secret is ever stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCredential {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub membership_id: Uuid,
+    pub kind: CredentialKind,
+    pub secret_hash: [u8; 32],
+    pub scopes: Vec<String>,
+    pub expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A credential as read, with the organization and member it acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: Uuid,
+    pub kind: CredentialKind,
+    pub secret_hash: [u8; 32],
+    pub scopes: Vec<String>,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub organization: Organization,
+    pub membership: Membership,
+}
+
+/// PAN and CVV, encrypted by the API layer before they reach the store. The fingerprint is a
+/// keyed hash of the PAN so uniqueness can be enforced without storing it in clear.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CardSecrets {
+    pub pan_ciphertext: Vec<u8>,
+    pub cvv_ciphertext: Vec<u8>,
+    pub pan_fingerprint: [u8; 32],
+}
+
+impl std::fmt::Debug for CardSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardSecrets(..)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCard {
+    pub card: Card,
+    pub secrets: CardSecrets,
+}
+
+/// The holder fields card reads need (visibility, search, embossing) without a second query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub first_name: String,
+    pub last_name: String,
+    pub team_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCard {
+    pub card: Card,
+    pub holder: Holder,
+}
+
+impl StoredCard {
+    /// Lower-cased text the list `query` parameter matches against (spec §3.1), except the
+    /// status, which depends on the clock and is matched separately.
+    pub fn search_text(&self) -> String {
+        let c = &self.card;
+        [
+            self.holder.first_name.as_str(),
+            self.holder.last_name.as_str(),
+            &c.id.to_string(),
+            &c.nickname,
+            &c.last_digits,
+            &c.exp_month.to_string(),
+            &c.exp_year.to_string(),
+        ]
+        .join("\u{1f}")
+        .to_lowercase()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    Membership,
+    ApiKey,
+    System,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Membership => "membership",
+            ActorKind::ApiKey => "api_key",
+            ActorKind::System => "system",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ActorKind> {
+        [ActorKind::Membership, ActorKind::ApiKey, ActorKind::System].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub id: Option<Uuid>,
+}
+
+/// One line of a card's history. Never holds PAN or CVV.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub card_id: Uuid,
+    pub action: String,
+    pub actor: Actor,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub changes: serde_json::Value,
+    pub request_id: String,
+    pub at: Timestamp,
+}
+
+/// Everything an organization starts with, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct OrganizationSeed {
+    pub organization: Organization,
+    pub teams: Vec<Team>,
+    pub bank_accounts: Vec<BankAccount>,
+    pub memberships: Vec<Membership>,
+    pub credentials: Vec<NewCredential>,
+    pub cards: Vec<NewCard>,
+    pub events: Vec<AuditEvent>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl PageRequest {
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page.saturating_sub(1)) * u64::from(self.per_page)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// Which cards a caller may see (spec §2.3), as the store filters them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    All,
+    /// Cards held by this membership.
+    HeldBy(Uuid),
+    /// Cards held by this membership or by members of this team.
+    HeldByOrTeam(Uuid, Option<Uuid>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardSortField {
+    Status,
+    Nickname,
+    LastActivityAt,
+    CreatedAt,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardQuery {
+    pub organization_id: Uuid,
+    pub visibility: Visibility,
+    /// Case-insensitive substring; see [`StoredCard::search_text`].
+    pub search: Option<String>,
+    pub holder_ids: Vec<Uuid>,
+    pub statuses: Vec<Status>,
+    pub bank_account_ids: Vec<Uuid>,
+    pub levels: Vec<CardLevel>,
+    pub ids: Vec<Uuid>,
+    pub sort: CardSortField,
+    pub descending: bool,
+    pub page: PageRequest,
+    /// The organization's clock: status filters and sorting see expiry as of this instant.
+    pub now: Timestamp,
+}
+
+impl CardQuery {
+    /// Everything visible in the organization, newest first.
+    pub fn all(organization_id: Uuid, now: Timestamp) -> CardQuery {
+        CardQuery {
+            organization_id,
+            visibility: Visibility::All,
+            search: None,
+            holder_ids: vec![],
+            statuses: vec![],
+            bank_account_ids: vec![],
+            levels: vec![],
+            ids: vec![],
+            sort: CardSortField::CreatedAt,
+            descending: true,
+            page: PageRequest { page: 1, per_page: 100 },
+            now,
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Command line and environment: every flag is also `CARDINAL_<NAME>`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cardinal",
+    version,
+    about = "A card-management server speaking the Qonto Business API v2 card endpoints"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+}
+
+#[derive(Parser, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "CARDINAL_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Database URL: sqlite://path, sqlite::memory:.
+    #[arg(long, env = "CARDINAL_DATABASE", default_value = "sqlite://cardinal.db")]
+    pub database: String,
+    /// sandbox: control API, mocked SCA and a demo organization; production: none of them.
+    #[arg(long, env = "CARDINAL_MODE", value_enum, default_value_t = ModeArg::Sandbox)]
+    pub mode: ModeArg,
+    /// When set, every /v2 request must carry X-Qonto-Staging-Token with this value.
+    #[arg(long, env = "CARDINAL_STAGING_TOKEN", hide_env_values = true)]
+    pub staging_token: Option<String>,
+    /// Bearer token of the control API (sandbox); generated on first run when absent.
+    #[arg(long, env = "CARDINAL_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Base URL clients reach this server at (for image and data-view links).
+    #[arg(long, env = "CARDINAL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Base64 of the 32-byte key encrypting card numbers. Required in production; in
+    /// sandbox one is generated and kept in a file beside the database.
+    #[arg(long, env = "CARDINAL_CARD_KEY", hide_env_values = true)]
+    pub card_key: Option<String>,
+    /// Log lines as human-readable text or JSON.
+    #[arg(long, env = "CARDINAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeArg {
+    Sandbox,
+    Production,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}

@@ -1,0 +1,95 @@
+//! Sandbox first run: seed a demo organization into an empty database, print how to call it
+//! and keep the same credentials in a file beside the database. Later starts point there.
+
+use crate::serve::{write_private, SideFiles};
+use cardinal_api::control::created_organization_body;
+use cardinal_api::seed::{self, OrganizationPlan};
+use cardinal_api::AppState;
+use cardinal_domain::Role;
+use serde_json::{json, Value};
+
+pub async fn greet(
+    state: &AppState,
+    files: &SideFiles,
+    new_admin_token: Option<&str>,
+    staging: bool,
+) -> Result<(), String> {
+    if !state.store.is_empty().await.map_err(|e| e.to_string())? {
+        if let Some(path) = &files.credentials {
+            println!("Demo credentials: {}", path.display());
+        }
+        if let Some(token) = new_admin_token {
+            println!("Control API admin token: {token}");
+        }
+        return Ok(());
+    }
+    let plan = OrganizationPlan {
+        legal_name: Some("Cardinal Demo SAS".into()),
+        slug: Some("cardinal-demo".into()),
+        ..OrganizationPlan::default()
+    };
+    let created = seed::build(plan, &state.vault, jiff::Timestamp::now());
+    let body = created_organization_body(state, &created);
+    state.store.create_organization(created.seed).await.map_err(|e| e.to_string())?;
+    let summary = summary(&state.config.public_url, &body, new_admin_token, staging);
+    println!("{}", instructions(&summary));
+    if let Some(path) = &files.credentials {
+        let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+        write_private(path, &text)?;
+        println!("These credentials are saved in {}", path.display());
+    }
+    Ok(())
+}
+
+fn token_of(body: &Value, role: Role) -> Value {
+    body["memberships"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["role"] == role.as_str()))
+        .map(|m| m["access_token"].clone())
+        .unwrap_or(Value::Null)
+}
+
+fn summary(base_url: &str, body: &Value, admin_token: Option<&str>, staging: bool) -> Value {
+    let owner_card = body["cards"]
+        .as_array()
+        .and_then(|cards| {
+            let owner_id = body["memberships"].as_array()?.iter().find(|m| m["role"] == "owner")?["id"].clone();
+            cards.iter().find(|c| c["holder_id"] == owner_id && c["card_level"] == "virtual").map(|c| c["id"].clone())
+        })
+        .unwrap_or(Value::Null);
+    json!({
+        "base_url": base_url,
+        "organization": body["organization"],
+        "api_key": format!("{}:{}", body["api_key"]["login"].as_str().unwrap_or_default(), body["api_key"]["secret_key"].as_str().unwrap_or_default()),
+        "owner_access_token": token_of(body, Role::Owner),
+        "admin_access_token": token_of(body, Role::Admin),
+        "memberships": body["memberships"],
+        "card_id": owner_card,
+        "control_api_admin_token": admin_token,
+        "staging_token_required": staging,
+    })
+}
+
+fn instructions(s: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let (base, owner, admin, card) =
+        (text(&s["base_url"]), text(&s["owner_access_token"]), text(&s["admin_access_token"]), text(&s["card_id"]));
+    let mut out = format!(
+        "\nFirst run: seeded the demo organization {slug}.\n\
+         \n  Base URL:            {base}\
+         \n  Owner access token:  {owner}\
+         \n  Admin access token:  {admin}\
+         \n  API key (read-only): {api_key}\
+         \n  A card id:           {card}\n\
+         \nTry it:\
+         \n  curl -s {base}/v2/cards -H 'Authorization: Bearer {owner}'\
+         \n  curl -s -X PUT {base}/v2/cards/{card}/lock -H 'Authorization: Bearer {owner}'\
+         \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'\n",
+        slug = text(&s["organization"]["slug"]),
+        api_key = text(&s["api_key"]),
+    );
+    if let Some(token) = s["control_api_admin_token"].as_str() {
+        out.push_str(&format!("\n  Control API admin token: {token}\n"));
+    }
+    out
+}
