@@ -52,10 +52,9 @@ pub struct Engine {
 impl Engine {
     pub fn open(location: Location) -> StoreResult<Engine> {
         let mut writer = match &location {
-            Location::File(path) => Connection::open(path),
-            Location::Memory => Connection::open_in_memory(),
-        }
-        .map_err(backend)?;
+            Location::File(path) => create_private(path).and_then(|_| Connection::open(path).map_err(backend)),
+            Location::Memory => Connection::open_in_memory().map_err(backend),
+        }?;
         configure_writer(&writer)?;
         migrate(&mut writer)?;
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -138,6 +137,20 @@ impl ReaderPool {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(conn);
         }
+    }
+}
+
+/// Creates a new database file readable by its owner only; SQLite gives the WAL and shared
+/// memory files the same permissions. An existing file keeps its own.
+fn create_private(path: &std::path::Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Backend(format!("cannot create {}: {e}", path.display()))),
     }
 }
 

@@ -1,1 +1,415 @@
-// placeholder
+//! Storage stories every backend must pass. A backend's test file calls
+//! [`conformance_tests!`] with an expression producing a fresh, empty store; each story then
+//! runs on its own store.
+
+use crate::*;
+use cardinal_domain::card::{Outcome, Status};
+use cardinal_domain::issuing::Blueprint;
+use cardinal_domain::{Card, CardAction, CardLevel, Cents, Role};
+use jiff::{tz::TimeZone, Timestamp};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Generates one `#[tokio::test]` per story. `$make` is an async expression yielding
+/// `Arc<dyn Store>` (or a type that derefs to a Store) for a fresh database.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            organization_round_trip, duplicate_slug_writes_nothing, credentials_are_found_by_hash,
+            card_change_and_event_commit_together, refused_change_writes_nothing, unchanged_card_writes_no_event,
+            concurrent_changes_lose_no_write, list_visibility_and_filters, list_sorting_and_pagination,
+            expiry_shows_in_status_filters, delete_organization_removes_everything, other_organizations_are_invisible);
+    };
+    (@each $make:expr; $($story:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let store: std::sync::Arc<dyn $crate::Store> = $make;
+                $crate::conformance::$story(store).await;
+            }
+        )+
+    };
+}
+
+fn now() -> Timestamp {
+    Timestamp::now().round(jiff::Unit::Second).unwrap()
+}
+
+/// A small organization: owner, admin, manager + employee in one team, reporting; one card
+/// each (virtual), and an owner's physical card. Secrets are dummies: stores never read them.
+pub fn fixture(slug: &str) -> OrganizationSeed {
+    let at = now();
+    let org = Organization {
+        id: Uuid::new_v4(),
+        slug: slug.into(),
+        legal_name: format!("{slug} SAS"),
+        locale: "fr".into(),
+        timezone: "Europe/Paris".into(),
+        country: "FR".into(),
+        sca_mode: ScaMode::Required,
+        clock_offset_seconds: 0,
+        created_at: at,
+    };
+    let team = Team { id: Uuid::new_v4(), organization_id: org.id, name: "Sales".into() };
+    let account = BankAccount {
+        id: Uuid::new_v4(),
+        organization_id: org.id,
+        name: "Main".into(),
+        status: "active".into(),
+        main: true,
+        iban: format!("FR76{}", &Uuid::new_v4().simple().to_string()[..23]),
+        bic: "QNTOFRP1XXX".into(),
+        currency: "EUR".into(),
+        balance: Cents::euros(1000),
+        authorized_balance: Cents::euros(1000),
+        created_at: at,
+        updated_at: at,
+    };
+    let roles = [Role::Owner, Role::Admin, Role::Manager, Role::Employee, Role::Reporting];
+    let memberships: Vec<Membership> = roles
+        .iter()
+        .enumerate()
+        .map(|(i, role)| Membership {
+            id: Uuid::new_v4(),
+            organization_id: org.id,
+            first_name: format!("First{i}"),
+            last_name: format!("{role}-Last"),
+            email: format!("m{i}@{slug}.example"),
+            role: *role,
+            status: "active".into(),
+            team_id: matches!(role, Role::Manager | Role::Employee).then_some(team.id),
+            locale: "fr".into(),
+            created_at: at,
+        })
+        .collect();
+    let credentials = memberships
+        .iter()
+        .map(|m| NewCredential {
+            id: Uuid::new_v4(),
+            organization_id: org.id,
+            membership_id: m.id,
+            kind: CredentialKind::AccessToken,
+            secret_hash: *Uuid::new_v4().as_bytes().repeat(2).first_chunk().unwrap(),
+            scopes: vec!["card.read".into()],
+            expires_at: None,
+            created_at: at,
+        })
+        .collect();
+    let tz = TimeZone::get("Europe/Paris").unwrap();
+    let mut cards: Vec<NewCard> =
+        memberships.iter().map(|m| new_card(m, account.id, CardLevel::Virtual, at, &tz)).collect();
+    cards.push(new_card(&memberships[0], account.id, CardLevel::Standard, at, &tz));
+    OrganizationSeed {
+        organization: org,
+        teams: vec![team],
+        bank_accounts: vec![account],
+        memberships,
+        credentials,
+        cards,
+        events: vec![],
+    }
+}
+
+fn new_card(holder: &Membership, bank_account_id: Uuid, level: CardLevel, at: Timestamp, tz: &TimeZone) -> NewCard {
+    let id = Uuid::new_v4();
+    let blueprint = Blueprint {
+        id,
+        organization_id: holder.organization_id,
+        bank_account_id,
+        holder_id: holder.id,
+        holder_first_name: holder.first_name.clone(),
+        holder_last_name: holder.last_name.clone(),
+        initiator_id: holder.id,
+        level,
+        payment_monthly_limit: Cents::euros(1000),
+        atm_monthly_limit: Cents::ZERO,
+        last_digits: format!("{:04}", id.as_u128() % 10_000),
+    };
+    NewCard {
+        card: Card::issue(blueprint, at, tz),
+        secrets: CardSecrets {
+            pan_ciphertext: id.as_bytes().to_vec(),
+            cvv_ciphertext: vec![1, 2, 3],
+            pan_fingerprint: *id.as_bytes().repeat(2).first_chunk().unwrap(),
+        },
+    }
+}
+
+fn event(card: &Card, action: &str) -> AuditEvent {
+    AuditEvent {
+        id: Uuid::new_v4(),
+        card_id: card.id,
+        action: action.into(),
+        actor: Actor { kind: ActorKind::System, id: None },
+        from_status: None,
+        to_status: card.status(now()),
+        changes: serde_json::json!({"n": 1}),
+        request_id: "test".into(),
+        at: now(),
+    }
+}
+
+async fn seeded(store: &Arc<dyn Store>, slug: &str) -> OrganizationSeed {
+    let seed = fixture(slug);
+    store.create_organization(seed.clone()).await.expect("create organization");
+    seed
+}
+
+fn lock_change() -> CardChange {
+    Box::new(|stored| {
+        Ok(match stored.card.apply(CardAction::Lock, now())? {
+            Outcome::Changed => Some(event(&stored.card, "lock")),
+            Outcome::Unchanged => None,
+        })
+    })
+}
+
+pub async fn organization_round_trip(store: Arc<dyn Store>) {
+    assert!(store.is_empty().await.unwrap());
+    let seed = seeded(&store, "acme").await;
+    assert!(!store.is_empty().await.unwrap());
+    let org = store.organization(seed.organization.id).await.unwrap().unwrap();
+    assert_eq!(org, seed.organization);
+    let page = store.memberships(org.id, PageRequest { page: 1, per_page: 2 }).await.unwrap();
+    assert_eq!((page.items.len(), page.total), (2, 5));
+    let m = &seed.memberships[2];
+    assert_eq!(store.membership(org.id, m.id).await.unwrap().as_ref(), Some(m));
+    assert_eq!(store.membership(Uuid::new_v4(), m.id).await.unwrap(), None);
+    let accounts = store.bank_accounts(org.id, PageRequest { page: 1, per_page: 100 }).await.unwrap();
+    assert_eq!(accounts.items, seed.bank_accounts);
+    let card = &seed.cards[0].card;
+    let stored = store.card(org.id, card.id).await.unwrap().unwrap();
+    assert_eq!(&stored.card, card, "a card reads back exactly as written");
+    assert_eq!(stored.holder.first_name, seed.memberships[0].first_name);
+    store.put_setting("k", "v1").await.unwrap();
+    store.put_setting("k", "v2").await.unwrap();
+    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v2"));
+}
+
+pub async fn duplicate_slug_writes_nothing(store: Arc<dyn Store>) {
+    seeded(&store, "taken").await;
+    let again = fixture("taken");
+    let err = store.create_organization(again.clone()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.organization(again.organization.id).await.unwrap(), None);
+    assert_eq!(store.membership_by_id(again.memberships[0].id).await.unwrap(), None, "no half-written organization");
+}
+
+pub async fn credentials_are_found_by_hash(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "creds").await;
+    let wanted = &seed.credentials[3];
+    let found = store.credential_by_hash(&wanted.secret_hash).await.unwrap().unwrap();
+    assert_eq!(found.membership.id, wanted.membership_id);
+    assert_eq!(found.organization.id, seed.organization.id);
+    assert_eq!(found.scopes, vec!["card.read".to_string()]);
+    assert_eq!(store.credential_by_hash(&[7; 32]).await.unwrap(), None);
+
+    let key =
+        NewCredential { id: Uuid::new_v4(), kind: CredentialKind::ApiKey, secret_hash: [9; 32], ..wanted.clone() };
+    store.insert_credential(key).await.unwrap();
+    let by_slug = store.api_key_by_slug("creds").await.unwrap().unwrap();
+    assert_eq!((by_slug.kind, by_slug.secret_hash), (CredentialKind::ApiKey, [9; 32]));
+    assert_eq!(store.api_key_by_slug("nobody").await.unwrap(), None);
+
+    assert!(store.revoke_credential(&wanted.secret_hash, now()).await.unwrap());
+    assert!(!store.revoke_credential(&wanted.secret_hash, now()).await.unwrap(), "revoking twice changes nothing");
+    assert!(store.credential_by_hash(&wanted.secret_hash).await.unwrap().unwrap().revoked_at.is_some());
+}
+
+pub async fn card_change_and_event_commit_together(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "events").await;
+    let (org, card) = (seed.organization.id, seed.cards[0].card.id);
+    let locked = store.update_card(org, card, lock_change()).await.unwrap();
+    assert_eq!(locked.card.status(now()), Status::Paused);
+    assert_eq!(store.card(org, card).await.unwrap().unwrap().card.status(now()), Status::Paused);
+    let events = store.card_events(org, card).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].action.as_str(), events[0].to_status), ("lock", Status::Paused));
+    assert_eq!(events[0].changes, serde_json::json!({"n": 1}));
+    assert_eq!(store.card_events(Uuid::new_v4(), card).await.unwrap(), vec![], "events are per organization");
+}
+
+pub async fn refused_change_writes_nothing(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "refused").await;
+    let (org, card) = (seed.organization.id, seed.cards[0].card.id);
+    let before = store.card(org, card).await.unwrap().unwrap();
+    let err = store
+        .update_card(
+            org,
+            card,
+            Box::new(|stored| {
+                stored.card.nickname = "half-written".into();
+                Err(cardinal_domain::DomainError::Forbidden("no".into()))
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Domain(_)));
+    assert_eq!(store.card(org, card).await.unwrap().unwrap(), before);
+    let missing = store.update_card(org, Uuid::new_v4(), lock_change()).await.unwrap_err();
+    assert!(matches!(missing, StoreError::Domain(cardinal_domain::DomainError::NotFound)));
+}
+
+pub async fn unchanged_card_writes_no_event(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "unchanged").await;
+    let (org, card) = (seed.organization.id, seed.cards[0].card.id);
+    store.update_card(org, card, lock_change()).await.unwrap();
+    store.update_card(org, card, lock_change()).await.unwrap();
+    assert_eq!(store.card_events(org, card).await.unwrap().len(), 1);
+}
+
+/// Many concurrent read-modify-write changes on one card: none is lost.
+pub async fn concurrent_changes_lose_no_write(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "concurrent").await;
+    let (org, card) = (seed.organization.id, seed.cards[0].card.id);
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .update_card(
+                        org,
+                        card,
+                        Box::new(|stored| {
+                            let n: u32 = stored.card.nickname.parse().unwrap_or(0);
+                            stored.card.nickname = (n + 1).to_string();
+                            Ok(Some(event(&stored.card, "nickname")))
+                        }),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.card(org, card).await.unwrap().unwrap().card.nickname, "100");
+    assert_eq!(store.card_events(org, card).await.unwrap().len(), 100);
+}
+
+fn query(seed: &OrganizationSeed) -> CardQuery {
+    CardQuery::all(seed.organization.id, now())
+}
+
+async fn listed(store: &Arc<dyn Store>, q: &CardQuery) -> Vec<Uuid> {
+    store.list_cards(q).await.unwrap().items.into_iter().map(|c| c.card.id).collect()
+}
+
+pub async fn list_visibility_and_filters(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "lists").await;
+    let ids = |indexes: &[usize]| -> Vec<Uuid> { indexes.iter().map(|i| seed.cards[*i].card.id).collect() };
+    let sorted = |mut v: Vec<Uuid>| {
+        v.sort();
+        v
+    };
+    let (manager, employee) = (&seed.memberships[2], &seed.memberships[3]);
+
+    assert_eq!(listed(&store, &query(&seed)).await.len(), 6);
+    let mut q = query(&seed);
+    q.visibility = Visibility::HeldBy(employee.id);
+    assert_eq!(listed(&store, &q).await, ids(&[3]));
+    q.visibility = Visibility::HeldByOrTeam(manager.id, manager.team_id);
+    assert_eq!(sorted(listed(&store, &q).await), sorted(ids(&[2, 3])));
+    q.ids = ids(&[0, 3]);
+    assert_eq!(listed(&store, &q).await, ids(&[3]), "ids[] never widens visibility");
+
+    let mut q = query(&seed);
+    q.levels = vec![CardLevel::Standard];
+    assert_eq!(listed(&store, &q).await, ids(&[5]));
+    let mut q = query(&seed);
+    q.holder_ids = vec![seed.memberships[0].id];
+    assert_eq!(sorted(listed(&store, &q).await), sorted(ids(&[0, 5])));
+    let mut q = query(&seed);
+    q.statuses = vec![Status::Pending];
+    assert_eq!(listed(&store, &q).await, ids(&[5]));
+    let mut q = query(&seed);
+    q.search = Some("REPORTING-last".into());
+    assert_eq!(listed(&store, &q).await, ids(&[4]), "search matches holder names, case-insensitively");
+    q.search = Some("pend".into());
+    assert_eq!(listed(&store, &q).await, ids(&[5]), "search matches the status");
+    q.search = Some(seed.cards[1].card.id.to_string()[..8].to_uppercase());
+    assert_eq!(listed(&store, &q).await, ids(&[1]), "search matches the card id");
+    q.search = Some("%".into());
+    assert_eq!(listed(&store, &q).await, Vec::<Uuid>::new(), "LIKE wildcards are literal");
+
+    store.update_card(seed.organization.id, seed.cards[2].card.id, lock_change()).await.unwrap();
+    let mut q = query(&seed);
+    q.statuses = vec![Status::Paused];
+    assert_eq!(listed(&store, &q).await, ids(&[2]));
+}
+
+pub async fn list_sorting_and_pagination(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "sorting").await;
+    let org = seed.organization.id;
+    for (i, new) in seed.cards.iter().enumerate() {
+        let name = format!("card-{}", (b'a' + (5 - i) as u8) as char);
+        store
+            .update_card(
+                org,
+                new.card.id,
+                Box::new(move |stored| {
+                    stored.card.nickname = name;
+                    Ok(Some(event(&stored.card, "nickname")))
+                }),
+            )
+            .await
+            .unwrap();
+    }
+    let mut q = query(&seed);
+    q.sort = CardSortField::Nickname;
+    q.descending = false;
+    let names: Vec<String> = store.list_cards(&q).await.unwrap().items.into_iter().map(|c| c.card.nickname).collect();
+    assert_eq!(names, ["card-a", "card-b", "card-c", "card-d", "card-e", "card-f"]);
+
+    q.page = PageRequest { page: 2, per_page: 4 };
+    let page = store.list_cards(&q).await.unwrap();
+    assert_eq!(page.total, 6);
+    assert_eq!(page.items.iter().map(|c| c.card.nickname.as_str()).collect::<Vec<_>>(), ["card-e", "card-f"]);
+    q.page = PageRequest { page: 9, per_page: 4 };
+    assert_eq!(store.list_cards(&q).await.unwrap().items.len(), 0);
+
+    let mut q = query(&seed);
+    q.sort = CardSortField::Status;
+    q.descending = false;
+    let statuses: Vec<Status> =
+        store.list_cards(&q).await.unwrap().items.iter().map(|c| c.card.status(now())).collect();
+    assert_eq!(statuses.first(), Some(&Status::Live));
+    assert_eq!(statuses.last(), Some(&Status::Pending));
+}
+
+pub async fn expiry_shows_in_status_filters(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "expiry").await;
+    let card = &seed.cards[0].card;
+    let mut q = query(&seed);
+    q.now = card.expires_at;
+    q.statuses = vec![Status::Expired];
+    assert_eq!(listed(&store, &q).await.len(), 6, "every card is expired at its expiry instant");
+    q.now = Timestamp::from_second(card.expires_at.as_second() - 1).unwrap();
+    assert_eq!(listed(&store, &q).await.len(), 0);
+}
+
+pub async fn delete_organization_removes_everything(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "doomed").await;
+    let keep = seeded(&store, "kept").await;
+    assert!(store.delete_organization(seed.organization.id).await.unwrap());
+    assert!(!store.delete_organization(seed.organization.id).await.unwrap());
+    assert_eq!(store.organization(seed.organization.id).await.unwrap(), None);
+    assert_eq!(store.card_by_id(seed.cards[0].card.id).await.unwrap(), None);
+    assert_eq!(store.credential_by_hash(&seed.credentials[0].secret_hash).await.unwrap(), None);
+    assert!(store.card_by_id(keep.cards[0].card.id).await.unwrap().is_some());
+}
+
+pub async fn other_organizations_are_invisible(store: Arc<dyn Store>) {
+    let a = seeded(&store, "org-a").await;
+    let b = seeded(&store, "org-b").await;
+    let foreign = b.cards[0].card.id;
+    assert_eq!(store.card(a.organization.id, foreign).await.unwrap(), None);
+    let mut q = query(&a);
+    q.ids = vec![foreign];
+    assert_eq!(listed(&store, &q).await, Vec::<Uuid>::new());
+    let err = store.update_card(a.organization.id, foreign, lock_change()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Domain(cardinal_domain::DomainError::NotFound)));
+    assert_eq!(store.bank_account(a.organization.id, b.bank_accounts[0].id).await.unwrap(), None);
+}

@@ -1,0 +1,11 @@
+//! API tests: the router in-process, one organization (or more) per test.
+
+mod support;
+
+mod control;
+mod errors;
+mod listing;
+mod lock_unlock;
+mod organization;
+mod permissions;
+mod security;

@@ -1,0 +1,85 @@
+use crate::support::*;
+use cardinal_domain::Role::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn organization_and_bank_accounts() {
+    let app = TestApp::new();
+    let org = app.org_with(json!({"legal_name": "Acme Corp", "balance": 1234.5})).await;
+    let r = app.get("/v2/organization", &org.token(Employee)).await;
+    r.assert_status(200);
+    let o = &r.body["organization"];
+    assert_eq!(o["id"], org.id());
+    assert_eq!(o["legal_name"], "Acme Corp");
+    assert!(o["slug"].as_str().unwrap().starts_with("acme-corp-"));
+    let account = &o["bank_accounts"][0];
+    for field in [
+        "id",
+        "name",
+        "organization_id",
+        "status",
+        "main",
+        "iban",
+        "bic",
+        "currency",
+        "balance",
+        "balance_cents",
+        "authorized_balance",
+        "authorized_balance_cents",
+        "updated_at",
+    ] {
+        assert!(account.get(field).is_some(), "bank account lacks {field}");
+    }
+    assert_eq!(account["balance"], 1234.5);
+    assert_eq!(account["balance_cents"], 123450);
+    assert!(
+        account["iban"].as_str().unwrap().starts_with("FR76") || account["iban"].as_str().unwrap().starts_with("FR")
+    );
+    assert!(cardinal_api::seed::iban_valid(account["iban"].as_str().unwrap()));
+
+    let list = app.get("/v2/bank_accounts", &org.token(Owner)).await;
+    assert_eq!(list.body["bank_accounts"][0]["id"], account["id"]);
+    assert_eq!(list.body["meta"]["total_count"], 1);
+    let id = account["id"].as_str().unwrap();
+    let one = app.get(&format!("/v2/bank_accounts/{id}"), &org.token(Owner)).await;
+    assert_eq!(one.body["bank_account"]["iban"], account["iban"]);
+    app.get("/v2/bank_accounts/nope", &org.token(Owner)).await.assert_status(404);
+}
+
+#[tokio::test]
+async fn memberships_and_the_callers_membership() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let list = app.get("/v2/memberships?per_page=2", &org.token(Owner)).await;
+    list.assert_status(200);
+    assert_eq!(list.body["meta"]["total_count"], 5);
+    assert_eq!(list.body["memberships"].as_array().unwrap().len(), 2);
+    let first = &list.body["memberships"][0];
+    for field in ["id", "first_name", "last_name", "role", "status", "team_id"] {
+        assert!(first.get(field).is_some(), "membership lacks {field}");
+    }
+    let me = app.get("/v2/membership", &org.token(Manager)).await;
+    me.assert_status(200);
+    let m = &me.body["membership"];
+    assert_eq!(m["id"], org.member_id(Manager).as_str());
+    assert_eq!(m["role"], "manager");
+    assert!(m["email"].as_str().unwrap().contains('@'));
+    assert_eq!(m["team_id"], org.member(Employee)["team_id"], "manager and employee share a team");
+    assert!(m["team_id"].is_string());
+}
+
+#[tokio::test]
+async fn custom_members_and_their_teams() {
+    let app = TestApp::new();
+    let org = app
+        .org_with(json!({"members": [
+            {"first_name": "Zoé", "last_name": "Leroy", "role": "owner"},
+            {"first_name": "Yann", "last_name": "Moreau", "role": "employee", "team": "Ops"}
+        ], "cards": false}))
+        .await;
+    assert_eq!(org.card_count(), 0);
+    let list = app.get("/v2/memberships", &org.token(Owner)).await;
+    assert_eq!(list.body["meta"]["total_count"], 2);
+    let cards = app.get("/v2/cards", &org.token(Owner)).await;
+    assert_eq!(cards.body["meta"]["total_count"], 0);
+}

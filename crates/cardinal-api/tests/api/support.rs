@@ -1,0 +1,292 @@
+//! `TestApp`: the whole router in-process over a fresh store, driven with `oneshot`.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use cardinal_api::secrets::{CardKey, CardVault};
+use cardinal_api::{router, ApiConfig, AppState, Mode};
+use cardinal_domain::Role;
+use cardinal_store::Store;
+use cardinal_store_sqlite::SqliteStore;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const ADMIN: &str = "test-admin-token";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub database_path: Option<std::path::PathBuf>,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Response {
+    pub fn card(&self) -> &Value {
+        &self.body["card"]
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Asserts the contract's error shape and returns the first error's code.
+    #[track_caller]
+    pub fn error_code(&self) -> &str {
+        assert_error_shape(self);
+        self.body["errors"][0]["code"].as_str().unwrap()
+    }
+
+    pub fn detail(&self) -> &str {
+        self.body["errors"][0]["detail"].as_str().unwrap_or_default()
+    }
+}
+
+/// `{"errors":[{code, detail, source?}], "trace_id"}` with `trace_id` = `X-Request-Id`.
+#[track_caller]
+pub fn assert_error_shape(r: &Response) {
+    let errors = r.body["errors"].as_array().unwrap_or_else(|| panic!("no errors array in {}", r.text));
+    assert!(!errors.is_empty());
+    for e in errors {
+        assert!(e["code"].is_string() && e["detail"].is_string(), "bad error item {e}");
+    }
+    let header = r.headers.get("x-request-id").expect("x-request-id header").to_str().unwrap();
+    assert_eq!(r.body["trace_id"], header, "trace_id must equal X-Request-Id");
+}
+
+pub struct Builder {
+    mode: Mode,
+    staging_token: Option<String>,
+    on_disk: bool,
+}
+
+impl Builder {
+    pub fn staging_token(mut self, token: &str) -> Builder {
+        self.staging_token = Some(token.into());
+        self
+    }
+
+    pub fn production(mut self) -> Builder {
+        self.mode = Mode::Production;
+        self
+    }
+
+    pub fn on_disk(mut self) -> Builder {
+        self.on_disk = true;
+        self
+    }
+
+    pub fn build(self) -> TestApp {
+        let (url, path) = if self.on_disk {
+            let dir = std::env::temp_dir().join(format!("cardinal-api-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("test.db");
+            (format!("sqlite://{}", path.display()), Some(path))
+        } else {
+            ("sqlite::memory:".to_owned(), None)
+        };
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).unwrap());
+        let config = ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), ADMIN);
+        let state = AppState { store, config: Arc::new(config), vault: Arc::new(CardVault::new(&CardKey::generate())) };
+        TestApp { state, database_path: path }
+    }
+}
+
+/// An organization created through the control API, with its secrets.
+pub struct Org {
+    pub body: Value,
+}
+
+impl Org {
+    pub fn id(&self) -> &str {
+        self.body["organization"]["id"].as_str().unwrap()
+    }
+
+    pub fn member(&self, role: Role) -> &Value {
+        self.body["memberships"].as_array().unwrap().iter().find(|m| m["role"] == role.as_str()).unwrap()
+    }
+
+    pub fn token(&self, role: Role) -> String {
+        format!("Bearer {}", self.member(role)["access_token"].as_str().unwrap())
+    }
+
+    pub fn member_id(&self, role: Role) -> String {
+        self.member(role)["id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn api_key(&self) -> String {
+        let key = &self.body["api_key"];
+        format!("{}:{}", key["login"].as_str().unwrap(), key["secret_key"].as_str().unwrap())
+    }
+
+    /// The id of `role`'s card of `level` (`virtual` or `standard`).
+    pub fn card(&self, role: Role, level: &str) -> String {
+        let holder = self.member_id(role);
+        self.body["cards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["holder_id"] == holder.as_str() && c["card_level"] == level)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub fn card_count(&self) -> usize {
+        self.body["cards"].as_array().unwrap().len()
+    }
+}
+
+impl TestApp {
+    pub fn builder() -> Builder {
+        Builder { mode: Mode::Sandbox, staging_token: None, on_disk: false }
+    }
+
+    pub fn new() -> TestApp {
+        TestApp::builder().build()
+    }
+
+    /// A new organization with one member per role and two live cards each.
+    pub async fn org(&self) -> Org {
+        self.org_with(json!({})).await
+    }
+
+    pub async fn org_with(&self, body: Value) -> Org {
+        let r = self.send(Method::POST, "/_sandbox/organizations", Some(&format!("Bearer {ADMIN}")), Some(body)).await;
+        r.assert_status(201);
+        Org { body: r.body }
+    }
+
+    pub async fn get(&self, path: &str, auth: &str) -> Response {
+        self.send(Method::GET, path, Some(auth), None).await
+    }
+
+    pub async fn put(&self, path: &str, auth: &str) -> Response {
+        self.send(Method::PUT, path, Some(auth), None).await
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        self.send(method, path, Some(&format!("Bearer {ADMIN}")), body).await
+    }
+
+    pub async fn send(&self, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> Response {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.raw(request.body(body).unwrap()).await
+    }
+
+    pub async fn raw(&self, request: Request<Body>) -> Response {
+        let response = router(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Response { status, headers, body, text }
+    }
+}
+
+/// Spec §2.1: every key, with its JSON type (`?` = nullable).
+pub const CARD_FIELDS: &[(&str, &str)] = &[
+    ("id", "string"),
+    ("nickname", "string"),
+    ("embossed_name", "string?"),
+    ("status", "string"),
+    ("pin_set", "bool"),
+    ("mask_pan", "string?"),
+    ("exp_month", "string?"),
+    ("exp_year", "string?"),
+    ("last_activity_at", "string?"),
+    ("last_digits", "string?"),
+    ("ship_to_business", "bool"),
+    ("atm_option", "bool"),
+    ("nfc_option", "bool"),
+    ("online_option", "bool"),
+    ("foreign_option", "bool"),
+    ("atm_monthly_limit", "number"),
+    ("atm_daily_limit", "number"),
+    ("payment_monthly_limit", "number"),
+    ("payment_daily_limit", "number"),
+    ("payment_transaction_limit", "number"),
+    ("atm_monthly_spent", "number"),
+    ("atm_daily_spent", "number"),
+    ("payment_monthly_spent", "number"),
+    ("payment_daily_spent", "number"),
+    ("atm_daily_limit_option", "bool"),
+    ("payment_daily_limit_option", "bool"),
+    ("payment_transaction_limit_option", "bool"),
+    ("active_days", "int[]"),
+    ("holder_id", "string"),
+    ("initiator_id", "string"),
+    ("bank_account_id", "string"),
+    ("organization_id", "string"),
+    ("created_at", "string"),
+    ("updated_at", "string"),
+    ("shipped_at", "string?"),
+    ("card_type", "string"),
+    ("card_level", "string"),
+    ("payment_lifespan_limit", "number?"),
+    ("payment_lifespan_spent", "number"),
+    ("pre_expires_at", "string?"),
+    ("categories", "string[]"),
+    ("renewed", "bool"),
+    ("renewal", "bool"),
+    ("had_operation", "bool"),
+    ("had_pin_operation", "bool"),
+    ("upsold", "bool"),
+    ("upsell", "bool"),
+    ("reordered", "bool"),
+    ("parent_card_summary", "object?"),
+    ("card_design", "string"),
+    ("type_of_print", "string?"),
+    ("discard_on", "string?"),
+    ("appearance", "object"),
+    ("has_only_user_liftable_locks", "bool"),
+];
+
+#[track_caller]
+pub fn assert_full_card(card: &Value) {
+    let object = card.as_object().unwrap_or_else(|| panic!("card is not an object: {card}"));
+    for (field, kind) in CARD_FIELDS {
+        let value = object.get(*field).unwrap_or_else(|| panic!("card lacks {field}: {card}"));
+        let nullable = kind.ends_with('?');
+        if nullable && value.is_null() {
+            continue;
+        }
+        let ok = match kind.trim_end_matches('?') {
+            "string" => value.is_string(),
+            "bool" => value.is_boolean(),
+            "number" => value.is_number(),
+            "object" => value.is_object(),
+            "int[]" => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_i64())),
+            "string[]" => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_string())),
+            other => panic!("unknown kind {other}"),
+        };
+        assert!(ok, "card field {field} should be {kind}, is {value}");
+    }
+    for ts in ["created_at", "updated_at"] {
+        let text = card[ts].as_str().unwrap();
+        assert!(text.len() == 20 && text.ends_with('Z'), "{ts} {text} is not RFC 3339 seconds UTC");
+    }
+    let assets = &card["appearance"]["assets"];
+    for a in ["front_large", "front_small", "front_small_wallet"] {
+        assert!(assets[a].is_string(), "appearance.assets.{a}");
+    }
+}
