@@ -74,6 +74,9 @@ fn instructions(s: &Value) -> String {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
     let (base, owner, admin, card) =
         (text(&s["base_url"]), text(&s["owner_access_token"]), text(&s["admin_access_token"]), text(&s["card_id"]));
+    // With a staging token configured, every /v2 call must carry it (its value is the operator's).
+    let staging =
+        if s["staging_token_required"] == true { " -H \"X-Qonto-Staging-Token: $CARDINAL_STAGING_TOKEN\"" } else { "" };
     let mut out = format!(
         "\nFirst run: seeded the demo organization {slug}.\n\
          \n  Base URL:            {base}\
@@ -82,9 +85,9 @@ fn instructions(s: &Value) -> String {
          \n  API key (read-only): {api_key}\
          \n  A card id:           {card}\n\
          \nTry it:\
-         \n  curl -s {base}/v2/cards -H 'Authorization: Bearer {owner}'\
-         \n  curl -s -X PUT {base}/v2/cards/{card}/lock -H 'Authorization: Bearer {owner}'\
-         \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'\n",
+         \n  curl -s {base}/v2/cards -H 'Authorization: Bearer {owner}'{staging}\
+         \n  curl -s -X PUT {base}/v2/cards/{card}/lock -H 'Authorization: Bearer {owner}'{staging}\
+         \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'{staging}\n",
         slug = text(&s["organization"]["slug"]),
         api_key = text(&s["api_key"]),
     );
