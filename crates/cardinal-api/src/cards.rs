@@ -7,10 +7,11 @@ use crate::wire::{self, Meta};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
-use cardinal_domain::card::{Outcome, Status};
+use cardinal_domain::card::Status;
 use cardinal_domain::permissions::authorize;
-use cardinal_domain::{Card, CardAction, CardLevel};
+use cardinal_domain::{rules, Card, CardAction, CardLevel, DomainError};
 use cardinal_store::{Actor, AuditEvent, CardQuery, CardSortField, StoredCard};
+use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
@@ -120,50 +121,69 @@ pub async fn appearances(State(state): State<AppState>, principal: Principal) ->
     Ok(Json(wire::appearances(state.links())))
 }
 
-pub async fn lock(state: State<AppState>, principal: Principal, id: Path<String>) -> ApiResult<Json<CardBody>> {
-    lifecycle(state, principal, id, CardAction::Lock).await
-}
-
-pub async fn unlock(state: State<AppState>, principal: Principal, id: Path<String>) -> ApiResult<Json<CardBody>> {
-    lifecycle(state, principal, id, CardAction::Unlock).await
-}
-
-/// One lifecycle action: permission, transition and audit decided on the locked card.
-async fn lifecycle(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(raw): Path<String>,
+/// Applies `rule` to the card under the store's write lock, after the permission check for
+/// `action`, and validates the resulting card. A rule that changes nothing writes nothing;
+/// otherwise `updated_at` moves and an audit event records every changed field.
+pub async fn change_card<R>(
+    state: &AppState,
+    principal: &Principal,
+    raw_id: &str,
     action: CardAction,
-) -> ApiResult<Json<CardBody>> {
-    principal.require_card_write()?;
-    let id = card_id(&raw)?;
+    rule: R,
+) -> ApiResult<StoredCard>
+where
+    R: FnOnce(&mut Card, Timestamp) -> Result<(), DomainError> + Send + 'static,
+{
+    let id = card_id(raw_id)?;
     let now = principal.now();
-    let (role, actor, request_id) = (principal.role(), principal.actor(), crate::context::request_id());
-    let who = principal.clone();
+    let tz = principal.organization.time_zone();
+    let (who, actor, request_id) = (principal.clone(), principal.actor(), crate::context::request_id());
     let stored = state
         .store
         .update_card(
             principal.organization.id,
             id,
             Box::new(move |stored| {
-                authorize(role, action, who.relation_to(stored.card.holder_id, stored.holder.team_id))?;
-                let from = stored.card.status(now);
-                let locked_before = stored.card.user_locked;
-                Ok(match stored.card.apply(action, now)? {
-                    Outcome::Unchanged => None,
-                    Outcome::Changed => {
-                        let changes = if locked_before == stored.card.user_locked {
-                            serde_json::json!({})
-                        } else {
-                            serde_json::json!({"user_locked": [locked_before, stored.card.user_locked]})
-                        };
-                        Some(audit_event(&stored.card, verb(action), actor, Some(from), now, &request_id, changes))
-                    }
-                })
+                authorize(who.role(), action, who.relation_to(stored.card.holder_id, stored.holder.team_id))?;
+                let before = stored.card.clone();
+                rule(&mut stored.card, now)?;
+                if stored.card == before {
+                    return Ok(None);
+                }
+                stored.card.updated_at = now;
+                DomainError::check(rules::check_card(&stored.card, "/card"))?;
+                let changes = changed_fields(&before, &stored.card, now, &tz);
+                Ok(Some(audit_event(
+                    &stored.card,
+                    verb(action),
+                    actor,
+                    Some(before.status(now)),
+                    now,
+                    &request_id,
+                    changes,
+                )))
             }),
         )
         .await?;
-    Ok(Json(CardBody { card: render(&state, &principal, &stored) }))
+    Ok(stored)
+}
+
+/// `{field: [before, after]}` for every wire field that differs, in Qonto's names and units.
+fn changed_fields(before: &Card, after: &Card, now: Timestamp, tz: &TimeZone) -> serde_json::Value {
+    let as_wire = |card: &Card| {
+        let stored = StoredCard { card: card.clone(), holder: Default::default() };
+        serde_json::to_value(wire::Card::of(&stored, now, tz, wire::Links { public_url: "" })).unwrap_or_default()
+    };
+    let (old, new) = (as_wire(before), as_wire(after));
+    let mut changes = serde_json::Map::new();
+    if let (Some(old), Some(new)) = (old.as_object(), new.as_object()) {
+        for (key, value) in new {
+            if key != "updated_at" && old.get(key) != Some(value) {
+                changes.insert(key.clone(), serde_json::json!([old.get(key), value]));
+            }
+        }
+    }
+    serde_json::Value::Object(changes)
 }
 
 /// The action name audit events record.

@@ -182,19 +182,8 @@ pub fn text_field(value: &str, pointer: &str, min: usize, max: usize) -> ApiResu
 /// A non-negative euro amount with at most two decimals, as cents.
 pub fn euros(number: &serde_json::Number, pointer: &str) -> ApiResult<Cents> {
     let field = pointer.rsplit('/').next().unwrap_or(pointer);
-    let invalid = |why: &str| ApiError::field("invalid", pointer, format!("{field} {why}"));
-    let value = number.as_f64().ok_or_else(|| invalid("must be a number"))?;
-    let cents = (value * 100.0).round();
-    if (value * 100.0 - cents).abs() > 1e-6 {
-        return Err(invalid("must have at most two decimals"));
-    }
-    if cents < 0.0 {
-        return Err(invalid("must not be negative"));
-    }
-    if cents > 1e15 {
-        return Err(invalid("is too large"));
-    }
-    Ok(Cents(cents as i64))
+    crate::fields::euros(&Value::Number(number.clone()))
+        .map_err(|why| ApiError::field("invalid", pointer, format!("{field} {why}")))
 }
 
 pub async fn delete_organization(

@@ -5,7 +5,7 @@
 use crate::context;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cardinal_domain::DomainError;
+use cardinal_domain::{DomainError, FieldIssue};
 use cardinal_store::StoreError;
 use serde::Serialize;
 
@@ -31,13 +31,53 @@ pub struct ApiError {
     pub status: StatusCode,
     pub errors: Vec<ErrorItem>,
     pub retry_after: Option<u64>,
+    /// SCA answers are flat (`{"code","message",...}`) as Qonto sends them (spec §1.8); these
+    /// keys go at the top level, beside `errors` and `trace_id`.
+    pub flat: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, errors: vec![ErrorItem { code, detail: detail.into(), source: None }], retry_after: None }
+        ApiError {
+            status,
+            errors: vec![ErrorItem { code, detail: detail.into(), source: None }],
+            retry_after: None,
+            flat: None,
+        }
+    }
+
+    /// 422 listing every field that failed validation.
+    pub fn issues(issues: Vec<FieldIssue>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            errors: issues
+                .into_iter()
+                .map(|i| ErrorItem { code: i.code, detail: i.detail, source: Some(Source::Pointer(i.pointer)) })
+                .collect(),
+            retry_after: None,
+            flat: None,
+        }
+    }
+
+    /// An SCA answer: Qonto's flat `code`/`message` plus `extra` keys, and `errors` too so
+    /// clients reading either shape understand it.
+    pub fn sca(status: StatusCode, code: &'static str, message: &str, extra: serde_json::Value) -> ApiError {
+        let mut flat = serde_json::Map::new();
+        flat.insert("code".into(), code.into());
+        flat.insert("message".into(), message.into());
+        if let serde_json::Value::Object(more) = extra {
+            flat.extend(more);
+        }
+        ApiError { flat: Some(flat), ..ApiError::new(status, code, message) }
+    }
+
+    pub fn rate_limited(retry_after: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; retry later")
+        }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> ApiError {
@@ -80,6 +120,7 @@ impl ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             errors: vec![ErrorItem { code, detail: detail.into(), source }],
             retry_after: None,
+            flat: None,
         }
     }
 
@@ -96,7 +137,7 @@ impl From<DomainError> for ApiError {
             e @ DomainError::InvalidTransition { .. } => {
                 ApiError::unprocessable("invalid_transition", e.to_string(), None)
             }
-            DomainError::Invalid { code, pointer, detail } => ApiError::field(code, pointer, detail),
+            DomainError::Invalid(issues) => ApiError::issues(issues),
         }
     }
 }
@@ -122,8 +163,15 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { errors: &self.errors, trace_id: context::request_id() };
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let trace_id = context::request_id();
+        let mut response = match self.flat {
+            Some(mut flat) => {
+                flat.insert("errors".into(), serde_json::to_value(&self.errors).unwrap_or_default());
+                flat.insert("trace_id".into(), trace_id.into());
+                (self.status, axum::Json(flat)).into_response()
+            }
+            None => (self.status, axum::Json(ErrorBody { errors: &self.errors, trace_id })).into_response(),
+        };
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

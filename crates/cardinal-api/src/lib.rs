@@ -4,19 +4,23 @@
 pub mod assets;
 pub mod auth;
 pub mod body;
+pub mod card_create;
+pub mod card_updates;
 pub mod cards;
 pub mod context;
 pub mod control;
 pub mod error;
+pub mod fields;
 pub mod organization;
 pub mod params;
+pub mod sca;
 pub mod secrets;
 pub mod seed;
 pub mod wire;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::{middleware, Json, Router};
 use cardinal_store::Store;
 use error::{ApiError, ApiResult};
@@ -68,11 +72,20 @@ impl AppState {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let v2 = Router::new()
-        .route("/v2/cards", get(cards::list))
         .route("/v2/cards/appearances", get(cards::appearances))
         .route("/v2/cards/{id}", get(cards::show))
-        .route("/v2/cards/{id}/lock", put(cards::lock))
-        .route("/v2/cards/{id}/unlock", put(cards::unlock))
+        .route("/v2/cards", get(cards::list).post(card_create::create))
+        .route("/v2/cards/bulk", post(card_create::bulk))
+        .route("/v2/cards/{id}/lock", put(card_updates::lock))
+        .route("/v2/cards/{id}/unlock", put(card_updates::unlock))
+        .route("/v2/cards/{id}/lost", put(card_updates::lost))
+        .route("/v2/cards/{id}/stolen", put(card_updates::stolen))
+        .route("/v2/cards/{id}/discard", put(card_updates::discard))
+        .route("/v2/cards/{id}/limits", patch(card_updates::limits))
+        .route("/v2/cards/{id}/nickname", patch(card_updates::nickname))
+        .route("/v2/cards/{id}/options", patch(card_updates::options))
+        .route("/v2/cards/{id}/restrictions", patch(card_updates::restrictions))
+        .route("/v2/sca_sessions/{token}", get(sca::show))
         .route("/v2/organization", get(organization::organization))
         .route("/v2/bank_accounts", get(organization::bank_accounts))
         .route("/v2/bank_accounts/{id}", get(organization::bank_account))
@@ -86,13 +99,22 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     if state.config.mode == Mode::Sandbox {
-        app = app.merge(control_routes());
+        app = app.merge(control_routes()).merge(mocked_sca_routes(&state));
     }
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(middleware::from_fn(context::request_context))
         .with_state(state)
+}
+
+/// Qonto's sandbox approval routes: under `/v2`, so the staging token applies; the session
+/// token itself is the credential.
+fn mocked_sca_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v2/mocked_sca_sessions/{token}", get(sca::mocked_show))
+        .route("/v2/mocked_sca_sessions/{token}/{decision}", post(sca::mocked_decide))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staging_token))
 }
 
 fn control_routes() -> Router<AppState> {

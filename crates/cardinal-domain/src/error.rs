@@ -14,13 +14,40 @@ pub enum DomainError {
     /// The card's state does not allow the action (spec §2.2).
     #[error("card is {status}: cannot {action}")]
     InvalidTransition { status: Status, action: CardAction },
-    /// A field failed validation; `pointer` is a JSON pointer into the request body.
-    #[error("{detail}")]
-    Invalid { code: &'static str, pointer: String, detail: String },
+    /// Fields failed validation.
+    #[error("{}", .0.iter().map(|i| i.detail.as_str()).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldIssue>),
+}
+
+/// One field that failed validation; `pointer` is a JSON pointer into the request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIssue {
+    pub code: &'static str,
+    pub pointer: String,
+    pub detail: String,
+}
+
+impl FieldIssue {
+    pub fn new(code: &'static str, pointer: impl Into<String>, detail: impl Into<String>) -> FieldIssue {
+        FieldIssue { code, pointer: pointer.into(), detail: detail.into() }
+    }
+
+    pub fn invalid(pointer: impl Into<String>, detail: impl Into<String>) -> FieldIssue {
+        FieldIssue::new("invalid", pointer, detail)
+    }
 }
 
 impl DomainError {
     pub fn invalid(pointer: impl Into<String>, detail: impl Into<String>) -> DomainError {
-        DomainError::Invalid { code: "invalid", pointer: pointer.into(), detail: detail.into() }
+        DomainError::Invalid(vec![FieldIssue::invalid(pointer, detail)])
+    }
+
+    /// `Ok` when there is nothing to report.
+    pub fn check(issues: Vec<FieldIssue>) -> Result<(), DomainError> {
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(issues))
+        }
     }
 }

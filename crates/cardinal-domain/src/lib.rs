@@ -9,9 +9,10 @@ pub mod error;
 pub mod issuing;
 pub mod money;
 pub mod permissions;
+pub mod rules;
 pub mod time;
 
 pub use card::{Card, CardLevel, Category, Lifecycle, Status, SystemLockReason};
-pub use error::DomainError;
+pub use error::{DomainError, FieldIssue};
 pub use money::Cents;
 pub use permissions::{CardAction, Relation, Role};

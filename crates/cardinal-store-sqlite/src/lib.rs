@@ -72,6 +72,98 @@ fn load_card(conn: &Connection, org: Option<Uuid>, id: Uuid) -> StoreResult<Opti
         .map_err(sql)
 }
 
+fn holder_of(conn: &Connection, org: Uuid, holder: Uuid) -> StoreResult<Option<Holder>> {
+    conn.prepare_cached("SELECT first_name, last_name, team_id FROM memberships WHERE id = ?1 AND organization_id = ?2")
+        .and_then(|mut s| {
+            s.query_row([holder.to_string(), org.to_string()], |r| {
+                let team: Option<String> = r.get(2)?;
+                Ok(Holder { first_name: r.get(0)?, last_name: r.get(1)?, team_id: team.map(uuid).transpose()? })
+            })
+            .optional()
+        })
+        .map_err(sql)
+}
+
+fn load_sca_session(conn: &Connection, hash: &[u8]) -> StoreResult<Option<ScaSession>> {
+    conn.prepare_cached(
+        "SELECT token_hash, organization_id, membership_id, action_type, request_hash, result, created_at, \
+         expires_at, consumed_at FROM sca_sessions WHERE token_hash = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_row([hash], |r| {
+            let token: Vec<u8> = r.get(0)?;
+            let request: Vec<u8> = r.get(4)?;
+            let result: String = r.get(5)?;
+            let consumed: Option<i64> = r.get(8)?;
+            Ok(ScaSession {
+                token_hash: token.try_into().unwrap_or([0; 32]),
+                organization_id: uuid(r.get(1)?)?,
+                membership_id: uuid(r.get(2)?)?,
+                action_type: r.get(3)?,
+                request_hash: request.try_into().unwrap_or([0; 32]),
+                result: ScaResult::parse(&result).unwrap_or(ScaResult::Deny),
+                created_at: timestamp(r.get(6)?)?,
+                expires_at: timestamp(r.get(7)?)?,
+                consumed_at: consumed.map(timestamp).transpose()?,
+            })
+        })
+        .optional()
+    })
+    .map_err(sql)
+}
+
+/// An idempotency row: request hash, state, status, response, created_at.
+type StoredKey = (Vec<u8>, String, Option<u16>, Option<Vec<u8>>, i64);
+
+/// Claims an idempotency key, or says why it cannot be claimed. Runs on the writer thread,
+/// so two requests with one key can never both start.
+fn begin_idempotent(conn: &Connection, r: &IdempotencyRequest) -> StoreResult<IdempotencyBegin> {
+    let now = seconds(r.now);
+    let existing: Option<StoredKey> = conn
+        .prepare_cached(
+            "SELECT request_hash, state, status, response, created_at FROM idempotency_keys \
+             WHERE scope_hash = ?1 AND key = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![r.scope_hash.to_vec(), r.key], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+            })
+            .optional()
+        })
+        .map_err(sql)?;
+    if let Some((request_hash, state, status, response, created_at)) = existing {
+        let age = now - created_at;
+        let stale = match state.as_str() {
+            "done" => age >= r.keep_for_seconds,
+            _ => age >= r.abandon_after_seconds,
+        };
+        if !stale {
+            if request_hash != r.request_hash {
+                return Ok(IdempotencyBegin::Mismatch);
+            }
+            return Ok(match (state.as_str(), status, response) {
+                ("done", Some(status), Some(body)) => IdempotencyBegin::Replay { status, body },
+                _ => IdempotencyBegin::InProgress,
+            });
+        }
+    }
+    // Expired entries are swept here, a few at a time, rather than by a separate job.
+    conn.execute(
+        "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at <= ?1 LIMIT 64)",
+        [now - r.keep_for_seconds],
+    )
+    .map_err(sql)?;
+    conn.execute(
+        "INSERT INTO idempotency_keys (scope_hash, key, request_hash, state, status, response, created_at) \
+         VALUES (?1, ?2, ?3, 'running', NULL, NULL, ?4) \
+         ON CONFLICT (scope_hash, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'running', \
+         status = NULL, response = NULL, created_at = excluded.created_at",
+        params![r.scope_hash.to_vec(), r.key, r.request_hash.to_vec(), now],
+    )
+    .map_err(sql)?;
+    Ok(IdempotencyBegin::Started)
+}
+
 fn insert_card(conn: &Connection, new: &NewCard, holder: &Holder) -> StoreResult<()> {
     let stored = StoredCard { card: new.card.clone(), holder: holder.clone() };
     let c = &new.card;
@@ -515,6 +607,183 @@ impl Store for SqliteStore {
                     insert_event(conn, &event)?;
                 }
                 Ok(stored)
+            })
+            .await
+    }
+
+    async fn insert_cards(&self, cards: Vec<NewCard>, events: Vec<AuditEvent>) -> StoreResult<Vec<StoredCard>> {
+        self.engine
+            .write(move |conn| {
+                let mut stored = Vec::with_capacity(cards.len());
+                for new in &cards {
+                    let holder = holder_of(conn, new.card.organization_id, new.card.holder_id)?
+                        .ok_or_else(|| StoreError::Conflict("the holder is not a member of the organization".into()))?;
+                    insert_card(conn, new, &holder)?;
+                    stored.push(StoredCard { card: new.card.clone(), holder });
+                }
+                for event in &events {
+                    insert_event(conn, event)?;
+                }
+                Ok(stored)
+            })
+            .await
+    }
+
+    async fn insert_sca_session(&self, session: ScaSession) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO sca_sessions (token_hash, organization_id, membership_id, action_type, request_hash, \
+                     result, created_at, expires_at, consumed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        session.token_hash.to_vec(),
+                        session.organization_id.to_string(),
+                        session.membership_id.to_string(),
+                        session.action_type,
+                        session.request_hash.to_vec(),
+                        session.result.as_str(),
+                        seconds(session.created_at),
+                        seconds(session.expires_at),
+                    ])
+                })
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>> {
+        let hash = token_hash.to_vec();
+        self.engine.read(move |conn| load_sca_session(conn, &hash)).await
+    }
+
+    async fn decide_sca_session(&self, token_hash: &[u8; 32], result: ScaResult) -> StoreResult<Option<ScaSession>> {
+        let hash = token_hash.to_vec();
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE sca_sessions SET result = ?1 WHERE token_hash = ?2 AND result = 'waiting'",
+                    params![result.as_str(), hash],
+                )
+                .map_err(sql)?;
+                load_sca_session(conn, &hash)
+            })
+            .await
+    }
+
+    async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
+        let hash = token_hash.to_vec();
+        self.engine
+            .write(move |conn| {
+                let changed = conn
+                    .execute(
+                        "UPDATE sca_sessions SET consumed_at = ?1 WHERE token_hash = ?2 AND result = 'allow' \
+                         AND consumed_at IS NULL AND expires_at > ?1",
+                        params![seconds(now), hash],
+                    )
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin> {
+        self.engine.write(move |conn| begin_idempotent(conn, &request)).await
+    }
+
+    async fn finish_idempotent(
+        &self,
+        scope_hash: [u8; 32],
+        key: String,
+        status: u16,
+        body: Vec<u8>,
+    ) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE idempotency_keys SET state = 'done', status = ?1, response = ?2 \
+                     WHERE scope_hash = ?3 AND key = ?4",
+                    params![status, body, scope_hash.to_vec(), key],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "DELETE FROM idempotency_keys WHERE scope_hash = ?1 AND key = ?2 AND state = 'running'",
+                    params![scope_hash.to_vec(), key],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn insert_data_view_token(&self, token: DataViewToken) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO data_view_tokens (token_hash, card_id, organization_id, membership_id, expires_at, used_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                    params![
+                        token.token_hash.to_vec(),
+                        token.card_id.to_string(),
+                        token.organization_id.to_string(),
+                        token.membership_id.to_string(),
+                        seconds(token.expires_at)
+                    ],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn open_data_view(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+        audit: DataViewAudit,
+    ) -> StoreResult<Option<(StoredCard, CardSecrets)>> {
+        let hash = token_hash.to_vec();
+        self.engine
+            .write(move |conn| {
+                let grant: Option<(String, String, String)> = conn
+                    .query_row(
+                        "UPDATE data_view_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL \
+                         AND expires_at > ?1 RETURNING card_id, organization_id, membership_id",
+                        params![seconds(now), hash],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let Some((card_id, org_id, membership_id)) = grant else { return Ok(None) };
+                let (card_id, org_id, membership_id) =
+                    (uuid(card_id).map_err(sql)?, uuid(org_id).map_err(sql)?, uuid(membership_id).map_err(sql)?);
+                let Some(stored) = load_card(conn, Some(org_id), card_id)? else { return Ok(None) };
+                let secrets = conn
+                    .query_row(
+                        "SELECT pan_ciphertext, cvv_ciphertext, pan_fingerprint FROM cards WHERE id = ?1",
+                        [card_id.to_string()],
+                        |r| {
+                            let fingerprint: Vec<u8> = r.get(2)?;
+                            Ok(CardSecrets {
+                                pan_ciphertext: r.get(0)?,
+                                cvv_ciphertext: r.get(1)?,
+                                pan_fingerprint: fingerprint.try_into().unwrap_or([0; 32]),
+                            })
+                        },
+                    )
+                    .map_err(sql)?;
+                insert_event(conn, &audit(&stored, membership_id))?;
+                Ok(Some((stored, secrets)))
             })
             .await
     }

@@ -69,6 +69,34 @@ pub trait Store: Send + Sync + 'static {
     /// Runs `change` on the card under a write lock and commits the card and its audit event
     /// together. A missing card is `DomainError::NotFound`.
     async fn update_card(&self, org: Uuid, id: Uuid, change: CardChange) -> StoreResult<StoredCard>;
+    /// Inserts new cards and their audit events, all or nothing. Holders must be members of
+    /// the cards' organization.
+    async fn insert_cards(&self, cards: Vec<NewCard>, events: Vec<AuditEvent>) -> StoreResult<Vec<StoredCard>>;
+
+    async fn insert_sca_session(&self, session: ScaSession) -> StoreResult<()>;
+    async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>>;
+    /// Records the member's decision on a session still waiting. Returns the session as it is.
+    async fn decide_sca_session(&self, token_hash: &[u8; 32], result: ScaResult) -> StoreResult<Option<ScaSession>>;
+    /// Marks an allowed, unexpired, unused session used. False if it was not (any more).
+    async fn consume_sca_session(&self, token_hash: &[u8; 32], now: jiff::Timestamp) -> StoreResult<bool>;
+
+    async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin>;
+    /// Stores the answer to replay for a started key.
+    async fn finish_idempotent(&self, scope_hash: [u8; 32], key: String, status: u16, body: Vec<u8>)
+        -> StoreResult<()>;
+    /// Forgets a started key whose request did not succeed, so it may be retried.
+    async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()>;
+
+    async fn insert_data_view_token(&self, token: DataViewToken) -> StoreResult<()>;
+    /// Uses a data-view token once: if it is unused and unexpired at `now`, marks it used,
+    /// appends the audit event `audit` builds, and returns the card with its sealed secrets.
+    async fn open_data_view(
+        &self,
+        token_hash: &[u8; 32],
+        now: jiff::Timestamp,
+        audit: DataViewAudit,
+    ) -> StoreResult<Option<(StoredCard, CardSecrets)>>;
+
     /// The card's audit events, oldest first.
     async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>>;
 }

@@ -170,7 +170,7 @@ pub struct NewCard {
 }
 
 /// The holder fields card reads need (visibility, search, embossing) without a second query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Holder {
     pub first_name: String,
     pub last_name: String,
@@ -329,3 +329,89 @@ impl CardQuery {
         }
     }
 }
+
+/// An SCA approval request (spec §1.8), bound to one member and one exact request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaSession {
+    pub token_hash: [u8; 32],
+    pub organization_id: Uuid,
+    pub membership_id: Uuid,
+    pub action_type: String,
+    pub request_hash: [u8; 32],
+    pub result: ScaResult,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub consumed_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaResult {
+    Waiting,
+    Allow,
+    Deny,
+}
+
+impl ScaResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScaResult::Waiting => "waiting",
+            ScaResult::Allow => "allow",
+            ScaResult::Deny => "deny",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ScaResult> {
+        [ScaResult::Waiting, ScaResult::Allow, ScaResult::Deny].into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl ScaSession {
+    /// The result a client sees at `now`: an expired session reads as denied.
+    pub fn result_at(&self, now: Timestamp) -> ScaResult {
+        if now >= self.expires_at && self.consumed_at.is_none() {
+            ScaResult::Deny
+        } else {
+            self.result
+        }
+    }
+}
+
+/// The first step of an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// The key is new (or expired): run the request, then finish or abandon.
+    Started,
+    /// The same request already succeeded: answer this again.
+    Replay { status: u16, body: Vec<u8> },
+    /// The same key is running right now.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRequest {
+    /// Hash of the credential the key belongs to.
+    pub scope_hash: [u8; 32],
+    pub key: String,
+    /// Hash of method, path and body.
+    pub request_hash: [u8; 32],
+    pub now: Timestamp,
+    /// How long a finished answer is replayed.
+    pub keep_for_seconds: i64,
+    /// After this long a `running` entry is taken to be abandoned by a crashed process.
+    pub abandon_after_seconds: i64,
+}
+
+/// A single-use link to a card's details (spec §3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataViewToken {
+    pub token_hash: [u8; 32],
+    pub card_id: Uuid,
+    pub organization_id: Uuid,
+    pub membership_id: Uuid,
+    pub expires_at: Timestamp,
+}
+
+/// Builds the audit event of a data view from the card and the member who asked for the link.
+pub type DataViewAudit = Box<dyn FnOnce(&StoredCard, Uuid) -> AuditEvent + Send + 'static>;

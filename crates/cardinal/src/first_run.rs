@@ -87,7 +87,11 @@ fn instructions(s: &Value) -> String {
          \nTry it:\
          \n  curl -s {base}/v2/cards -H 'Authorization: Bearer {owner}'{staging}\
          \n  curl -s -X PUT {base}/v2/cards/{card}/lock -H 'Authorization: Bearer {owner}'{staging}\
-         \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'{staging}\n",
+         \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'{staging}\
+         \n\nUnlock needs strong customer authentication: the call above answers 428 with an\
+         \nsca_session_token. Approve it, then repeat the unlock with the token:\
+         \n  curl -s -X POST {base}/v2/mocked_sca_sessions/$SCA_TOKEN/allow{staging}\
+         \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}' -H \"X-Qonto-Sca-Session-Token: $SCA_TOKEN\"{staging}\n",
         slug = text(&s["organization"]["slug"]),
         api_key = text(&s["api_key"]),
     );

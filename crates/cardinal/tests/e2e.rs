@@ -64,13 +64,17 @@ impl Server {
     }
 
     fn request(&self, method: &str, path: &str, auth: Option<&str>) -> (u16, Value, String) {
+        self.request_with(method, path, auth, "")
+    }
+
+    fn request_with(&self, method: &str, path: &str, auth: Option<&str>, extra_headers: &str) -> (u16, Value, String) {
         let address = self.base.strip_prefix("http://").unwrap();
         let mut stream = TcpStream::connect(address).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let auth_line = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth_line}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth_line}{extra_headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
         )
         .unwrap();
         let mut raw = String::new();
@@ -146,7 +150,15 @@ fn first_run_walkthrough_survives_a_restart() {
     assert!(line.contains("cardinal.credentials.json"), "{line}");
     let (status, shown, _) = again.request("GET", &format!("/v2/cards/{card}"), Some(&owner));
     assert_eq!((status, shown["card"]["status"].as_str()), (200, Some("paused")), "the lock survived the restart");
-    let (status, unlocked, _) = again.request("PUT", &format!("/v2/cards/{card}/unlock"), Some(&admin));
+    // The demo organization requires SCA, as Qonto does: 428, approve, retry with the token.
+    let unlock = format!("/v2/cards/{card}/unlock");
+    let (status, challenge, _) = again.request("PUT", &unlock, Some(&admin));
+    assert_eq!((status, challenge["code"].as_str()), (428, Some("sca_required")));
+    let token = challenge["sca_session_token"].as_str().unwrap();
+    let (status, _, _) = again.request("POST", &format!("/v2/mocked_sca_sessions/{token}/allow"), None);
+    assert_eq!(status, 200);
+    let header = format!("X-Qonto-Sca-Session-Token: {token}\r\n");
+    let (status, unlocked, _) = again.request_with("PUT", &unlock, Some(&admin), &header);
     assert_eq!((status, unlocked["card"]["status"].as_str()), (200, Some("live")));
     again.terminate();
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,9 +3,12 @@
 mod support;
 
 mod control;
+mod create;
 mod errors;
 mod listing;
 mod lock_unlock;
 mod organization;
 mod permissions;
+mod sca;
 mod security;
+mod updates;

@@ -154,9 +154,10 @@ impl TestApp {
         TestApp::builder().build()
     }
 
-    /// A new organization with one member per role and two live cards each.
+    /// A new organization with one member per role and two live cards each, with SCA
+    /// disabled so tests of other rules need no approval step (SCA tests ask for it).
     pub async fn org(&self) -> Org {
-        self.org_with(json!({})).await
+        self.org_with(json!({"sca_mode": "disabled"})).await
     }
 
     pub async fn org_with(&self, body: Value) -> Org {
@@ -171,6 +172,31 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, auth: &str) -> Response {
         self.send(Method::PUT, path, Some(auth), None).await
+    }
+
+    pub async fn post(&self, path: &str, auth: &str, body: Value) -> Response {
+        self.send(Method::POST, path, Some(auth), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, auth: &str, body: Value) -> Response {
+        self.send(Method::PATCH, path, Some(auth), Some(body)).await
+    }
+
+    /// Sends a request with extra headers.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = Request::builder().method(method).uri(path).header("authorization", auth);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+        self.raw(request.body(body).unwrap()).await
     }
 
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Response {

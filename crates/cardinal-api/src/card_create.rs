@@ -1,0 +1,354 @@
+//! `POST /v2/cards` and `POST /v2/cards/bulk` (spec §3.2, §3.3): validate everything, then
+//! SCA, then issue — PAN, CVV and expiry generated, the PAN sealed before it reaches the store.
+
+use crate::auth::Principal;
+use crate::card_updates::{read_restrictions, LimitsPatch};
+use crate::cards::{audit_event, render, CardBody};
+use crate::error::{ApiError, ApiResult};
+use crate::fields::{wrapped, Fields};
+use crate::sca::{self, ScaAction};
+use crate::seed;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use cardinal_domain::card::{Address, CardOptions, TypeOfPrint};
+use cardinal_domain::permissions::{reach, Reach};
+use cardinal_domain::{catalog, rules, CardAction, CardLevel, Category, Cents, FieldIssue};
+use cardinal_store::{AuditEvent, NewCard};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+const BULK_MAX: usize = 50;
+
+/// A create request that passed the shape checks; references are resolved later.
+struct CardRequest {
+    pointer: String,
+    holder_id: Uuid,
+    bank_account_id: Uuid,
+    level: CardLevel,
+    initiator_id: Option<Uuid>,
+    nickname: Option<String>,
+    card_design: Option<&'static str>,
+    active_days: Option<Vec<i8>>,
+    categories: Option<Vec<Category>>,
+    limits: LimitsPatch,
+    options: [Option<bool>; 4],
+    ship_to_business: bool,
+    address: Option<Address>,
+    type_of_print: Option<TypeOfPrint>,
+    pre_expires_at: Option<Timestamp>,
+}
+
+fn read_request(f: &mut Fields, principal: &Principal) -> Option<CardRequest> {
+    if let Some(org) = f.string("organization_id") {
+        let o = &principal.organization;
+        if org != o.id.to_string() && org != o.slug {
+            f.issue("invalid", "organization_id", "organization_id must be your organization's id or slug");
+        }
+    }
+    let level = f.string("card_level").and_then(|text| {
+        let level = CardLevel::parse(&text);
+        if level.is_none() {
+            let known: Vec<&str> = CardLevel::ALL.iter().map(|l| l.as_str()).collect();
+            f.issue("not_in_list", "card_level", format!("card_level must be one of: {}", known.join(", ")));
+        }
+        level
+    });
+    let level = f.required("card_level", level);
+    let holder_id = f.uuid("holder_id");
+    let holder_id = f.required("holder_id", holder_id);
+    let bank_account_id = f.uuid("bank_account_id");
+    let bank_account_id = f.required("bank_account_id", bank_account_id);
+    let initiator_id = f.uuid("initiator_id");
+    let nickname = f.string("nickname").and_then(|n| rules::check_nickname(&n, f.prefix()).map_err(|i| f.push(i)).ok());
+    let (active_days, categories) = read_restrictions(f);
+    let limits = LimitsPatch::read(f);
+    let options = ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| f.boolean(name));
+    let ship_to_business = f.boolean("ship_to_business").unwrap_or(false);
+    let address = f.object("address").and_then(|a| read_address(f, a));
+    let type_of_print = f.string("type_of_print").and_then(|t| {
+        let parsed = TypeOfPrint::parse(&t);
+        if parsed.is_none() {
+            f.issue("not_in_list", "type_of_print", "type_of_print must be print or embossed");
+        }
+        parsed
+    });
+    let pre_expires_at = f.timestamp("pre_expires_at");
+    let design = f.string("card_design");
+    let level = level?;
+    let card_design = match design {
+        Some(code) => match catalog::find(level, &code) {
+            Some(d) => Some(d.code),
+            None => {
+                let offered: Vec<&str> = catalog::designs_of(level).map(|d| d.code).collect();
+                f.issue(
+                    "not_in_list",
+                    "card_design",
+                    format!("card_design for {level} must be one of: {}", offered.join(", ")),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    level_requirements(f, level, &limits, ship_to_business, address.is_some(), type_of_print, pre_expires_at);
+    Some(CardRequest {
+        pointer: f.prefix().to_owned(),
+        holder_id: holder_id?,
+        bank_account_id: bank_account_id?,
+        level,
+        initiator_id,
+        nickname,
+        card_design,
+        active_days,
+        categories,
+        limits,
+        options,
+        ship_to_business,
+        address,
+        type_of_print,
+        pre_expires_at,
+    })
+}
+
+/// The per-level requirements of spec §3.2's table.
+fn level_requirements(
+    f: &mut Fields,
+    level: CardLevel,
+    limits: &LimitsPatch,
+    ship_to_business: bool,
+    has_address: bool,
+    type_of_print: Option<TypeOfPrint>,
+    pre_expires_at: Option<Timestamp>,
+) {
+    if level == CardLevel::Flash {
+        for name in ["payment_lifespan_limit", "pre_expires_at"] {
+            if !f.has(name) {
+                f.required::<()>(name, None);
+            }
+        }
+    } else if limits.payment_monthly().is_none() && !f.has("payment_monthly_limit") {
+        f.required::<()>("payment_monthly_limit", None);
+    }
+    if level.is_physical() && !ship_to_business && !has_address && !f.has("address") {
+        f.issue("required", "address", "address is required unless ship_to_business is true");
+    }
+    if type_of_print.is_some() && level != CardLevel::Plus {
+        f.issue("invalid", "type_of_print", "type_of_print only applies to plus cards");
+    }
+    if pre_expires_at.is_some() && level != CardLevel::Flash {
+        f.issue("invalid", "pre_expires_at", "pre_expires_at only applies to flash cards");
+    }
+}
+
+fn read_address(f: &mut Fields, object: &Map<String, Value>) -> Option<Address> {
+    let mut a = Fields::new(object, f.pointer("address"));
+    let mut text = |name: &str, max: usize| {
+        let value = a.string(name);
+        match value.as_deref().map(str::trim) {
+            Some(v) if !v.is_empty() && v.chars().count() <= max => Some(v.to_owned()),
+            Some(_) => {
+                a.issue("invalid", name, format!("{name} must have 1 to {max} characters"));
+                None
+            }
+            None => a.required(name, None),
+        }
+    };
+    let first_line = text("first_line", 100);
+    let zipcode = text("zipcode", 20);
+    let city = text("city", 100);
+    let country = text("country", 2);
+    let second_line = a.string("second_line");
+    f.issues.extend(a.issues);
+    Some(Address {
+        first_line: first_line?,
+        second_line,
+        zipcode: zipcode?,
+        city: city?,
+        country: country?.to_uppercase(),
+    })
+}
+
+/// Checks the references against the organization, issues the card and validates the result.
+async fn build(
+    state: &AppState,
+    principal: &Principal,
+    r: CardRequest,
+    issues: &mut Vec<FieldIssue>,
+) -> Option<NewCard> {
+    let org = &principal.organization;
+    let at = |name: &str| format!("{}/{name}", r.pointer);
+    let holder =
+        lookup(state.store.membership(org.id, r.holder_id).await, issues).flatten().filter(|m| m.status == "active");
+    if holder.is_none() {
+        issues.push(FieldIssue::invalid(at("holder_id"), "holder_id must be an active member of your organization"));
+    }
+    let account = lookup(state.store.bank_account(org.id, r.bank_account_id).await, issues).flatten();
+    if account.is_none() {
+        issues.push(FieldIssue::invalid(
+            at("bank_account_id"),
+            "bank_account_id must be one of your organization's accounts",
+        ));
+    }
+    if let Some(initiator) = r.initiator_id {
+        if lookup(state.store.membership(org.id, initiator).await, issues).flatten().is_none() {
+            issues.push(FieldIssue::invalid(at("initiator_id"), "initiator_id must be a member of your organization"));
+        }
+    }
+    let now = principal.now();
+    if let Some(end) = r.pre_expires_at {
+        let latest = now.saturating_add(SignedDuration::from_hours(24 * 365)).unwrap_or(Timestamp::MAX);
+        if end <= now || end > latest {
+            issues.push(FieldIssue::invalid(
+                at("pre_expires_at"),
+                "pre_expires_at must be in the future and at most one year away",
+            ));
+        }
+    }
+    let (holder, account) = (holder?, account?);
+    let monthly = r.limits.payment_monthly().unwrap_or(Cents::ZERO);
+    let initiator = r.initiator_id.unwrap_or(principal.membership.id);
+    let tz = org.time_zone();
+    let (mut card, secrets) =
+        seed::issue(&state.vault, r.level, &holder, account.id, initiator, monthly, Cents::ZERO, now, &tz);
+    if r.level == CardLevel::Flash {
+        // A flash card's budget is its lifespan limit; the monthly limit follows it.
+        card.limits.payment_monthly = Cents::euros(rules::FLASH_LIFESPAN_MAX_EUROS);
+        card.limits.payment_daily = card.limits.payment_monthly;
+        card.limits.payment_transaction = card.limits.payment_monthly;
+        card.pre_expires_at = r.pre_expires_at;
+    }
+    r.limits.apply(&mut card);
+    let [atm, nfc, online, foreign] = r.options;
+    let defaults = card.options;
+    card.options = CardOptions {
+        atm: atm.unwrap_or(defaults.atm),
+        nfc: nfc.unwrap_or(defaults.nfc),
+        online: online.unwrap_or(defaults.online),
+        foreign: foreign.unwrap_or(defaults.foreign),
+    };
+    card.nickname = r.nickname.unwrap_or(card.nickname);
+    card.card_design = r.card_design.map(str::to_owned).unwrap_or(card.card_design);
+    card.active_days = r.active_days.unwrap_or(card.active_days);
+    card.categories = r.categories.unwrap_or(card.categories);
+    card.ship_to_business = r.ship_to_business;
+    card.address = r.address;
+    card.type_of_print = r.type_of_print.or(card.type_of_print);
+    let problems = rules::check_card(&card, &r.pointer);
+    if !problems.is_empty() {
+        issues.extend(problems);
+        return None;
+    }
+    Some(NewCard { card, secrets })
+}
+
+/// A store read during validation; a storage failure is reported once as an issue-less 500.
+fn lookup<T>(result: cardinal_store::StoreResult<T>, _issues: &mut [FieldIssue]) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            tracing::error!(error = %e, "storage failure while validating a card request");
+            None
+        }
+    }
+}
+
+fn require_creator(principal: &Principal) -> ApiResult<()> {
+    principal.require_card_write()?;
+    if reach(principal.role(), CardAction::Create) != Reach::All {
+        return Err(ApiError::forbidden(format!("a member with the {} role may not create cards", principal.role())));
+    }
+    Ok(())
+}
+
+/// Validates every item and builds the cards; all or nothing.
+async fn prepare(
+    state: &AppState,
+    principal: &Principal,
+    items: Vec<(&Map<String, Value>, String)>,
+) -> ApiResult<Vec<NewCard>> {
+    let mut issues = Vec::new();
+    let mut requests = Vec::new();
+    for (object, pointer) in items {
+        let mut f = Fields::new(object, pointer);
+        let request = read_request(&mut f, principal);
+        issues.append(&mut f.issues);
+        requests.extend(request);
+    }
+    let mut cards = Vec::new();
+    for request in requests {
+        cards.extend(build(state, principal, request, &mut issues).await);
+    }
+    if !issues.is_empty() {
+        return Err(ApiError::issues(issues));
+    }
+    Ok(cards)
+}
+
+async fn insert(state: &AppState, principal: &Principal, cards: Vec<NewCard>) -> ApiResult<Vec<CardBody>> {
+    let now = principal.now();
+    let request_id = crate::context::request_id();
+    let events: Vec<AuditEvent> = cards
+        .iter()
+        .map(|new| audit_event(&new.card, "create", principal.actor(), None, now, &request_id, serde_json::json!({})))
+        .collect();
+    let stored = state.store.insert_cards(cards, events).await?;
+    Ok(stored.iter().map(|s| CardBody { card: render(state, principal, s) }).collect())
+}
+
+/// `POST /v2/cards`.
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<CardBody>> {
+    require_creator(&principal)?;
+    let json: Value = crate::body::parse(&body)?;
+    let item = wrapped(&json, "card")?;
+    let cards = prepare(&state, &principal, vec![(item, "/card".to_owned())]).await?;
+    let request = sca::fingerprint("POST", "/v2/cards", Some(&json));
+    sca::guard(&state, &principal, ScaAction::CreateCard, &request, &headers).await?;
+    let mut created = insert(&state, &principal, cards).await?;
+    created.pop().map(Json).ok_or_else(ApiError::internal)
+}
+
+#[derive(Serialize)]
+pub struct BulkBody {
+    cards: Vec<CardBody>,
+}
+
+/// `POST /v2/cards/bulk`: 1..50 items, each `{"card": {...}}` or the bare card object.
+pub async fn bulk(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<BulkBody>> {
+    require_creator(&principal)?;
+    let json: Value = crate::body::parse(&body)?;
+    let list = json.get("cards").and_then(Value::as_array).ok_or_else(|| {
+        ApiError::field("required", "/cards", "the body must be {\"cards\": [{\"card\": {...}}, ...]}")
+    })?;
+    if list.is_empty() || list.len() > BULK_MAX {
+        let code = if list.is_empty() { "too_short" } else { "too_long" };
+        return Err(ApiError::field(code, "/cards", format!("cards must hold 1 to {BULK_MAX} items")));
+    }
+    let mut items = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        match (item.get("card").and_then(Value::as_object), item.as_object()) {
+            (Some(inner), _) => items.push((inner, format!("/cards/{i}/card"))),
+            (None, Some(bare)) => items.push((bare, format!("/cards/{i}"))),
+            (None, None) => {
+                return Err(ApiError::field("invalid", format!("/cards/{i}"), "each item must be an object"))
+            }
+        }
+    }
+    let cards = prepare(&state, &principal, items).await?;
+    let request = sca::fingerprint("POST", "/v2/cards/bulk", Some(&json));
+    sca::guard(&state, &principal, ScaAction::BulkCreateCards, &request, &headers).await?;
+    Ok(Json(BulkBody { cards: insert(&state, &principal, cards).await? }))
+}

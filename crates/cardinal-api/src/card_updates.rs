@@ -1,0 +1,265 @@
+//! Changing an existing card: the lifecycle actions (`PUT lock|unlock|lost|stolen|discard`)
+//! and the settings updates (`PATCH limits|nickname|options|restrictions`, spec §3.5).
+
+use crate::auth::Principal;
+use crate::cards::{change_card, render, visible_card, CardBody};
+use crate::error::ApiResult;
+use crate::fields::{wrapped, Fields};
+use crate::sca::{self, ScaAction};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use cardinal_domain::card::CardOptions;
+use cardinal_domain::permissions::authorize;
+use cardinal_domain::{rules, Card, CardAction, Cents, DomainError};
+use jiff::Timestamp;
+use serde_json::Value;
+
+async fn lifecycle(
+    state: &AppState,
+    principal: &Principal,
+    raw: &str,
+    action: CardAction,
+) -> ApiResult<Json<CardBody>> {
+    principal.require_card_write()?;
+    let stored =
+        change_card(state, principal, raw, action, move |card, now| card.apply(action, now).map(|_| ())).await?;
+    Ok(Json(CardBody { card: render(state, principal, &stored) }))
+}
+
+pub async fn lock(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CardBody>> {
+    lifecycle(&state, &principal, &id, CardAction::Lock).await
+}
+
+pub async fn lost(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CardBody>> {
+    lifecycle(&state, &principal, &id, CardAction::ReportLost).await
+}
+
+pub async fn stolen(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CardBody>> {
+    lifecycle(&state, &principal, &id, CardAction::ReportStolen).await
+}
+
+pub async fn discard(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CardBody>> {
+    lifecycle(&state, &principal, &id, CardAction::Discard).await
+}
+
+/// Unlock needs SCA (spec §1.8); who may unlock is checked before asking for it.
+pub async fn unlock(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<CardBody>> {
+    principal.require_card_write()?;
+    permitted(&state, &principal, &id, CardAction::Unlock).await?;
+    let path = format!("/v2/cards/{id}/unlock");
+    sca::guard(&state, &principal, ScaAction::Unlock, &sca::fingerprint("PUT", &path, None), &headers).await?;
+    lifecycle(&state, &principal, &id, CardAction::Unlock).await
+}
+
+/// Fails early, before SCA, when the caller may not perform `action` on this card.
+async fn permitted(state: &AppState, principal: &Principal, raw: &str, action: CardAction) -> ApiResult<()> {
+    let stored = visible_card(state, principal, raw).await?;
+    authorize(principal.role(), action, principal.relation_to(stored.card.holder_id, stored.holder.team_id))?;
+    Ok(())
+}
+
+/// The requested limit changes; `None` leaves a limit as it is.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LimitsPatch {
+    atm_monthly: Option<Cents>,
+    atm_daily: Option<Cents>,
+    atm_daily_option: Option<bool>,
+    payment_monthly: Option<Cents>,
+    payment_daily: Option<Cents>,
+    payment_daily_option: Option<bool>,
+    payment_transaction: Option<Cents>,
+    payment_transaction_option: Option<bool>,
+    payment_lifespan: Option<Cents>,
+}
+
+impl LimitsPatch {
+    /// Reads the limit fields of a create or update body.
+    pub fn read(f: &mut Fields) -> LimitsPatch {
+        LimitsPatch {
+            atm_monthly: f.money("atm_monthly_limit"),
+            atm_daily: f.money("atm_daily_limit"),
+            atm_daily_option: f.boolean("atm_daily_limit_option"),
+            payment_monthly: f.money("payment_monthly_limit"),
+            payment_daily: f.money("payment_daily_limit"),
+            payment_daily_option: f.boolean("payment_daily_limit_option"),
+            payment_transaction: f.money("payment_transaction_limit"),
+            payment_transaction_option: f.boolean("payment_transaction_limit_option"),
+            payment_lifespan: f.money("payment_lifespan_limit"),
+        }
+    }
+
+    pub fn payment_monthly(&self) -> Option<Cents> {
+        self.payment_monthly
+    }
+
+    pub fn apply(&self, card: &mut Card) {
+        let l = &mut card.limits;
+        let set = |target: &mut Cents, value: Option<Cents>| *target = value.unwrap_or(*target);
+        let flag = |target: &mut bool, value: Option<bool>| *target = value.unwrap_or(*target);
+        set(&mut l.atm_monthly, self.atm_monthly);
+        set(&mut l.atm_daily, self.atm_daily);
+        flag(&mut l.atm_daily_option, self.atm_daily_option);
+        set(&mut l.payment_monthly, self.payment_monthly);
+        set(&mut l.payment_daily, self.payment_daily);
+        flag(&mut l.payment_daily_option, self.payment_daily_option);
+        set(&mut l.payment_transaction, self.payment_transaction);
+        flag(&mut l.payment_transaction_option, self.payment_transaction_option);
+        if self.payment_lifespan.is_some() {
+            l.payment_lifespan = self.payment_lifespan;
+        }
+    }
+}
+
+/// Parses `{"card": {...}}`, collecting every field issue, with `read`.
+fn card_body<T>(body: &Value, read: impl FnOnce(&mut Fields) -> T) -> ApiResult<T> {
+    let mut f = Fields::new(wrapped(body, "card")?, "/card");
+    let parsed = read(&mut f);
+    f.finish()?;
+    Ok(parsed)
+}
+
+fn body_json(bytes: &[u8]) -> ApiResult<Value> {
+    crate::body::parse(bytes)
+}
+
+/// `PATCH /v2/cards/{id}/limits` — owners and admins, with SCA; checked on the resulting card.
+pub async fn limits(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<CardBody>> {
+    principal.require_card_write()?;
+    let json = body_json(&body)?;
+    let patch = card_body(&json, LimitsPatch::read)?;
+    permitted(&state, &principal, &id, CardAction::UpdateLimits).await?;
+    let path = format!("/v2/cards/{id}/limits");
+    sca::guard(&state, &principal, ScaAction::UpdateLimits, &sca::fingerprint("PATCH", &path, Some(&json)), &headers)
+        .await?;
+    settings(&state, &principal, &id, CardAction::UpdateLimits, move |card| {
+        patch.apply(card);
+        Ok(())
+    })
+    .await
+}
+
+/// `PATCH /v2/cards/{id}/nickname`.
+pub async fn nickname(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<CardBody>> {
+    principal.require_card_write()?;
+    let nickname = card_body(&body_json(&body)?, |f| {
+        let raw = f.string("nickname");
+        let raw = f.required("nickname", raw)?;
+        rules::check_nickname(&raw, f.prefix()).map_err(|issue| f.push(issue)).ok()
+    })?
+    .unwrap_or_default();
+    settings(&state, &principal, &id, CardAction::UpdateNickname, move |card| {
+        card.nickname = nickname;
+        Ok(())
+    })
+    .await
+}
+
+/// `PATCH /v2/cards/{id}/options` — all four options are required (Qonto).
+pub async fn options(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<CardBody>> {
+    principal.require_card_write()?;
+    let [atm, nfc, online, foreign] = card_body(&body_json(&body)?, |f| {
+        ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| {
+            let value = f.boolean(name);
+            f.required(name, value).unwrap_or_default()
+        })
+    })?;
+    let options = CardOptions { atm, nfc, online, foreign };
+    settings(&state, &principal, &id, CardAction::UpdateOptions, move |card| {
+        card.options = options;
+        Ok(())
+    })
+    .await
+}
+
+/// `PATCH /v2/cards/{id}/restrictions` — `active_days` and/or `categories`.
+pub async fn restrictions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<CardBody>> {
+    principal.require_card_write()?;
+    let (days, categories) = card_body(&body_json(&body)?, |f| {
+        if !f.has("active_days") && !f.has("categories") {
+            f.issue("required", "active_days", "give active_days, categories, or both");
+        }
+        read_restrictions(f)
+    })?;
+    settings(&state, &principal, &id, CardAction::UpdateRestrictions, move |card| {
+        if let Some(days) = days {
+            card.active_days = days;
+        }
+        if let Some(categories) = categories {
+            card.categories = categories;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The restriction fields of a create or update body, validated.
+pub fn read_restrictions(f: &mut Fields) -> (Option<Vec<i8>>, Option<Vec<cardinal_domain::Category>>) {
+    let days =
+        f.integers("active_days").and_then(|d| rules::check_active_days(&d, f.prefix()).map_err(|i| f.push(i)).ok());
+    let categories =
+        f.strings("categories").and_then(|c| rules::check_categories(&c, f.prefix()).map_err(|i| f.push(i)).ok());
+    (days, categories)
+}
+
+/// A settings update: any non-terminal card (spec §2.2).
+async fn settings<R>(
+    state: &AppState,
+    principal: &Principal,
+    raw: &str,
+    action: CardAction,
+    update: R,
+) -> ApiResult<Json<CardBody>>
+where
+    R: FnOnce(&mut Card) -> Result<(), DomainError> + Send + 'static,
+{
+    let stored = change_card(state, principal, raw, action, move |card, now: Timestamp| {
+        card.ensure_not_terminal(action, now)?;
+        update(card)
+    })
+    .await?;
+    Ok(Json(CardBody { card: render(state, principal, &stored) }))
+}
