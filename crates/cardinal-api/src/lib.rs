@@ -11,6 +11,7 @@ pub mod context;
 pub mod control;
 pub mod error;
 pub mod fields;
+pub mod idempotency;
 pub mod organization;
 pub mod params;
 pub mod sca;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/bank_accounts/{id}", get(organization::bank_account))
         .route("/v2/memberships", get(organization::memberships))
         .route("/v2/membership", get(organization::membership))
+        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staging_token));
 
     let mut app = Router::new()

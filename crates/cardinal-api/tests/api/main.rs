@@ -5,6 +5,7 @@ mod support;
 mod control;
 mod create;
 mod errors;
+mod idempotency;
 mod listing;
 mod lock_unlock;
 mod organization;

@@ -1,0 +1,139 @@
+//! `X-Qonto-Idempotency-Key` on every `/v2` write (spec §1.6). Keys are scoped to the
+//! credential (a hash of the `Authorization` value), claimed atomically in the store — so of
+//! concurrent duplicates exactly one runs — and a `2xx` answer is replayed for 30 minutes.
+//! Anything else, a `428` SCA challenge included, releases the key so a retry proceeds.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cardinal_store::{IdempotencyBegin, IdempotencyRequest, Store};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+pub const KEY_HEADER: &str = "x-qonto-idempotency-key";
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+const KEEP_FOR_SECONDS: i64 = 30 * 60;
+/// A key still `running` this long after it was claimed belongs to a process that died.
+const ABANDON_AFTER_SECONDS: i64 = 60;
+const MAX_KEY_LENGTH: usize = 255;
+
+pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let is_write = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
+    let key = request.headers().get(KEY_HEADER).map(|v| v.to_str().map(str::to_owned));
+    let auth = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes().to_vec());
+    let (Some(key), Some(auth), true) = (key, auth, is_write) else {
+        return next.run(request).await;
+    };
+    let key = match key {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => key,
+        _ => {
+            return ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("X-Qonto-Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"),
+            )
+            .into_response()
+        }
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.config.body_limit_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+                .into_response()
+        }
+    };
+    let scope_hash: [u8; 32] = Sha256::digest(&auth).into();
+    let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let request_hash: [u8; 32] = Sha256::new()
+        .chain_update(parts.method.as_str())
+        .chain_update(b"\n")
+        .chain_update(target)
+        .chain_update(b"\n")
+        .chain_update(&bytes)
+        .finalize()
+        .into();
+    let begin = IdempotencyRequest {
+        scope_hash,
+        key: key.clone(),
+        request_hash,
+        now: jiff::Timestamp::now(),
+        keep_for_seconds: KEEP_FOR_SECONDS,
+        abandon_after_seconds: ABANDON_AFTER_SECONDS,
+    };
+    match state.store.begin_idempotent(begin).await {
+        Err(e) => ApiError::from(e).into_response(),
+        Ok(IdempotencyBegin::Replay { status, body }) => replay(status, body),
+        Ok(IdempotencyBegin::InProgress) => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_use",
+            "a request with this idempotency key is still being processed",
+        )
+        .into_response(),
+        Ok(IdempotencyBegin::Mismatch) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this idempotency key was already used for a different request",
+        )
+        .into_response(),
+        Ok(IdempotencyBegin::Started) => {
+            let mut claim = Claim { store: Some(state.store.clone()), scope_hash, key };
+            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            claim.settle(response).await
+        }
+    }
+}
+
+fn replay(status: u16, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response
+}
+
+/// A claimed key. Settled with the answer; if the request is dropped midway (client gone,
+/// panic), the claim is released so the key does not stay blocked.
+struct Claim {
+    store: Option<Arc<dyn Store>>,
+    scope_hash: [u8; 32],
+    key: String,
+}
+
+impl Claim {
+    async fn settle(&mut self, response: Response) -> Response {
+        let Some(store) = self.store.take() else { return response };
+        let (key, scope_hash) = (std::mem::take(&mut self.key), self.scope_hash);
+        if !response.status().is_success() {
+            if let Err(e) = store.abandon_idempotent(scope_hash, key).await {
+                tracing::error!(error = %e, "could not release an idempotency key");
+            }
+            return response;
+        }
+        let (parts, body) = response.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+            let _ = store.abandon_idempotent(scope_hash, key).await;
+            return ApiError::internal().into_response();
+        };
+        if let Err(e) = store.finish_idempotent(scope_hash, key, parts.status.as_u16(), bytes.to_vec()).await {
+            tracing::error!(error = %e, "could not store an idempotent answer");
+        }
+        Response::from_parts(parts, Body::from(bytes))
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let (Some(store), Ok(runtime)) = (self.store.take(), tokio::runtime::Handle::try_current()) {
+            let (scope_hash, key) = (self.scope_hash, std::mem::take(&mut self.key));
+            runtime.spawn(async move {
+                let _ = store.abandon_idempotent(scope_hash, key).await;
+            });
+        }
+    }
+}
