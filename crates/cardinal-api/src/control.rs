@@ -201,6 +201,54 @@ pub async fn delete_organization(
 }
 
 #[derive(Deserialize)]
+pub struct ClockRequest {
+    advance_by: Option<i64>,
+    set: Option<String>,
+}
+
+/// `POST /_sandbox/organizations/{id}/clock`: `{"advance_by": seconds}` or `{"set": time}`,
+/// never backwards → `{"now"}` (spec §6.4).
+pub async fn clock(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<ClockRequest>,
+) -> ApiResult<Json<Value>> {
+    let not_found = || ApiError::not_found("organization");
+    let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
+    let organization = state.store.organization(id).await?.ok_or_else(not_found)?;
+    let real_now = Timestamp::now();
+    let current = organization.now_at(real_now);
+    let target = match (body.advance_by, body.set) {
+        (Some(seconds), None) if seconds >= 0 => current.as_second().saturating_add(seconds),
+        (Some(_), None) => {
+            return Err(ApiError::field(
+                "invalid",
+                "/advance_by",
+                "advance_by must not be negative: clocks never go backwards",
+            ))
+        }
+        (None, Some(text)) => {
+            let at: Timestamp = text.parse().map_err(|_| {
+                ApiError::field("invalid", "/set", "set must be an RFC 3339 timestamp such as 2026-03-01T00:00:00Z")
+            })?;
+            if at < current {
+                return Err(ApiError::field(
+                    "invalid",
+                    "/set",
+                    "set must not be before the organization's current time",
+                ));
+            }
+            at.as_second()
+        }
+        _ => return Err(ApiError::field("required", "/advance_by", "give exactly one of advance_by or set")),
+    };
+    let offset = target.saturating_sub(real_now.as_second());
+    let updated = state.store.advance_clock(id, offset).await?.ok_or_else(not_found)?;
+    Ok(Json(json!({"now": Time(updated.now_at(real_now))})))
+}
+
+#[derive(Deserialize)]
 pub struct TokenRequest {
     membership_id: Option<String>,
     scopes: Option<Vec<String>>,

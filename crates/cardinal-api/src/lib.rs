@@ -9,6 +9,7 @@ pub mod card_updates;
 pub mod cards;
 pub mod context;
 pub mod control;
+pub mod data_view;
 pub mod error;
 pub mod fields;
 pub mod idempotency;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     let v2 = Router::new()
         .route("/v2/cards/appearances", get(cards::appearances))
         .route("/v2/cards/{id}", get(cards::show))
+        .route("/v2/cards/{id}/data_view", get(data_view::link))
         .route("/v2/cards", get(cards::list).post(card_create::create))
         .route("/v2/cards/bulk", post(card_create::bulk))
         .route("/v2/cards/{id}/lock", put(card_updates::lock))
@@ -98,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(v2)
         .route("/assets/cards/{design}/{file}", get(assets::card_image))
+        .route("/card_data/{token}", get(data_view::page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     if state.config.mode == Mode::Sandbox {
@@ -124,6 +127,7 @@ fn control_routes() -> Router<AppState> {
     Router::new()
         .route("/_sandbox/organizations", post(control::create_organization))
         .route("/_sandbox/organizations/{id}", delete(control::delete_organization))
+        .route("/_sandbox/organizations/{id}/clock", post(control::clock))
         .route("/_sandbox/tokens", post(control::create_token))
         .route("/_sandbox/tokens/{token}", delete(control::revoke_token))
         .route("/_sandbox/cards/{id}/system_locks", post(control::add_system_lock))

@@ -438,6 +438,20 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn advance_clock(&self, id: Uuid, offset_seconds: i64) -> StoreResult<Option<Organization>> {
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE organizations SET clock_offset_seconds = ?2 WHERE id = ?1 AND clock_offset_seconds <= ?2",
+                    params![id.to_string(), offset_seconds],
+                )
+                .map_err(sql)?;
+                let q = format!("SELECT {} FROM organizations o WHERE o.id = ?1", columns("o", ORGANIZATION));
+                conn.query_row(&q, [id.to_string()], |r| organization(r, "o")).optional().map_err(sql)
+            })
+            .await
+    }
+
     async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>> {
         self.engine
             .read(move |conn| {
@@ -749,22 +763,27 @@ impl Store for SqliteStore {
     async fn open_data_view(
         &self,
         token_hash: &[u8; 32],
-        now: Timestamp,
+        real_now: Timestamp,
         audit: DataViewAudit,
     ) -> StoreResult<Option<(StoredCard, CardSecrets)>> {
         let hash = token_hash.to_vec();
         self.engine
             .write(move |conn| {
-                let grant: Option<(String, String, String)> = conn
+                // Lifetimes run on the token's organization's clock.
+                let grant: Option<(String, String, String, i64)> = conn
                     .query_row(
-                        "UPDATE data_view_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL \
-                         AND expires_at > ?1 RETURNING card_id, organization_id, membership_id",
-                        params![seconds(now), hash],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        "UPDATE data_view_tokens SET used_at = ?1 + (SELECT clock_offset_seconds FROM organizations o \
+                         WHERE o.id = data_view_tokens.organization_id) WHERE token_hash = ?2 AND used_at IS NULL \
+                         AND expires_at > ?1 + (SELECT clock_offset_seconds FROM organizations o \
+                         WHERE o.id = data_view_tokens.organization_id) \
+                         RETURNING card_id, organization_id, membership_id, used_at",
+                        params![seconds(real_now), hash],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                     )
                     .optional()
                     .map_err(sql)?;
-                let Some((card_id, org_id, membership_id)) = grant else { return Ok(None) };
+                let Some((card_id, org_id, membership_id, used_at)) = grant else { return Ok(None) };
+                let now = timestamp(used_at).map_err(sql)?;
                 let (card_id, org_id, membership_id) =
                     (uuid(card_id).map_err(sql)?, uuid(org_id).map_err(sql)?, uuid(membership_id).map_err(sql)?);
                 let Some(stored) = load_card(conn, Some(org_id), card_id)? else { return Ok(None) };
@@ -782,7 +801,7 @@ impl Store for SqliteStore {
                         },
                     )
                     .map_err(sql)?;
-                insert_event(conn, &audit(&stored, membership_id))?;
+                insert_event(conn, &audit(&stored, membership_id, now))?;
                 Ok(Some((stored, secrets)))
             })
             .await

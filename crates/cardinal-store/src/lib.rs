@@ -46,6 +46,9 @@ pub trait Store: Send + Sync + 'static {
     /// Removes an organization and everything in it. False when there was none.
     async fn delete_organization(&self, id: Uuid) -> StoreResult<bool>;
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
+    /// Moves an organization's clock to `offset_seconds` ahead of real time, never backwards.
+    /// Returns the organization as it is after the call; `None` if there is none.
+    async fn advance_clock(&self, id: Uuid, offset_seconds: i64) -> StoreResult<Option<Organization>>;
 
     async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>>;
     async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>>;
@@ -88,12 +91,13 @@ pub trait Store: Send + Sync + 'static {
     async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()>;
 
     async fn insert_data_view_token(&self, token: DataViewToken) -> StoreResult<()>;
-    /// Uses a data-view token once: if it is unused and unexpired at `now`, marks it used,
-    /// appends the audit event `audit` builds, and returns the card with its sealed secrets.
+    /// Uses a data-view token once: if it is unused and unexpired on its organization's clock
+    /// at `real_now`, marks it used, appends the audit event `audit` builds, and returns the
+    /// card with its sealed secrets.
     async fn open_data_view(
         &self,
         token_hash: &[u8; 32],
-        now: jiff::Timestamp,
+        real_now: jiff::Timestamp,
         audit: DataViewAudit,
     ) -> StoreResult<Option<(StoredCard, CardSecrets)>>;
 

@@ -413,5 +413,6 @@ pub struct DataViewToken {
     pub expires_at: Timestamp,
 }
 
-/// Builds the audit event of a data view from the card and the member who asked for the link.
-pub type DataViewAudit = Box<dyn FnOnce(&StoredCard, Uuid) -> AuditEvent + Send + 'static>;
+/// Builds the audit event of a data view from the card, the member who asked for the link and
+/// the organization's time of the view.
+pub type DataViewAudit = Box<dyn FnOnce(&StoredCard, Uuid, Timestamp) -> AuditEvent + Send + 'static>;

@@ -4,6 +4,7 @@ mod support;
 
 mod control;
 mod create;
+mod data_view;
 mod errors;
 mod idempotency;
 mod listing;

@@ -1,0 +1,235 @@
+//! Showing a card's number (spec §3.4): `GET /v2/cards/{id}/data_view` hands out a single-use
+//! link valid five minutes; the page behind it is the only place PAN and CVV ever appear.
+
+use crate::auth::{scope, Principal};
+use crate::cards::{audit_event, visible_card};
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::{hash_secret, new_token};
+use crate::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cardinal_domain::permissions::authorize;
+use cardinal_domain::CardAction;
+use cardinal_store::{Actor, ActorKind, DataViewToken};
+use jiff::SignedDuration;
+use serde_json::{json, Value};
+
+const LIFETIME: SignedDuration = SignedDuration::from_mins(5);
+pub const PAGE_PATH: &str = "/card_data";
+
+/// `GET /v2/cards/{id}/data_view` → `{"iframe_url"}`.
+pub async fn link(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require(scope::CARD_READ)?;
+    let stored = visible_card(&state, &principal, &raw).await?;
+    let relation = principal.relation_to(stored.card.holder_id, stored.holder.team_id);
+    authorize(principal.role(), CardAction::ViewData, relation)?;
+    let token = new_token();
+    let now = principal.now();
+    state
+        .store
+        .insert_data_view_token(DataViewToken {
+            token_hash: hash_secret(&token),
+            card_id: stored.card.id,
+            organization_id: principal.organization.id,
+            membership_id: principal.membership.id,
+            expires_at: now.saturating_add(LIFETIME).unwrap_or(jiff::Timestamp::MAX),
+        })
+        .await?;
+    Ok(Json(json!({"iframe_url": format!("{}{PAGE_PATH}/{token}", state.config.public_url)})))
+}
+
+/// `GET /card_data/{token}`: the card's details once, then a "link expired" page (410).
+pub async fn page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let lang = language(query.as_deref(), &headers);
+    let text = Text::of(lang);
+    let request_id = crate::context::request_id();
+    let audit: cardinal_store::DataViewAudit = Box::new(move |stored, member, now| {
+        let actor = Actor { kind: ActorKind::Membership, id: Some(member) };
+        audit_event(&stored.card, "data_view", actor, Some(stored.card.status(now)), now, &request_id, json!({}))
+    });
+    let opened = match state.store.open_data_view(&hash_secret(&token), jiff::Timestamp::now(), audit).await {
+        Ok(opened) => opened,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some((stored, secrets)) = opened else {
+        return html(StatusCode::GONE, lang, &expired_body(&text));
+    };
+    let card = &stored.card;
+    let (Some(pan), Some(cvv)) =
+        (state.vault.open(card.id, &secrets.pan_ciphertext), state.vault.open(card.id, &secrets.cvv_ciphertext))
+    else {
+        tracing::error!(card_id = %card.id, "card data could not be decrypted: wrong card-data key?");
+        return ApiError::internal().into_response();
+    };
+    let holder = card
+        .embossed_name
+        .clone()
+        .unwrap_or_else(|| format!("{} {}", stored.holder.first_name, stored.holder.last_name).to_uppercase());
+    let grouped: Vec<String> = pan.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    let expiry = format!("{:02}/{:02}", card.exp_month, card.exp_year.rem_euclid(100));
+    let body = format!(
+        r#"<main class="card"><dl>
+<dt>{holder_label}</dt><dd id="holder">{holder}</dd>
+<dt>{number_label}</dt><dd id="pan">{pan}</dd>
+<div class="row"><div><dt>{expiry_label}</dt><dd id="expiry">{expiry}</dd></div><div><dt>{cvv_label}</dt><dd id="cvv">{cvv}</dd></div></div>
+</dl></main>"#,
+        holder_label = text.holder,
+        number_label = text.number,
+        expiry_label = text.expiry,
+        cvv_label = text.cvv,
+        holder = escape(&holder),
+        pan = grouped.join(" "),
+    );
+    html(StatusCode::OK, lang, &body)
+}
+
+fn expired_body(text: &Text) -> String {
+    format!(r#"<main class="card expired"><h1>{}</h1><p>{}</p></main>"#, text.expired_title, text.expired_detail)
+}
+
+fn html(status: StatusCode, lang: &str, body: &str) -> Response {
+    let page = format!(
+        r#"<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=504">
+<title>Card details</title>
+<style>
+html,body{{margin:0;width:504px;height:460px;overflow:hidden;font-family:Helvetica,Arial,sans-serif;background:#fff;color:#1d1d1b}}
+.card{{box-sizing:border-box;width:504px;height:460px;padding:40px}}
+dt{{font-size:13px;color:#6b6b6b;margin-top:22px}} dd{{margin:6px 0 0;font-size:24px;letter-spacing:1px;font-variant-numeric:tabular-nums}}
+.row{{display:flex;gap:64px}} h1{{font-size:22px}} p{{color:#6b6b6b}}
+</style></head><body>{body}</body></html>"#
+    );
+    let mut response = (status, page).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"),
+    );
+    response
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+const LANGUAGES: [&str; 6] = ["en", "fr", "it", "es", "de", "pt"];
+
+/// `?lang=`, else the first supported language of `Accept-Language`, else English.
+fn language(query: Option<&str>, headers: &HeaderMap) -> &'static str {
+    let supported = |tag: &str| {
+        let primary = tag.split(['-', '_', ';']).next().unwrap_or_default().trim().to_ascii_lowercase();
+        LANGUAGES.iter().find(|l| **l == primary).copied()
+    };
+    let from_query = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| supported(&v));
+    let from_header = || headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?.split(',').find_map(supported);
+    from_query.or_else(from_header).unwrap_or("en")
+}
+
+struct Text {
+    holder: &'static str,
+    number: &'static str,
+    expiry: &'static str,
+    cvv: &'static str,
+    expired_title: &'static str,
+    expired_detail: &'static str,
+}
+
+impl Text {
+    fn of(lang: &str) -> Text {
+        let t = |holder, number, expiry, cvv, expired_title, expired_detail| Text {
+            holder,
+            number,
+            expiry,
+            cvv,
+            expired_title,
+            expired_detail,
+        };
+        match lang {
+            "fr" => t(
+                "Titulaire",
+                "Numéro de carte",
+                "Date d'expiration",
+                "Cryptogramme",
+                "Ce lien a expiré",
+                "Pour des raisons de sécurité, ce lien ne peut être ouvert qu'une fois. Demandez-en un nouveau.",
+            ),
+            "it" => t(
+                "Titolare",
+                "Numero della carta",
+                "Data di scadenza",
+                "CVV",
+                "Questo link è scaduto",
+                "Per motivi di sicurezza questo link può essere aperto una sola volta. Richiedine uno nuovo.",
+            ),
+            "es" => t(
+                "Titular",
+                "Número de tarjeta",
+                "Fecha de caducidad",
+                "CVV",
+                "Este enlace ha caducado",
+                "Por seguridad, este enlace solo puede abrirse una vez. Solicita uno nuevo.",
+            ),
+            "de" => t(
+                "Karteninhaber",
+                "Kartennummer",
+                "Ablaufdatum",
+                "Prüfnummer",
+                "Dieser Link ist abgelaufen",
+                "Aus Sicherheitsgründen kann dieser Link nur einmal geöffnet werden. Fordern Sie einen neuen an.",
+            ),
+            "pt" => t(
+                "Titular",
+                "Número do cartão",
+                "Data de validade",
+                "CVV",
+                "Este link expirou",
+                "Por motivos de segurança, este link só pode ser aberto uma vez. Peça um novo.",
+            ),
+            _ => t(
+                "Cardholder",
+                "Card number",
+                "Expiry date",
+                "CVV",
+                "This link has expired",
+                "For your security this link can be opened only once. Please request a new one.",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_comes_from_the_query_then_the_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(language(None, &headers), "en");
+        headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("nl-NL, de-DE;q=0.8, fr;q=0.5"));
+        assert_eq!(language(None, &headers), "de");
+        assert_eq!(language(Some("lang=pt"), &headers), "pt");
+        assert_eq!(language(Some("lang=xx"), &headers), "de");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape("<b>\"O'Neil\" & co</b>"), "&lt;b&gt;&quot;O&#39;Neil&quot; &amp; co&lt;/b&gt;");
+    }
+}
