@@ -15,6 +15,7 @@ pub mod fields;
 pub mod idempotency;
 pub mod organization;
 pub mod params;
+pub mod rate_limit;
 pub mod sca;
 pub mod secrets;
 pub mod seed;
@@ -44,6 +45,7 @@ pub struct ApiConfig {
     pub staging_token_hash: Option<[u8; 32]>,
     pub admin_token_hash: [u8; 32],
     pub body_limit_bytes: usize,
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 impl ApiConfig {
@@ -54,6 +56,7 @@ impl ApiConfig {
             staging_token_hash: staging_token.map(hash_secret),
             admin_token_hash: hash_secret(admin_token),
             body_limit_bytes: 256 * 1024,
+            rate_limits: rate_limit::RateLimits::default(),
         }
     }
 }
@@ -63,9 +66,15 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ApiConfig>,
     pub vault: Arc<CardVault>,
+    pub rate_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ApiConfig, vault: CardVault) -> AppState {
+        let rate_limiter = Arc::new(rate_limit::RateLimiter::new(config.rate_limits.clone()));
+        AppState { store, config: Arc::new(config), vault: Arc::new(vault), rate_limiter }
+    }
+
     pub fn links(&self) -> wire::Links<'_> {
         wire::Links { public_url: &self.config.public_url }
     }
@@ -109,6 +118,7 @@ pub fn router(state: AppState) -> Router {
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .layer(middleware::from_fn(context::request_context))
         .with_state(state)
 }

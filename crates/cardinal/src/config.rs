@@ -43,6 +43,12 @@ pub struct ServeArgs {
     /// sandbox one is generated and kept in a file beside the database.
     #[arg(long, env = "CARDINAL_CARD_KEY", hide_env_values = true)]
     pub card_key: Option<String>,
+    /// Requests one client IP may send, per window: comma-separated `limit/window` (s, m, h), or `off`.
+    #[arg(long, env = "CARDINAL_RATE_LIMITS", default_value = "1000/10s,10000/10m")]
+    pub rate_limits: String,
+    /// `401` answers one client IP may collect before it is throttled, or `off`.
+    #[arg(long, env = "CARDINAL_UNAUTHORIZED_LIMIT", default_value = "200/1h")]
+    pub unauthorized_limit: String,
     /// Log lines as human-readable text or JSON.
     #[arg(long, env = "CARDINAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

@@ -2,6 +2,7 @@
 
 use crate::config::{LogFormat, ModeArg, ServeArgs};
 use crate::first_run;
+use cardinal_api::rate_limit::{RateLimits, Rule};
 use cardinal_api::secrets::{hash_secret, new_token, CardKey, CardVault};
 use cardinal_api::{ApiConfig, AppState, Mode};
 use cardinal_store::Store;
@@ -34,17 +35,31 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     };
     let mut config = ApiConfig::new(mode, &public_url, args.staging_token.as_deref(), "");
     config.admin_token_hash = admin_hash;
-    let state = AppState { store: store.clone(), config: Arc::new(config), vault: Arc::new(CardVault::new(&key)) };
+    config.rate_limits = rate_limits(&args)?;
+    let state = AppState::new(store.clone(), config, CardVault::new(&key));
 
     println!("Cardinal listening on {public_url} ({} mode, database {})", mode_name(mode), args.database);
     if mode == Mode::Sandbox {
         first_run::greet(&state, &files, generated_admin_token.as_deref(), args.staging_token.is_some()).await?;
     }
 
-    let app = cardinal_api::router(state);
+    let app = cardinal_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `--rate-limits "1000/10s,10000/10m"` (or `off`) and `--unauthorized-limit "200/1h"`.
+fn rate_limits(args: &ServeArgs) -> Result<RateLimits, String> {
+    let parse_list = |text: &str| -> Result<Vec<Rule>, String> {
+        if text.trim() == "off" {
+            return Ok(vec![]);
+        }
+        text.split(',').map(Rule::parse).collect()
+    };
+    let unauthorized =
+        if args.unauthorized_limit.trim() == "off" { None } else { Some(Rule::parse(&args.unauthorized_limit)?) };
+    Ok(RateLimits { requests: parse_list(&args.rate_limits)?, unauthorized })
 }
 
 fn mode_name(mode: Mode) -> &'static str {

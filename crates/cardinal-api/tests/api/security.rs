@@ -90,3 +90,31 @@ async fn auth_errors_never_reveal_whose_credential() {
     let r = app.send(Method::GET, "/v2/cards", Some(""), None).await;
     assert_eq!(r.error_code(), "unauthorized");
 }
+
+#[tokio::test]
+async fn past_the_rate_limit_answers_429_with_retry_after() {
+    use cardinal_api::rate_limit::{RateLimits, Rule};
+    let limits = RateLimits { requests: vec![Rule::parse("5/10s").unwrap()], unauthorized: None };
+    let app = TestApp::builder().rate_limits(limits).build();
+    for _ in 0..5 {
+        app.send(Method::GET, "/healthz", None, None).await.assert_status(200);
+    }
+    let r = app.send(Method::GET, "/v2/cards", None, None).await;
+    r.assert_status(429);
+    assert_eq!(r.error_code(), "rate_limited");
+    let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=10).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn too_many_unauthorized_answers_throttle_the_client() {
+    use cardinal_api::rate_limit::{RateLimits, Rule};
+    let limits = RateLimits { requests: vec![], unauthorized: Some(Rule::parse("3/1h").unwrap()) };
+    let app = TestApp::builder().rate_limits(limits).build();
+    for _ in 0..4 {
+        app.get("/v2/cards", "Bearer guess").await.assert_status(401);
+    }
+    let r = app.get("/v2/cards", "Bearer guess").await;
+    r.assert_status(429);
+    assert!(r.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 3000);
+}

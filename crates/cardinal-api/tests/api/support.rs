@@ -2,6 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use cardinal_api::rate_limit::RateLimits;
 use cardinal_api::secrets::{CardKey, CardVault};
 use cardinal_api::{router, ApiConfig, AppState, Mode};
 use cardinal_domain::Role;
@@ -62,6 +63,7 @@ pub fn assert_error_shape(r: &Response) {
 }
 
 pub struct Builder {
+    rate_limits: RateLimits,
     mode: Mode,
     staging_token: Option<String>,
     on_disk: bool,
@@ -70,6 +72,11 @@ pub struct Builder {
 impl Builder {
     pub fn staging_token(mut self, token: &str) -> Builder {
         self.staging_token = Some(token.into());
+        self
+    }
+
+    pub fn rate_limits(mut self, limits: RateLimits) -> Builder {
+        self.rate_limits = limits;
         self
     }
 
@@ -93,8 +100,9 @@ impl Builder {
             ("sqlite::memory:".to_owned(), None)
         };
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).unwrap());
-        let config = ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), ADMIN);
-        let state = AppState { store, config: Arc::new(config), vault: Arc::new(CardVault::new(&CardKey::generate())) };
+        let mut config = ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), ADMIN);
+        config.rate_limits = self.rate_limits;
+        let state = AppState::new(store, config, CardVault::new(&CardKey::generate()));
         TestApp { state, database_path: path }
     }
 }
@@ -147,7 +155,8 @@ impl Org {
 
 impl TestApp {
     pub fn builder() -> Builder {
-        Builder { mode: Mode::Sandbox, staging_token: None, on_disk: false }
+        // Tests send many requests from one address: no limits unless a test asks for them.
+        Builder { rate_limits: RateLimits::off(), mode: Mode::Sandbox, staging_token: None, on_disk: false }
     }
 
     pub fn new() -> TestApp {
