@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Cardinal's HTTP surface: the Qonto-compatible `/v2` API, the sandbox control API under
 //! `/_sandbox`, card images, and health endpoints.
 
@@ -12,21 +13,24 @@ pub mod control;
 pub mod data_view;
 pub mod error;
 pub mod fields;
+pub mod health;
 pub mod idempotency;
+pub mod openapi;
 pub mod organization;
 pub mod params;
 pub mod rate_limit;
+pub mod routes;
 pub mod sca;
 pub mod secrets;
 pub mod seed;
 pub mod wire;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post, put};
-use axum::{middleware, Json, Router};
+use axum::{middleware, Router};
 use cardinal_store::Store;
-use error::{ApiError, ApiResult};
+use error::ApiError;
+use routes::Surface;
 use secrets::{hash_secret, CardVault};
 use std::sync::Arc;
 
@@ -67,12 +71,14 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub vault: Arc<CardVault>,
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    /// The OpenAPI document, built on first request.
+    pub openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ApiConfig, vault: CardVault) -> AppState {
         let rate_limiter = Arc::new(rate_limit::RateLimiter::new(config.rate_limits.clone()));
-        AppState { store, config: Arc::new(config), vault: Arc::new(vault), rate_limiter }
+        AppState { store, config: Arc::new(config), vault: Arc::new(vault), rate_limiter, openapi: Default::default() }
     }
 
     pub fn links(&self) -> wire::Links<'_> {
@@ -80,40 +86,21 @@ impl AppState {
     }
 }
 
-/// The whole application.
+/// The whole application, built from [`routes::operations`].
 pub fn router(state: AppState) -> Router {
-    let v2 = Router::new()
-        .route("/v2/cards/appearances", get(cards::appearances))
-        .route("/v2/cards/{id}", get(cards::show))
-        .route("/v2/cards/{id}/data_view", get(data_view::link))
-        .route("/v2/cards", get(cards::list).post(card_create::create))
-        .route("/v2/cards/bulk", post(card_create::bulk))
-        .route("/v2/cards/{id}/lock", put(card_updates::lock))
-        .route("/v2/cards/{id}/unlock", put(card_updates::unlock))
-        .route("/v2/cards/{id}/lost", put(card_updates::lost))
-        .route("/v2/cards/{id}/stolen", put(card_updates::stolen))
-        .route("/v2/cards/{id}/discard", put(card_updates::discard))
-        .route("/v2/cards/{id}/limits", patch(card_updates::limits))
-        .route("/v2/cards/{id}/nickname", patch(card_updates::nickname))
-        .route("/v2/cards/{id}/options", patch(card_updates::options))
-        .route("/v2/cards/{id}/restrictions", patch(card_updates::restrictions))
-        .route("/v2/sca_sessions/{token}", get(sca::show))
-        .route("/v2/organization", get(organization::organization))
-        .route("/v2/bank_accounts", get(organization::bank_accounts))
-        .route("/v2/bank_accounts/{id}", get(organization::bank_account))
-        .route("/v2/memberships", get(organization::memberships))
-        .route("/v2/membership", get(organization::membership))
-        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staging_token));
-
-    let mut app = Router::new()
-        .merge(v2)
-        .route("/assets/cards/{design}/{file}", get(assets::card_image))
-        .route("/card_data/{token}", get(data_view::page))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
-    if state.config.mode == Mode::Sandbox {
-        app = app.merge(control_routes()).merge(mocked_sca_routes(&state));
+    let mut groups: Vec<(Surface, Router<AppState>)> = Vec::new();
+    for (op, handler) in routes::operations() {
+        if op.surface.sandbox_only() && state.config.mode == Mode::Production {
+            continue;
+        }
+        match groups.iter_mut().find(|(surface, _)| *surface == op.surface) {
+            Some((_, group)) => *group = std::mem::take(group).route(op.path, handler),
+            None => groups.push((op.surface, Router::new().route(op.path, handler))),
+        }
+    }
+    let mut app = Router::new();
+    for (surface, group) in groups {
+        app = app.merge(with_surface_layers(surface, group, &state));
     }
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -123,27 +110,17 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Qonto's sandbox approval routes: under `/v2`, so the staging token applies; the session
-/// token itself is the credential.
-fn mocked_sca_routes(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/v2/mocked_sca_sessions/{token}", get(sca::mocked_show))
-        .route("/v2/mocked_sca_sessions/{token}/{decision}", post(sca::mocked_decide))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staging_token))
-}
-
-fn control_routes() -> Router<AppState> {
-    use axum::routing::delete;
-    Router::new()
-        .route("/_sandbox/organizations", post(control::create_organization))
-        .route("/_sandbox/organizations/{id}", delete(control::delete_organization))
-        .route("/_sandbox/organizations/{id}/clock", post(control::clock))
-        .route("/_sandbox/tokens", post(control::create_token))
-        .route("/_sandbox/tokens/{token}", delete(control::revoke_token))
-        .route("/_sandbox/cards/{id}/system_locks", post(control::add_system_lock))
-        .route("/_sandbox/cards/{id}/system_locks/{reason}", delete(control::remove_system_lock))
-        .route("/_sandbox/cards/{id}/activate", post(control::activate))
-        .route("/_sandbox/cards/{id}/events", get(control::events))
+/// The layers of each surface: `/v2` checks the staging token (the mocked SCA routes are
+/// under `/v2` too), and Qonto writes honour idempotency keys.
+fn with_surface_layers(surface: Surface, group: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let staging = || middleware::from_fn_with_state(state.clone(), auth::require_staging_token);
+    match surface {
+        Surface::Qonto => group
+            .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
+            .route_layer(staging()),
+        Surface::MockedSca => group.route_layer(staging()),
+        Surface::Control | Surface::Public => group,
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -152,14 +129,4 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not accept this method")
-}
-
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
-}
-
-/// Ready when the database answers.
-async fn readyz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
-    state.store.is_empty().await?;
-    Ok(Json(serde_json::json!({"status": "ready"})))
 }

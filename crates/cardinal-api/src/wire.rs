@@ -113,6 +113,81 @@ pub struct ParentCardSummary {
     pub last_digits: String,
 }
 
+/// JSON types, for the OpenAPI document and the tests that check every card has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    String,
+    Uuid,
+    Timestamp,
+    Bool,
+    Number,
+    Integers,
+    Strings,
+    Object,
+}
+
+/// Every field of spec §2.1 with its type and nullability, in serialization order. A unit
+/// test keeps this table and [`Card`] in step.
+pub const CARD_FIELDS: &[(&str, FieldType, bool)] = {
+    use FieldType::*;
+    &[
+        ("id", Uuid, false),
+        ("nickname", String, false),
+        ("embossed_name", String, true),
+        ("status", String, false),
+        ("pin_set", Bool, false),
+        ("mask_pan", String, true),
+        ("exp_month", String, true),
+        ("exp_year", String, true),
+        ("last_activity_at", Timestamp, true),
+        ("last_digits", String, true),
+        ("ship_to_business", Bool, false),
+        ("atm_option", Bool, false),
+        ("nfc_option", Bool, false),
+        ("online_option", Bool, false),
+        ("foreign_option", Bool, false),
+        ("atm_monthly_limit", Number, false),
+        ("atm_monthly_spent", Number, false),
+        ("atm_daily_limit", Number, false),
+        ("atm_daily_spent", Number, false),
+        ("atm_daily_limit_option", Bool, false),
+        ("payment_monthly_limit", Number, false),
+        ("payment_monthly_spent", Number, false),
+        ("payment_daily_limit", Number, false),
+        ("payment_daily_spent", Number, false),
+        ("payment_daily_limit_option", Bool, false),
+        ("payment_transaction_limit", Number, false),
+        ("payment_transaction_limit_option", Bool, false),
+        ("active_days", Integers, false),
+        ("holder_id", Uuid, false),
+        ("initiator_id", Uuid, false),
+        ("bank_account_id", Uuid, false),
+        ("organization_id", Uuid, false),
+        ("updated_at", Timestamp, false),
+        ("created_at", Timestamp, false),
+        ("shipped_at", Timestamp, true),
+        ("card_type", String, false),
+        ("card_level", String, false),
+        ("payment_lifespan_limit", Number, true),
+        ("payment_lifespan_spent", Number, false),
+        ("pre_expires_at", Timestamp, true),
+        ("categories", Strings, false),
+        ("renewed", Bool, false),
+        ("renewal", Bool, false),
+        ("had_operation", Bool, false),
+        ("had_pin_operation", Bool, false),
+        ("parent_card_summary", Object, true),
+        ("card_design", String, false),
+        ("type_of_print", String, true),
+        ("upsold", Bool, false),
+        ("upsell", Bool, false),
+        ("discard_on", String, true),
+        ("reordered", Bool, false),
+        ("appearance", Object, false),
+        ("has_only_user_liftable_locks", Bool, false),
+    ]
+};
+
 /// Every field of spec §2.1, in Qonto's names; nullable ones serialize as `null`.
 #[derive(Serialize)]
 pub struct Card {
@@ -419,6 +494,49 @@ mod tests {
         assert_eq!(json(1255), "12.55");
         assert_eq!(json(1), "0.01");
         assert_eq!(json(2_000_000_099), "20000000.99");
+    }
+
+    #[test]
+    fn the_card_field_table_matches_what_is_serialized() {
+        let card = cardinal_domain::issuing::Blueprint {
+            id: Uuid::nil(),
+            organization_id: Uuid::nil(),
+            bank_account_id: Uuid::nil(),
+            holder_id: Uuid::nil(),
+            holder_first_name: "A".into(),
+            holder_last_name: "B".into(),
+            initiator_id: Uuid::nil(),
+            level: CardLevel::Standard,
+            payment_monthly_limit: Cents(1255),
+            atm_monthly_limit: Cents::ZERO,
+            last_digits: "1234".into(),
+        };
+        let now = Timestamp::UNIX_EPOCH;
+        let stored =
+            StoredCard { card: cardinal_domain::Card::issue(card, now, &TimeZone::UTC), holder: Default::default() };
+        let json = serde_json::to_value(Card::of(&stored, now, &TimeZone::UTC, Links { public_url: "" })).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected: Vec<&str> = CARD_FIELDS.iter().map(|(name, _, _)| *name).collect();
+        let mut sorted_keys = keys.clone();
+        sorted_keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(sorted_keys, expected);
+        for (name, kind, nullable) in CARD_FIELDS {
+            let value = &json[*name];
+            if value.is_null() {
+                assert!(nullable, "{name} is null but not nullable");
+                continue;
+            }
+            let ok = match kind {
+                FieldType::String | FieldType::Uuid | FieldType::Timestamp => value.is_string(),
+                FieldType::Bool => value.is_boolean(),
+                FieldType::Number => value.is_number(),
+                FieldType::Integers => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_i64())),
+                FieldType::Strings => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_string())),
+                FieldType::Object => value.is_object(),
+            };
+            assert!(ok, "{name} is {value}, not {kind:?}");
+        }
     }
 
     #[test]

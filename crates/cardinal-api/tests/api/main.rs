@@ -9,6 +9,7 @@ mod errors;
 mod idempotency;
 mod listing;
 mod lock_unlock;
+mod openapi;
 mod organization;
 mod permissions;
 mod sca;

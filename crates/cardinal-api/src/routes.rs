@@ -1,0 +1,207 @@
+//! Every route Cardinal serves, once. The router is built from this table and so is the
+//! OpenAPI document (`/openapi.json`): a route cannot exist without being documented.
+
+use crate::auth::scope;
+use crate::{
+    assets, card_create, card_updates, cards, control, data_view, health, openapi, organization, sca, AppState,
+};
+use axum::routing::MethodRouter;
+
+/// Which part of the server a route belongs to; it decides authentication and layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Surface {
+    /// Qonto's `/v2` API: member credentials, staging token, idempotency keys.
+    Qonto,
+    /// Qonto's sandbox SCA approval routes (sandbox mode only; the session token is the key).
+    MockedSca,
+    /// Cardinal's control API (sandbox mode only; admin token).
+    Control,
+    /// No credential: health, images, the data-view page, this document.
+    Public,
+}
+
+impl Surface {
+    pub fn sandbox_only(self) -> bool {
+        matches!(self, Surface::MockedSca | Surface::Control)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// A JSON body of the named schema, with this status.
+    Json(u16, &'static str),
+    NoContent,
+    Html,
+    Svg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Integer,
+    String,
+    Strings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub description: &'static str,
+}
+
+const fn param(name: &'static str, kind: ParamKind, description: &'static str) -> Param {
+    Param { name, kind, description }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+    pub surface: Surface,
+    pub scope: Option<&'static str>,
+    pub sca: bool,
+    pub query: &'static [Param],
+    pub request: Option<&'static str>,
+    pub reply: Reply,
+}
+
+impl Operation {
+    const fn new(
+        method: &'static str,
+        path: &'static str,
+        operation_id: &'static str,
+        summary: &'static str,
+        surface: Surface,
+    ) -> Operation {
+        Operation {
+            method,
+            path,
+            operation_id,
+            summary,
+            surface,
+            scope: None,
+            sca: false,
+            query: &[],
+            request: None,
+            reply: Reply::Json(200, "CardEnvelope"),
+        }
+    }
+}
+
+/// One table row: the documented operation and the handler serving it, with the method
+/// written once for both.
+macro_rules! operation {
+    ($method:ident $path:literal => $handler:path; $surface:ident, $id:literal, $summary:literal $(, $field:ident = $value:expr)* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut op = Operation::new(stringify!($method), $path, $id, $summary, Surface::$surface);
+        $( op.$field = $value; )*
+        (op, axum::routing::$method($handler))
+    }};
+}
+
+const PAGINATION: [Param; 2] = [
+    param("page", ParamKind::Integer, "Page number, from 1."),
+    param("per_page", ParamKind::Integer, "Items per page, 1 to 100 (default 100)."),
+];
+
+const CARD_LIST_QUERY: &[Param] = &[
+    param(
+        "query",
+        ParamKind::String,
+        "Case-insensitive search over holder name, card id, nickname, last digits, status, expiry.",
+    ),
+    param(
+        "sort_by",
+        ParamKind::String,
+        "`status`, `nickname`, `last_activity_at` or `created_at`, then `:asc` or `:desc` (default `created_at:desc`).",
+    ),
+    param("holder_ids[]", ParamKind::Strings, "Membership ids of card holders."),
+    param("statuses[]", ParamKind::Strings, "Card statuses."),
+    param("bank_account_ids[]", ParamKind::Strings, "Bank account ids."),
+    param("card_levels[]", ParamKind::Strings, "Card levels."),
+    param("ids[]", ParamKind::Strings, "Card ids."),
+    PAGINATION[0],
+    PAGINATION[1],
+];
+
+pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
+    use scope::*;
+    vec![
+        operation!(get "/v2/cards" => cards::list; Qonto, "listCards", "List the cards the caller may see",
+            scope = Some(CARD_READ), query = CARD_LIST_QUERY, reply = Reply::Json(200, "CardList")),
+        operation!(post "/v2/cards" => card_create::create; Qonto, "createCard", "Create a card (owners and admins)",
+            scope = Some(CARD_WRITE), sca = true, request = Some("CreateCardRequest")),
+        operation!(post "/v2/cards/bulk" => card_create::bulk; Qonto, "bulkCreateCards", "Create 1 to 50 cards, all or nothing",
+            scope = Some(CARD_WRITE), sca = true, request = Some("BulkCreateRequest"), reply = Reply::Json(200, "BulkCards")),
+        operation!(get "/v2/cards/appearances" => cards::appearances; Qonto, "listCardAppearances", "Card designs per level",
+            scope = Some(CARD_READ), reply = Reply::Json(200, "Appearances")),
+        operation!(get "/v2/cards/{id}" => cards::show; Qonto, "getCard", "Show a card", scope = Some(CARD_READ)),
+        operation!(get "/v2/cards/{id}/data_view" => data_view::link; Qonto, "getCardDataView",
+            "A single-use, five-minute link to a page showing the card number", scope = Some(CARD_READ),
+            reply = Reply::Json(200, "DataViewLink")),
+        operation!(put "/v2/cards/{id}/lock" => card_updates::lock; Qonto, "lockCard", "Lock a card", scope = Some(CARD_WRITE)),
+        operation!(put "/v2/cards/{id}/unlock" => card_updates::unlock; Qonto, "unlockCard",
+            "Lift the user lock (owners and admins); system locks stay", scope = Some(CARD_WRITE), sca = true),
+        operation!(put "/v2/cards/{id}/lost" => card_updates::lost; Qonto, "reportCardLost", "Report a physical card lost",
+            scope = Some(CARD_WRITE)),
+        operation!(put "/v2/cards/{id}/stolen" => card_updates::stolen; Qonto, "reportCardStolen",
+            "Report a physical card stolen", scope = Some(CARD_WRITE)),
+        operation!(put "/v2/cards/{id}/discard" => card_updates::discard; Qonto, "discardCard", "Discard a virtual card",
+            scope = Some(CARD_WRITE)),
+        operation!(patch "/v2/cards/{id}/limits" => card_updates::limits; Qonto, "updateCardLimits",
+            "Change limits (owners and admins)", scope = Some(CARD_WRITE), sca = true, request = Some("LimitsUpdate")),
+        operation!(patch "/v2/cards/{id}/nickname" => card_updates::nickname; Qonto, "updateCardNickname",
+            "Rename a card", scope = Some(CARD_WRITE), request = Some("NicknameUpdate")),
+        operation!(patch "/v2/cards/{id}/options" => card_updates::options; Qonto, "updateCardOptions",
+            "Set the four payment options", scope = Some(CARD_WRITE), request = Some("OptionsUpdate")),
+        operation!(patch "/v2/cards/{id}/restrictions" => card_updates::restrictions; Qonto, "updateCardRestrictions",
+            "Restrict active days and merchant categories", scope = Some(CARD_WRITE), request = Some("RestrictionsUpdate")),
+        operation!(get "/v2/sca_sessions/{token}" => sca::show; Qonto, "getScaSession", "Poll an SCA session",
+            reply = Reply::Json(200, "ScaSession")),
+        operation!(get "/v2/organization" => organization::organization; Qonto, "getOrganization",
+            "The caller's organization and its bank accounts", scope = Some(ORGANIZATION_READ),
+            reply = Reply::Json(200, "OrganizationEnvelope")),
+        operation!(get "/v2/bank_accounts" => organization::bank_accounts; Qonto, "listBankAccounts", "List bank accounts",
+            scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, "BankAccountList")),
+        operation!(get "/v2/bank_accounts/{id}" => organization::bank_account; Qonto, "getBankAccount", "Show a bank account",
+            scope = Some(ORGANIZATION_READ), reply = Reply::Json(200, "BankAccountEnvelope")),
+        operation!(get "/v2/memberships" => organization::memberships; Qonto, "listMemberships", "List the organization's members",
+            scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, "MembershipList")),
+        operation!(get "/v2/membership" => organization::membership; Qonto, "getMembership", "The caller's membership",
+            scope = Some(MEMBERSHIP_READ), reply = Reply::Json(200, "MembershipEnvelope")),
+        operation!(get "/v2/mocked_sca_sessions/{token}" => sca::mocked_show; MockedSca, "getMockedScaSession",
+            "Sandbox: see an SCA session", reply = Reply::Json(200, "ScaSession")),
+        operation!(post "/v2/mocked_sca_sessions/{token}/{decision}" => sca::mocked_decide; MockedSca, "decideMockedScaSession",
+            "Sandbox: allow or deny an SCA session as the member would", reply = Reply::Json(200, "Message")),
+        operation!(post "/_sandbox/organizations" => control::create_organization; Control, "createSandboxOrganization",
+            "Create an organization with members, tokens and cards", request = Some("SandboxOrganizationRequest"),
+            reply = Reply::Json(201, "SandboxOrganization")),
+        operation!(delete "/_sandbox/organizations/{id}" => control::delete_organization; Control, "deleteSandboxOrganization",
+            "Remove an organization and everything in it", reply = Reply::NoContent),
+        operation!(post "/_sandbox/organizations/{id}/clock" => control::clock; Control, "moveOrganizationClock",
+            "Move an organization's clock forward", request = Some("ClockRequest"), reply = Reply::Json(200, "Clock")),
+        operation!(post "/_sandbox/tokens" => control::create_token; Control, "createAccessToken",
+            "Issue an access token for a member", request = Some("TokenRequest"), reply = Reply::Json(201, "AccessToken")),
+        operation!(delete "/_sandbox/tokens/{token}" => control::revoke_token; Control, "revokeAccessToken",
+            "Revoke an access token", reply = Reply::NoContent),
+        operation!(post "/_sandbox/cards/{id}/system_locks" => control::add_system_lock; Control, "addSystemLock",
+            "Put a system lock on a card", request = Some("SystemLockRequest")),
+        operation!(delete "/_sandbox/cards/{id}/system_locks/{reason}" => control::remove_system_lock; Control,
+            "removeSystemLock", "Lift a system lock"),
+        operation!(post "/_sandbox/cards/{id}/activate" => control::activate; Control, "activateCard",
+            "Activate a pending physical card"),
+        operation!(get "/_sandbox/cards/{id}/events" => control::events; Control, "listCardEvents",
+            "A card's audit events, oldest first", reply = Reply::Json(200, "Events")),
+        operation!(get "/card_data/{token}" => data_view::page; Public, "showCardData",
+            "The card-details page a data-view link opens (once)", reply = Reply::Html),
+        operation!(get "/assets/cards/{design}/{file}" => assets::card_image; Public, "getCardImage",
+            "A card design's image", reply = Reply::Svg),
+        operation!(get "/healthz" => health::healthz; Public, "healthz", "Alive", reply = Reply::Json(200, "Status")),
+        operation!(get "/readyz" => health::readyz; Public, "readyz", "Ready: the database answers",
+            reply = Reply::Json(200, "Status")),
+        operation!(get "/openapi.json" => openapi::serve; Public, "openapi", "This document",
+            reply = Reply::Json(200, "OpenApiDocument")),
+    ]
+}
