@@ -173,20 +173,20 @@ fn read_address(f: &mut Fields, object: &Map<String, Value>) -> Option<Address> 
 }
 
 /// Checks the references against the organization, issues the card and validates the result.
+/// `Ok(None)` when the request has issues (added to `issues`).
 async fn build(
     state: &AppState,
     principal: &Principal,
     r: CardRequest,
     issues: &mut Vec<FieldIssue>,
-) -> Option<NewCard> {
+) -> ApiResult<Option<NewCard>> {
     let org = &principal.organization;
     let at = |name: &str| format!("{}/{name}", r.pointer);
-    let holder =
-        lookup(state.store.membership(org.id, r.holder_id).await, issues).flatten().filter(|m| m.status == "active");
+    let holder = state.store.membership(org.id, r.holder_id).await?.filter(|m| m.status == "active");
     if holder.is_none() {
         issues.push(FieldIssue::invalid(at("holder_id"), "holder_id must be an active member of your organization"));
     }
-    let account = lookup(state.store.bank_account(org.id, r.bank_account_id).await, issues).flatten();
+    let account = state.store.bank_account(org.id, r.bank_account_id).await?;
     if account.is_none() {
         issues.push(FieldIssue::invalid(
             at("bank_account_id"),
@@ -194,7 +194,7 @@ async fn build(
         ));
     }
     if let Some(initiator) = r.initiator_id {
-        if lookup(state.store.membership(org.id, initiator).await, issues).flatten().is_none() {
+        if state.store.membership(org.id, initiator).await?.is_none() {
             issues.push(FieldIssue::invalid(at("initiator_id"), "initiator_id must be a member of your organization"));
         }
     }
@@ -208,7 +208,7 @@ async fn build(
             ));
         }
     }
-    let (holder, account) = (holder?, account?);
+    let (Some(holder), Some(account)) = (holder, account) else { return Ok(None) };
     let monthly = r.limits.payment_monthly().unwrap_or(Cents::ZERO);
     let initiator = r.initiator_id.unwrap_or(principal.membership.id);
     let tz = org.time_zone();
@@ -240,20 +240,9 @@ async fn build(
     let problems = rules::check_card(&card, &r.pointer);
     if !problems.is_empty() {
         issues.extend(problems);
-        return None;
+        return Ok(None);
     }
-    Some(NewCard { card, secrets })
-}
-
-/// A store read during validation; a storage failure is reported once as an issue-less 500.
-fn lookup<T>(result: cardinal_store::StoreResult<T>, _issues: &mut [FieldIssue]) -> Option<T> {
-    match result {
-        Ok(value) => Some(value),
-        Err(e) => {
-            tracing::error!(error = %e, "storage failure while validating a card request");
-            None
-        }
-    }
+    Ok(Some(NewCard { card, secrets }))
 }
 
 fn require_creator(principal: &Principal) -> ApiResult<()> {
@@ -280,7 +269,7 @@ async fn prepare(
     }
     let mut cards = Vec::new();
     for request in requests {
-        cards.extend(build(state, principal, request, &mut issues).await);
+        cards.extend(build(state, principal, request, &mut issues).await?);
     }
     if !issues.is_empty() {
         return Err(ApiError::issues(issues));
