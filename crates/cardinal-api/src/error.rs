@@ -138,6 +138,7 @@ impl From<DomainError> for ApiError {
                 ApiError::unprocessable("invalid_transition", e.to_string(), None)
             }
             DomainError::Invalid(issues) => ApiError::issues(issues),
+            DomainError::InvalidState(detail) => ApiError::unprocessable("invalid_transition", detail, None),
         }
     }
 }

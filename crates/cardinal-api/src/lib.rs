@@ -18,11 +18,13 @@ pub mod idempotency;
 pub mod openapi;
 pub mod organization;
 pub mod params;
+pub mod payments;
 pub mod rate_limit;
 pub mod routes;
 pub mod sca;
 pub mod secrets;
 pub mod seed;
+pub mod transactions;
 pub mod wire;
 
 use axum::extract::DefaultBodyLimit;

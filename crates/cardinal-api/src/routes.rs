@@ -3,7 +3,8 @@
 
 use crate::auth::scope;
 use crate::{
-    assets, card_create, card_updates, cards, control, data_view, health, openapi, organization, sca, AppState,
+    assets, card_create, card_updates, cards, control, data_view, health, openapi, organization, payments, sca,
+    transactions, AppState,
 };
 use axum::routing::MethodRouter;
 
@@ -126,6 +127,23 @@ const CARD_LIST_QUERY: &[Param] = &[
     PAGINATION[1],
 ];
 
+const TRANSACTION_QUERY: &[Param] = &[
+    param("bank_account_id", ParamKind::String, "The bank account (this or iban is required)."),
+    param("iban", ParamKind::String, "The bank account's IBAN."),
+    param("status[]", ParamKind::Strings, "`pending`, `declined`, `completed`."),
+    param("side", ParamKind::String, "`credit` or `debit`."),
+    param("operation_type[]", ParamKind::Strings, "Operation types (`card`)."),
+    param("settled_at_from", ParamKind::String, "RFC 3339, inclusive."),
+    param("settled_at_to", ParamKind::String, "RFC 3339, inclusive."),
+    param("updated_at_from", ParamKind::String, "RFC 3339, inclusive."),
+    param("updated_at_to", ParamKind::String, "RFC 3339, inclusive."),
+    param("emitted_at_from", ParamKind::String, "RFC 3339, inclusive."),
+    param("emitted_at_to", ParamKind::String, "RFC 3339, inclusive."),
+    param("sort_by", ParamKind::String, "`settled_at`, `updated_at` or `emitted_at`, then `:asc` or `:desc` (default `settled_at:desc`; pending first)."),
+    PAGINATION[0],
+    PAGINATION[1],
+];
+
 pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
     use scope::*;
     vec![
@@ -171,6 +189,11 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, "MembershipList")),
         operation!(get "/v2/membership" => organization::membership; Qonto, "getMembership", "The caller's membership",
             scope = Some(MEMBERSHIP_READ), reply = Reply::Json(200, "MembershipEnvelope")),
+        operation!(get "/v2/transactions" => transactions::list; Qonto, "listTransactions",
+            "Transactions of one bank account (bank_account_id or iban required)", scope = Some(ORGANIZATION_READ),
+            query = TRANSACTION_QUERY, reply = Reply::Json(200, "TransactionList")),
+        operation!(get "/v2/transactions/{id}" => transactions::show; Qonto, "getTransaction", "Show a transaction",
+            scope = Some(ORGANIZATION_READ), reply = Reply::Json(200, "TransactionEnvelope")),
         operation!(get "/v2/mocked_sca_sessions/{token}" => sca::mocked_show; MockedSca, "getMockedScaSession",
             "Sandbox: see an SCA session", reply = Reply::Json(200, "ScaSession")),
         operation!(post "/v2/mocked_sca_sessions/{token}/{decision}" => sca::mocked_decide; MockedSca, "decideMockedScaSession",
@@ -194,6 +217,13 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             "Activate a pending physical card"),
         operation!(get "/_sandbox/cards/{id}/events" => control::events; Control, "listCardEvents",
             "A card's audit events, oldest first", reply = Reply::Json(200, "Events")),
+        operation!(post "/_sandbox/cards/{id}/authorizations" => payments::authorize; Control, "simulateAuthorization",
+            "Simulate a card payment at a merchant: approved or declined, as the card's settings decide",
+            request = Some("AuthorizationRequest"), reply = Reply::Json(200, "Authorization")),
+        operation!(post "/_sandbox/transactions/{id}/settle" => payments::settle; Control, "settleTransaction",
+            "Settle a pending transaction", reply = Reply::Json(200, "TransactionEnvelope")),
+        operation!(post "/_sandbox/transactions/{id}/reverse" => payments::reverse; Control, "reverseTransaction",
+            "Reverse a pending transaction", reply = Reply::Json(200, "TransactionEnvelope")),
         operation!(get "/card_data/{token}" => data_view::page; Public, "showCardData",
             "The card-details page a data-view link opens (once)", reply = Reply::Html),
         operation!(get "/assets/cards/{design}/{file}" => assets::card_image; Public, "getCardImage",

@@ -14,6 +14,10 @@ pub enum DomainError {
     /// The card's state does not allow the action (spec §2.2).
     #[error("card is {status}: cannot {action}")]
     InvalidTransition { status: Status, action: CardAction },
+    /// Something other than a card is not in a state that allows the action
+    /// (e.g. settling a transaction twice).
+    #[error("{0}")]
+    InvalidState(String),
     /// Fields failed validation.
     #[error("{}", .0.iter().map(|i| i.detail.as_str()).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldIssue>),

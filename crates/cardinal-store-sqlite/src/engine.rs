@@ -13,8 +13,11 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex};
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_card_api.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_card_api.sql"),
+    include_str!("../migrations/0003_transactions.sql"),
+];
 
 /// Most operations one commit carries; bounds the latency a batch adds to its first member.
 const MAX_BATCH: usize = 256;

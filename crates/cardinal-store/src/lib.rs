@@ -101,6 +101,16 @@ pub trait Store: Send + Sync + 'static {
         audit: DataViewAudit,
     ) -> StoreResult<Option<(StoredCard, CardSecrets)>>;
 
+    /// Runs a payment decision on the card (locked for writing) and its bank account, then
+    /// writes card, account and the returned transaction together.
+    async fn pay(&self, org: Uuid, card: Uuid, change: PaymentChange) -> StoreResult<(StoredCard, Transaction)>;
+    /// Changes a transaction of any organization with its card and account, all together.
+    async fn change_transaction(&self, id: Uuid, change: TransactionChange) -> StoreResult<(Transaction, StoredCard)>;
+    async fn transaction(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Transaction>>;
+    /// The organization a transaction of any organization belongs to (control API).
+    async fn transaction_organization(&self, id: Uuid) -> StoreResult<Option<Uuid>>;
+    async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>>;
+
     /// The card's audit events, oldest first.
     async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>>;
 }

@@ -11,6 +11,7 @@ mod listing;
 mod lock_unlock;
 mod openapi;
 mod organization;
+mod payments;
 mod permissions;
 mod sca;
 mod security;

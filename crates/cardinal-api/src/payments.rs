@@ -1,0 +1,246 @@
+//! Simulated card payments (spec §6.1, §6.2), on the control API: authorize at a merchant,
+//! then settle or reverse. Declines are answers, not errors.
+
+use crate::auth::Admin;
+use crate::body::JsonBody;
+use crate::cards::card_id;
+use crate::error::{ApiError, ApiResult};
+use crate::fields::Fields;
+use crate::wire::{Euros, Time, TransactionBody};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::Json;
+use cardinal_domain::authorization::{
+    decide, record_approval, record_reversal, Attempt, Channel, Context, MerchantCategory, Windows,
+};
+use cardinal_domain::{Cents, DomainError, FieldIssue};
+use cardinal_store::{Transaction, TransactionStatus};
+use jiff::Timestamp;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+/// What `POST /_sandbox/cards/{id}/authorizations` asks for.
+struct Request {
+    amount: Cents,
+    currency: String,
+    channel: Channel,
+    merchant_name: String,
+    category: MerchantCategory,
+    country: String,
+    at: Option<Timestamp>,
+}
+
+fn read_request(body: &Map<String, Value>) -> ApiResult<Request> {
+    let mut f = Fields::new(body, "");
+    let amount = f.money("amount");
+    if amount == Some(Cents::ZERO) {
+        f.issue("invalid", "amount", "amount must be more than 0");
+    }
+    let amount = f.required("amount", amount.filter(|a| a.0 > 0));
+    let currency = f.string("currency").unwrap_or_else(|| "EUR".into());
+    if currency != "EUR" {
+        f.issue("not_in_list", "currency", "only EUR is supported");
+    }
+    let channel = f.string("channel").and_then(|c| {
+        let parsed = Channel::parse(&c);
+        if parsed.is_none() {
+            f.issue("not_in_list", "channel", "channel must be one of: chip, contactless, online, atm");
+        }
+        parsed
+    });
+    let channel = f.required("channel", channel);
+    let merchant = f.object("merchant");
+    let merchant = f.required("merchant", merchant).cloned().unwrap_or_default();
+    let mut m = Fields::new(&merchant, "/merchant");
+    let name = m.string("name").map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let name = m.required("name", name);
+    let category = m.string("category").and_then(|c| {
+        let parsed = MerchantCategory::parse(&c);
+        if parsed.is_none() {
+            m.issue("not_in_list", "category", "category must be one of the card categories or other");
+        }
+        parsed
+    });
+    let category = m.required("category", category);
+    let country = m.string("country").filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()));
+    if m.has("country") && country.is_none() {
+        m.issue("invalid", "country", "country must be an ISO 3166 alpha-2 code such as FR");
+    }
+    let country = m.required("country", country);
+    let at = f.timestamp("at");
+    let issues: Vec<FieldIssue> =
+        f.issues.into_iter().chain(if merchant.is_empty() { vec![] } else { m.issues }).collect();
+    if !issues.is_empty() {
+        return Err(ApiError::issues(issues));
+    }
+    match (amount, channel, name, category, country) {
+        (Some(amount), Some(channel), Some(merchant_name), Some(category), Some(country)) => {
+            Ok(Request { amount, currency, channel, merchant_name, category, country: country.to_uppercase(), at })
+        }
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// `POST /_sandbox/cards/{id}/authorizations`.
+pub async fn authorize(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let object = body.as_object().ok_or_else(|| ApiError::field("invalid", "", "the body must be a JSON object"))?;
+    let request = read_request(object)?;
+    let id = card_id(&raw)?;
+    let card = state.store.card_by_id(id).await?.ok_or_else(|| ApiError::not_found("card"))?;
+    let organization =
+        state.store.organization(card.card.organization_id).await?.ok_or_else(|| ApiError::not_found("card"))?;
+    let now = organization.now();
+    let at = request.at.unwrap_or(now);
+    if at > now {
+        return Err(ApiError::field("invalid", "/at", "at must not be after the organization's current time"));
+    }
+    let tz = organization.time_zone();
+    let country = organization.country.clone();
+    let slug_prefix = organization.slug.clone();
+    let (_, transaction) = state
+        .store
+        .pay(
+            organization.id,
+            id,
+            Box::new(move |stored, account| {
+                let card = &mut stored.card;
+                if card.last_activity_at.is_some_and(|last| at < last) {
+                    return Err(DomainError::invalid("/at", "at must not be before the card's last payment attempt"));
+                }
+                let attempt = Attempt {
+                    amount: request.amount,
+                    channel: request.channel,
+                    category: request.category,
+                    merchant_country: request.country.clone(),
+                    at,
+                };
+                let context =
+                    Context { organization_country: &country, time_zone: &tz, available: account.authorized_balance };
+                let decision = decide(card, &attempt, &context);
+                let transaction_id = Uuid::new_v4();
+                let mut transaction = Transaction {
+                    id: transaction_id,
+                    organization_id: card.organization_id,
+                    bank_account_id: card.bank_account_id,
+                    card_id: card.id,
+                    holder_id: card.holder_id,
+                    slug: format!("{slug_prefix}-transaction-{}", &transaction_id.simple().to_string()[..12]),
+                    amount: request.amount,
+                    currency: request.currency.clone(),
+                    side: "debit".into(),
+                    operation_type: "card".into(),
+                    status: TransactionStatus::Declined,
+                    decline_reason: None,
+                    label: request.merchant_name.clone(),
+                    category: request.category.as_str().to_owned(),
+                    merchant_country: request.country.clone(),
+                    channel: request.channel.as_str().to_owned(),
+                    counted_day: None,
+                    counted_month: None,
+                    card_last_digits: card.last_digits.clone(),
+                    emitted_at: at,
+                    settled_at: None,
+                    settled_balance: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                match decision {
+                    Ok(()) => {
+                        let windows = record_approval(card, request.amount, request.channel, at, &tz);
+                        account.authorized_balance = account.authorized_balance - request.amount;
+                        account.updated_at = now;
+                        transaction.status = TransactionStatus::Pending;
+                        transaction.counted_day = Some(windows.day);
+                        transaction.counted_month = Some(windows.month);
+                    }
+                    Err(reason) => {
+                        // A decline is still activity on the card (spec §2.1), nothing more.
+                        card.last_activity_at = Some(at);
+                        transaction.decline_reason = Some(reason.as_str().to_owned());
+                    }
+                }
+                Ok(transaction)
+            }),
+        )
+        .await?;
+    let approved = transaction.status == TransactionStatus::Pending;
+    Ok(Json(json!({"authorization": {
+        "id": transaction.id,
+        "card_id": transaction.card_id,
+        "decision": if approved { "approved" } else { "declined" },
+        "decline_reason": transaction.decline_reason,
+        "amount": Euros(transaction.amount),
+        "transaction_id": transaction.id,
+        "at": Time(transaction.emitted_at),
+    }})))
+}
+
+/// `POST /_sandbox/transactions/{id}/settle`: pending → completed; the balance drops.
+pub async fn settle(State(state): State<AppState>, _: Admin, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+    let (organization_now, id) = transaction_clock(&state, &raw).await?;
+    let (transaction, _) = state
+        .store
+        .change_transaction(
+            id,
+            Box::new(move |t, _card, account| {
+                ensure_pending(t, "settle")?;
+                account.balance = account.balance - t.amount;
+                account.updated_at = organization_now;
+                t.status = TransactionStatus::Completed;
+                t.settled_at = Some(organization_now);
+                t.settled_balance = Some(account.balance);
+                t.updated_at = organization_now;
+                Ok(())
+            }),
+        )
+        .await?;
+    Ok(Json(json!({"transaction": TransactionBody::from(&transaction)})))
+}
+
+/// `POST /_sandbox/transactions/{id}/reverse`: pending → reversed; the amount returns to the
+/// authorized balance and to the spent counters of the windows it was counted in.
+pub async fn reverse(State(state): State<AppState>, _: Admin, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+    let (organization_now, id) = transaction_clock(&state, &raw).await?;
+    let (transaction, _) = state
+        .store
+        .change_transaction(
+            id,
+            Box::new(move |t, stored, account| {
+                ensure_pending(t, "reverse")?;
+                account.authorized_balance = account.authorized_balance + t.amount;
+                account.updated_at = organization_now;
+                if let (Some(day), Some(month), Some(channel)) =
+                    (t.counted_day, t.counted_month, Channel::parse(&t.channel))
+                {
+                    record_reversal(&mut stored.card, t.amount, channel, Windows { day, month });
+                }
+                t.status = TransactionStatus::Reversed;
+                t.updated_at = organization_now;
+                Ok(())
+            }),
+        )
+        .await?;
+    Ok(Json(json!({"transaction": TransactionBody::from(&transaction)})))
+}
+
+fn ensure_pending(t: &Transaction, action: &str) -> Result<(), DomainError> {
+    if t.status != TransactionStatus::Pending {
+        return Err(DomainError::InvalidState(format!("transaction is {}: cannot {action}", t.status.as_str())));
+    }
+    Ok(())
+}
+
+/// The transaction's id and its organization's clock.
+async fn transaction_clock(state: &AppState, raw: &str) -> ApiResult<(Timestamp, Uuid)> {
+    let not_found = || ApiError::not_found("transaction");
+    let id = Uuid::parse_str(raw).map_err(|_| not_found())?;
+    // Any organization: the control API is server-wide. Find the owner through the store.
+    let organization_id = state.store.transaction_organization(id).await?.ok_or_else(not_found)?;
+    let organization = state.store.organization(organization_id).await?.ok_or_else(not_found)?;
+    Ok((organization.now(), id))
+}

@@ -1,0 +1,150 @@
+//! `GET /v2/transactions` and `GET /v2/transactions/{id}` (spec §6.3): card transactions of
+//! one bank account, with Qonto's filters, sorting and pagination; employees see only their
+//! own cards' transactions, managers also their team's.
+
+use crate::auth::{scope, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::wire::{Meta, TransactionBody};
+use crate::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use cardinal_domain::permissions::authorize;
+use cardinal_domain::CardAction;
+use cardinal_store::{TimeRange, TransactionQuery, TransactionSortField, TransactionStatus};
+use jiff::Timestamp;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    principal.require(scope::ORGANIZATION_READ)?;
+    let params = Params::parse(query.as_deref());
+    let bank_account_id = account_of(&state, &principal, &params).await?;
+    let statuses = statuses(&params)?;
+    let side = params.one("side").map(str::to_owned);
+    if let Some(side) = &side {
+        if side != "credit" && side != "debit" {
+            return Err(ApiError::parameter("not_in_list", "side", "side must be credit or debit"));
+        }
+    }
+    let (sort, descending) = sort(params.one("sort_by"))?;
+    let page = params.page()?;
+    let q = TransactionQuery {
+        organization_id: principal.organization.id,
+        bank_account_id,
+        visibility: principal.card_visibility(),
+        statuses,
+        side,
+        operation_types: params.many("operation_type").into_iter().map(str::to_owned).collect(),
+        settled_at: range(&params, "settled_at")?,
+        updated_at: range(&params, "updated_at")?,
+        emitted_at: range(&params, "emitted_at")?,
+        sort,
+        descending,
+        page,
+    };
+    let found = state.store.list_transactions(&q).await?;
+    let transactions: Vec<TransactionBody> = found.items.iter().map(TransactionBody::from).collect();
+    Ok(Json(json!({"transactions": transactions, "meta": Meta::of(&found, page)})))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require(scope::ORGANIZATION_READ)?;
+    let not_found = || ApiError::not_found("transaction");
+    let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
+    let transaction = state.store.transaction(principal.organization.id, id).await?.ok_or_else(not_found)?;
+    let holder = state.store.membership(principal.organization.id, transaction.holder_id).await?;
+    let relation = principal.relation_to(transaction.holder_id, holder.and_then(|h| h.team_id));
+    authorize(principal.role(), CardAction::See, relation).map_err(|_| not_found())?;
+    Ok(Json(json!({"transaction": TransactionBody::from(&transaction)})))
+}
+
+/// `bank_account_id` or `iban` is required; either must name one of the caller's accounts.
+async fn account_of(state: &AppState, principal: &Principal, params: &Params) -> ApiResult<Uuid> {
+    let org = principal.organization.id;
+    if let Some(raw) = params.one("bank_account_id") {
+        let unknown =
+            || ApiError::parameter("invalid", "bank_account_id", "bank_account_id is not one of your accounts");
+        let id = Uuid::parse_str(raw).map_err(|_| unknown())?;
+        return state.store.bank_account(org, id).await?.map(|a| a.id).ok_or_else(unknown);
+    }
+    if let Some(iban) = params.one("iban") {
+        let wanted: String = iban.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        let accounts = state.store.bank_accounts(org, cardinal_store::PageRequest { page: 1, per_page: 100 }).await?;
+        return accounts
+            .items
+            .iter()
+            .find(|a| a.iban == wanted)
+            .map(|a| a.id)
+            .ok_or_else(|| ApiError::parameter("invalid", "iban", "iban is not one of your accounts"));
+    }
+    Err(ApiError::parameter("required", "bank_account_id", "bank_account_id or iban is required"))
+}
+
+/// `status[]`: `pending`, `declined` (reversed ones included), `completed`.
+fn statuses(params: &Params) -> ApiResult<Vec<TransactionStatus>> {
+    let mut statuses = Vec::new();
+    for value in params.many("status") {
+        match value {
+            "pending" => statuses.push(TransactionStatus::Pending),
+            "completed" => statuses.push(TransactionStatus::Completed),
+            "declined" => statuses.extend([TransactionStatus::Declined, TransactionStatus::Reversed]),
+            other => {
+                return Err(ApiError::parameter(
+                    "not_in_list",
+                    "status[]",
+                    format!("status[] value {other:?} is not one of: pending, declined, completed"),
+                ))
+            }
+        }
+    }
+    Ok(statuses)
+}
+
+fn sort(raw: Option<&str>) -> ApiResult<(TransactionSortField, bool)> {
+    let Some(raw) = raw.filter(|s| !s.is_empty()) else { return Ok((TransactionSortField::SettledAt, true)) };
+    let (field, direction) = raw.split_once(':').unwrap_or((raw, "desc"));
+    let bad = || {
+        ApiError::parameter(
+            "not_in_list",
+            "sort_by",
+            "sort_by must be settled_at, updated_at or emitted_at, then :asc or :desc",
+        )
+    };
+    let field = match field {
+        "settled_at" => TransactionSortField::SettledAt,
+        "updated_at" => TransactionSortField::UpdatedAt,
+        "emitted_at" => TransactionSortField::EmittedAt,
+        _ => return Err(bad()),
+    };
+    let descending = match direction {
+        "asc" => false,
+        "desc" => true,
+        _ => return Err(bad()),
+    };
+    Ok((field, descending))
+}
+
+/// `<name>_from` / `<name>_to`, RFC 3339, inclusive.
+fn range(params: &Params, name: &str) -> ApiResult<TimeRange> {
+    let read = |suffix: &str| -> ApiResult<Option<Timestamp>> {
+        let key = format!("{name}_{suffix}");
+        params
+            .one(&key)
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    ApiError::parameter("invalid", key.clone(), format!("{key} must be an RFC 3339 timestamp"))
+                })
+            })
+            .transpose()
+    };
+    Ok(TimeRange { from: read("from")?, to: read("to")? })
+}
