@@ -182,7 +182,7 @@ pub async fn nickname(
     })?
     .unwrap_or_default();
     settings(&state, &principal, &id, CardAction::UpdateNickname, move |card| {
-        card.nickname = nickname;
+        card.nickname = nickname.clone();
         Ok(())
     })
     .await
@@ -225,11 +225,11 @@ pub async fn restrictions(
         read_restrictions(f)
     })?;
     settings(&state, &principal, &id, CardAction::UpdateRestrictions, move |card| {
-        if let Some(days) = days {
-            card.active_days = days;
+        if let Some(days) = &days {
+            card.active_days = days.clone();
         }
-        if let Some(categories) = categories {
-            card.categories = categories;
+        if let Some(categories) = &categories {
+            card.categories = categories.clone();
         }
         Ok(())
     })
@@ -251,10 +251,10 @@ async fn settings<R>(
     principal: &Principal,
     raw: &str,
     action: CardAction,
-    update: R,
+    mut update: R,
 ) -> ApiResult<Json<CardBody>>
 where
-    R: FnOnce(&mut Card) -> Result<(), DomainError> + Send + 'static,
+    R: FnMut(&mut Card) -> Result<(), DomainError> + Send + 'static,
 {
     let stored = change_card(state, principal, raw, action, move |card, now: Timestamp| {
         card.ensure_not_terminal(action, now)?;

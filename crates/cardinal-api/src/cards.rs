@@ -129,10 +129,10 @@ pub async fn change_card<R>(
     principal: &Principal,
     raw_id: &str,
     action: CardAction,
-    rule: R,
+    mut rule: R,
 ) -> ApiResult<StoredCard>
 where
-    R: FnOnce(&mut Card, Timestamp) -> Result<(), DomainError> + Send + 'static,
+    R: FnMut(&mut Card, Timestamp) -> Result<(), DomainError> + Send + 'static,
 {
     let id = card_id(raw_id)?;
     let now = principal.now();
@@ -156,7 +156,7 @@ where
                 Ok(Some(audit_event(
                     &stored.card,
                     verb(action),
-                    actor,
+                    actor.clone(),
                     Some(before.status(now)),
                     now,
                     &request_id,

@@ -363,19 +363,19 @@ pub async fn activate(State(state): State<AppState>, _: Admin, Path(raw): Path<S
 }
 
 type SystemRule =
-    dyn FnOnce(&mut cardinal_domain::Card, Timestamp) -> Result<(Outcome, &'static str, Value), DomainError> + Send;
+    dyn FnMut(&mut cardinal_domain::Card, Timestamp) -> Result<(Outcome, &'static str, Value), DomainError> + Send;
 
 /// A change the system (not a member) makes to a card of any organization, audited.
 async fn system_change<F>(state: &AppState, raw: &str, rule: F) -> ApiResult<Json<CardBody>>
 where
-    F: FnOnce(&mut cardinal_domain::Card, Timestamp) -> Result<(Outcome, &'static str, Value), DomainError>
+    F: FnMut(&mut cardinal_domain::Card, Timestamp) -> Result<(Outcome, &'static str, Value), DomainError>
         + Send
         + 'static,
 {
     let (card, organization) = card_and_organization(state, raw).await?;
     let now = organization.now();
     let request_id = crate::context::request_id();
-    let rule: Box<SystemRule> = Box::new(rule);
+    let mut rule: Box<SystemRule> = Box::new(rule);
     let stored = state
         .store
         .update_card(

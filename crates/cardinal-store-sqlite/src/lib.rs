@@ -780,7 +780,7 @@ impl Store for SqliteStore {
         self.engine.read(move |conn| load_card(conn, None, id)).await
     }
 
-    async fn update_card(&self, org: Uuid, id: Uuid, change: CardChange) -> StoreResult<StoredCard> {
+    async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {
         self.engine
             .write(move |conn| {
                 // The writer thread is the only writer: the card cannot change under us.
@@ -933,7 +933,7 @@ impl Store for SqliteStore {
         &self,
         token_hash: &[u8; 32],
         real_now: Timestamp,
-        audit: DataViewAudit,
+        mut audit: DataViewAudit,
     ) -> StoreResult<Option<(StoredCard, CardSecrets)>> {
         let hash = token_hash.to_vec();
         self.engine
@@ -976,7 +976,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn pay(&self, org: Uuid, card: Uuid, change: PaymentChange) -> StoreResult<(StoredCard, Transaction)> {
+    async fn pay(&self, org: Uuid, card: Uuid, mut change: PaymentChange) -> StoreResult<(StoredCard, Transaction)> {
         self.engine
             .write(move |conn| {
                 // The writer thread is the only writer: nothing changes the card or the account
@@ -992,7 +992,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn change_transaction(&self, id: Uuid, change: TransactionChange) -> StoreResult<(Transaction, StoredCard)> {
+    async fn change_transaction(
+        &self,
+        id: Uuid,
+        mut change: TransactionChange,
+    ) -> StoreResult<(Transaction, StoredCard)> {
         self.engine
             .write(move |conn| {
                 let mut transaction = load_transaction(conn, None, id)?.ok_or(DomainError::NotFound)?;

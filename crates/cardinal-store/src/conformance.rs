@@ -352,7 +352,7 @@ pub async fn list_sorting_and_pagination(store: Arc<dyn Store>) {
                 org,
                 new.card.id,
                 Box::new(move |stored| {
-                    stored.card.nickname = name;
+                    stored.card.nickname = name.clone();
                     Ok(Some(event(&stored.card, "nickname")))
                 }),
             )

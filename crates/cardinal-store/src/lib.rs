@@ -30,7 +30,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Decides a card change inside the store's transaction, on the freshly locked card.
 /// Returns the audit event to append, or `None` when nothing changed (nothing is written).
-pub type CardChange = Box<dyn FnOnce(&mut StoredCard) -> Result<Option<AuditEvent>, DomainError> + Send + 'static>;
+pub type CardChange = Box<dyn FnMut(&mut StoredCard) -> Result<Option<AuditEvent>, DomainError> + Send + 'static>;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

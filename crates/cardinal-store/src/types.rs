@@ -415,7 +415,7 @@ pub struct DataViewToken {
 
 /// Builds the audit event of a data view from the card, the member who asked for the link and
 /// the organization's time of the view.
-pub type DataViewAudit = Box<dyn FnOnce(&StoredCard, Uuid, Timestamp) -> AuditEvent + Send + 'static>;
+pub type DataViewAudit = Box<dyn FnMut(&StoredCard, Uuid, Timestamp) -> AuditEvent + Send + 'static>;
 
 /// Where a card transaction is in its life. `Reversed` shows to Qonto clients as `declined`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,12 +483,12 @@ pub struct Transaction {
 /// Decides a payment on the locked card and its bank account; returns the transaction to
 /// record. Card, account and transaction are written together.
 pub type PaymentChange = Box<
-    dyn FnOnce(&mut StoredCard, &mut BankAccount) -> Result<Transaction, cardinal_domain::DomainError> + Send + 'static,
+    dyn FnMut(&mut StoredCard, &mut BankAccount) -> Result<Transaction, cardinal_domain::DomainError> + Send + 'static,
 >;
 
 /// Changes a transaction together with its card and bank account (settle, reverse).
 pub type TransactionChange = Box<
-    dyn FnOnce(&mut Transaction, &mut StoredCard, &mut BankAccount) -> Result<(), cardinal_domain::DomainError>
+    dyn FnMut(&mut Transaction, &mut StoredCard, &mut BankAccount) -> Result<(), cardinal_domain::DomainError>
         + Send
         + 'static,
 >;
