@@ -8,6 +8,9 @@ pub use engine::Location;
 
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
+use cardinal_store::sql::{
+    card_list, transaction_list, Dialect, Statement, CARD_FROM, CARD_SELECT, TRANSACTION_COLUMNS,
+};
 use cardinal_store::*;
 use engine::{backend, Engine};
 use jiff::Timestamp;
@@ -62,8 +65,6 @@ fn credential_select() -> String {
     )
 }
 
-const CARD_FROM: &str = "FROM cards c JOIN memberships h ON h.id = c.holder_id";
-
 fn load_card(conn: &Connection, org: Option<Uuid>, id: Uuid) -> StoreResult<Option<StoredCard>> {
     let sql_text =
         format!("SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = ?1 AND (?2 IS NULL OR c.organization_id = ?2)");
@@ -92,11 +93,6 @@ fn save_account(conn: &Connection, account: &BankAccount) -> StoreResult<()> {
     .map_err(sql)?;
     Ok(())
 }
-
-const TRANSACTION_COLUMNS: &str = "t.id, t.organization_id, t.bank_account_id, t.card_id, t.holder_id, t.slug, \
-     t.amount_cents, t.currency, t.side, t.operation_type, t.status, t.decline_reason, t.label, t.category, \
-     t.merchant_country, t.channel, t.counted_day, t.counted_month, t.card_last_digits, t.emitted_at, t.settled_at, \
-     t.settled_balance_cents, t.created_at, t.updated_at";
 
 fn transaction_row(r: &rusqlite::Row) -> rusqlite::Result<Transaction> {
     let status: String = r.get(10)?;
@@ -187,58 +183,6 @@ fn upsert_transaction(conn: &Connection, t: &Transaction) -> StoreResult<()> {
     })
     .map_err(sql)?;
     Ok(())
-}
-
-fn transaction_filter(q: &TransactionQuery) -> (String, Vec<Box<dyn ToSql>>) {
-    let mut clauses = vec!["t.organization_id = ?".to_owned(), "t.bank_account_id = ?".to_owned()];
-    let mut values: Vec<Box<dyn ToSql>> =
-        vec![Box::new(q.organization_id.to_string()), Box::new(q.bank_account_id.to_string())];
-    match &q.visibility {
-        Visibility::All => {}
-        Visibility::HeldBy(member) => {
-            clauses.push("t.holder_id = ?".into());
-            values.push(Box::new(member.to_string()));
-        }
-        Visibility::HeldByOrTeam(member, team) => {
-            clauses.push("(t.holder_id = ? OR h.team_id = ?)".into());
-            values.push(Box::new(member.to_string()));
-            values.push(Box::new(team.map(|t| t.to_string())));
-        }
-    }
-    let mut any_of = |column: &str, items: Vec<String>| {
-        if !items.is_empty() {
-            clauses.push(format!("{column} IN ({})", vec!["?"; items.len()].join(", ")));
-            values.extend(items.into_iter().map(|i| Box::new(i) as Box<dyn ToSql>));
-        }
-    };
-    any_of("t.status", q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
-    any_of("t.operation_type", q.operation_types.clone());
-    any_of("t.side", q.side.iter().cloned().collect());
-    for (column, range) in
-        [("t.settled_at", q.settled_at), ("t.updated_at", q.updated_at), ("t.emitted_at", q.emitted_at)]
-    {
-        if let Some(from) = range.from {
-            clauses.push(format!("{column} >= ?"));
-            values.push(Box::new(seconds(from)));
-        }
-        if let Some(to) = range.to {
-            clauses.push(format!("{column} <= ?"));
-            values.push(Box::new(seconds(to)));
-        }
-    }
-    (clauses.join(" AND "), values)
-}
-
-/// Unsettled transactions have no `settled_at`; they count as the most recent.
-fn transaction_order(q: &TransactionQuery) -> String {
-    let direction = if q.descending { "DESC" } else { "ASC" };
-    let nulls = if q.descending { "NULLS FIRST" } else { "NULLS LAST" };
-    let column = match q.sort {
-        TransactionSortField::SettledAt => "t.settled_at",
-        TransactionSortField::UpdatedAt => "t.updated_at",
-        TransactionSortField::EmittedAt => "t.emitted_at",
-    };
-    format!("{column} {direction} {nulls}, t.emitted_at {direction}, t.id {direction}")
 }
 
 fn holder_of(conn: &Connection, org: Uuid, holder: Uuid) -> StoreResult<Option<Holder>> {
@@ -496,57 +440,36 @@ fn insert_seed(conn: &Connection, seed: &OrganizationSeed) -> StoreResult<()> {
     Ok(())
 }
 
-/// The WHERE clause and its values for a card list query.
-fn card_filter(q: &CardQuery) -> (String, Vec<Box<dyn ToSql>>) {
-    let mut clauses = vec!["c.organization_id = ?".to_owned()];
-    let mut values: Vec<Box<dyn ToSql>> = vec![Box::new(q.organization_id.to_string())];
-    let status = status_sql(seconds(q.now));
-    match &q.visibility {
-        Visibility::All => {}
-        Visibility::HeldBy(member) => {
-            clauses.push("c.holder_id = ?".into());
-            values.push(Box::new(member.to_string()));
-        }
-        Visibility::HeldByOrTeam(member, team) => {
-            clauses.push("(c.holder_id = ? OR h.team_id = ?)".into());
-            values.push(Box::new(member.to_string()));
-            values.push(Box::new(team.map(|t| t.to_string())));
-        }
-    }
-    let mut any_of = |column: &str, items: Vec<String>| {
-        if items.is_empty() {
-            return;
-        }
-        clauses.push(format!("{column} IN ({})", vec!["?"; items.len()].join(", ")));
-        values.extend(items.into_iter().map(|i| Box::new(i) as Box<dyn ToSql>));
-    };
-    any_of("c.holder_id", q.holder_ids.iter().map(Uuid::to_string).collect());
-    any_of("c.bank_account_id", q.bank_account_ids.iter().map(Uuid::to_string).collect());
-    any_of("c.id", q.ids.iter().map(Uuid::to_string).collect());
-    any_of("c.card_level", q.levels.iter().map(|l| l.as_str().to_owned()).collect());
-    any_of(&status, q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
-    if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-        clauses.push(format!("(c.search_text LIKE ? ESCAPE '\\' OR {status} LIKE ? ESCAPE '\\')"));
-        values.push(Box::new(pattern.clone()));
-        values.push(Box::new(pattern));
-    }
-    (clauses.join(" AND "), values)
+/// Binds the shared statements' values for rusqlite.
+fn sql_values(values: &[cardinal_store::sql::SqlValue]) -> Vec<Box<dyn ToSql>> {
+    use cardinal_store::sql::SqlValue;
+    values
+        .iter()
+        .map(|v| -> Box<dyn ToSql> {
+            match v {
+                SqlValue::Text(t) => Box::new(t.clone()),
+                SqlValue::Int(i) => Box::new(*i),
+                SqlValue::NullText => Box::new(Option::<String>::None),
+            }
+        })
+        .collect()
 }
 
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
-fn card_order(q: &CardQuery) -> String {
-    let direction = if q.descending { "DESC" } else { "ASC" };
-    let key = match q.sort {
-        CardSortField::Status => status_sql(seconds(q.now)),
-        CardSortField::Nickname => "c.nickname".into(),
-        CardSortField::LastActivityAt => "c.last_activity_at".into(),
-        CardSortField::CreatedAt => "c.created_at".into(),
-    };
-    format!("{key} {direction} NULLS LAST, c.id {direction}")
+/// Runs a shared `(count, page)` pair.
+fn run_list<T>(
+    conn: &Connection,
+    (count, page): (Statement, Statement),
+    row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> StoreResult<Page<T>> {
+    let total: i64 = conn
+        .prepare_cached(&count.text)
+        .and_then(|mut s| s.query_row(params_from_iter(sql_values(&count.values).iter()), |r| r.get(0)))
+        .map_err(sql)?;
+    let items = conn
+        .prepare_cached(&page.text)
+        .and_then(|mut s| s.query_map(params_from_iter(sql_values(&page.values).iter()), row)?.collect())
+        .map_err(sql)?;
+    Ok(page_of(items, total))
 }
 
 #[async_trait]
@@ -749,27 +672,7 @@ impl Store for SqliteStore {
 
     async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
         let query = query.clone();
-        self.engine
-            .read(move |conn| {
-                let (filter, mut values) = card_filter(&query);
-                let total: i64 = conn
-                    .prepare_cached(&format!("SELECT count(*) {CARD_FROM} WHERE {filter}"))
-                    .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
-                    .map_err(sql)?;
-                let (limit, offset) = limit_offset(query.page);
-                values.push(Box::new(limit));
-                values.push(Box::new(offset));
-                let q = format!(
-                    "SELECT {CARD_SELECT} {CARD_FROM} WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
-                    card_order(&query)
-                );
-                let items = conn
-                    .prepare_cached(&q)
-                    .and_then(|mut s| s.query_map(params_from_iter(values.iter()), stored_card)?.collect())
-                    .map_err(sql)?;
-                Ok(page_of(items, total))
-            })
-            .await
+        self.engine.read(move |conn| run_list(conn, card_list(&query, Dialect::Sqlite), stored_card)).await
     }
 
     async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {
@@ -1030,28 +933,7 @@ impl Store for SqliteStore {
 
     async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
         let query = query.clone();
-        self.engine
-            .read(move |conn| {
-                let (filter, mut values) = transaction_filter(&query);
-                let from = "FROM transactions t JOIN memberships h ON h.id = t.holder_id";
-                let total: i64 = conn
-                    .prepare_cached(&format!("SELECT count(*) {from} WHERE {filter}"))
-                    .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
-                    .map_err(sql)?;
-                let (limit, offset) = limit_offset(query.page);
-                values.push(Box::new(limit));
-                values.push(Box::new(offset));
-                let q = format!(
-                    "SELECT {TRANSACTION_COLUMNS} {from} WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
-                    transaction_order(&query)
-                );
-                let items = conn
-                    .prepare_cached(&q)
-                    .and_then(|mut s| s.query_map(params_from_iter(values.iter()), transaction_row)?.collect())
-                    .map_err(sql)?;
-                Ok(page_of(items, total))
-            })
-            .await
+        self.engine.read(move |conn| run_list(conn, transaction_list(&query, Dialect::Sqlite), transaction_row)).await
     }
 
     async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {

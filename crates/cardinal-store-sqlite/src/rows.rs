@@ -127,10 +127,6 @@ pub fn credential(row: &Row) -> SqlResult<Credential> {
     })
 }
 
-/// The columns a card read selects: the document plus the holder fields.
-pub const CARD_SELECT: &str = "c.data AS c_data, h.first_name AS h_first_name, \
-     h.last_name AS h_last_name, h.team_id AS h_team_id";
-
 pub fn stored_card(row: &Row) -> SqlResult<StoredCard> {
     let data: String = row.get("c_data")?;
     let card: Card = serde_json::from_str(&data).map_err(|e| conversion(e.to_string()))?;
@@ -173,16 +169,6 @@ pub const CARD_INDEX_COLUMNS: &[&str] = &[
     "search_text",
     "data",
 ];
-
-/// The SQL expression of a card's `status` at the clock instant bound to `?now`: the same
-/// rule as `Card::status`, with the lock part already folded into `base_status`.
-pub fn status_sql(now: i64) -> String {
-    format!(
-        "(CASE WHEN c.terminal = 0 AND c.pre_expires_at IS NOT NULL AND c.pre_expires_at <= {now} \
-         THEN 'pre_expired' WHEN c.terminal = 0 AND c.expires_at <= {now} THEN 'expired' \
-         ELSE c.base_status END)"
-    )
-}
 
 pub fn status_from(text: &str) -> SqlResult<Status> {
     Status::parse(text).ok_or_else(|| conversion(format!("status {text}")))

@@ -1,0 +1,202 @@
+//! The list queries both SQL backends share: filters, visibility, sorting and paging of cards
+//! and transactions, written once. The SQL is portable (SQLite, PostgreSQL and the
+//! PostgreSQL-compatible distributed engines); only the placeholder style differs.
+
+use crate::{CardQuery, CardSortField, TransactionQuery, TransactionSortField, Visibility};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `?1, ?2, …`
+    Sqlite,
+    /// `$1, $2, …`
+    Postgres,
+}
+
+/// A bound value; each backend converts it to its driver's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    Text(String),
+    Int(i64),
+    NullText,
+}
+
+/// A statement's text and its values, in placeholder order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub text: String,
+    pub values: Vec<SqlValue>,
+}
+
+struct Binder {
+    dialect: Dialect,
+    values: Vec<SqlValue>,
+}
+
+impl Binder {
+    fn bind(&mut self, value: SqlValue) -> String {
+        self.values.push(value);
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.values.len()),
+            Dialect::Postgres => format!("${}", self.values.len()),
+        }
+    }
+
+    fn text(&mut self, value: impl Into<String>) -> String {
+        self.bind(SqlValue::Text(value.into()))
+    }
+
+    fn uuid(&mut self, id: Uuid) -> String {
+        self.text(id.to_string())
+    }
+
+    /// `column IN (…)` for a non-empty list; nothing for an empty one.
+    fn any_of(&mut self, clauses: &mut Vec<String>, column: &str, items: Vec<String>) {
+        if items.is_empty() {
+            return;
+        }
+        let placeholders: Vec<String> = items.into_iter().map(|i| self.text(i)).collect();
+        clauses.push(format!("{column} IN ({})", placeholders.join(", ")));
+    }
+
+    fn visibility(&mut self, clauses: &mut Vec<String>, holder_column: &str, visibility: &Visibility) {
+        match visibility {
+            Visibility::All => {}
+            Visibility::HeldBy(member) => {
+                let p = self.uuid(*member);
+                clauses.push(format!("{holder_column} = {p}"));
+            }
+            Visibility::HeldByOrTeam(member, team) => {
+                let p = self.uuid(*member);
+                let t = match team {
+                    Some(team) => self.uuid(*team),
+                    None => self.bind(SqlValue::NullText),
+                };
+                clauses.push(format!("({holder_column} = {p} OR h.team_id = {t})"));
+            }
+        }
+    }
+}
+
+/// The columns a card read selects: the card document plus its holder's fields.
+pub const CARD_SELECT: &str = "c.data AS c_data, h.first_name AS h_first_name, \
+     h.last_name AS h_last_name, h.team_id AS h_team_id";
+pub const CARD_FROM: &str = "FROM cards c JOIN memberships h ON h.id = c.holder_id";
+
+/// A card's `status` at the clock instant `now`: the rule of `Card::status`, with the lock part
+/// folded into the stored `base_status` and expiry derived here.
+pub fn card_status(now: i64) -> String {
+    format!(
+        "(CASE WHEN NOT c.terminal AND c.pre_expires_at IS NOT NULL AND c.pre_expires_at <= {now} \
+         THEN 'pre_expired' WHEN NOT c.terminal AND c.expires_at <= {now} THEN 'expired' \
+         ELSE c.base_status END)"
+    )
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// `(count, page)` statements for a card list.
+pub fn card_list(q: &CardQuery, dialect: Dialect) -> (Statement, Statement) {
+    let mut b = Binder { dialect, values: Vec::new() };
+    let now = q.now.as_second();
+    let status = card_status(now);
+    let mut clauses = vec![format!("c.organization_id = {}", b.uuid(q.organization_id))];
+    b.visibility(&mut clauses, "c.holder_id", &q.visibility);
+    b.any_of(&mut clauses, "c.holder_id", q.holder_ids.iter().map(Uuid::to_string).collect());
+    b.any_of(&mut clauses, "c.bank_account_id", q.bank_account_ids.iter().map(Uuid::to_string).collect());
+    b.any_of(&mut clauses, "c.id", q.ids.iter().map(Uuid::to_string).collect());
+    b.any_of(&mut clauses, "c.card_level", q.levels.iter().map(|l| l.as_str().to_owned()).collect());
+    b.any_of(&mut clauses, &status, q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
+    if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
+        let pattern = b.text(format!("%{}%", escape_like(&search.to_lowercase())));
+        clauses.push(format!("(c.search_text LIKE {pattern} ESCAPE '\\' OR {status} LIKE {pattern} ESCAPE '\\')"));
+    }
+    let filter = clauses.join(" AND ");
+    let count = Statement { text: format!("SELECT count(*) {CARD_FROM} WHERE {filter}"), values: b.values.clone() };
+    let direction = if q.descending { "DESC" } else { "ASC" };
+    let key = match q.sort {
+        CardSortField::Status => status,
+        CardSortField::Nickname => "c.nickname".into(),
+        CardSortField::LastActivityAt => "c.last_activity_at".into(),
+        CardSortField::CreatedAt => "c.created_at".into(),
+    };
+    let limit = b.bind(SqlValue::Int(i64::from(q.page.per_page)));
+    let offset = b.bind(SqlValue::Int(q.page.offset().min(i64::MAX as u64) as i64));
+    let page = Statement {
+        text: format!(
+            "SELECT {CARD_SELECT} {CARD_FROM} WHERE {filter} \
+             ORDER BY {key} {direction} NULLS LAST, c.id {direction} LIMIT {limit} OFFSET {offset}"
+        ),
+        values: b.values,
+    };
+    (count, page)
+}
+
+pub const TRANSACTION_COLUMNS: &str = "t.id, t.organization_id, t.bank_account_id, t.card_id, t.holder_id, t.slug, \
+     t.amount_cents, t.currency, t.side, t.operation_type, t.status, t.decline_reason, t.label, t.category, \
+     t.merchant_country, t.channel, t.counted_day, t.counted_month, t.card_last_digits, t.emitted_at, t.settled_at, \
+     t.settled_balance_cents, t.created_at, t.updated_at";
+const TRANSACTION_FROM: &str = "FROM transactions t JOIN memberships h ON h.id = t.holder_id";
+
+/// `(count, page)` statements for a transaction list.
+pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, Statement) {
+    let mut b = Binder { dialect, values: Vec::new() };
+    let mut clauses = vec![
+        format!("t.organization_id = {}", b.uuid(q.organization_id)),
+        format!("t.bank_account_id = {}", b.uuid(q.bank_account_id)),
+    ];
+    b.visibility(&mut clauses, "t.holder_id", &q.visibility);
+    b.any_of(&mut clauses, "t.status", q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
+    b.any_of(&mut clauses, "t.operation_type", q.operation_types.clone());
+    b.any_of(&mut clauses, "t.side", q.side.iter().cloned().collect());
+    for (column, range) in
+        [("t.settled_at", q.settled_at), ("t.updated_at", q.updated_at), ("t.emitted_at", q.emitted_at)]
+    {
+        if let Some(from) = range.from {
+            let p = b.bind(SqlValue::Int(from.as_second()));
+            clauses.push(format!("{column} >= {p}"));
+        }
+        if let Some(to) = range.to {
+            let p = b.bind(SqlValue::Int(to.as_second()));
+            clauses.push(format!("{column} <= {p}"));
+        }
+    }
+    let filter = clauses.join(" AND ");
+    let count =
+        Statement { text: format!("SELECT count(*) {TRANSACTION_FROM} WHERE {filter}"), values: b.values.clone() };
+    // Unsettled transactions have no settled_at: they count as the most recent.
+    let direction = if q.descending { "DESC" } else { "ASC" };
+    let nulls = if q.descending { "NULLS FIRST" } else { "NULLS LAST" };
+    let column = match q.sort {
+        TransactionSortField::SettledAt => "t.settled_at",
+        TransactionSortField::UpdatedAt => "t.updated_at",
+        TransactionSortField::EmittedAt => "t.emitted_at",
+    };
+    let limit = b.bind(SqlValue::Int(i64::from(q.page.per_page)));
+    let offset = b.bind(SqlValue::Int(q.page.offset().min(i64::MAX as u64) as i64));
+    let page = Statement {
+        text: format!(
+            "SELECT {TRANSACTION_COLUMNS} {TRANSACTION_FROM} WHERE {filter} \
+             ORDER BY {column} {direction} {nulls}, t.emitted_at {direction}, t.id {direction} LIMIT {limit} OFFSET {offset}"
+        ),
+        values: b.values,
+    };
+    (count, page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_dialect() {
+        let q = CardQuery::all(Uuid::nil(), jiff::Timestamp::UNIX_EPOCH);
+        let (_, sqlite) = card_list(&q, Dialect::Sqlite);
+        let (_, postgres) = card_list(&q, Dialect::Postgres);
+        assert!(sqlite.text.contains("?1") && sqlite.text.contains("LIMIT ?2 OFFSET ?3"), "{}", sqlite.text);
+        assert!(postgres.text.contains("$1") && postgres.text.contains("LIMIT $2 OFFSET $3"), "{}", postgres.text);
+        assert_eq!(sqlite.values, postgres.values);
+    }
+}
