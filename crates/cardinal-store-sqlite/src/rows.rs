@@ -1,8 +1,8 @@
 //! Converting between Cardinal's records and SQLite rows.
 
-use crate::engine::backend;
 use cardinal_domain::card::Status;
 use cardinal_domain::{Card, Cents, Role};
+pub use cardinal_store::sql::{columns, CardIndex, BANK_ACCOUNT, CREDENTIAL, MEMBERSHIP, ORGANIZATION};
 use cardinal_store::*;
 use jiff::Timestamp;
 use rusqlite::{Row, ToSql};
@@ -30,14 +30,6 @@ fn opt_timestamp(value: Option<i64>) -> SqlResult<Option<Timestamp>> {
     value.map(timestamp).transpose()
 }
 
-/// Column list for an aliased table, so joined rows can be read by prefixed names.
-pub fn columns(alias: &str, names: &[&str]) -> String {
-    names.iter().map(|n| format!("{alias}.{n} AS {alias}_{n}")).collect::<Vec<_>>().join(", ")
-}
-
-pub const ORGANIZATION: &[&str] =
-    &["id", "slug", "legal_name", "locale", "timezone", "country", "sca_mode", "clock_offset_seconds", "created_at"];
-
 pub fn organization(row: &Row, p: &str) -> SqlResult<Organization> {
     let col = |n: &str| format!("{p}_{n}");
     let sca: String = row.get(col("sca_mode").as_str())?;
@@ -53,9 +45,6 @@ pub fn organization(row: &Row, p: &str) -> SqlResult<Organization> {
         created_at: timestamp(row.get(col("created_at").as_str())?)?,
     })
 }
-
-pub const MEMBERSHIP: &[&str] =
-    &["id", "organization_id", "first_name", "last_name", "email", "role", "status", "team_id", "locale", "created_at"];
 
 pub fn membership(row: &Row, p: &str) -> SqlResult<Membership> {
     let col = |n: &str| format!("{p}_{n}");
@@ -75,21 +64,6 @@ pub fn membership(row: &Row, p: &str) -> SqlResult<Membership> {
     })
 }
 
-pub const BANK_ACCOUNT: &[&str] = &[
-    "id",
-    "organization_id",
-    "name",
-    "status",
-    "main",
-    "iban",
-    "bic",
-    "currency",
-    "balance_cents",
-    "authorized_balance_cents",
-    "created_at",
-    "updated_at",
-];
-
 pub fn bank_account(row: &Row, p: &str) -> SqlResult<BankAccount> {
     let col = |n: &str| format!("{p}_{n}");
     Ok(BankAccount {
@@ -107,8 +81,6 @@ pub fn bank_account(row: &Row, p: &str) -> SqlResult<BankAccount> {
         updated_at: timestamp(row.get(col("updated_at").as_str())?)?,
     })
 }
-
-pub const CREDENTIAL: &[&str] = &["id", "kind", "secret_hash", "scopes", "expires_at", "revoked_at"];
 
 /// A credential row joined with its organization (`o`) and membership (`m`).
 pub fn credential(row: &Row) -> SqlResult<Credential> {
@@ -143,18 +115,17 @@ pub fn stored_card(row: &Row) -> SqlResult<StoredCard> {
 
 /// The card's indexed copies, in the order of [`CARD_INDEX_COLUMNS`].
 pub fn card_index_values(stored: &StoredCard) -> Result<Vec<Box<dyn ToSql>>, cardinal_store::StoreError> {
-    let c = &stored.card;
-    let data = serde_json::to_string(c).map_err(backend)?;
+    let i = CardIndex::of(stored)?;
     Ok(vec![
-        Box::new(c.level.as_str()),
-        Box::new(c.status_ignoring_expiry().as_str()),
-        Box::new(c.lifecycle.is_terminal()),
-        Box::new(seconds(c.expires_at)),
-        Box::new(c.pre_expires_at.map(seconds)),
-        Box::new(c.nickname.clone()),
-        Box::new(c.last_activity_at.map(seconds)),
-        Box::new(stored.search_text()),
-        Box::new(data),
+        Box::new(i.level),
+        Box::new(i.base_status),
+        Box::new(i.terminal),
+        Box::new(i.expires_at),
+        Box::new(i.pre_expires_at),
+        Box::new(i.nickname),
+        Box::new(i.last_activity_at),
+        Box::new(i.search_text),
+        Box::new(i.data),
     ])
 }
 

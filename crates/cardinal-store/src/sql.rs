@@ -5,6 +5,64 @@
 use crate::{CardQuery, CardSortField, TransactionQuery, TransactionSortField, Visibility};
 use uuid::Uuid;
 
+/// Column list for an aliased table, so joined rows can be read by prefixed names.
+pub fn columns(alias: &str, names: &[&str]) -> String {
+    names.iter().map(|n| format!("{alias}.{n} AS {alias}_{n}")).collect::<Vec<_>>().join(", ")
+}
+
+pub const ORGANIZATION: &[&str] =
+    &["id", "slug", "legal_name", "locale", "timezone", "country", "sca_mode", "clock_offset_seconds", "created_at"];
+pub const MEMBERSHIP: &[&str] =
+    &["id", "organization_id", "first_name", "last_name", "email", "role", "status", "team_id", "locale", "created_at"];
+pub const BANK_ACCOUNT: &[&str] = &[
+    "id",
+    "organization_id",
+    "name",
+    "status",
+    "main",
+    "iban",
+    "bic",
+    "currency",
+    "balance_cents",
+    "authorized_balance_cents",
+    "created_at",
+    "updated_at",
+];
+pub const CREDENTIAL: &[&str] = &["id", "kind", "secret_hash", "scopes", "expires_at", "revoked_at"];
+
+/// The copies of a card's fields kept beside its JSON document for filtering and sorting,
+/// computed in one place for every backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CardIndex {
+    pub level: &'static str,
+    pub base_status: &'static str,
+    pub terminal: bool,
+    pub expires_at: i64,
+    pub pre_expires_at: Option<i64>,
+    pub nickname: String,
+    pub last_activity_at: Option<i64>,
+    pub search_text: String,
+    /// The card document (the storage format of `cardinal_domain::Card`).
+    pub data: String,
+}
+
+impl CardIndex {
+    pub fn of(stored: &crate::StoredCard) -> Result<CardIndex, crate::StoreError> {
+        let c = &stored.card;
+        Ok(CardIndex {
+            level: c.level.as_str(),
+            base_status: c.status_ignoring_expiry().as_str(),
+            terminal: c.lifecycle.is_terminal(),
+            expires_at: c.expires_at.as_second(),
+            pre_expires_at: c.pre_expires_at.map(|t| t.as_second()),
+            nickname: c.nickname.clone(),
+            last_activity_at: c.last_activity_at.map(|t| t.as_second()),
+            search_text: stored.search_text(),
+            data: serde_json::to_string(c).map_err(|e| crate::StoreError::Backend(e.to_string()))?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     /// `?1, ?2, …`
