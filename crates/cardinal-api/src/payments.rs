@@ -94,12 +94,11 @@ pub async fn authorize(
     let card = state.store.card_by_id(id).await?.ok_or_else(|| ApiError::not_found("card"))?;
     let organization =
         state.store.organization(card.card.organization_id).await?.ok_or_else(|| ApiError::not_found("card"))?;
-    let now = organization.now();
-    let at = request.at.unwrap_or(now);
-    if at > now {
+    if request.at.is_some_and(|at| at > organization.now()) {
         return Err(ApiError::field("invalid", "/at", "at must not be after the organization's current time"));
     }
     let tz = organization.time_zone();
+    let clock = organization.clone();
     let country = organization.country.clone();
     let slug_prefix = organization.slug.clone();
     let (_, transaction) = state
@@ -109,9 +108,19 @@ pub async fn authorize(
             id,
             Box::new(move |stored, account| {
                 let card = &mut stored.card;
-                if card.last_activity_at.is_some_and(|last| at < last) {
-                    return Err(DomainError::invalid("/at", "at must not be before the card's last payment attempt"));
-                }
+                // Read the clock now that the card is locked: a request that waited for the lock
+                // behind a later one must not look older than the attempt it waited for.
+                let now = clock.now().max(card.last_activity_at.unwrap_or(Timestamp::MIN));
+                let at = match request.at {
+                    Some(at) if card.last_activity_at.is_some_and(|last| at < last) => {
+                        return Err(DomainError::invalid(
+                            "/at",
+                            "at must not be before the card's last payment attempt",
+                        ))
+                    }
+                    Some(at) => at,
+                    None => now,
+                };
                 let attempt = Attempt {
                     amount: request.amount,
                     channel: request.channel,

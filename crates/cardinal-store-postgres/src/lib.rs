@@ -620,14 +620,15 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
         transaction!(self, |tx| {
             tx.execute(
-                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
                 &[&key, &value],
             )
             .await
             .map_err(pg)?;
+            tx.query_one("SELECT value FROM settings WHERE key = $1", &[&key]).await.map_err(pg)?.get::<_, String>(0)
         })
     }
 

@@ -491,17 +491,16 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.engine
             .write(move |conn| {
                 conn.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2) \
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [key, value],
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                    [&key, &value],
                 )
                 .map_err(sql)?;
-                Ok(())
+                conn.query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| r.get(0)).map_err(sql)
             })
             .await
     }

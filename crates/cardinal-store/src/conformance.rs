@@ -205,9 +205,10 @@ pub async fn organization_round_trip(store: Arc<dyn Store>) {
     let stored = store.card(org.id, card.id).await.unwrap().unwrap();
     assert_eq!(&stored.card, card, "a card reads back exactly as written");
     assert_eq!(stored.holder.first_name, seed.memberships[0].first_name);
-    store.put_setting("k", "v1").await.unwrap();
-    store.put_setting("k", "v2").await.unwrap();
-    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v2"));
+    assert_eq!(store.setting("k").await.unwrap(), None);
+    assert_eq!(store.init_setting("k", "v1").await.unwrap(), "v1");
+    assert_eq!(store.init_setting("k", "v2").await.unwrap(), "v1", "the first value stays");
+    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v1"));
 }
 
 pub async fn duplicate_slug_writes_nothing(store: Arc<dyn Store>) {

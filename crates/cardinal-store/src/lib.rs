@@ -40,7 +40,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Server-wide settings, e.g. the hash of the generated admin token.
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
-    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+    /// Stores `value` unless the key already has one; returns the value now stored. Several
+    /// processes starting together therefore agree on one value.
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
 
     /// Creates an organization with everything in it, all or nothing.
     async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()>;

@@ -30,7 +30,15 @@ pub async fn greet(
     };
     let created = seed::build(plan, &state.vault, jiff::Timestamp::now());
     let body = created_organization_body(state, &created);
-    state.store.create_organization(created.seed).await.map_err(|e| e.to_string())?;
+    match state.store.create_organization(created.seed).await {
+        Ok(()) => {}
+        // Another process sharing the database seeded it a moment ago: it printed the credentials.
+        Err(cardinal_store::StoreError::Conflict(_)) => {
+            println!("The demo organization was seeded by another Cardinal process on this database.");
+            return Ok(());
+        }
+        Err(e) => return Err(e.to_string()),
+    }
     let summary = summary(&state.config.public_url, &body, new_admin_token, staging);
     println!("{}", instructions(&summary));
     if let Some(path) = &files.credentials {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn the_control_api_needs_the_admin_token() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let r = app.send(Method::POST, "/_sandbox/organizations", Some("Bearer wrong"), Some(json!({}))).await;
     r.assert_status(401);
     assert_eq!(r.error_code(), "unauthorized");
@@ -17,7 +17,7 @@ async fn the_control_api_needs_the_admin_token() {
 
 #[tokio::test]
 async fn production_mode_has_no_control_api() {
-    let app = TestApp::builder().production().build();
+    let app = TestApp::builder().production().build().await;
     let r = app.admin(Method::POST, "/_sandbox/organizations", Some(json!({}))).await;
     r.assert_status(404);
     assert_eq!(r.error_code(), "not_found");
@@ -25,7 +25,7 @@ async fn production_mode_has_no_control_api() {
 
 #[tokio::test]
 async fn organization_bodies_are_validated_with_pointers() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for (body, code, pointer) in [
         (json!({"sca_mode": "sometimes"}), "not_in_list", "/sca_mode"),
         (json!({"timezone": "Mars/Olympus"}), "invalid", "/timezone"),
@@ -46,7 +46,7 @@ async fn organization_bodies_are_validated_with_pointers() {
 
 #[tokio::test]
 async fn slugs_are_unique() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     app.org_with(json!({"slug": "unique-co"})).await;
     let again = app.admin(Method::POST, "/_sandbox/organizations", Some(json!({"slug": "unique-co"}))).await;
     again.assert_status(409);
@@ -55,7 +55,7 @@ async fn slugs_are_unique() {
 
 #[tokio::test]
 async fn seeded_cards_follow_the_contract() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     assert_eq!(org.card_count(), 10);
     for card in org.body["cards"].as_array().unwrap() {
@@ -81,7 +81,7 @@ async fn seeded_cards_follow_the_contract() {
 
 #[tokio::test]
 async fn scoped_expiring_and_revoked_tokens() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let r = app
         .admin(
@@ -118,7 +118,7 @@ async fn scoped_expiring_and_revoked_tokens() {
 
 #[tokio::test]
 async fn deleting_an_organization_removes_its_cards_and_credentials() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let other = app.org().await;
     let card = org.card(Owner, "virtual");
@@ -131,7 +131,7 @@ async fn deleting_an_organization_removes_its_cards_and_credentials() {
 
 #[tokio::test]
 async fn system_lock_reasons_are_validated_and_audited() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Admin, "virtual");
     let bad =

@@ -24,7 +24,7 @@ fn physical_card(org: &Org, level: &str) -> Value {
 
 #[tokio::test]
 async fn a_virtual_card_is_live_with_a_valid_pan() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let r = app.post("/v2/cards", &org.token(Admin), virtual_card(&org)).await;
     r.assert_status(200);
@@ -50,7 +50,7 @@ async fn a_virtual_card_is_live_with_a_valid_pan() {
 
 #[tokio::test]
 async fn a_physical_card_is_pending_until_activated() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let r = app.post("/v2/cards", &org.token(Owner), physical_card(&org, "plus")).await;
     r.assert_status(200);
@@ -70,7 +70,7 @@ async fn a_physical_card_is_pending_until_activated() {
 
 #[tokio::test]
 async fn only_owners_and_admins_create_and_api_keys_never() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     for role in [Manager, Employee, Reporting] {
         let r = app.post("/v2/cards", &org.token(role), virtual_card(&org)).await;
@@ -82,7 +82,7 @@ async fn only_owners_and_admins_create_and_api_keys_never() {
 
 #[tokio::test]
 async fn each_maximum_is_accepted_at_the_limit_and_refused_one_cent_above() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     for (level, field, max) in [
         ("standard", "payment_monthly_limit", 40_000.0),
@@ -111,7 +111,7 @@ async fn each_maximum_is_accepted_at_the_limit_and_refused_one_cent_above() {
 
 #[tokio::test]
 async fn creation_rules_point_at_the_field() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let base = virtual_card(&org);
     let with = |patch: Value| {
@@ -165,7 +165,7 @@ async fn creation_rules_point_at_the_field() {
 
 #[tokio::test]
 async fn options_and_restrictions_and_address_on_creation() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let body = json!({"card": {
         "holder_id": org.member_id(Owner), "bank_account_id": org.body["bank_account"]["id"], "card_level": "metal",
@@ -193,7 +193,7 @@ async fn options_and_restrictions_and_address_on_creation() {
 
 #[tokio::test]
 async fn flash_cards_need_a_budget_and_an_end() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let soon = jiff::Timestamp::now().saturating_add(jiff::SignedDuration::from_hours(24 * 30)).unwrap();
     let mut body = json!({"card": {"holder_id": org.member_id(Employee), "bank_account_id": org.body["bank_account"]["id"],
@@ -222,7 +222,7 @@ async fn flash_cards_need_a_budget_and_an_end() {
 
 #[tokio::test]
 async fn bulk_creates_all_or_nothing_in_order() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let good = virtual_card(&org);
     let bare = good["card"].clone();

@@ -16,7 +16,7 @@ async fn link(app: &TestApp, org: &Org, role: cardinal_domain::Role, card: &str)
 
 #[tokio::test]
 async fn the_link_opens_once_and_shows_a_valid_pan() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Employee, "standard");
     let r = link(&app, &org, Employee, &card).await;
@@ -59,7 +59,7 @@ async fn the_link_opens_once_and_shows_a_valid_pan() {
 
 #[tokio::test]
 async fn the_page_speaks_six_languages() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Owner, "virtual");
     for (lang, label) in [
@@ -83,7 +83,7 @@ async fn the_page_speaks_six_languages() {
 
 #[tokio::test]
 async fn links_expire_after_five_minutes_on_the_organizations_clock() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Owner, "virtual");
     let url = link(&app, &org, Owner, &card).await.body["iframe_url"].as_str().unwrap().to_owned();
@@ -97,7 +97,7 @@ async fn links_expire_after_five_minutes_on_the_organizations_clock() {
 
 #[tokio::test]
 async fn who_may_see_card_numbers() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let employee_card = org.card(Employee, "virtual");
     link(&app, &org, Admin, &employee_card).await.assert_status(200);
@@ -116,7 +116,7 @@ async fn who_may_see_card_numbers() {
 
 #[tokio::test]
 async fn the_clock_moves_forward_only() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let path = format!("/_sandbox/organizations/{}/clock", org.id());
     let r = app.admin(Method::POST, &path, Some(json!({"advance_by": 86_400}))).await;
@@ -147,7 +147,7 @@ async fn the_clock_moves_forward_only() {
 
 #[tokio::test]
 async fn sca_sessions_expire_after_fifteen_minutes() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({})).await;
     let card = org.card(Employee, "virtual");
     app.put(&format!("/v2/cards/{card}/lock"), &org.token(Admin)).await;

@@ -5,7 +5,7 @@ use cardinal_domain::Role::*;
 
 #[tokio::test]
 async fn every_kind_of_error_has_the_contract_shape() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let owner = org.token(Owner);
     let card = org.card(Owner, "virtual");
@@ -35,7 +35,7 @@ async fn every_kind_of_error_has_the_contract_shape() {
 
 #[tokio::test]
 async fn unparsable_and_oversized_bodies_are_json_errors() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let bad_json = Request::builder()
         .method(Method::POST)
         .uri("/_sandbox/organizations")
@@ -65,7 +65,7 @@ async fn unparsable_and_oversized_bodies_are_json_errors() {
 
 #[tokio::test]
 async fn lifecycle_puts_accept_no_body_or_an_empty_object() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Owner, "virtual");
     let with_object = Request::builder()
@@ -81,7 +81,7 @@ async fn lifecycle_puts_accept_no_body_or_an_empty_object() {
 
 #[tokio::test]
 async fn successful_answers_carry_a_request_id_too() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let r = app.send(Method::GET, "/healthz", None, None).await;
     r.assert_status(200);
     let id = r.headers["x-request-id"].to_str().unwrap();

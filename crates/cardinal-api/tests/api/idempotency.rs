@@ -17,7 +17,7 @@ async fn count(app: &TestApp, org: &Org) -> u64 {
 
 #[tokio::test]
 async fn the_same_key_twice_creates_one_card_and_replays_the_answer() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let before = count(&app, &org).await;
     let first =
@@ -48,7 +48,7 @@ async fn the_same_key_twice_creates_one_card_and_replays_the_answer() {
 
 #[tokio::test]
 async fn twenty_concurrent_requests_with_one_key_create_one_card() {
-    let app = Arc::new(TestApp::new());
+    let app = Arc::new(TestApp::new().await);
     let org = Arc::new(app.org().await);
     let before = count(&app, &org).await;
     let tasks: Vec<_> = (0..20)
@@ -85,7 +85,7 @@ async fn twenty_concurrent_requests_with_one_key_create_one_card() {
 
 #[tokio::test]
 async fn an_sca_challenge_is_not_stored_so_the_retry_with_the_same_key_proceeds() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({})).await;
     let admin = org.token(Admin);
     let challenge = app.send_with(Method::POST, "/v2/cards", &admin, Some(new_card(&org, 70)), &[(KEY, "sca-1")]).await;
@@ -103,7 +103,7 @@ async fn an_sca_challenge_is_not_stored_so_the_retry_with_the_same_key_proceeds(
 
 #[tokio::test]
 async fn failed_requests_are_not_stored_and_keys_are_validated() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let mut bad = new_card(&org, 100);
     bad["card"]["payment_monthly_limit"] = json!(-1);

@@ -9,7 +9,7 @@ fn statuses(r: &Response) -> Vec<String> {
 
 #[tokio::test]
 async fn every_listed_card_is_complete_and_meta_follows_the_contract() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let r = app.get("/v2/cards?per_page=3&page=2", &org.token(Owner)).await;
     r.assert_status(200);
@@ -27,7 +27,7 @@ async fn every_listed_card_is_complete_and_meta_follows_the_contract() {
 
 #[tokio::test]
 async fn default_order_is_newest_first_with_ties_by_id() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let r = app.get("/v2/cards", &org.token(Owner)).await;
     let cards = r.body["cards"].as_array().unwrap();
@@ -39,7 +39,7 @@ async fn default_order_is_newest_first_with_ties_by_id() {
 
 #[tokio::test]
 async fn filters_accept_every_bracket_spelling() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Employee, "virtual");
     app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await.assert_status(200);
@@ -54,7 +54,7 @@ async fn filters_accept_every_bracket_spelling() {
 
 #[tokio::test]
 async fn filters_by_level_holder_bank_account_ids_and_query() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let owner = org.token(Owner);
     let count = |r: Response| r.body["meta"]["total_count"].as_u64().unwrap();
@@ -75,7 +75,7 @@ async fn filters_by_level_holder_bank_account_ids_and_query() {
 
 #[tokio::test]
 async fn sorting_by_nickname_and_status() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let owner = org.token(Owner);
     let card = org.card(Admin, "virtual");
@@ -94,7 +94,7 @@ async fn sorting_by_nickname_and_status() {
 
 #[tokio::test]
 async fn bad_list_parameters_are_422_with_the_parameter_named() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     for (query, code, parameter) in [
         ("per_page=101", "invalid", "per_page"),
@@ -116,7 +116,7 @@ async fn bad_list_parameters_are_422_with_the_parameter_named() {
 
 #[tokio::test]
 async fn appearances_list_every_level_with_served_images() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let r = app.get("/v2/cards/appearances", &org.token(Employee)).await;
     r.assert_status(200);

@@ -5,7 +5,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn lock_pauses_repeat_is_ok_unlock_makes_live() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Owner, "virtual");
     let path = format!("/v2/cards/{card}");
@@ -32,7 +32,7 @@ async fn lock_pauses_repeat_is_ok_unlock_makes_live() {
 
 #[tokio::test]
 async fn system_lock_survives_unlock() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Employee, "standard");
     let locked = app
@@ -63,7 +63,7 @@ async fn system_lock_survives_unlock() {
 
 #[tokio::test]
 async fn lock_is_audited_with_actor_and_request_id() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Owner, "virtual");
     let r = app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await;
@@ -80,7 +80,7 @@ async fn lock_is_audited_with_actor_and_request_id() {
 
 #[tokio::test]
 async fn activate_makes_a_pending_card_live_and_lock_then_works() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Owner, "standard");
     // Seeded physical cards are already active: activating again is an invalid transition.

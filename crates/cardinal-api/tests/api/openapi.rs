@@ -61,7 +61,7 @@ fn every_reference_resolves_and_every_route_is_listed() {
 
 #[tokio::test]
 async fn the_document_is_served_and_each_listed_route_exists() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let r = app.send(Method::GET, "/openapi.json", None, None).await;
     r.assert_status(200);
     assert_eq!(r.body["servers"][0]["url"], "http://cardinal.test");

@@ -4,7 +4,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn organization_and_bank_accounts() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({"legal_name": "Acme Corp", "balance": 1234.5})).await;
     let r = app.get("/v2/organization", &org.token(Employee)).await;
     r.assert_status(200);
@@ -48,7 +48,7 @@ async fn organization_and_bank_accounts() {
 
 #[tokio::test]
 async fn memberships_and_the_callers_membership() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let list = app.get("/v2/memberships?per_page=2", &org.token(Owner)).await;
     list.assert_status(200);
@@ -70,7 +70,7 @@ async fn memberships_and_the_callers_membership() {
 
 #[tokio::test]
 async fn custom_members_and_their_teams() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app
         .org_with(json!({"members": [
             {"first_name": "Zoé", "last_name": "Leroy", "role": "owner"},

@@ -34,7 +34,7 @@ async fn patch(app: &TestApp, org: &Org, card: &str, what: &str, body: Value) {
 
 #[tokio::test]
 async fn each_decline_reason_from_a_request_crafted_for_it() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({"sca_mode": "disabled", "balance": 10_000})).await;
     let card = org.card(Admin, "standard");
     let with = |changes: Value| {
@@ -101,7 +101,7 @@ async fn each_decline_reason_from_a_request_crafted_for_it() {
 
 #[tokio::test]
 async fn a_locked_card_over_its_limit_declines_as_not_active() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Employee, "virtual");
     app.put(&format!("/v2/cards/{card}/lock"), &org.token(Employee)).await;
@@ -113,7 +113,7 @@ async fn a_locked_card_over_its_limit_declines_as_not_active() {
 
 #[tokio::test]
 async fn the_daily_window_turns_at_paris_midnight() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Manager, "virtual");
     patch(&app, &org, &card, "limits", json!({"payment_daily_limit": 100, "payment_daily_limit_option": true})).await;
@@ -141,7 +141,7 @@ async fn account(app: &TestApp, org: &Org) -> Value {
 
 #[tokio::test]
 async fn two_hundred_concurrent_authorizations_never_overspend() {
-    let app = Arc::new(TestApp::new());
+    let app = Arc::new(TestApp::new().await);
     let org = Arc::new(app.org_with(json!({"sca_mode": "disabled", "balance": 1000})).await);
     let card = org.card(Employee, "virtual");
     patch(&app, &org, &card, "limits", json!({"payment_monthly_limit": 50})).await;
@@ -180,7 +180,7 @@ async fn two_hundred_concurrent_authorizations_never_overspend() {
 
 #[tokio::test]
 async fn no_authorization_started_after_a_lock_answered_is_approved() {
-    let app = Arc::new(TestApp::new());
+    let app = Arc::new(TestApp::new().await);
     let org = Arc::new(app.org().await);
     let card = org.card(Owner, "virtual");
     patch(&app, &org, &card, "limits", json!({"payment_monthly_limit": 20000})).await;
@@ -220,7 +220,7 @@ async fn no_authorization_started_after_a_lock_answered_is_approved() {
 
 #[tokio::test]
 async fn settle_and_reverse() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({"sca_mode": "disabled", "balance": 500})).await;
     let card = org.card(Employee, "virtual");
     let first =
@@ -254,7 +254,7 @@ async fn settle_and_reverse() {
 
 #[tokio::test]
 async fn transactions_list_with_fields_filters_and_visibility() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let employee_card = org.card(Employee, "virtual");
     let owner_card = org.card(Owner, "virtual");
@@ -388,7 +388,7 @@ async fn transactions_list_with_fields_filters_and_visibility() {
 
 #[tokio::test]
 async fn authorization_bodies_are_validated() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Owner, "virtual");
     for (body, pointer) in [

@@ -11,7 +11,7 @@ fn ids(r: &Response) -> Vec<String> {
 
 #[tokio::test]
 async fn employee_locks_own_card_but_cannot_unlock_nor_touch_others() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let own = org.card(Employee, "virtual");
     let token = org.token(Employee);
@@ -36,7 +36,7 @@ async fn employee_locks_own_card_but_cannot_unlock_nor_touch_others() {
 
 #[tokio::test]
 async fn reporting_sees_everything_and_changes_nothing() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let token = org.token(Reporting);
     let listed = app.get("/v2/cards", &token).await;
@@ -55,7 +55,7 @@ async fn reporting_sees_everything_and_changes_nothing() {
 
 #[tokio::test]
 async fn manager_sees_and_locks_own_and_team_cards_only() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let token = org.token(Manager);
     let listed = app.get("/v2/cards", &token).await;
@@ -79,7 +79,7 @@ async fn manager_sees_and_locks_own_and_team_cards_only() {
 
 #[tokio::test]
 async fn owners_and_admins_unlock_any_card() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     for (role, card) in [(Owner, org.card(Employee, "virtual")), (Admin, org.card(Manager, "standard"))] {
         app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await.assert_status(200);
@@ -91,7 +91,7 @@ async fn owners_and_admins_unlock_any_card() {
 
 #[tokio::test]
 async fn another_organizations_card_is_invisible_everywhere() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let mine = app.org().await;
     let theirs = app.org().await;
     let foreign = theirs.card(Owner, "virtual");
@@ -120,7 +120,7 @@ async fn another_organizations_card_is_invisible_everywhere() {
 
 #[tokio::test]
 async fn a_token_without_card_write_cannot_lock() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let r = app
         .admin(
@@ -144,7 +144,7 @@ async fn a_token_without_card_write_cannot_lock() {
 
 #[tokio::test]
 async fn an_api_key_lists_cards_but_cannot_lock() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let key = org.api_key();
     let listed = app.get("/v2/cards", &key).await;

@@ -18,7 +18,7 @@ async fn decide(app: &TestApp, token: &str, decision: &str) {
 
 #[tokio::test]
 async fn create_goes_through_428_allow_retry() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({})).await; // SCA required is the default
     let admin = org.token(Admin);
     let before = app.get("/v2/cards", &admin).await.body["meta"]["total_count"].clone();
@@ -55,7 +55,7 @@ async fn create_goes_through_428_allow_retry() {
 
 #[tokio::test]
 async fn a_session_runs_only_the_request_it_was_approved_for() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({})).await;
     let admin = org.token(Admin);
     let challenge = app.post("/v2/cards", &admin, new_card(&org)).await;
@@ -86,7 +86,7 @@ async fn a_session_runs_only_the_request_it_was_approved_for() {
 
 #[tokio::test]
 async fn a_denied_session_answers_412() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({})).await;
     let card = org.card(Employee, "virtual");
     let admin = org.token(Admin);
@@ -113,7 +113,7 @@ async fn a_denied_session_answers_412() {
 
 #[tokio::test]
 async fn unlock_and_limits_need_sca_but_forbidden_callers_get_403_first() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({})).await;
     let card = org.card(Employee, "standard");
     app.put(&format!("/v2/cards/{card}/lock"), &org.token(Employee)).await.assert_status(200);
@@ -144,7 +144,7 @@ async fn unlock_and_limits_need_sca_but_forbidden_callers_get_403_first() {
 
 #[tokio::test]
 async fn invalid_bodies_are_refused_before_any_challenge() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({})).await;
     let mut body = new_card(&org);
     body["card"]["payment_monthly_limit"] = json!(20000.01);
@@ -155,7 +155,7 @@ async fn invalid_bodies_are_refused_before_any_challenge() {
 
 #[tokio::test]
 async fn not_enrolled_organizations_cannot_perform_sensitive_actions() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({"sca_mode": "not_enrolled"})).await;
     let r = app.post("/v2/cards", &org.token(Admin), new_card(&org)).await;
     r.assert_status(428);
@@ -166,7 +166,7 @@ async fn not_enrolled_organizations_cannot_perform_sensitive_actions() {
 
 #[tokio::test]
 async fn sca_sessions_belong_to_their_organization() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org_with(json!({})).await;
     let other = app.org_with(json!({})).await;
     let token = app.post("/v2/cards", &org.token(Admin), new_card(&org)).await.body["sca_session_token"]
@@ -176,7 +176,7 @@ async fn sca_sessions_belong_to_their_organization() {
     app.get(&format!("/v2/sca_sessions/{token}"), &other.token(Owner)).await.assert_status(404);
     app.get("/v2/sca_sessions/unknown", &org.token(Owner)).await.assert_status(404);
     app.send(Method::POST, &format!("/v2/mocked_sca_sessions/{token}/maybe"), None, None).await.assert_status(404);
-    let production = TestApp::builder().production().build();
+    let production = TestApp::builder().production().build().await;
     production
         .send(Method::POST, &format!("/v2/mocked_sca_sessions/{token}/allow"), None, None)
         .await

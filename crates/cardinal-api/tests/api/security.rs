@@ -5,7 +5,7 @@ use cardinal_domain::Role::*;
 
 #[tokio::test]
 async fn a_configured_staging_token_is_required_on_v2() {
-    let app = TestApp::builder().staging_token("stage-secret").build();
+    let app = TestApp::builder().staging_token("stage-secret").build().await;
     let org = app.org().await;
     let without = app.get("/v2/cards", &org.token(Owner)).await;
     without.assert_status(401);
@@ -25,7 +25,7 @@ async fn a_configured_staging_token_is_required_on_v2() {
 
 #[tokio::test]
 async fn without_a_staging_token_the_header_is_ignored() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let request = Request::builder()
         .uri("/v2/cards")
@@ -40,7 +40,7 @@ async fn without_a_staging_token_the_header_is_ignored() {
 /// the database files, though the cards were issued and locked.
 #[tokio::test]
 async fn the_database_never_holds_a_card_number_in_clear() {
-    let app = TestApp::builder().on_disk().build();
+    let app = TestApp::builder().on_disk().build().await;
     let org = app.org().await;
     let card = org.card(Owner, "virtual");
     app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await.assert_status(200);
@@ -65,7 +65,7 @@ async fn the_database_never_holds_a_card_number_in_clear() {
 
 #[tokio::test]
 async fn secrets_are_stored_as_hashes() {
-    let app = TestApp::builder().on_disk().build();
+    let app = TestApp::builder().on_disk().build().await;
     let org = app.org().await;
     let path = app.database_path.clone().unwrap();
     let mut text = String::new();
@@ -81,7 +81,7 @@ async fn secrets_are_stored_as_hashes() {
 
 #[tokio::test]
 async fn auth_errors_never_reveal_whose_credential() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let slug = org.body["api_key"]["login"].as_str().unwrap();
     let wrong_secret = app.get("/v2/cards", &format!("{slug}:nope")).await;
@@ -95,7 +95,7 @@ async fn auth_errors_never_reveal_whose_credential() {
 async fn past_the_rate_limit_answers_429_with_retry_after() {
     use cardinal_api::rate_limit::{RateLimits, Rule};
     let limits = RateLimits { requests: vec![Rule::parse("5/10s").unwrap()], unauthorized: None };
-    let app = TestApp::builder().rate_limits(limits).build();
+    let app = TestApp::builder().rate_limits(limits).build().await;
     for _ in 0..5 {
         app.send(Method::GET, "/healthz", None, None).await.assert_status(200);
     }
@@ -110,7 +110,7 @@ async fn past_the_rate_limit_answers_429_with_retry_after() {
 async fn too_many_unauthorized_answers_throttle_the_client() {
     use cardinal_api::rate_limit::{RateLimits, Rule};
     let limits = RateLimits { requests: vec![], unauthorized: Some(Rule::parse("3/1h").unwrap()) };
-    let app = TestApp::builder().rate_limits(limits).build();
+    let app = TestApp::builder().rate_limits(limits).build().await;
     for _ in 0..4 {
         app.get("/v2/cards", "Bearer guess").await.assert_status(401);
     }

@@ -90,21 +90,38 @@ impl Builder {
         self
     }
 
-    pub fn build(self) -> TestApp {
-        let (url, path) = if self.on_disk {
-            let dir = std::env::temp_dir().join(format!("cardinal-api-{}", uuid::Uuid::new_v4()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join("test.db");
-            (format!("sqlite://{}", path.display()), Some(path))
-        } else {
-            ("sqlite::memory:".to_owned(), None)
+    /// The store: SQLite in memory by default; PostgreSQL (a schema of its own) when
+    /// `CARDINAL_TEST_API_BACKEND=postgres` and `CARDINAL_TEST_POSTGRES_URL` are set; a SQLite
+    /// file for tests that inspect the database file.
+    pub async fn build(self) -> TestApp {
+        let mut path = None;
+        let store: Arc<dyn Store> = match postgres_url() {
+            Some(url) if !self.on_disk => {
+                let schema = format!("api_{}", uuid::Uuid::new_v4().simple());
+                Arc::new(cardinal_store_postgres::PostgresStore::open_in_schema(&url, &schema).await.unwrap())
+            }
+            _ if self.on_disk => {
+                let dir = std::env::temp_dir().join(format!("cardinal-api-{}", uuid::Uuid::new_v4()));
+                std::fs::create_dir_all(&dir).unwrap();
+                let file = dir.join("test.db");
+                let store = SqliteStore::open(&format!("sqlite://{}", file.display())).unwrap();
+                path = Some(file);
+                Arc::new(store)
+            }
+            _ => Arc::new(SqliteStore::open("sqlite::memory:").unwrap()),
         };
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).unwrap());
         let mut config = ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), ADMIN);
         config.rate_limits = self.rate_limits;
         let state = AppState::new(store, config, CardVault::new(&CardKey::generate()));
         TestApp { state, database_path: path }
     }
+}
+
+fn postgres_url() -> Option<String> {
+    let wanted = std::env::var("CARDINAL_TEST_API_BACKEND").is_ok_and(|b| b == "postgres");
+    wanted.then(|| {
+        std::env::var("CARDINAL_TEST_POSTGRES_URL").expect("CARDINAL_TEST_POSTGRES_URL for the postgres backend")
+    })
 }
 
 /// An organization created through the control API, with its secrets.
@@ -159,8 +176,8 @@ impl TestApp {
         Builder { rate_limits: RateLimits::off(), mode: Mode::Sandbox, staging_token: None, on_disk: false }
     }
 
-    pub fn new() -> TestApp {
-        TestApp::builder().build()
+    pub async fn new() -> TestApp {
+        TestApp::builder().build().await
     }
 
     /// A new organization with one member per role and two live cards each, with SCA

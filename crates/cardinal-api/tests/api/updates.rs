@@ -4,7 +4,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn lost_stolen_and_discard_follow_the_transition_table() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let owner = org.token(Owner);
     let virtual_card = org.card(Employee, "virtual");
@@ -39,7 +39,7 @@ async fn lost_stolen_and_discard_follow_the_transition_table() {
 
 #[tokio::test]
 async fn limits_are_checked_on_the_resulting_card() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Employee, "standard");
     let path = format!("/v2/cards/{card}/limits");
@@ -77,7 +77,7 @@ async fn limits_are_checked_on_the_resulting_card() {
 
 #[tokio::test]
 async fn nickname_options_and_restrictions() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let org = app.org().await;
     let card = org.card(Employee, "virtual");
     let base = format!("/v2/cards/{card}");
