@@ -284,8 +284,31 @@ async fn insert(state: &AppState, principal: &Principal, cards: Vec<NewCard>) ->
         .iter()
         .map(|new| audit_event(&new.card, "create", principal.actor(), None, now, &request_id, serde_json::json!({})))
         .collect();
-    let stored = state.store.insert_cards(cards, events).await?;
+    let stored = insert_with_fresh_pans(state, cards, events).await?;
     Ok(stored.iter().map(|s| CardBody { card: render(state, principal, s) }).collect())
+}
+
+/// PANs are random within the BIN, so among millions of cards two can collide; the store's
+/// uniqueness check catches it and the cards get new numbers.
+pub async fn insert_with_fresh_pans(
+    state: &AppState,
+    mut cards: Vec<NewCard>,
+    events: Vec<AuditEvent>,
+) -> ApiResult<Vec<cardinal_store::StoredCard>> {
+    const ATTEMPTS: usize = 5;
+    for attempt in 1..=ATTEMPTS {
+        match state.store.insert_cards(cards.clone(), events.clone()).await {
+            Err(cardinal_store::StoreError::Conflict(cause))
+                if attempt < ATTEMPTS && cause.contains("pan_fingerprint") =>
+            {
+                for new in &mut cards {
+                    seed::reissue_pan(&state.vault, new);
+                }
+            }
+            other => return Ok(other?),
+        }
+    }
+    Err(ApiError::internal())
 }
 
 /// `POST /v2/cards`.

@@ -175,6 +175,17 @@ pub fn issue(
     (Card::issue(blueprint, now, tz), secrets)
 }
 
+/// Gives a card a new PAN and CVV (after a PAN collision), keeping everything else.
+pub fn reissue_pan(vault: &CardVault, new: &mut NewCard) {
+    let pan = new_pan();
+    new.secrets = CardSecrets {
+        pan_ciphertext: vault.seal(new.card.id, &pan),
+        cvv_ciphertext: vault.seal(new.card.id, &new_cvv()),
+        pan_fingerprint: vault.fingerprint(&pan),
+    };
+    new.card.last_digits = pan[pan.len() - 4..].to_owned();
+}
+
 /// Seeded cards are ready to pay: physical ones are activated, and both steps are audited.
 fn activate_for_seed(mut card: Card, now: Timestamp) -> (Card, Vec<AuditEvent>) {
     let system = Actor { kind: ActorKind::System, id: None };

@@ -9,9 +9,12 @@
 
 use cardinal_store::{StoreError, StoreResult};
 use rusqlite::Connection;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
@@ -50,7 +53,7 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 
 pub struct Engine {
     jobs: mpsc::Sender<Job>,
-    readers: Option<ReaderPool>,
+    readers: Option<Readers>,
 }
 
 impl Engine {
@@ -67,7 +70,7 @@ impl Engine {
             .spawn(move || run_writer(writer, queue))
             .map_err(backend)?;
         let readers = match location {
-            Location::File(path) => Some(ReaderPool { path, idle: Arc::new(Mutex::new(Vec::new())) }),
+            Location::File(path) => Some(Readers::new(path)),
             // A private in-memory database has one connection: reads queue behind writes.
             Location::Memory => None,
         };
@@ -97,50 +100,65 @@ impl Engine {
     }
 
     /// Runs `op` on a read-only connection: it sees the last committed state.
+    ///
+    /// Reads run inline, on a connection of the calling thread's own: with WAL they never wait
+    /// for the writer, and an indexed lookup takes microseconds, far less than handing the
+    /// work to another thread would cost.
     pub async fn read<T, F>(&self, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let Some(pool) = &self.readers else {
+        let Some(readers) = &self.readers else {
             return self.write(op).await;
         };
-        let pool = pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.take()?;
-            let result = op(&conn);
-            pool.give_back(conn);
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+        readers.with_connection(op)
     }
 }
 
-#[derive(Clone)]
-struct ReaderPool {
-    path: PathBuf,
-    idle: Arc<Mutex<Vec<Connection>>>,
+static NEXT_DATABASE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's read-only connections, one per open database.
+    static READ_CONNECTIONS: RefCell<HashMap<usize, Connection>> = RefCell::new(HashMap::new());
 }
 
-impl ReaderPool {
-    fn take(&self) -> StoreResult<Connection> {
-        if let Some(conn) = self.idle.lock().map_err(backend)?.pop() {
-            return Ok(conn);
-        }
+struct Readers {
+    id: usize,
+    path: PathBuf,
+}
+
+impl Readers {
+    fn new(path: PathBuf) -> Readers {
+        Readers { id: NEXT_DATABASE.fetch_add(1, Ordering::Relaxed), path }
+    }
+
+    fn with_connection<T>(&self, op: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        READ_CONNECTIONS.with(|connections| {
+            let mut connections = connections.try_borrow_mut().map_err(backend)?;
+            if !connections.contains_key(&self.id) {
+                connections.insert(self.id, self.open()?);
+            }
+            op(&connections[&self.id])
+        })
+    }
+
+    fn open(&self) -> StoreResult<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(backend)?;
         conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;").map_err(backend)?;
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
+}
 
-    fn give_back(&self, conn: Connection) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.push(conn);
-        }
+impl Drop for Readers {
+    fn drop(&mut self) {
+        // Connections on other threads close when those threads end; this one's now.
+        let _ = READ_CONNECTIONS.try_with(|c| c.try_borrow_mut().map(|mut c| c.remove(&self.id)));
     }
 }
 

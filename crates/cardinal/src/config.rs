@@ -17,6 +17,33 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
+    /// Tools for bench/run.
+    #[command(subcommand, hide = true)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// A server answering a constant on the same stack: the machine's ceiling.
+    Baseline(BaselineArgs),
+    /// Seed an organization with many cards straight into a database.
+    Seed(SeedArgs),
+}
+
+#[derive(Parser, Debug, Clone)]
+pub struct BaselineArgs {
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub bind: String,
+}
+
+#[derive(Parser, Debug, Clone)]
+pub struct SeedArgs {
+    #[arg(long)]
+    pub database: String,
+    #[arg(long, env = "CARDINAL_CARD_KEY", hide_env_values = true)]
+    pub card_key: String,
+    #[arg(long, default_value_t = 10_000)]
+    pub cards: usize,
 }
 
 #[derive(Parser, Debug, Clone)]

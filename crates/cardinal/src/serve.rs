@@ -84,7 +84,7 @@ fn is_postgres(url: &str) -> bool {
 }
 
 /// The backend the URL's scheme names.
-async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
     if is_postgres(url) {
         let store = PostgresStore::open(url).await.map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
         return Ok(Arc::new(store));
