@@ -136,10 +136,11 @@ impl Readers {
     fn with_connection<T>(&self, op: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         READ_CONNECTIONS.with(|connections| {
             let mut connections = connections.try_borrow_mut().map_err(backend)?;
-            if !connections.contains_key(&self.id) {
-                connections.insert(self.id, self.open()?);
-            }
-            op(&connections[&self.id])
+            let connection = match connections.entry(self.id) {
+                std::collections::hash_map::Entry::Occupied(open) => open.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.open()?),
+            };
+            op(connection)
         })
     }
 
