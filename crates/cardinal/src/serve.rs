@@ -14,7 +14,8 @@ use std::sync::Arc;
 const ADMIN_TOKEN_HASH: &str = "admin_token_sha256";
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
-    init_logging(args.log_format);
+    // Held until the server stops: dropping it flushes the log lines still queued.
+    let _log_writer = init_logging(args.log_format);
     let mode = match args.mode {
         ModeArg::Sandbox => Mode::Sandbox,
         ModeArg::Production => Mode::Production,
@@ -190,14 +191,21 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
     bytes.try_into().ok()
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs go to stderr through a background writer thread, so a request never waits for a
+/// write system call; none is dropped (a full queue makes callers wait instead).
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(128 * 1024)
+        .finish(std::io::stderr());
     let filter = EnvFilter::try_from_env("CARDINAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),
     }
+    guard
 }
 
 async fn shutdown_signal() {
