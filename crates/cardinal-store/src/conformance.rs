@@ -21,7 +21,8 @@ macro_rules! conformance_tests {
             concurrent_changes_lose_no_write, list_visibility_and_filters, list_sorting_and_pagination,
             expiry_shows_in_status_filters, delete_organization_removes_everything, other_organizations_are_invisible,
             payment_writes_card_account_and_transaction_together, refused_payment_writes_nothing,
-            concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account);
+            concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account,
+            a_duplicate_card_number_is_a_conflict);
     };
     (@each_optional $make:expr; $($story:ident),+) => {
         $(
@@ -42,7 +43,8 @@ macro_rules! conformance_tests {
             concurrent_changes_lose_no_write, list_visibility_and_filters, list_sorting_and_pagination,
             expiry_shows_in_status_filters, delete_organization_removes_everything, other_organizations_are_invisible,
             payment_writes_card_account_and_transaction_together, refused_payment_writes_nothing,
-            concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account);
+            concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account,
+            a_duplicate_card_number_is_a_conflict);
     };
     (@each $make:expr; $($story:ident),+) => {
         $(
@@ -639,4 +641,20 @@ pub async fn transactions_are_listed_by_account(store: Arc<dyn Store>) {
     let mut later = q;
     later.emitted_at = TimeRange { from: Some(Timestamp::from_second(now().as_second() + 3600).unwrap()), to: None };
     assert_eq!(store.list_transactions(&later).await.unwrap().total, 0);
+}
+
+/// Card numbers are random within the BIN; a collision must be reported as such (the API then
+/// issues a new number), and must write nothing.
+pub async fn a_duplicate_card_number_is_a_conflict(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "pan-clash").await;
+    let tz = TimeZone::get("Europe/Paris").unwrap();
+    let mut twin = new_card(&seed.memberships[1], seed.bank_accounts[0].id, CardLevel::Virtual, now(), &tz);
+    twin.secrets.pan_fingerprint = seed.cards[0].secrets.pan_fingerprint;
+    let fresh = new_card(&seed.memberships[1], seed.bank_accounts[0].id, CardLevel::Virtual, now(), &tz);
+    let err = store.insert_cards(vec![fresh.clone(), twin], vec![]).await.unwrap_err();
+    match err {
+        StoreError::Conflict(cause) => assert!(cause.contains("pan_fingerprint"), "{cause}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.card(seed.organization.id, fresh.card.id).await.unwrap(), None, "all or nothing");
 }
