@@ -15,7 +15,8 @@ mod rows;
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
 use cardinal_store::sql::{
-    card_list, transaction_list, Dialect, SqlValue, Statement, CARD_FROM, CARD_SELECT, TRANSACTION_COLUMNS,
+    card_list, organization_rows, transaction_list, Dialect, SqlValue, Statement, CARD_FROM, CARD_SELECT,
+    TRANSACTION_COLUMNS,
 };
 use cardinal_store::*;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -668,21 +669,8 @@ impl Store for PostgresStore {
     }
 
     async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>> {
-        read!(self, |c| {
-            let q = format!(
-                "SELECT {} FROM bank_accounts b WHERE b.organization_id = $1 ORDER BY b.created_at, b.id LIMIT $2 OFFSET $3",
-                columns("b", BANK_ACCOUNT)
-            );
-            let (limit, offset) = limit_offset(page);
-            let rows = c.query(&q, &[&org.to_string(), &limit, &offset]).await.map_err(pg)?;
-            let items = rows.iter().map(|r| bank_account(r, "b")).collect::<Result<Vec<_>, Fail>>()?;
-            let total: i64 = c
-                .query_one("SELECT count(*) FROM bank_accounts WHERE organization_id = $1", &[&org.to_string()])
-                .await
-                .map_err(pg)?
-                .get(0);
-            Page { items, total: total as u64 }
-        })
+        let statements = organization_rows("bank_accounts", "b", BANK_ACCOUNT, org, page, Dialect::Postgres);
+        read!(self, |c| { run_list(c, statements.clone(), |r| bank_account(r, "b")).await? })
     }
 
     async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>> {
@@ -701,21 +689,8 @@ impl Store for PostgresStore {
     }
 
     async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>> {
-        read!(self, |c| {
-            let q = format!(
-                "SELECT {} FROM memberships m WHERE m.organization_id = $1 ORDER BY m.created_at, m.id LIMIT $2 OFFSET $3",
-                columns("m", MEMBERSHIP)
-            );
-            let (limit, offset) = limit_offset(page);
-            let rows = c.query(&q, &[&org.to_string(), &limit, &offset]).await.map_err(pg)?;
-            let items = rows.iter().map(|r| membership(r, "m")).collect::<Result<Vec<_>, Fail>>()?;
-            let total: i64 = c
-                .query_one("SELECT count(*) FROM memberships WHERE organization_id = $1", &[&org.to_string()])
-                .await
-                .map_err(pg)?
-                .get(0);
-            Page { items, total: total as u64 }
-        })
+        let statements = organization_rows("memberships", "m", MEMBERSHIP, org, page, Dialect::Postgres);
+        read!(self, |c| { run_list(c, statements.clone(), |r| membership(r, "m")).await? })
     }
 
     async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>> {
@@ -1019,10 +994,6 @@ impl Store for PostgresStore {
             rows.iter().map(audit_event).collect::<Result<Vec<_>, Fail>>()?
         })
     }
-}
-
-fn limit_offset(page: PageRequest) -> (i64, i64) {
-    (i64::from(page.per_page), page.offset().min(i64::MAX as u64) as i64)
 }
 
 fn credential_select() -> String {

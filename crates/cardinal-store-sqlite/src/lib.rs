@@ -9,7 +9,7 @@ pub use engine::Location;
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
 use cardinal_store::sql::{
-    card_list, transaction_list, Dialect, Statement, CARD_FROM, CARD_SELECT, TRANSACTION_COLUMNS,
+    card_list, organization_rows, transaction_list, Dialect, Statement, CARD_FROM, CARD_SELECT, TRANSACTION_COLUMNS,
 };
 use cardinal_store::*;
 use engine::{backend, Engine};
@@ -46,10 +46,6 @@ fn sql(e: rusqlite::Error) -> StoreError {
 
 fn page_of<T>(items: Vec<T>, total: i64) -> Page<T> {
     Page { items, total: total.max(0) as u64 }
-}
-
-fn limit_offset(page: PageRequest) -> (i64, i64) {
-    (i64::from(page.per_page), page.offset().min(i64::MAX as u64) as i64)
 }
 
 const CREDENTIAL_FROM: &str = "FROM credentials c \
@@ -544,30 +540,8 @@ impl Store for SqliteStore {
     }
 
     async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>> {
-        self.engine
-            .read(move |conn| {
-                let (limit, offset) = limit_offset(page);
-                let q = format!(
-                    "SELECT {} FROM bank_accounts b WHERE b.organization_id = ?1 \
-                     ORDER BY b.created_at, b.id LIMIT ?2 OFFSET ?3",
-                    columns("b", BANK_ACCOUNT)
-                );
-                let items = conn
-                    .prepare_cached(&q)
-                    .and_then(|mut s| {
-                        s.query_map(params![org.to_string(), limit, offset], |r| bank_account(r, "b"))?.collect()
-                    })
-                    .map_err(sql)?;
-                let total = conn
-                    .query_row(
-                        "SELECT count(*) FROM bank_accounts WHERE organization_id = ?1",
-                        [org.to_string()],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql)?;
-                Ok(page_of(items, total))
-            })
-            .await
+        let statements = organization_rows("bank_accounts", "b", BANK_ACCOUNT, org, page, Dialect::Sqlite);
+        self.engine.read(move |conn| run_list(conn, statements, |r| bank_account(r, "b"))).await
     }
 
     async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>> {
@@ -587,28 +561,8 @@ impl Store for SqliteStore {
     }
 
     async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>> {
-        self.engine
-            .read(move |conn| {
-                let (limit, offset) = limit_offset(page);
-                let q = format!(
-                    "SELECT {} FROM memberships m WHERE m.organization_id = ?1 \
-                     ORDER BY m.created_at, m.id LIMIT ?2 OFFSET ?3",
-                    columns("m", MEMBERSHIP)
-                );
-                let items = conn
-                    .prepare_cached(&q)
-                    .and_then(|mut s| {
-                        s.query_map(params![org.to_string(), limit, offset], |r| membership(r, "m"))?.collect()
-                    })
-                    .map_err(sql)?;
-                let total = conn
-                    .query_row("SELECT count(*) FROM memberships WHERE organization_id = ?1", [org.to_string()], |r| {
-                        r.get(0)
-                    })
-                    .map_err(sql)?;
-                Ok(page_of(items, total))
-            })
-            .await
+        let statements = organization_rows("memberships", "m", MEMBERSHIP, org, page, Dialect::Sqlite);
+        self.engine.read(move |conn| run_list(conn, statements, |r| membership(r, "m"))).await
     }
 
     async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>> {

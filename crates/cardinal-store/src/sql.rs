@@ -192,6 +192,34 @@ pub fn card_list(q: &CardQuery, dialect: Dialect) -> (Statement, Statement) {
     (count, page)
 }
 
+/// `(count, page)` statements listing an organization's rows of `table`, oldest first.
+pub fn organization_rows(
+    table: &str,
+    alias: &str,
+    names: &[&str],
+    organization_id: Uuid,
+    page: crate::PageRequest,
+    dialect: Dialect,
+) -> (Statement, Statement) {
+    let mut b = Binder { dialect, values: Vec::new() };
+    let org = b.uuid(organization_id);
+    let count = Statement {
+        text: format!("SELECT count(*) FROM {table} {alias} WHERE {alias}.organization_id = {org}"),
+        values: b.values.clone(),
+    };
+    let limit = b.bind(SqlValue::Int(i64::from(page.per_page)));
+    let offset = b.bind(SqlValue::Int(page.offset().min(i64::MAX as u64) as i64));
+    let page = Statement {
+        text: format!(
+            "SELECT {} FROM {table} {alias} WHERE {alias}.organization_id = {org} \
+             ORDER BY {alias}.created_at, {alias}.id LIMIT {limit} OFFSET {offset}",
+            columns(alias, names)
+        ),
+        values: b.values,
+    };
+    (count, page)
+}
+
 pub const TRANSACTION_COLUMNS: &str = "t.id, t.organization_id, t.bank_account_id, t.card_id, t.holder_id, t.slug, \
      t.amount_cents, t.currency, t.side, t.operation_type, t.status, t.decline_reason, t.label, t.category, \
      t.merchant_country, t.channel, t.counted_day, t.counted_month, t.card_last_digits, t.emitted_at, t.settled_at, \
