@@ -83,11 +83,25 @@ impl Engine {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.write_then(op, |_| {}).await
+    }
+
+    /// Like [`Engine::write`], and once the commit is durable runs `committed` on the writer
+    /// thread — in commit order, before anyone is answered — with the operation's result.
+    pub async fn write_then<T, F, C>(&self, op: F, committed: C) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        C: FnOnce(&T) + Send + 'static,
+    {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let result = op(conn);
             let succeeded = result.is_ok();
             let reply: Reply = Box::new(move |commit| {
+                if let (Ok(()), Ok(value)) = (&commit, &result) {
+                    committed(value);
+                }
                 let _ = answer.send(match commit {
                     Ok(()) => result,
                     Err(cause) => result.and(Err(StoreError::Backend(cause))),

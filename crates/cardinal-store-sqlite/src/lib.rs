@@ -1,6 +1,7 @@
 //! Cardinal's embedded backend: SQLite with WAL, `synchronous=FULL`, foreign keys and
 //! group commit. See [`engine`] for the write path.
 
+mod cache;
 mod engine;
 mod rows;
 
@@ -20,15 +21,29 @@ use uuid::Uuid;
 
 pub struct SqliteStore {
     engine: Engine,
+    cache: std::sync::Arc<cache::Cache>,
 }
 
 impl SqliteStore {
+    /// A card from the cache, or from the database (then cached).
+    async fn cached_card(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {
+        if let Some(hit) = self.cache.card(id) {
+            return Ok(Some(hit));
+        }
+        let epoch = self.cache.epoch();
+        let found = self.engine.read(move |conn| load_card(conn, None, id)).await?;
+        if let Some(card) = &found {
+            self.cache.fill_card(epoch, card);
+        }
+        Ok(found)
+    }
+
     /// Opens (creating if needed) and migrates the database at `url`
     /// (`sqlite://path` or `sqlite::memory:`).
     pub fn open(url: &str) -> StoreResult<SqliteStore> {
         let location =
             Location::parse(url).ok_or_else(|| StoreError::Backend(format!("not a SQLite database URL: {url}")))?;
-        Ok(SqliteStore { engine: Engine::open(location)? })
+        Ok(SqliteStore { engine: Engine::open(location)?, cache: Default::default() })
     }
 }
 
@@ -526,16 +541,21 @@ impl Store for SqliteStore {
     }
 
     async fn advance_clock(&self, id: Uuid, offset_seconds: i64) -> StoreResult<Option<Organization>> {
+        let cache = self.cache.clone();
         self.engine
-            .write(move |conn| {
-                conn.execute(
-                    "UPDATE organizations SET clock_offset_seconds = ?2 WHERE id = ?1 AND clock_offset_seconds <= ?2",
-                    params![id.to_string(), offset_seconds],
-                )
-                .map_err(sql)?;
-                let q = format!("SELECT {} FROM organizations o WHERE o.id = ?1", columns("o", ORGANIZATION));
-                conn.query_row(&q, [id.to_string()], |r| organization(r, "o")).optional().map_err(sql)
-            })
+            .write_then(
+                move |conn| {
+                    conn.execute(
+                        "UPDATE organizations SET clock_offset_seconds = ?2 WHERE id = ?1 AND clock_offset_seconds <= ?2",
+                        params![id.to_string(), offset_seconds],
+                    )
+                    .map_err(sql)?;
+                    let q = format!("SELECT {} FROM organizations o WHERE o.id = ?1", columns("o", ORGANIZATION));
+                    conn.query_row(&q, [id.to_string()], |r| organization(r, "o")).optional().map_err(sql)
+                },
+                // Credentials embed their organization, clock included.
+                move |_| cache.committed_other(false),
+            )
             .await
     }
 
@@ -581,13 +601,22 @@ impl Store for SqliteStore {
     }
 
     async fn credential_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<Credential>> {
+        if let Some(hit) = self.cache.credential(secret_hash) {
+            return Ok(Some(hit));
+        }
+        let epoch = self.cache.epoch();
         let hash = secret_hash.to_vec();
-        self.engine
+        let found = self
+            .engine
             .read(move |conn| {
                 let q = format!("{} WHERE c.secret_hash = ?1", credential_select());
                 conn.prepare_cached(&q).and_then(|mut s| s.query_row([hash], credential).optional()).map_err(sql)
             })
-            .await
+            .await?;
+        if let Some(credential) = &found {
+            self.cache.fill_credential(epoch, credential);
+        }
+        Ok(found)
     }
 
     async fn api_key_by_slug(&self, slug: &str) -> StoreResult<Option<Credential>> {
@@ -609,17 +638,21 @@ impl Store for SqliteStore {
 
     async fn revoke_credential(&self, secret_hash: &[u8; 32], at: Timestamp) -> StoreResult<bool> {
         let hash = secret_hash.to_vec();
+        let cache = self.cache.clone();
         self.engine
-            .write(move |conn| {
-                let changed = conn
-                    .execute(
-                        "UPDATE credentials SET revoked_at = ?1 \
-                         WHERE secret_hash = ?2 AND kind = 'access_token' AND revoked_at IS NULL",
-                        params![seconds(at), hash],
-                    )
-                    .map_err(sql)?;
-                Ok(changed > 0)
-            })
+            .write_then(
+                move |conn| {
+                    let changed = conn
+                        .execute(
+                            "UPDATE credentials SET revoked_at = ?1 \
+                             WHERE secret_hash = ?2 AND kind = 'access_token' AND revoked_at IS NULL",
+                            params![seconds(at), hash],
+                        )
+                        .map_err(sql)?;
+                    Ok(changed > 0)
+                },
+                move |_| cache.committed_other(false),
+            )
             .await
     }
 
@@ -629,42 +662,62 @@ impl Store for SqliteStore {
     }
 
     async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {
-        self.engine.read(move |conn| load_card(conn, Some(org), id)).await
+        Ok(self.cached_card(id).await?.filter(|c| c.card.organization_id == org))
     }
 
     async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {
-        self.engine.read(move |conn| load_card(conn, None, id)).await
+        self.cached_card(id).await
     }
 
     async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {
-        self.engine
-            .write(move |conn| {
-                // The writer thread is the only writer: the card cannot change under us.
-                let mut stored = load_card(conn, Some(org), id)?.ok_or(DomainError::NotFound)?;
-                if let Some(event) = change(&mut stored)? {
-                    save_card(conn, &stored)?;
-                    insert_event(conn, &event)?;
-                }
-                Ok(stored)
-            })
-            .await
+        let cache = self.cache.clone();
+        let (stored, _) = self
+            .engine
+            .write_then(
+                move |conn| {
+                    // The writer thread is the only writer: the card cannot change under us.
+                    let mut stored = load_card(conn, Some(org), id)?.ok_or(DomainError::NotFound)?;
+                    let written = match change(&mut stored)? {
+                        Some(event) => {
+                            save_card(conn, &stored)?;
+                            insert_event(conn, &event)?;
+                            true
+                        }
+                        None => false,
+                    };
+                    Ok((stored, written))
+                },
+                move |(stored, written)| {
+                    if *written {
+                        cache.committed_cards([stored]);
+                    }
+                },
+            )
+            .await?;
+        Ok(stored)
     }
 
     async fn insert_cards(&self, cards: Vec<NewCard>, events: Vec<AuditEvent>) -> StoreResult<Vec<StoredCard>> {
+        let cache = self.cache.clone();
         self.engine
-            .write(move |conn| {
-                let mut stored = Vec::with_capacity(cards.len());
-                for new in &cards {
-                    let holder = holder_of(conn, new.card.organization_id, new.card.holder_id)?
-                        .ok_or_else(|| StoreError::Conflict("the holder is not a member of the organization".into()))?;
-                    insert_card(conn, new, &holder)?;
-                    stored.push(StoredCard { card: new.card.clone(), holder });
-                }
-                for event in &events {
-                    insert_event(conn, event)?;
-                }
-                Ok(stored)
-            })
+            .write_then(
+                move |conn| {
+                    let mut stored = Vec::with_capacity(cards.len());
+                    for new in &cards {
+                        let holder =
+                            holder_of(conn, new.card.organization_id, new.card.holder_id)?.ok_or_else(|| {
+                                StoreError::Conflict("the holder is not a member of the organization".into())
+                            })?;
+                        insert_card(conn, new, &holder)?;
+                        stored.push(StoredCard { card: new.card.clone(), holder });
+                    }
+                    for event in &events {
+                        insert_event(conn, event)?;
+                    }
+                    Ok(stored)
+                },
+                move |stored| cache.committed_cards(stored),
+            )
             .await
     }
 
@@ -833,18 +886,22 @@ impl Store for SqliteStore {
     }
 
     async fn pay(&self, org: Uuid, card: Uuid, mut change: PaymentChange) -> StoreResult<(StoredCard, Transaction)> {
+        let cache = self.cache.clone();
         self.engine
-            .write(move |conn| {
-                // The writer thread is the only writer: nothing changes the card or the account
-                // between this read and the commit, so limits and locks hold under any load.
-                let mut stored = load_card(conn, Some(org), card)?.ok_or(DomainError::NotFound)?;
-                let mut account = load_account(conn, stored.card.bank_account_id)?;
-                let transaction = change(&mut stored, &mut account)?;
-                save_card(conn, &stored)?;
-                save_account(conn, &account)?;
-                upsert_transaction(conn, &transaction)?;
-                Ok((stored, transaction))
-            })
+            .write_then(
+                move |conn| {
+                    // The writer thread is the only writer: nothing changes the card or the account
+                    // between this read and the commit, so limits and locks hold under any load.
+                    let mut stored = load_card(conn, Some(org), card)?.ok_or(DomainError::NotFound)?;
+                    let mut account = load_account(conn, stored.card.bank_account_id)?;
+                    let transaction = change(&mut stored, &mut account)?;
+                    save_card(conn, &stored)?;
+                    save_account(conn, &account)?;
+                    upsert_transaction(conn, &transaction)?;
+                    Ok((stored, transaction))
+                },
+                move |(stored, _)| cache.committed_cards([stored]),
+            )
             .await
     }
 
@@ -853,18 +910,22 @@ impl Store for SqliteStore {
         id: Uuid,
         mut change: TransactionChange,
     ) -> StoreResult<(Transaction, StoredCard)> {
+        let cache = self.cache.clone();
         self.engine
-            .write(move |conn| {
-                let mut transaction = load_transaction(conn, None, id)?.ok_or(DomainError::NotFound)?;
-                let mut stored = load_card(conn, Some(transaction.organization_id), transaction.card_id)?
-                    .ok_or(DomainError::NotFound)?;
-                let mut account = load_account(conn, transaction.bank_account_id)?;
-                change(&mut transaction, &mut stored, &mut account)?;
-                save_card(conn, &stored)?;
-                save_account(conn, &account)?;
-                upsert_transaction(conn, &transaction)?;
-                Ok((transaction, stored))
-            })
+            .write_then(
+                move |conn| {
+                    let mut transaction = load_transaction(conn, None, id)?.ok_or(DomainError::NotFound)?;
+                    let mut stored = load_card(conn, Some(transaction.organization_id), transaction.card_id)?
+                        .ok_or(DomainError::NotFound)?;
+                    let mut account = load_account(conn, transaction.bank_account_id)?;
+                    change(&mut transaction, &mut stored, &mut account)?;
+                    save_card(conn, &stored)?;
+                    save_account(conn, &account)?;
+                    upsert_transaction(conn, &transaction)?;
+                    Ok((transaction, stored))
+                },
+                move |(_, stored)| cache.committed_cards([stored]),
+            )
             .await
     }
 

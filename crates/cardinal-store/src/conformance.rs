@@ -22,7 +22,7 @@ macro_rules! conformance_tests {
             expiry_shows_in_status_filters, delete_organization_removes_everything, other_organizations_are_invisible,
             payment_writes_card_account_and_transaction_together, refused_payment_writes_nothing,
             concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account,
-            a_duplicate_card_number_is_a_conflict);
+            a_duplicate_card_number_is_a_conflict, reads_racing_writes_end_on_the_last_commit);
     };
     (@each_optional $make:expr; $($story:ident),+) => {
         $(
@@ -44,7 +44,7 @@ macro_rules! conformance_tests {
             expiry_shows_in_status_filters, delete_organization_removes_everything, other_organizations_are_invisible,
             payment_writes_card_account_and_transaction_together, refused_payment_writes_nothing,
             concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account,
-            a_duplicate_card_number_is_a_conflict);
+            a_duplicate_card_number_is_a_conflict, reads_racing_writes_end_on_the_last_commit);
     };
     (@each $make:expr; $($story:ident),+) => {
         $(
@@ -657,4 +657,51 @@ pub async fn a_duplicate_card_number_is_a_conflict(store: Arc<dyn Store>) {
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(store.card(seed.organization.id, fresh.card.id).await.unwrap(), None, "all or nothing");
+}
+
+/// Readers racing writers (a backend may cache reads): once the writes are answered, every
+/// read shows the last committed state, never an older one.
+pub async fn reads_racing_writes_end_on_the_last_commit(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "racing").await;
+    let (org, card) = (seed.organization.id, seed.cards[0].card.id);
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..200 {
+                    store.card(org, card).await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..60)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .update_card(
+                        org,
+                        card,
+                        Box::new(|stored| {
+                            let n: u32 = stored.card.nickname.parse().unwrap_or(0);
+                            stored.card.nickname = (n + 1).to_string();
+                            Ok(Some(event(&stored.card, "nickname")))
+                        }),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    for r in readers {
+        r.await.unwrap();
+    }
+    for _ in 0..3 {
+        assert_eq!(store.card(org, card).await.unwrap().unwrap().card.nickname, "60");
+        assert_eq!(store.card_by_id(card).await.unwrap().unwrap().card.nickname, "60");
+    }
 }

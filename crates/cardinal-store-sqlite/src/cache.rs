@@ -1,0 +1,85 @@
+//! A read cache of credentials and cards, coherent by construction: SQLite has one writer,
+//! in this process, and it refreshes or drops entries right after each commit, in commit
+//! order. A reader that missed fills the cache only if no commit happened while it read the
+//! database (the write epoch did not move), so it can never put back an older value.
+//! Only the API's reads use it; operations on the writer thread always read the database,
+//! where they see the uncommitted changes of their own batch.
+
+use cardinal_store::{Credential, StoredCard};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+use uuid::Uuid;
+
+/// Beyond this many entries a map is emptied and refilled by use.
+const MAX_ENTRIES: usize = 10_000;
+
+#[derive(Default)]
+pub struct Cache {
+    epoch: AtomicU64,
+    credentials: RwLock<HashMap<[u8; 32], Credential>>,
+    cards: RwLock<HashMap<Uuid, StoredCard>>,
+}
+
+impl Cache {
+    /// Read before a database read that may fill the cache.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    pub fn credential(&self, hash: &[u8; 32]) -> Option<Credential> {
+        self.credentials.read().ok()?.get(hash).cloned()
+    }
+
+    pub fn card(&self, id: Uuid) -> Option<StoredCard> {
+        self.cards.read().ok()?.get(&id).cloned()
+    }
+
+    /// Fills after a miss, unless a commit happened since `epoch` was read.
+    pub fn fill_credential(&self, epoch: u64, credential: &Credential) {
+        if let Ok(mut map) = self.credentials.write() {
+            if self.epoch() == epoch {
+                bounded(&mut map).insert(credential.secret_hash, credential.clone());
+            }
+        }
+    }
+
+    pub fn fill_card(&self, epoch: u64, card: &StoredCard) {
+        if let Ok(mut map) = self.cards.write() {
+            if self.epoch() == epoch {
+                bounded(&mut map).insert(card.card.id, card.clone());
+            }
+        }
+    }
+
+    /// Writer thread, after a commit that wrote these cards.
+    pub fn committed_cards<'a>(&self, cards: impl IntoIterator<Item = &'a StoredCard>) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut map) = self.cards.write() {
+            for card in cards {
+                bounded(&mut map).insert(card.card.id, card.clone());
+            }
+        }
+    }
+
+    /// Writer thread, after a commit that changed credentials or what they embed (revocation,
+    /// an organization's clock) or removed data (an organization deleted).
+    pub fn committed_other(&self, drop_cards: bool) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut map) = self.credentials.write() {
+            map.clear();
+        }
+        if drop_cards {
+            if let Ok(mut map) = self.cards.write() {
+                map.clear();
+            }
+        }
+    }
+}
+
+fn bounded<K, V>(map: &mut HashMap<K, V>) -> &mut HashMap<K, V> {
+    if map.len() >= MAX_ENTRIES {
+        map.clear();
+    }
+    map
+}
