@@ -11,7 +11,6 @@ use cardinal_domain::card::Status;
 use cardinal_domain::permissions::authorize;
 use cardinal_domain::{rules, Card, CardAction, CardLevel, DomainError};
 use cardinal_store::{Actor, AuditEvent, CardQuery, CardSortField, StoredCard};
-use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
@@ -136,7 +135,6 @@ where
 {
     let id = card_id(raw_id)?;
     let now = principal.now();
-    let tz = principal.organization.time_zone();
     let (who, actor, request_id) = (principal.clone(), principal.actor(), crate::context::request_id());
     let stored = state
         .store
@@ -152,7 +150,7 @@ where
                 }
                 stored.card.updated_at = now;
                 DomainError::check(rules::check_card(&stored.card, "/card"))?;
-                let changes = changed_fields(&before, &stored.card, now, &tz);
+                let changes = changed_fields(&before, &stored.card, now);
                 Ok(Some(audit_event(
                     &stored.card,
                     verb(action),
@@ -168,22 +166,48 @@ where
     Ok(stored)
 }
 
-/// `{field: [before, after]}` for every wire field that differs, in Qonto's names and units.
-fn changed_fields(before: &Card, after: &Card, now: Timestamp, tz: &TimeZone) -> serde_json::Value {
-    let as_wire = |card: &Card| {
-        let stored = StoredCard { card: card.clone(), holder: Default::default() };
-        serde_json::to_value(wire::Card::of(&stored, now, tz, wire::Links { public_url: "" })).unwrap_or_default()
-    };
-    let (old, new) = (as_wire(before), as_wire(after));
-    let mut changes = serde_json::Map::new();
-    if let (Some(old), Some(new)) = (old.as_object(), new.as_object()) {
-        for (key, value) in new {
-            if key != "updated_at" && old.get(key) != Some(value) {
-                changes.insert(key.clone(), serde_json::json!([old.get(key), value]));
-            }
+/// `{field: [before, after]}`, in Qonto's names and units, for every field an update or a
+/// lifecycle action can change. Compared on the domain card: it runs on the write path.
+fn changed_fields(before: &Card, after: &Card, now: Timestamp) -> serde_json::Value {
+    fn note<T: PartialEq + Serialize>(
+        changes: &mut serde_json::Map<String, serde_json::Value>,
+        name: &str,
+        old: T,
+        new: T,
+    ) {
+        if old != new {
+            changes.insert(name.to_owned(), serde_json::json!([old, new]));
         }
     }
-    serde_json::Value::Object(changes)
+    let mut c = serde_json::Map::new();
+    note(&mut c, "status", before.status(now).as_str(), after.status(now).as_str());
+    note(
+        &mut c,
+        "has_only_user_liftable_locks",
+        before.has_only_user_liftable_locks(),
+        after.has_only_user_liftable_locks(),
+    );
+    note(&mut c, "nickname", &before.nickname, &after.nickname);
+    note(&mut c, "pin_set", before.pin_set, after.pin_set);
+    let (o, n) = (&before.options, &after.options);
+    note(&mut c, "atm_option", o.atm, n.atm);
+    note(&mut c, "nfc_option", o.nfc, n.nfc);
+    note(&mut c, "online_option", o.online, n.online);
+    note(&mut c, "foreign_option", o.foreign, n.foreign);
+    let (o, n) = (&before.limits, &after.limits);
+    let euros = wire::Euros;
+    note(&mut c, "atm_monthly_limit", euros(o.atm_monthly), euros(n.atm_monthly));
+    note(&mut c, "atm_daily_limit", euros(o.atm_daily), euros(n.atm_daily));
+    note(&mut c, "atm_daily_limit_option", o.atm_daily_option, n.atm_daily_option);
+    note(&mut c, "payment_monthly_limit", euros(o.payment_monthly), euros(n.payment_monthly));
+    note(&mut c, "payment_daily_limit", euros(o.payment_daily), euros(n.payment_daily));
+    note(&mut c, "payment_daily_limit_option", o.payment_daily_option, n.payment_daily_option);
+    note(&mut c, "payment_transaction_limit", euros(o.payment_transaction), euros(n.payment_transaction));
+    note(&mut c, "payment_transaction_limit_option", o.payment_transaction_option, n.payment_transaction_option);
+    note(&mut c, "payment_lifespan_limit", o.payment_lifespan.map(euros), n.payment_lifespan.map(euros));
+    note(&mut c, "active_days", &before.active_days, &after.active_days);
+    note(&mut c, "categories", &before.categories, &after.categories);
+    serde_json::Value::Object(c)
 }
 
 /// The action name audit events record.

@@ -17,6 +17,7 @@ use engine::{backend, Engine};
 use jiff::Timestamp;
 use rows::*;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 pub struct SqliteStore {
@@ -77,16 +78,29 @@ fn credential_select() -> String {
 }
 
 fn load_card(conn: &Connection, org: Option<Uuid>, id: Uuid) -> StoreResult<Option<StoredCard>> {
-    let sql_text =
-        format!("SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = ?1 AND (?2 IS NULL OR c.organization_id = ?2)");
-    conn.prepare_cached(&sql_text)
+    conn.prepare_cached(&LOAD_CARD)
         .and_then(|mut s| s.query_row(params![id.to_string(), org.map(|o| o.to_string())], stored_card).optional())
         .map_err(sql)
 }
 
+// Statements on the hot paths are built once: building them per call costs allocations and a
+// statement-cache lookup keyed by a freshly made string.
+static LOAD_CARD: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = ?1 AND (?2 IS NULL OR c.organization_id = ?2)")
+});
+static LOAD_ACCOUNT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} FROM bank_accounts b WHERE b.id = ?1", columns("b", BANK_ACCOUNT)));
+static SAVE_CARD: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = CARD_INDEX_COLUMNS.iter().enumerate().map(|(i, n)| format!("{n} = ?{}", i + 1)).collect();
+    format!("UPDATE cards SET {} WHERE id = ?{}", sets.join(", "), sets.len() + 1)
+});
+static CREDENTIAL_BY_HASH: LazyLock<String> =
+    LazyLock::new(|| format!("{} WHERE c.secret_hash = ?1", credential_select()));
+
 fn load_account(conn: &Connection, id: Uuid) -> StoreResult<BankAccount> {
-    let q = format!("SELECT {} FROM bank_accounts b WHERE b.id = ?1", columns("b", BANK_ACCOUNT));
-    conn.prepare_cached(&q).and_then(|mut s| s.query_row([id.to_string()], |r| bank_account(r, "b"))).map_err(sql)
+    conn.prepare_cached(&LOAD_ACCOUNT)
+        .and_then(|mut s| s.query_row([id.to_string()], |r| bank_account(r, "b")))
+        .map_err(sql)
 }
 
 fn save_account(conn: &Connection, account: &BankAccount) -> StoreResult<()> {
@@ -315,11 +329,9 @@ fn insert_card(conn: &Connection, new: &NewCard, holder: &Holder) -> StoreResult
 }
 
 fn save_card(conn: &Connection, stored: &StoredCard) -> StoreResult<()> {
-    let sets = CARD_INDEX_COLUMNS.iter().enumerate().map(|(i, n)| format!("{n} = ?{}", i + 1)).collect::<Vec<_>>();
-    let sql_text = format!("UPDATE cards SET {} WHERE id = ?{}", sets.join(", "), sets.len() + 1);
     let mut values = card_index_values(stored)?;
     values.push(Box::new(stored.card.id.to_string()));
-    conn.prepare_cached(&sql_text).and_then(|mut s| s.execute(params_from_iter(values.iter()))).map_err(sql)?;
+    conn.prepare_cached(&SAVE_CARD).and_then(|mut s| s.execute(params_from_iter(values.iter()))).map_err(sql)?;
     Ok(())
 }
 
@@ -609,8 +621,9 @@ impl Store for SqliteStore {
         let found = self
             .engine
             .read(move |conn| {
-                let q = format!("{} WHERE c.secret_hash = ?1", credential_select());
-                conn.prepare_cached(&q).and_then(|mut s| s.query_row([hash], credential).optional()).map_err(sql)
+                conn.prepare_cached(&CREDENTIAL_BY_HASH)
+                    .and_then(|mut s| s.query_row([hash], credential).optional())
+                    .map_err(sql)
             })
             .await?;
         if let Some(credential) = &found {
