@@ -181,6 +181,15 @@ async fn seeded(store: &Arc<dyn Store>, slug: &str) -> OrganizationSeed {
     seed
 }
 
+/// A read-modify-write change: the nickname counts how many times it ran.
+fn increment_nickname() -> CardChange {
+    Box::new(|stored| {
+        let n: u32 = stored.card.nickname.parse().unwrap_or(0);
+        stored.card.nickname = (n + 1).to_string();
+        Ok(Some(event(&stored.card, "nickname")))
+    })
+}
+
 fn lock_change() -> CardChange {
     Box::new(|stored| {
         Ok(match stored.card.apply(CardAction::Lock, now())? {
@@ -292,20 +301,7 @@ pub async fn concurrent_changes_lose_no_write(store: Arc<dyn Store>) {
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .update_card(
-                        org,
-                        card,
-                        Box::new(|stored| {
-                            let n: u32 = stored.card.nickname.parse().unwrap_or(0);
-                            stored.card.nickname = (n + 1).to_string();
-                            Ok(Some(event(&stored.card, "nickname")))
-                        }),
-                    )
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { store.update_card(org, card, increment_nickname()).await.unwrap() })
         })
         .collect();
     for t in tasks {
@@ -678,20 +674,7 @@ pub async fn reads_racing_writes_end_on_the_last_commit(store: Arc<dyn Store>) {
     let writers: Vec<_> = (0..60)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .update_card(
-                        org,
-                        card,
-                        Box::new(|stored| {
-                            let n: u32 = stored.card.nickname.parse().unwrap_or(0);
-                            stored.card.nickname = (n + 1).to_string();
-                            Ok(Some(event(&stored.card, "nickname")))
-                        }),
-                    )
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { store.update_card(org, card, increment_nickname()).await.unwrap() })
         })
         .collect();
     for w in writers {
