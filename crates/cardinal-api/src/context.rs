@@ -39,7 +39,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let run = CatchPanic(Box::pin(next.run(request)));
-    let mut response = REQUEST_ID
+    let response = REQUEST_ID
         .scope(id.clone(), async move {
             match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
                 Ok(Ok(response)) => response,
@@ -53,6 +53,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
             }
         })
         .await;
+    let mut response = REQUEST_ID.scope(id.clone(), in_contract_shape(response)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
@@ -65,6 +66,44 @@ pub async fn request_context(request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// Every error answer uses the contract's JSON shape (spec §1.4), whichever layer produced
+/// it: a framework rejection (an undecodable path, a body over the limit) arrives as plain
+/// text and is rewritten here with its status kept. HTML pages (the data-view page's 410)
+/// are answers meant for a browser and stay as they are.
+async fn in_contract_shape(response: Response) -> Response {
+    let status = response.status();
+    let content_type = response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let shaped = content_type.is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || shaped {
+        return response;
+    }
+    let retry_after = response.headers().get(axum::http::header::RETRY_AFTER).cloned();
+    let text = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&text).trim().to_owned();
+    let code = match status.as_u16() {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        413 => "payload_too_large",
+        422 => "invalid",
+        429 => "rate_limited",
+        500..=599 => "internal_error",
+        _ => "bad_request",
+    };
+    let detail = if detail.is_empty() || status.is_server_error() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        detail
+    };
+    let mut shaped = ApiError::new(status, code, detail).into_response();
+    if let Some(value) = retry_after {
+        shaped.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+    }
+    shaped
 }
 
 /// Paths can carry one-time secrets (data-view tokens, SCA tokens, revoked access tokens):

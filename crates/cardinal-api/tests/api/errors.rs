@@ -90,3 +90,31 @@ async fn successful_answers_carry_a_request_id_too() {
     ready.assert_status(200);
     assert_ne!(ready.headers["x-request-id"], r.headers["x-request-id"]);
 }
+
+/// Framework rejections (a body over the limit on a handler reading raw bytes, a path that
+/// is not valid UTF-8) answer in the contract's shape too, not as plain text.
+#[tokio::test]
+async fn framework_rejections_use_the_contract_shape() {
+    let app = TestApp::new().await;
+    let org = app.org().await;
+    let huge = format!("{{\"card\":{{\"nickname\":\"{}\"}}}}", "x".repeat(300 * 1024));
+    for (method, path) in [
+        (Method::POST, "/v2/cards".to_owned()),
+        (Method::PATCH, format!("/v2/cards/{}/limits", org.card(Owner, "virtual"))),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(&path)
+            .header("authorization", org.token(Owner))
+            .body(Body::from(huge.clone()))
+            .unwrap();
+        let r = app.raw(request).await;
+        r.assert_status(413);
+        assert_eq!(r.error_code(), "payload_too_large", "{path}");
+    }
+    let bad_path =
+        Request::builder().uri("/v2/cards/%FF").header("authorization", org.token(Owner)).body(Body::empty()).unwrap();
+    let r = app.raw(bad_path).await;
+    r.assert_status(400);
+    assert_eq!(r.error_code(), "bad_request");
+}
