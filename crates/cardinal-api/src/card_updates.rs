@@ -28,36 +28,24 @@ async fn lifecycle(
     Ok(Json(CardBody { card: render(state, principal, &stored) }))
 }
 
-pub async fn lock(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<Json<CardBody>> {
-    lifecycle(&state, &principal, &id, CardAction::Lock).await
+/// `PUT /v2/cards/{id}/<action>` for the lifecycle actions that need no SCA.
+macro_rules! lifecycle_handler {
+    ($($name:ident => $action:expr),+ $(,)?) => {$(
+        pub async fn $name(
+            State(state): State<AppState>,
+            principal: Principal,
+            Path(id): Path<String>,
+        ) -> ApiResult<Json<CardBody>> {
+            lifecycle(&state, &principal, &id, $action).await
+        }
+    )+};
 }
 
-pub async fn lost(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<Json<CardBody>> {
-    lifecycle(&state, &principal, &id, CardAction::ReportLost).await
-}
-
-pub async fn stolen(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<Json<CardBody>> {
-    lifecycle(&state, &principal, &id, CardAction::ReportStolen).await
-}
-
-pub async fn discard(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<Json<CardBody>> {
-    lifecycle(&state, &principal, &id, CardAction::Discard).await
+lifecycle_handler! {
+    lock => CardAction::Lock,
+    lost => CardAction::ReportLost,
+    stolen => CardAction::ReportStolen,
+    discard => CardAction::Discard,
 }
 
 /// Unlock needs SCA (spec §1.8); who may unlock is checked before asking for it.
@@ -141,10 +129,6 @@ fn card_body<T>(body: &Value, read: impl FnOnce(&mut Fields) -> T) -> ApiResult<
     Ok(parsed)
 }
 
-fn body_json(bytes: &[u8]) -> ApiResult<Value> {
-    crate::body::parse(bytes)
-}
-
 /// `PATCH /v2/cards/{id}/limits` — owners and admins, with SCA; checked on the resulting card.
 pub async fn limits(
     State(state): State<AppState>,
@@ -154,7 +138,7 @@ pub async fn limits(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     principal.require_card_write()?;
-    let json = body_json(&body)?;
+    let json = crate::body::parse::<Value>(&body)?;
     let patch = card_body(&json, LimitsPatch::read)?;
     permitted(&state, &principal, &id, CardAction::UpdateLimits).await?;
     let path = format!("/v2/cards/{id}/limits");
@@ -175,7 +159,7 @@ pub async fn nickname(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     principal.require_card_write()?;
-    let nickname = card_body(&body_json(&body)?, |f| {
+    let nickname = card_body(&crate::body::parse::<Value>(&body)?, |f| {
         let raw = f.string("nickname");
         let raw = f.required("nickname", raw)?;
         rules::check_nickname(&raw, f.prefix()).map_err(|issue| f.push(issue)).ok()
@@ -196,7 +180,7 @@ pub async fn options(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     principal.require_card_write()?;
-    let [atm, nfc, online, foreign] = card_body(&body_json(&body)?, |f| {
+    let [atm, nfc, online, foreign] = card_body(&crate::body::parse::<Value>(&body)?, |f| {
         ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| {
             let value = f.boolean(name);
             f.required(name, value).unwrap_or_default()
@@ -218,7 +202,7 @@ pub async fn restrictions(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     principal.require_card_write()?;
-    let (days, categories) = card_body(&body_json(&body)?, |f| {
+    let (days, categories) = card_body(&crate::body::parse::<Value>(&body)?, |f| {
         if !f.has("active_days") && !f.has("categories") {
             f.issue("required", "active_days", "give active_days, categories, or both");
         }

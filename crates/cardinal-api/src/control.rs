@@ -78,15 +78,8 @@ pub fn created_organization_body(state: &AppState, created: &seed::CreatedOrgani
         .cards
         .iter()
         .map(|new| {
-            let holder = seed.memberships.iter().find(|m| m.id == new.card.holder_id);
-            let stored = StoredCard {
-                card: new.card.clone(),
-                holder: Holder {
-                    first_name: holder.map(|m| m.first_name.clone()).unwrap_or_default(),
-                    last_name: holder.map(|m| m.last_name.clone()).unwrap_or_default(),
-                    team_id: holder.and_then(|m| m.team_id),
-                },
-            };
+            let stored =
+                StoredCard { card: new.card.clone(), holder: seed.holder_of(new.card.holder_id).unwrap_or_default() };
             wire::Card::of(&stored, now, &tz, state.links())
         })
         .collect();

@@ -68,6 +68,26 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
     }
 }
 
+/// A failed COMMIT: a serialization failure or deadlock means nothing was committed, so the
+/// attempt is retried; a connection lost during the COMMIT leaves the outcome unknown, so it is
+/// not (a retry could apply the change twice).
+pub(crate) fn commit_failure(e: tokio_postgres::Error) -> Fail {
+    if e.code().is_none() && e.is_closed() {
+        return Fail::Store(StoreError::Backend(format!("commit outcome unknown: {e}")));
+    }
+    pg(e)
+}
+
+/// The record in the one row `sql` finds, if any.
+async fn optional<C: GenericClient + Sync, T>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    record: impl Fn(&tokio_postgres::Row) -> Result<T, Fail>,
+) -> Result<Option<T>, Fail> {
+    client.query_opt(sql, params).await.map_err(pg)?.as_ref().map(record).transpose()
+}
+
 fn store_error(fail: Fail) -> StoreError {
     match fail {
         Fail::Store(e) => e,
@@ -86,13 +106,7 @@ macro_rules! transaction {
                 let mut client = $store.client().await?;
                 let $tx = client.transaction().await.map_err(pg)?;
                 let value = $body;
-                // A lost connection during COMMIT leaves the outcome unknown: never retried.
-                $tx.commit().await.map_err(|e| match pg(e) {
-                    Fail::Retry(cause) if !cause.contains("40001") && !cause.contains("serializ") => {
-                        Fail::Store(StoreError::Backend(format!("commit outcome unknown: {cause}")))
-                    }
-                    other => other,
-                })?;
+                $tx.commit().await.map_err(commit_failure)?;
                 Ok(value)
             }
             .await;
@@ -248,8 +262,7 @@ async fn load_card<C: GenericClient + Sync>(
     let q = format!(
         "SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = $1 AND ($2::TEXT IS NULL OR c.organization_id = $2){lock}"
     );
-    let row = client.query_opt(&q, &[&id.to_string(), &org.map(|o| o.to_string())]).await.map_err(pg)?;
-    row.as_ref().map(stored_card).transpose()
+    optional(client, &q, &[&id.to_string(), &org.map(|o| o.to_string())], stored_card).await
 }
 
 async fn load_account<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<BankAccount, Fail> {
@@ -452,10 +465,7 @@ async fn insert_seed<C: GenericClient + Sync>(client: &C, seed: &OrganizationSee
     }
     for new in &seed.cards {
         let holder = seed
-            .memberships
-            .iter()
-            .find(|m| m.id == new.card.holder_id)
-            .map(|m| Holder { first_name: m.first_name.clone(), last_name: m.last_name.clone(), team_id: m.team_id })
+            .holder_of(new.card.holder_id)
             .ok_or_else(|| StoreError::Conflict("a seeded card's holder is not a seeded member".into()))?;
         insert_card(client, new, &holder).await?;
     }
@@ -466,30 +476,27 @@ async fn insert_seed<C: GenericClient + Sync>(client: &C, seed: &OrganizationSee
 }
 
 async fn holder_of<C: GenericClient + Sync>(client: &C, org: Uuid, holder: Uuid) -> Result<Option<Holder>, Fail> {
-    let row = client
-        .query_opt(
-            "SELECT first_name, last_name, team_id FROM memberships WHERE id = $1 AND organization_id = $2",
-            &[&holder.to_string(), &org.to_string()],
-        )
-        .await
-        .map_err(pg)?;
-    row.map(|r| -> Result<Holder, Fail> {
-        let team: Option<String> = r.get(2);
-        Ok(Holder { first_name: r.get(0), last_name: r.get(1), team_id: team.map(|t| uuid(&t)).transpose()? })
-    })
-    .transpose()
+    optional(
+        client,
+        "SELECT first_name, last_name, team_id FROM memberships WHERE id = $1 AND organization_id = $2",
+        &[&holder.to_string(), &org.to_string()],
+        |r| {
+            let team: Option<String> = r.get(2);
+            Ok(Holder { first_name: r.get(0), last_name: r.get(1), team_id: team.as_deref().map(uuid).transpose()? })
+        },
+    )
+    .await
 }
 
 async fn load_sca_session<C: GenericClient + Sync>(client: &C, hash: &[u8]) -> Result<Option<ScaSession>, Fail> {
-    let row = client
-        .query_opt(
-            "SELECT token_hash, organization_id, membership_id, action_type, request_hash, result, created_at, \
-             expires_at, consumed_at FROM sca_sessions WHERE token_hash = $1",
-            &[&hash],
-        )
-        .await
-        .map_err(pg)?;
-    row.as_ref().map(sca_session).transpose()
+    optional(
+        client,
+        "SELECT token_hash, organization_id, membership_id, action_type, request_hash, result, created_at, \
+         expires_at, consumed_at FROM sca_sessions WHERE token_hash = $1",
+        &[&hash],
+        sca_session,
+    )
+    .await
 }
 
 async fn load_transaction<C: GenericClient + Sync>(
@@ -502,8 +509,7 @@ async fn load_transaction<C: GenericClient + Sync>(
     let q = format!(
         "SELECT {TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = $1 AND ($2::TEXT IS NULL OR t.organization_id = $2){lock}"
     );
-    let row = client.query_opt(&q, &[&id.to_string(), &org.map(|o| o.to_string())]).await.map_err(pg)?;
-    row.as_ref().map(transaction_row).transpose()
+    optional(client, &q, &[&id.to_string(), &org.map(|o| o.to_string())], transaction_row).await
 }
 
 async fn upsert_transaction<C: GenericClient + Sync>(client: &C, t: &Transaction) -> Result<(), Fail> {
@@ -646,7 +652,7 @@ impl Store for PostgresStore {
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
         read!(self, |c| {
             let q = format!("SELECT {} FROM organizations o WHERE o.id = $1", columns("o", ORGANIZATION));
-            c.query_opt(&q, &[&id.to_string()]).await.map_err(pg)?.as_ref().map(|r| organization(r, "o")).transpose()?
+            optional(c, &q, &[&id.to_string()], |r| organization(r, "o")).await?
         })
     }
 
@@ -659,12 +665,7 @@ impl Store for PostgresStore {
             .await
             .map_err(pg)?;
             let q = format!("SELECT {} FROM organizations o WHERE o.id = $1", columns("o", ORGANIZATION));
-            tx.query_opt(&q, &[&id.to_string()])
-                .await
-                .map_err(pg)?
-                .as_ref()
-                .map(|r| organization(r, "o"))
-                .transpose()?
+            optional(&*tx, &q, &[&id.to_string()], |r| organization(r, "o")).await?
         })
     }
 
@@ -679,12 +680,7 @@ impl Store for PostgresStore {
                 "SELECT {} FROM bank_accounts b WHERE b.id = $1 AND b.organization_id = $2",
                 columns("b", BANK_ACCOUNT)
             );
-            c.query_opt(&q, &[&id.to_string(), &org.to_string()])
-                .await
-                .map_err(pg)?
-                .as_ref()
-                .map(|r| bank_account(r, "b"))
-                .transpose()?
+            optional(c, &q, &[&id.to_string(), &org.to_string()], |r| bank_account(r, "b")).await?
         })
     }
 
@@ -700,7 +696,7 @@ impl Store for PostgresStore {
     async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>> {
         read!(self, |c| {
             let q = format!("SELECT {} FROM memberships m WHERE m.id = $1", columns("m", MEMBERSHIP));
-            c.query_opt(&q, &[&id.to_string()]).await.map_err(pg)?.as_ref().map(|r| membership(r, "m")).transpose()?
+            optional(c, &q, &[&id.to_string()], |r| membership(r, "m")).await?
         })
     }
 
@@ -708,7 +704,7 @@ impl Store for PostgresStore {
         let hash = secret_hash.to_vec();
         read!(self, |c| {
             let q = format!("{} WHERE c.secret_hash = $1", credential_select());
-            c.query_opt(&q, &[&hash]).await.map_err(pg)?.as_ref().map(credential).transpose()?
+            optional(c, &q, &[&hash], credential).await?
         })
     }
 
@@ -716,7 +712,7 @@ impl Store for PostgresStore {
         read!(self, |c| {
             let q =
                 format!("{} WHERE o.slug = $1 AND c.kind = 'api_key' AND c.revoked_at IS NULL", credential_select());
-            c.query_opt(&q, &[&slug]).await.map_err(pg)?.as_ref().map(credential).transpose()?
+            optional(c, &q, &[&slug], credential).await?
         })
     }
 

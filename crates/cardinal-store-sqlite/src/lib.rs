@@ -450,10 +450,7 @@ fn insert_seed(conn: &Connection, seed: &OrganizationSeed) -> StoreResult<()> {
     }
     for new in &seed.cards {
         let holder = seed
-            .memberships
-            .iter()
-            .find(|m| m.id == new.card.holder_id)
-            .map(|m| Holder { first_name: m.first_name.clone(), last_name: m.last_name.clone(), team_id: m.team_id })
+            .holder_of(new.card.holder_id)
             .ok_or_else(|| StoreError::Conflict("a seeded card's holder is not a seeded member".into()))?;
         insert_card(conn, new, &holder)?;
     }

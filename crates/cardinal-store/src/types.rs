@@ -177,6 +177,12 @@ pub struct Holder {
     pub team_id: Option<Uuid>,
 }
 
+impl From<&Membership> for Holder {
+    fn from(m: &Membership) -> Holder {
+        Holder { first_name: m.first_name.clone(), last_name: m.last_name.clone(), team_id: m.team_id }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCard {
     pub card: Card,
@@ -253,6 +259,13 @@ pub struct OrganizationSeed {
     pub credentials: Vec<NewCredential>,
     pub cards: Vec<NewCard>,
     pub events: Vec<AuditEvent>,
+}
+
+impl OrganizationSeed {
+    /// The holder of a seeded card, among the seeded members.
+    pub fn holder_of(&self, holder_id: Uuid) -> Option<Holder> {
+        self.memberships.iter().find(|m| m.id == holder_id).map(Holder::from)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
