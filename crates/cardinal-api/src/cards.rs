@@ -6,6 +6,8 @@ use crate::params::Params;
 use crate::wire::{self, Meta};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cardinal_domain::card::Status;
 use cardinal_domain::permissions::authorize;
@@ -96,14 +98,13 @@ fn sort(raw: Option<&str>) -> ApiResult<(CardSortField, bool)> {
     Ok((field, descending))
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(raw): Path<String>,
-) -> ApiResult<Json<CardBody>> {
+pub async fn show(State(state): State<AppState>, principal: Principal, Path(raw): Path<String>) -> ApiResult<Response> {
     principal.require(scope::CARD_READ)?;
     let stored = visible_card(&state, &principal, &raw).await?;
-    Ok(Json(CardBody { card: render(&state, &principal, &stored) }))
+    // The most frequent read: its document is rendered once per version of the card.
+    let view = wire::CardView::at(&stored.card, principal.now(), &principal.organization.time_zone());
+    let body = state.rendered.card_body(&stored, view, state.links());
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The card if the caller may see it; otherwise 404 whether or not it exists.
@@ -230,7 +231,7 @@ pub fn audit_event(
     changes: serde_json::Value,
 ) -> AuditEvent {
     AuditEvent {
-        id: Uuid::new_v4(),
+        id: crate::ids::time_ordered(),
         card_id: card.id,
         action: action.to_owned(),
         actor,

@@ -27,8 +27,7 @@ pub fn request_id() -> String {
 }
 
 fn new_request_id() -> String {
-    let bytes: [u8; 8] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:016x}", rand::random::<u64>())
 }
 
 /// The outermost layer: assigns the id, runs the request inside its scope, stamps the
@@ -108,18 +107,20 @@ async fn in_contract_shape(response: Response) -> Response {
 
 /// Paths can carry one-time secrets (data-view tokens, SCA tokens, revoked access tokens):
 /// keep only the first characters of long opaque segments.
-fn redact_path(path: &str) -> String {
+fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let opaque = |segment: &str| segment.len() > 24 && uuid::Uuid::parse_str(segment).is_err();
+    if !path.split('/').any(opaque) {
+        // The common case (ids are UUIDs): log the path as it is, without copying it.
+        return path.into();
+    }
     path.split('/')
-        .map(|segment| {
-            let opaque = segment.len() > 24 && uuid::Uuid::parse_str(segment).is_err();
-            if opaque {
-                format!("{}…", &segment[..6.min(segment.len())])
-            } else {
-                segment.to_owned()
-            }
+        .map(|segment| match opaque(segment) {
+            true => format!("{}…", segment.chars().take(6).collect::<String>()),
+            false => segment.to_owned(),
         })
         .collect::<Vec<_>>()
         .join("/")
+        .into()
 }
 
 /// Polls a future, turning a panic into `Err(())` so the client gets a JSON 500.
@@ -154,5 +155,6 @@ mod tests {
         let uuid = "5f0c7c9e-1f3b-4c35-9d2a-0a1b2c3d4e5f";
         assert_eq!(redact_path(&format!("/v2/cards/{uuid}/lock")), format!("/v2/cards/{uuid}/lock"));
         assert_eq!(redact_path("/_sandbox/tokens/abcdefghijklmnopqrstuvwxyz0123"), "/_sandbox/tokens/abcdef…");
+        assert_eq!(redact_path("/card_data/ééééééééééééééééééééé"), "/card_data/éééééé…", "never split a character");
     }
 }

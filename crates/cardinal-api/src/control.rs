@@ -281,7 +281,7 @@ pub async fn create_token(
     state
         .store
         .insert_credential(NewCredential {
-            id: Uuid::new_v4(),
+            id: crate::ids::random(),
             organization_id: membership.organization_id,
             membership_id,
             kind: CredentialKind::AccessToken,

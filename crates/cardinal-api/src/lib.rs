@@ -15,11 +15,13 @@ pub mod error;
 pub mod fields;
 pub mod health;
 pub mod idempotency;
+pub mod ids;
 pub mod openapi;
 pub mod organization;
 pub mod params;
 pub mod payments;
 pub mod rate_limit;
+pub mod rendered;
 pub mod routes;
 pub mod sca;
 pub mod secrets;
@@ -67,20 +69,40 @@ impl ApiConfig {
     }
 }
 
+/// What every handler shares. Axum clones the state for each extractor of each request, so
+/// it is one pointer: cloning it is one atomic increment, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: Arc<dyn Store>,
-    pub config: Arc<ApiConfig>,
-    pub vault: Arc<CardVault>,
-    pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    pub config: ApiConfig,
+    pub vault: CardVault,
+    pub rate_limiter: rate_limit::RateLimiter,
     /// The OpenAPI document, built on first request.
-    pub openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
+    pub openapi: std::sync::OnceLock<serde_json::Value>,
+    pub rendered: rendered::RenderedCards,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ApiConfig, vault: CardVault) -> AppState {
-        let rate_limiter = Arc::new(rate_limit::RateLimiter::new(config.rate_limits.clone()));
-        AppState { store, config: Arc::new(config), vault: Arc::new(vault), rate_limiter, openapi: Default::default() }
+        let rate_limiter = rate_limit::RateLimiter::new(config.rate_limits.clone());
+        AppState(Arc::new(Shared {
+            store,
+            config,
+            vault,
+            rate_limiter,
+            openapi: Default::default(),
+            rendered: Default::default(),
+        }))
     }
 
     pub fn links(&self) -> wire::Links<'_> {

@@ -131,14 +131,14 @@ pub async fn authorize(
                 let context =
                     Context { organization_country: &country, time_zone: &tz, available: account.authorized_balance };
                 let decision = decide(card, &attempt, &context);
-                let transaction_id = Uuid::new_v4();
+                let transaction_id = crate::ids::time_ordered();
                 let mut transaction = Transaction {
                     id: transaction_id,
                     organization_id: card.organization_id,
                     bank_account_id: card.bank_account_id,
                     card_id: card.id,
                     holder_id: card.holder_id,
-                    slug: format!("{slug_prefix}-transaction-{}", &transaction_id.simple().to_string()[..12]),
+                    slug: format!("{slug_prefix}-transaction-{}", &transaction_id.simple().to_string()[20..]),
                     amount: request.amount,
                     currency: request.currency.clone(),
                     side: "debit".into(),

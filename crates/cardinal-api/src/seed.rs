@@ -75,7 +75,7 @@ pub struct CreatedOrganization {
 }
 
 pub fn build(plan: OrganizationPlan, vault: &CardVault, now: Timestamp) -> CreatedOrganization {
-    let id = Uuid::new_v4();
+    let id = crate::ids::random();
     let suffix = &id.simple().to_string()[..6];
     let legal_name = plan.legal_name.unwrap_or_else(|| format!("Sandbox Company {suffix}"));
     let slug = plan.slug.unwrap_or_else(|| format!("{}-{suffix}", slugify(&legal_name)));
@@ -152,7 +152,7 @@ pub fn issue(
     now: Timestamp,
     tz: &TimeZone,
 ) -> (Card, CardSecrets) {
-    let id = Uuid::new_v4();
+    let id = crate::ids::random();
     let pan = new_pan();
     let secrets = CardSecrets {
         pan_ciphertext: vault.seal(id, &pan),
@@ -210,7 +210,7 @@ fn teams_of(members: &[MemberPlan], organization_id: Uuid) -> Vec<Team> {
     let mut teams: Vec<Team> = Vec::new();
     for name in members.iter().filter_map(|m| m.team.as_deref()) {
         if !teams.iter().any(|t| t.name == name) {
-            teams.push(Team { id: Uuid::new_v4(), organization_id, name: name.to_owned() });
+            teams.push(Team { id: crate::ids::random(), organization_id, name: name.to_owned() });
         }
     }
     teams
@@ -220,7 +220,7 @@ fn membership(plan: &MemberPlan, org: &Organization, teams: &[Team], now: Timest
     let team_id = plan.team.as_deref().and_then(|name| teams.iter().find(|t| t.name == name)).map(|t| t.id);
     let local_part = format!("{}.{}", slugify(&plan.first_name), slugify(&plan.last_name));
     Membership {
-        id: Uuid::new_v4(),
+        id: crate::ids::random(),
         organization_id: org.id,
         first_name: plan.first_name.clone(),
         last_name: plan.last_name.clone(),
@@ -235,7 +235,7 @@ fn membership(plan: &MemberPlan, org: &Organization, teams: &[Team], now: Timest
 
 fn credential(m: &Membership, kind: CredentialKind, secret: &str, scopes: &[&str], now: Timestamp) -> NewCredential {
     NewCredential {
-        id: Uuid::new_v4(),
+        id: crate::ids::random(),
         organization_id: m.organization_id,
         membership_id: m.id,
         kind,
@@ -248,7 +248,7 @@ fn credential(m: &Membership, kind: CredentialKind, secret: &str, scopes: &[&str
 
 fn bank_account(organization_id: Uuid, balance: Cents, now: Timestamp) -> BankAccount {
     BankAccount {
-        id: Uuid::new_v4(),
+        id: crate::ids::random(),
         organization_id,
         name: "Main account".into(),
         status: "active".into(),

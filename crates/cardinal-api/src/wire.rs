@@ -247,17 +247,36 @@ pub struct Card {
     pub has_only_user_liftable_locks: bool,
 }
 
+/// What the clock shows of a card: the only inputs of its rendering besides the card itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardView {
+    pub status: cardinal_domain::card::Status,
+    pub spent: cardinal_domain::card::VisibleSpent,
+}
+
+impl CardView {
+    /// The view at `now` on the organization's clock in `tz`.
+    pub fn at(card: &cardinal_domain::Card, now: Timestamp, tz: &TimeZone) -> CardView {
+        CardView { status: card.status(now), spent: card.spent.visible_at(now, tz) }
+    }
+}
+
 impl Card {
     /// The card as Qonto shows it at `now` on the organization's clock in `tz`.
     pub fn of(stored: &StoredCard, now: Timestamp, tz: &TimeZone, links: Links) -> Card {
+        Card::in_view(stored, CardView::at(&stored.card, now, tz), links)
+    }
+
+    /// The card as `view` shows it.
+    pub fn in_view(stored: &StoredCard, view: CardView, links: Links) -> Card {
         let c = &stored.card;
-        let spent = c.spent.visible_at(now, tz);
+        let spent = view.spent;
         let design = catalog::find(c.level, &c.card_design).unwrap_or_else(|| catalog::default_design(c.level));
         Card {
             id: c.id,
             nickname: c.nickname.clone(),
             embossed_name: c.embossed_name.clone(),
-            status: c.status(now).as_str(),
+            status: view.status.as_str(),
             pin_set: c.pin_set,
             mask_pan: Some(c.mask_pan()),
             exp_month: Some(c.exp_month.to_string()),

@@ -10,7 +10,8 @@ pub use engine::Location;
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
 use cardinal_store::sql::{
-    card_list, organization_rows, transaction_list, Dialect, Statement, CARD_FROM, CARD_SELECT, TRANSACTION_COLUMNS,
+    card_list_counted, organization_rows, transaction_list, CardCounting, Dialect, Statement, CARD_FROM, CARD_SELECT,
+    TRANSACTION_COLUMNS,
 };
 use cardinal_store::*;
 use engine::{backend, Engine};
@@ -530,11 +531,17 @@ impl Store for SqliteStore {
     }
 
     async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
+        let cache = self.cache.clone();
         self.engine
-            .write(move |conn| {
-                let deleted = conn.execute("DELETE FROM organizations WHERE id = ?1", [id.to_string()]).map_err(sql)?;
-                Ok(deleted > 0)
-            })
+            .write_then(
+                move |conn| {
+                    let deleted =
+                        conn.execute("DELETE FROM organizations WHERE id = ?1", [id.to_string()]).map_err(sql)?;
+                    Ok(deleted > 0)
+                },
+                // The deletion cascades to credentials and cards: none may outlive it in the cache.
+                move |deleted| cache.committed_other(*deleted),
+            )
             .await
     }
 
@@ -668,7 +675,9 @@ impl Store for SqliteStore {
 
     async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
         let query = query.clone();
-        self.engine.read(move |conn| run_list(conn, card_list(&query, Dialect::Sqlite), stored_card)).await
+        // Triggers keep `card_counts` (migration 0004), so totals cost the same at any size.
+        let statements = card_list_counted(&query, Dialect::Sqlite, CardCounting::Groups);
+        self.engine.read(move |conn| run_list(conn, statements, stored_card)).await
     }
 
     async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {

@@ -315,8 +315,15 @@ fn query(seed: &OrganizationSeed) -> CardQuery {
     CardQuery::all(seed.organization.id, now())
 }
 
+/// The ids a list shows; also checks its total (`meta.total_count`) against them whenever the
+/// page holds the whole list, so every list assertion checks the count as well.
 async fn listed(store: &Arc<dyn Store>, q: &CardQuery) -> Vec<Uuid> {
-    store.list_cards(q).await.unwrap().items.into_iter().map(|c| c.card.id).collect()
+    let page = store.list_cards(q).await.unwrap();
+    let ids: Vec<Uuid> = page.items.into_iter().map(|c| c.card.id).collect();
+    if q.page.offset() == 0 && ids.len() < q.page.per_page as usize {
+        assert_eq!(page.total, ids.len() as u64, "the total counts exactly the cards listed");
+    }
+    ids
 }
 
 pub async fn list_visibility_and_filters(store: Arc<dyn Store>) {
@@ -360,6 +367,19 @@ pub async fn list_visibility_and_filters(store: Arc<dyn Store>) {
     let mut q = query(&seed);
     q.statuses = vec![Status::Paused];
     assert_eq!(listed(&store, &q).await, ids(&[2]));
+
+    let discard: CardChange = Box::new(|stored| {
+        stored.card.apply(CardAction::Discard, now())?;
+        Ok(Some(event(&stored.card, "discard")))
+    });
+    store.update_card(seed.organization.id, seed.cards[3].card.id, discard).await.unwrap();
+    q.statuses = vec![Status::Discarded];
+    assert_eq!(listed(&store, &q).await, ids(&[3]), "a change of status moves the card's count");
+    q.statuses = vec![Status::Live];
+    q.visibility = Visibility::HeldByOrTeam(manager.id, manager.team_id);
+    assert_eq!(listed(&store, &q).await, Vec::<Uuid>::new());
+    q.statuses = vec![Status::Paused, Status::Discarded];
+    assert_eq!(sorted(listed(&store, &q).await), sorted(ids(&[2, 3])));
 }
 
 pub async fn list_sorting_and_pagination(store: Arc<dyn Store>) {
@@ -415,6 +435,9 @@ pub async fn expiry_shows_in_status_filters(store: Arc<dyn Store>) {
 pub async fn delete_organization_removes_everything(store: Arc<dyn Store>) {
     let seed = seeded(&store, "doomed").await;
     let keep = seeded(&store, "kept").await;
+    // Read first, so a backend that caches reads has them cached: deletion must reach caches.
+    assert!(store.card_by_id(seed.cards[0].card.id).await.unwrap().is_some());
+    assert!(store.credential_by_hash(&seed.credentials[0].secret_hash).await.unwrap().is_some());
     assert!(store.delete_organization(seed.organization.id).await.unwrap());
     assert!(!store.delete_organization(seed.organization.id).await.unwrap());
     assert_eq!(store.organization(seed.organization.id).await.unwrap(), None);

@@ -151,12 +151,33 @@ pub fn card_status(now: i64) -> String {
     )
 }
 
+/// Whether a card list filters on its search text, which no count group has.
+fn clauses_search(q: &CardQuery) -> bool {
+    q.search.as_deref().is_some_and(|s| !s.is_empty())
+}
+
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-/// `(count, page)` statements for a card list.
+/// How a backend counts the cards of a list (`meta.total_count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardCounting {
+    /// Reads every matching card.
+    Scan,
+    /// Sums a `card_counts` table that has the columns the filters use (organization, holder,
+    /// account, level, base status, terminal, expiry instants) and a count `n` per group,
+    /// whenever the list filters on nothing else (no ids, no search).
+    Groups,
+}
+
+/// `(count, page)` statements for a card list, counting by reading the matching cards.
 pub fn card_list(q: &CardQuery, dialect: Dialect) -> (Statement, Statement) {
+    card_list_counted(q, dialect, CardCounting::Scan)
+}
+
+/// `(count, page)` statements for a card list, counting as `counting` says.
+pub fn card_list_counted(q: &CardQuery, dialect: Dialect, counting: CardCounting) -> (Statement, Statement) {
     let mut b = Binder { dialect, values: Vec::new() };
     let now = q.now.as_second();
     let status = card_status(now);
@@ -167,12 +188,20 @@ pub fn card_list(q: &CardQuery, dialect: Dialect) -> (Statement, Statement) {
     b.any_of(&mut clauses, "c.id", q.ids.iter().map(Uuid::to_string).collect());
     b.any_of(&mut clauses, "c.card_level", q.levels.iter().map(|l| l.as_str().to_owned()).collect());
     b.any_of(&mut clauses, &status, q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
-    if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
+    if let (true, Some(search)) = (clauses_search(q), q.search.as_deref()) {
         let pattern = b.text(format!("%{}%", escape_like(&search.to_lowercase())));
         clauses.push(format!("(c.search_text LIKE {pattern} ESCAPE '\\' OR {status} LIKE {pattern} ESCAPE '\\')"));
     }
     let filter = clauses.join(" AND ");
-    let count = Statement { text: format!("SELECT count(*) {CARD_FROM} WHERE {filter}"), values: b.values.clone() };
+    let by_groups = counting == CardCounting::Groups && q.ids.is_empty() && !clauses_search(q);
+    // The filter names only columns both tables share, so it applies to groups unchanged.
+    let count = match by_groups {
+        true => format!(
+            "SELECT COALESCE(SUM(c.n), 0) FROM card_counts c JOIN memberships h ON h.id = c.holder_id WHERE {filter}"
+        ),
+        false => format!("SELECT count(*) {CARD_FROM} WHERE {filter}"),
+    };
+    let count = Statement { text: count, values: b.values.clone() };
     let direction = if q.descending { "DESC" } else { "ASC" };
     let key = match q.sort {
         CardSortField::Status => status,

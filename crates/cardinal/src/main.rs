@@ -7,6 +7,12 @@ mod serve;
 
 use clap::Parser;
 
+// Request handling allocates many small, short-lived buffers on two threads at once;
+// mimalloc's per-thread free lists serve them without glibc's arena locking and
+// consolidation, which profiles showed at a tenth of the server's time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = config::Cli::parse();

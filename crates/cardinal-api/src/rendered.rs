@@ -1,0 +1,108 @@
+//! Card documents rendered once and served again while nothing they show has changed.
+//!
+//! A card's JSON is a pure function of the stored card, of what the clock shows of it (its
+//! status and the spent amounts of the current windows: [`wire::CardView`]) and of the
+//! server's public URL. An entry keeps the inputs it was rendered from and is used only when
+//! the request's inputs are equal, so a hit answers exactly what rendering would: no
+//! invalidation to get wrong, and a change of day or an expiry simply misses.
+
+use crate::wire::{self, CardView, Links};
+use axum::body::Bytes;
+use cardinal_store::StoredCard;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::RwLock;
+use uuid::Uuid;
+
+/// Beyond this many cards the map is emptied and refilled by use.
+const MAX_ENTRIES: usize = 10_000;
+
+#[derive(Default)]
+pub struct RenderedCards(RwLock<HashMap<Uuid, Rendered>>);
+
+struct Rendered {
+    stored: StoredCard,
+    view: CardView,
+    body: Bytes,
+}
+
+#[derive(Serialize)]
+struct CardBody<'a> {
+    card: &'a wire::Card,
+}
+
+impl RenderedCards {
+    /// `{"card": …}` for `stored` as `view` shows it.
+    pub fn card_body(&self, stored: &StoredCard, view: CardView, links: Links) -> Bytes {
+        let id = stored.card.id;
+        if let Some(hit) = self
+            .0
+            .read()
+            .ok()
+            .and_then(|map| map.get(&id).filter(|r| r.view == view && r.stored == *stored).map(|r| r.body.clone()))
+        {
+            return hit;
+        }
+        let card = wire::Card::in_view(stored, view, links);
+        // Serialising a struct of strings, numbers and options cannot fail.
+        let body = Bytes::from(serde_json::to_vec(&CardBody { card: &card }).unwrap_or_default());
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(id, Rendered { stored: stored.clone(), view, body: body.clone() });
+        }
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cardinal_domain::issuing::Blueprint;
+    use cardinal_domain::{CardLevel, Cents};
+    use jiff::tz::TimeZone;
+    use jiff::Timestamp;
+
+    fn stored() -> StoredCard {
+        let blueprint = Blueprint {
+            id: Uuid::new_v4(),
+            organization_id: Uuid::new_v4(),
+            bank_account_id: Uuid::new_v4(),
+            holder_id: Uuid::new_v4(),
+            holder_first_name: "Ada".into(),
+            holder_last_name: "Lovelace".into(),
+            initiator_id: Uuid::new_v4(),
+            level: CardLevel::Virtual,
+            payment_monthly_limit: Cents::euros(100),
+            atm_monthly_limit: Cents::ZERO,
+            last_digits: "1234".into(),
+        };
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        StoredCard { card: cardinal_domain::Card::issue(blueprint, now, &TimeZone::UTC), holder: Default::default() }
+    }
+
+    fn rendered_fresh(stored: &StoredCard, view: CardView) -> Bytes {
+        RenderedCards::default().card_body(stored, view, Links { public_url: "http://x" })
+    }
+
+    #[test]
+    fn a_hit_answers_what_rendering_would() {
+        let cache = RenderedCards::default();
+        let links = Links { public_url: "http://x" };
+        let mut card = stored();
+        let now = card.card.created_at;
+        let view = CardView::at(&card.card, now, &TimeZone::UTC);
+        assert_eq!(cache.card_body(&card, view, links), rendered_fresh(&card, view));
+        assert_eq!(cache.card_body(&card, view, links), rendered_fresh(&card, view), "served from the cache");
+
+        card.card.nickname = "Travel".into();
+        let changed = cache.card_body(&card, view, links);
+        assert_eq!(changed, rendered_fresh(&card, view), "a changed card is rendered again");
+        assert!(String::from_utf8_lossy(&changed).contains("Travel"));
+
+        let expired = CardView::at(&card.card, card.card.expires_at, &TimeZone::UTC);
+        let later = cache.card_body(&card, expired, links);
+        assert!(String::from_utf8_lossy(&later).contains(r#""status":"expired""#), "the clock is an input");
+    }
+}
