@@ -9,8 +9,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use cardinal_domain::{Relation, Role};
-use cardinal_store::{Actor, ActorKind, Credential, CredentialKind, Membership, Organization, Visibility};
+use cardinal_domain::permissions::authorize;
+use cardinal_domain::{CardAction, DomainError, Relation, Role};
+use cardinal_store::{Actor, ActorKind, Credential, CredentialKind, Membership, Organization, StoredCard, Visibility};
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -78,6 +79,11 @@ impl Principal {
         } else {
             Relation::Other
         }
+    }
+
+    /// Whether the permission table (spec §2.3) lets this caller do `action` on `card`.
+    pub fn may(&self, action: CardAction, card: &StoredCard) -> Result<(), DomainError> {
+        authorize(self.role(), action, self.relation_to(card.card.holder_id, card.holder.team_id))
     }
 
     /// Which cards this caller may see at all (spec §2.3).

@@ -49,13 +49,9 @@ fn read_request(f: &mut Fields, principal: &Principal) -> Option<CardRequest> {
             f.issue("invalid", "organization_id", "organization_id must be your organization's id or slug");
         }
     }
-    let level = f.string("card_level").and_then(|text| {
-        let level = CardLevel::parse(&text);
-        if level.is_none() {
-            let known: Vec<&str> = CardLevel::ALL.iter().map(|l| l.as_str()).collect();
-            f.issue("not_in_list", "card_level", format!("card_level must be one of: {}", known.join(", ")));
-        }
-        level
+    let level = f.choice("card_level", CardLevel::parse, || {
+        let known: Vec<&str> = CardLevel::ALL.iter().map(|l| l.as_str()).collect();
+        format!("card_level must be one of: {}", known.join(", "))
     });
     let level = f.required("card_level", level);
     let holder_id = f.uuid("holder_id");
@@ -69,13 +65,8 @@ fn read_request(f: &mut Fields, principal: &Principal) -> Option<CardRequest> {
     let options = ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| f.boolean(name));
     let ship_to_business = f.boolean("ship_to_business").unwrap_or(false);
     let address = f.object("address").and_then(|a| read_address(f, a));
-    let type_of_print = f.string("type_of_print").and_then(|t| {
-        let parsed = TypeOfPrint::parse(&t);
-        if parsed.is_none() {
-            f.issue("not_in_list", "type_of_print", "type_of_print must be print or embossed");
-        }
-        parsed
-    });
+    let type_of_print =
+        f.choice("type_of_print", TypeOfPrint::parse, || "type_of_print must be print or embossed".into());
     let pre_expires_at = f.timestamp("pre_expires_at");
     let design = f.string("card_design");
     let level = level?;

@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use cardinal_domain::card::CardOptions;
-use cardinal_domain::permissions::authorize;
 use cardinal_domain::{rules, Card, CardAction, Cents, DomainError};
 use jiff::Timestamp;
 use serde_json::Value;
@@ -65,8 +64,7 @@ pub async fn unlock(
 /// Fails early, before SCA, when the caller may not perform `action` on this card.
 async fn permitted(state: &AppState, principal: &Principal, raw: &str, action: CardAction) -> ApiResult<()> {
     let stored = visible_card(state, principal, raw).await?;
-    authorize(principal.role(), action, principal.relation_to(stored.card.holder_id, stored.holder.team_id))?;
-    Ok(())
+    Ok(principal.may(action, &stored)?)
 }
 
 /// The requested limit changes; `None` leaves a limit as it is.

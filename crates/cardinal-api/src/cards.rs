@@ -10,7 +10,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cardinal_domain::card::Status;
-use cardinal_domain::permissions::authorize;
 use cardinal_domain::{rules, Card, CardAction, CardLevel, DomainError};
 use cardinal_store::{Actor, AuditEvent, CardQuery, CardSortField, StoredCard};
 use jiff::Timestamp;
@@ -103,7 +102,10 @@ pub async fn show(State(state): State<AppState>, principal: Principal, Path(raw)
     let stored = visible_card(&state, &principal, &raw).await?;
     // The most frequent read: its document is rendered once per version of the card.
     let view = wire::CardView::at(&stored.card, principal.now(), &principal.organization.time_zone());
-    let body = state.rendered.card_body(&stored, view, state.links());
+    let body = state.rendered.card_body(&stored, view, state.links()).map_err(|e| {
+        tracing::error!(error = %e, "a card could not be rendered");
+        ApiError::internal()
+    })?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -111,8 +113,7 @@ pub async fn show(State(state): State<AppState>, principal: Principal, Path(raw)
 pub async fn visible_card(state: &AppState, principal: &Principal, raw_id: &str) -> ApiResult<StoredCard> {
     let id = card_id(raw_id)?;
     let stored = state.store.card(principal.organization.id, id).await?.ok_or_else(|| ApiError::not_found("card"))?;
-    let relation = principal.relation_to(stored.card.holder_id, stored.holder.team_id);
-    authorize(principal.role(), CardAction::See, relation)?;
+    principal.may(CardAction::See, &stored)?;
     Ok(stored)
 }
 
@@ -143,7 +144,7 @@ where
             principal.organization.id,
             id,
             Box::new(move |stored| {
-                authorize(who.role(), action, who.relation_to(stored.card.holder_id, stored.holder.team_id))?;
+                who.may(action, stored)?;
                 let before = stored.card.clone();
                 rule(&mut stored.card, now)?;
                 if stored.card == before {

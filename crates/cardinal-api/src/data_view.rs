@@ -10,7 +10,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use cardinal_domain::permissions::authorize;
 use cardinal_domain::CardAction;
 use cardinal_store::{Actor, ActorKind, DataViewToken};
 use jiff::SignedDuration;
@@ -27,8 +26,7 @@ pub async fn link(
 ) -> ApiResult<Json<Value>> {
     principal.require(scope::CARD_READ)?;
     let stored = visible_card(&state, &principal, &raw).await?;
-    let relation = principal.relation_to(stored.card.holder_id, stored.holder.team_id);
-    authorize(principal.role(), CardAction::ViewData, relation)?;
+    principal.may(CardAction::ViewData, &stored)?;
     let token = new_token();
     let now = principal.now();
     state

@@ -73,6 +73,22 @@ impl<'a> Fields<'a> {
         self.typed(name, "a string", |v| v.as_str().map(str::to_owned))
     }
 
+    /// A string naming one of a closed set of values: an unknown one is `not_in_list`, with
+    /// `unknown` (the allowed values) as its detail.
+    pub fn choice<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        unknown: impl FnOnce() -> String,
+    ) -> Option<T> {
+        let text = self.string(name)?;
+        let parsed = parse(&text);
+        if parsed.is_none() {
+            self.issue("not_in_list", name, unknown());
+        }
+        parsed
+    }
+
     pub fn boolean(&mut self, name: &str) -> Option<bool> {
         self.typed(name, "true or false", Value::as_bool)
     }

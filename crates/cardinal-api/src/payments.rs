@@ -41,26 +41,16 @@ fn read_request(body: &Map<String, Value>) -> ApiResult<Request> {
     if currency != "EUR" {
         f.issue("not_in_list", "currency", "only EUR is supported");
     }
-    let channel = f.string("channel").and_then(|c| {
-        let parsed = Channel::parse(&c);
-        if parsed.is_none() {
-            f.issue("not_in_list", "channel", "channel must be one of: chip, contactless, online, atm");
-        }
-        parsed
-    });
+    let channel =
+        f.choice("channel", Channel::parse, || "channel must be one of: chip, contactless, online, atm".into());
     let channel = f.required("channel", channel);
     let merchant = f.object("merchant");
     let merchant = f.required("merchant", merchant).cloned().unwrap_or_default();
     let mut m = Fields::new(&merchant, "/merchant");
     let name = m.string("name").map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     let name = m.required("name", name);
-    let category = m.string("category").and_then(|c| {
-        let parsed = MerchantCategory::parse(&c);
-        if parsed.is_none() {
-            m.issue("not_in_list", "category", "category must be one of the card categories or other");
-        }
-        parsed
-    });
+    let category =
+        m.choice("category", MerchantCategory::parse, || "category must be one of the card categories or other".into());
     let category = m.required("category", category);
     let country = m.string("country").filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()));
     if m.has("country") && country.is_none() {

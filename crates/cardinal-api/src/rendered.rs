@@ -33,26 +33,26 @@ struct CardBody<'a> {
 
 impl RenderedCards {
     /// `{"card": …}` for `stored` as `view` shows it.
-    pub fn card_body(&self, stored: &StoredCard, view: CardView, links: Links) -> Bytes {
-        let id = stored.card.id;
-        if let Some(hit) = self
-            .0
-            .read()
-            .ok()
-            .and_then(|map| map.get(&id).filter(|r| r.view == view && r.stored == *stored).map(|r| r.body.clone()))
-        {
-            return hit;
+    pub fn card_body(&self, stored: &StoredCard, view: CardView, links: Links) -> serde_json::Result<Bytes> {
+        if let Some(hit) = self.rendered(stored, view) {
+            return Ok(hit);
         }
         let card = wire::Card::in_view(stored, view, links);
-        // Serialising a struct of strings, numbers and options cannot fail.
-        let body = Bytes::from(serde_json::to_vec(&CardBody { card: &card }).unwrap_or_default());
+        let body = Bytes::from(serde_json::to_vec(&CardBody { card: &card })?);
         if let Ok(mut map) = self.0.write() {
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }
-            map.insert(id, Rendered { stored: stored.clone(), view, body: body.clone() });
+            map.insert(stored.card.id, Rendered { stored: stored.clone(), view, body: body.clone() });
         }
-        body
+        Ok(body)
+    }
+
+    /// The body rendered earlier from exactly these inputs, if any.
+    fn rendered(&self, stored: &StoredCard, view: CardView) -> Option<Bytes> {
+        let map = self.0.read().ok()?;
+        let entry = map.get(&stored.card.id)?;
+        (entry.view == view && entry.stored == *stored).then(|| entry.body.clone())
     }
 }
 
@@ -83,7 +83,7 @@ mod tests {
     }
 
     fn rendered_fresh(stored: &StoredCard, view: CardView) -> Bytes {
-        RenderedCards::default().card_body(stored, view, Links { public_url: "http://x" })
+        RenderedCards::default().card_body(stored, view, Links { public_url: "http://x" }).unwrap()
     }
 
     #[test]
@@ -93,16 +93,16 @@ mod tests {
         let mut card = stored();
         let now = card.card.created_at;
         let view = CardView::at(&card.card, now, &TimeZone::UTC);
-        assert_eq!(cache.card_body(&card, view, links), rendered_fresh(&card, view));
-        assert_eq!(cache.card_body(&card, view, links), rendered_fresh(&card, view), "served from the cache");
+        assert_eq!(cache.card_body(&card, view, links).unwrap(), rendered_fresh(&card, view));
+        assert_eq!(cache.card_body(&card, view, links).unwrap(), rendered_fresh(&card, view), "served from the cache");
 
         card.card.nickname = "Travel".into();
-        let changed = cache.card_body(&card, view, links);
+        let changed = cache.card_body(&card, view, links).unwrap();
         assert_eq!(changed, rendered_fresh(&card, view), "a changed card is rendered again");
         assert!(String::from_utf8_lossy(&changed).contains("Travel"));
 
         let expired = CardView::at(&card.card, card.card.expires_at, &TimeZone::UTC);
-        let later = cache.card_body(&card, expired, links);
+        let later = cache.card_body(&card, expired, links).unwrap();
         assert!(String::from_utf8_lossy(&later).contains(r#""status":"expired""#), "the clock is an input");
     }
 }

@@ -97,6 +97,29 @@ static SAVE_CARD: LazyLock<String> = LazyLock::new(|| {
 });
 static CREDENTIAL_BY_HASH: LazyLock<String> =
     LazyLock::new(|| format!("{} WHERE c.secret_hash = ?1", credential_select()));
+static INSERT_CARD: LazyLock<String> = LazyLock::new(|| {
+    let names: Vec<&str> = NEW_CARD_COLUMNS.iter().chain(CARD_INDEX_COLUMNS).copied().collect();
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+    format!("INSERT INTO cards ({}) VALUES ({})", names.join(", "), placeholders.join(", "))
+});
+/// The columns a new card row has besides its indexed copies, in [`insert_card`]'s order.
+const NEW_CARD_COLUMNS: &[&str] = &[
+    "id",
+    "organization_id",
+    "holder_id",
+    "bank_account_id",
+    "created_at",
+    "pan_ciphertext",
+    "cvv_ciphertext",
+    "pan_fingerprint",
+];
+static LOAD_TRANSACTION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = ?1 AND (?2 IS NULL OR t.organization_id = ?2)"
+    )
+});
+static ORGANIZATION_BY_ID: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} FROM organizations o WHERE o.id = ?1", columns("o", ORGANIZATION)));
 
 fn load_account(conn: &Connection, id: Uuid) -> StoreResult<BankAccount> {
     conn.prepare_cached(&LOAD_ACCOUNT)
@@ -161,10 +184,7 @@ fn transaction_row(r: &rusqlite::Row) -> rusqlite::Result<Transaction> {
 }
 
 fn load_transaction(conn: &Connection, org: Option<Uuid>, id: Uuid) -> StoreResult<Option<Transaction>> {
-    let q = format!(
-        "SELECT {TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = ?1 AND (?2 IS NULL OR t.organization_id = ?2)"
-    );
-    conn.prepare_cached(&q)
+    conn.prepare_cached(&LOAD_TRANSACTION)
         .and_then(|mut s| s.query_row(params![id.to_string(), org.map(|o| o.to_string())], transaction_row).optional())
         .map_err(sql)
 }
@@ -303,29 +323,20 @@ fn begin_idempotent(conn: &Connection, r: &IdempotencyRequest) -> StoreResult<Id
     Ok(IdempotencyBegin::Started)
 }
 
-fn insert_card(conn: &Connection, new: &NewCard, holder: &Holder) -> StoreResult<()> {
-    let stored = StoredCard { card: new.card.clone(), holder: holder.clone() };
-    let c = &new.card;
+fn insert_card(conn: &Connection, stored: &StoredCard, secrets: &CardSecrets) -> StoreResult<()> {
+    let c = &stored.card;
     let mut values: Vec<Box<dyn ToSql>> = vec![
         Box::new(c.id.to_string()),
         Box::new(c.organization_id.to_string()),
         Box::new(c.holder_id.to_string()),
         Box::new(c.bank_account_id.to_string()),
         Box::new(seconds(c.created_at)),
-        Box::new(new.secrets.pan_ciphertext.clone()),
-        Box::new(new.secrets.cvv_ciphertext.clone()),
-        Box::new(new.secrets.pan_fingerprint.to_vec()),
+        Box::new(secrets.pan_ciphertext.clone()),
+        Box::new(secrets.cvv_ciphertext.clone()),
+        Box::new(secrets.pan_fingerprint.to_vec()),
     ];
-    values.extend(card_index_values(&stored)?);
-    let names = ["id", "organization_id", "holder_id", "bank_account_id", "created_at", "pan_ciphertext"]
-        .iter()
-        .chain(&["cvv_ciphertext", "pan_fingerprint"])
-        .chain(CARD_INDEX_COLUMNS)
-        .copied()
-        .collect::<Vec<_>>();
-    let placeholders = (1..=names.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-    let sql_text = format!("INSERT INTO cards ({}) VALUES ({placeholders})", names.join(", "));
-    conn.prepare_cached(&sql_text).and_then(|mut s| s.execute(params_from_iter(values.iter()))).map_err(sql)?;
+    values.extend(card_index_values(stored)?);
+    conn.prepare_cached(&INSERT_CARD).and_then(|mut s| s.execute(params_from_iter(values.iter()))).map_err(sql)?;
     Ok(())
 }
 
@@ -453,7 +464,7 @@ fn insert_seed(conn: &Connection, seed: &OrganizationSeed) -> StoreResult<()> {
         let holder = seed
             .holder_of(new.card.holder_id)
             .ok_or_else(|| StoreError::Conflict("a seeded card's holder is not a seeded member".into()))?;
-        insert_card(conn, new, &holder)?;
+        insert_card(conn, &StoredCard { card: new.card.clone(), holder }, &new.secrets)?;
     }
     for e in &seed.events {
         insert_event(conn, e)?;
@@ -548,8 +559,7 @@ impl Store for SqliteStore {
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
         self.engine
             .read(move |conn| {
-                let q = format!("SELECT {} FROM organizations o WHERE o.id = ?1", columns("o", ORGANIZATION));
-                conn.prepare_cached(&q)
+                conn.prepare_cached(&ORGANIZATION_BY_ID)
                     .and_then(|mut s| s.query_row([id.to_string()], |r| organization(r, "o")).optional())
                     .map_err(sql)
             })
@@ -566,8 +576,9 @@ impl Store for SqliteStore {
                         params![id.to_string(), offset_seconds],
                     )
                     .map_err(sql)?;
-                    let q = format!("SELECT {} FROM organizations o WHERE o.id = ?1", columns("o", ORGANIZATION));
-                    conn.query_row(&q, [id.to_string()], |r| organization(r, "o")).optional().map_err(sql)
+                    conn.prepare_cached(&ORGANIZATION_BY_ID)
+                        .and_then(|mut s| s.query_row([id.to_string()], |r| organization(r, "o")).optional())
+                        .map_err(sql)
                 },
                 // Credentials embed their organization, clock included.
                 move |_| cache.committed_other(false),
@@ -727,8 +738,9 @@ impl Store for SqliteStore {
                             holder_of(conn, new.card.organization_id, new.card.holder_id)?.ok_or_else(|| {
                                 StoreError::Conflict("the holder is not a member of the organization".into())
                             })?;
-                        insert_card(conn, new, &holder)?;
-                        stored.push(StoredCard { card: new.card.clone(), holder });
+                        let card = StoredCard { card: new.card.clone(), holder };
+                        insert_card(conn, &card, &new.secrets)?;
+                        stored.push(card);
                     }
                     for event in &events {
                         insert_event(conn, event)?;

@@ -190,6 +190,18 @@ fn increment_nickname() -> CardChange {
     })
 }
 
+/// `n` concurrent [`increment_nickname`] changes of one card.
+fn spawn_increments(store: &Arc<dyn Store>, org: Uuid, card: Uuid, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..n)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.update_card(org, card, increment_nickname()).await.unwrap();
+            })
+        })
+        .collect()
+}
+
 fn lock_change() -> CardChange {
     Box::new(|stored| {
         Ok(match stored.card.apply(CardAction::Lock, now())? {
@@ -298,13 +310,7 @@ pub async fn unchanged_card_writes_no_event(store: Arc<dyn Store>) {
 pub async fn concurrent_changes_lose_no_write(store: Arc<dyn Store>) {
     let seed = seeded(&store, "concurrent").await;
     let (org, card) = (seed.organization.id, seed.cards[0].card.id);
-    let tasks: Vec<_> = (0..100)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move { store.update_card(org, card, increment_nickname()).await.unwrap() })
-        })
-        .collect();
-    for t in tasks {
+    for t in spawn_increments(&store, org, card, 100) {
         t.await.unwrap();
     }
     assert_eq!(store.card(org, card).await.unwrap().unwrap().card.nickname, "100");
@@ -694,12 +700,7 @@ pub async fn reads_racing_writes_end_on_the_last_commit(store: Arc<dyn Store>) {
             })
         })
         .collect();
-    let writers: Vec<_> = (0..60)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move { store.update_card(org, card, increment_nickname()).await.unwrap() })
-        })
-        .collect();
+    let writers = spawn_increments(&store, org, card, 60);
     for w in writers {
         w.await.unwrap();
     }

@@ -152,7 +152,7 @@ pub fn card_status(now: i64) -> String {
 }
 
 /// Whether a card list filters on its search text, which no count group has.
-fn clauses_search(q: &CardQuery) -> bool {
+fn searches(q: &CardQuery) -> bool {
     q.search.as_deref().is_some_and(|s| !s.is_empty())
 }
 
@@ -188,12 +188,12 @@ pub fn card_list_counted(q: &CardQuery, dialect: Dialect, counting: CardCounting
     b.any_of(&mut clauses, "c.id", q.ids.iter().map(Uuid::to_string).collect());
     b.any_of(&mut clauses, "c.card_level", q.levels.iter().map(|l| l.as_str().to_owned()).collect());
     b.any_of(&mut clauses, &status, q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
-    if let (true, Some(search)) = (clauses_search(q), q.search.as_deref()) {
+    if let (true, Some(search)) = (searches(q), q.search.as_deref()) {
         let pattern = b.text(format!("%{}%", escape_like(&search.to_lowercase())));
         clauses.push(format!("(c.search_text LIKE {pattern} ESCAPE '\\' OR {status} LIKE {pattern} ESCAPE '\\')"));
     }
     let filter = clauses.join(" AND ");
-    let by_groups = counting == CardCounting::Groups && q.ids.is_empty() && !clauses_search(q);
+    let by_groups = counting == CardCounting::Groups && q.ids.is_empty() && !searches(q);
     // The filter names only columns both tables share, so it applies to groups unchanged.
     let count = match by_groups {
         true => format!(
