@@ -202,7 +202,7 @@ fn configure_writer(conn: &Connection) -> StoreResult<()> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
-         PRAGMA cache_size = -32768;",
+         PRAGMA cache_size = -8192;",
     )
     .map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);

@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod first_run;
+mod logs;
 mod serve;
 
 use clap::Parser;

@@ -191,16 +191,11 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
     bytes.try_into().ok()
 }
 
-/// Logs go to stderr through a background writer thread, so a request never waits for a
-/// write system call; none is dropped (a full queue makes callers wait instead).
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// Logs go to stderr through a background writer thread that writes them in batches, so a
+/// request never waits for a write system call nor wakes a thread (see [`crate::logs`]).
+fn init_logging(format: LogFormat) -> crate::logs::FlushOnDrop {
     use tracing_subscriber::EnvFilter;
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(128 * 1024)
-        // The writer thread takes every queued line, then flushes: a buffer turns a burst of
-        // lines into one system call instead of one per line.
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
+    let (writer, guard) = crate::logs::batched_stderr();
     let filter = EnvFilter::try_from_env("CARDINAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format {

@@ -1,0 +1,208 @@
+//! Where log lines go: a shared buffer that a background thread writes to stderr in batches.
+//!
+//! Every request logs a line. Handing each line to a writer thread through a channel (what
+//! `tracing-appender` does) wakes that thread once per line, and profiles showed the wake-ups
+//! and the per-line `write` costing more than the request's own work. Here a line is appended
+//! to a buffer under a short lock and nobody is woken: the writer thread wakes on its own every
+//! [`FLUSH_EVERY`], or early when the buffer passes [`FLUSH_AT`], and writes everything queued
+//! in one system call. Nothing is dropped: past [`MAX_QUEUED`] bytes (stderr blocked), callers
+//! wait for the writer instead of growing memory without bound. Dropping the [`FlushOnDrop`]
+//! guard writes what is still queued, so the last lines before a clean stop are never lost.
+
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How long a line may wait before it is written: short enough to follow a log live.
+const FLUSH_EVERY: Duration = Duration::from_millis(25);
+/// Queued bytes that wake the writer early, so a burst is written in pieces of about this size.
+const FLUSH_AT: usize = 256 * 1024;
+/// Queued bytes past which callers wait for the writer.
+const MAX_QUEUED: usize = 8 * 1024 * 1024;
+
+#[derive(Default)]
+struct Queue {
+    lines: Vec<u8>,
+    stopping: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Signalled when the writer should write now (buffer over [`FLUSH_AT`], or stopping).
+    wake_writer: Condvar,
+    /// Signalled after each write, for callers waiting on a full buffer.
+    written: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panic while holding the lock cannot leave the byte buffer invalid: keep logging.
+        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The `MakeWriter` handed to `tracing_subscriber`: each event arrives as one `write_all` of a
+/// whole formatted line, so lines from different threads never interleave.
+#[derive(Clone)]
+pub struct BatchedStderr {
+    shared: Arc<Shared>,
+}
+
+/// Stops the writer thread and writes the lines still queued.
+pub struct FlushOnDrop {
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<()>>,
+}
+
+/// Starts the writer thread; keep the guard for as long as the process logs.
+pub fn batched_stderr() -> (BatchedStderr, FlushOnDrop) {
+    let shared = Arc::new(Shared::default());
+    let for_writer = shared.clone();
+    let writer = std::thread::Builder::new()
+        .name("cardinal-log-writer".into())
+        .spawn(move || write_batches(&for_writer, &mut std::io::stderr()))
+        .ok();
+    (BatchedStderr { shared: shared.clone() }, FlushOnDrop { shared, writer })
+}
+
+fn write_batches(shared: &Shared, out: &mut impl Write) {
+    let mut spare = Vec::new();
+    loop {
+        let mut queue = shared.lock();
+        if queue.lines.len() < FLUSH_AT && !queue.stopping {
+            queue = shared.wake_writer.wait_timeout(queue, FLUSH_EVERY).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        std::mem::swap(&mut queue.lines, &mut spare);
+        let stopping = queue.stopping;
+        drop(queue);
+        if !spare.is_empty() {
+            // Nowhere to report a failed write of the log itself; the next batch tries again.
+            let _ = out.write_all(&spare).and_then(|_| out.flush());
+            spare.clear();
+            shared.written.notify_all();
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+impl Write for BatchedStderr {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        let mut queue = self.shared.lock();
+        while queue.lines.len() >= MAX_QUEUED && !queue.stopping {
+            queue = self.shared.written.wait(queue).unwrap_or_else(|p| p.into_inner());
+        }
+        let was_below = queue.lines.len() < FLUSH_AT;
+        queue.lines.extend_from_slice(line);
+        if was_below && queue.lines.len() >= FLUSH_AT {
+            self.shared.wake_writer.notify_one();
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BatchedStderr {
+    type Writer = BatchedStderr;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Drop for FlushOnDrop {
+    fn drop(&mut self) {
+        self.shared.lock().stopping = true;
+        self.shared.wake_writer.notify_one();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the writer loop over an in-memory sink until stopped; returns what it wrote.
+    fn written_by(lines: impl FnOnce(&mut BatchedStderr)) -> String {
+        let shared = Arc::new(Shared::default());
+        let for_writer = shared.clone();
+        let writer = std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            write_batches(&for_writer, &mut sink);
+            sink
+        });
+        let mut log = BatchedStderr { shared: shared.clone() };
+        lines(&mut log);
+        shared.lock().stopping = true;
+        shared.wake_writer.notify_one();
+        String::from_utf8(writer.join().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_line_is_written_whole_and_in_order_by_the_time_it_stops() {
+        let text = written_by(|log| {
+            for n in 0..10_000 {
+                log.write_all(format!("line {n}\n").as_bytes()).unwrap();
+            }
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 10_000);
+        assert!(lines.iter().enumerate().all(|(n, line)| *line == format!("line {n}")));
+    }
+
+    #[test]
+    fn lines_from_many_threads_never_interleave() {
+        let text = written_by(|log| {
+            let threads: Vec<_> = (0..4)
+                .map(|t| {
+                    let mut log = log.clone();
+                    std::thread::spawn(move || {
+                        for n in 0..2_000 {
+                            log.write_all(format!("{t}:{n}:{}\n", "x".repeat(300)).as_bytes()).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            threads.into_iter().for_each(|t| t.join().unwrap());
+        });
+        assert_eq!(text.lines().count(), 8_000);
+        assert!(text.lines().all(|line| line.ends_with(&"x".repeat(300)) && line.matches(':').count() == 2));
+    }
+
+    #[test]
+    fn a_lone_line_is_written_without_waiting_for_more_or_for_the_stop() {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let shared = Arc::new(Shared::default());
+        let (for_writer, sink) = (shared.clone(), Sink::default());
+        let mut out = sink.clone();
+        let writer = std::thread::spawn(move || write_batches(&for_writer, &mut out));
+        let mut log = BatchedStderr { shared: shared.clone() };
+        log.write_all(b"alone\n").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while sink.0.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(*sink.0.lock().unwrap(), b"alone\n");
+        shared.lock().stopping = true;
+        shared.wake_writer.notify_one();
+        writer.join().unwrap();
+    }
+}
