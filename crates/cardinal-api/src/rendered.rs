@@ -31,6 +31,9 @@ struct CardBody<'a> {
     card: &'a wire::Card,
 }
 
+/// `{"card":` before the card's own document in a rendered body, and `}` after it.
+const CARD_BODY_OPENING: usize = br#"{"card":"#.len();
+
 impl RenderedCards {
     /// `{"card": …}` for `stored` as `view` shows it.
     pub fn card_body(&self, stored: &StoredCard, view: CardView, links: Links) -> serde_json::Result<Bytes> {
@@ -46,6 +49,40 @@ impl RenderedCards {
             map.insert(stored.card.id, Rendered { stored: stored.clone(), view, body: body.clone() });
         }
         Ok(body)
+    }
+
+    /// The card's own document, as it appears inside `{"card": …}` and in lists: the same
+    /// rendering, sliced out without a copy.
+    pub fn card_document(&self, stored: &StoredCard, view: CardView, links: Links) -> serde_json::Result<Bytes> {
+        let body = self.card_body(stored, view, links)?;
+        Ok(body.slice(CARD_BODY_OPENING..body.len() - 1))
+    }
+
+    /// `{"cards": […], "meta": …}`: a page of cards, each as [`Self::card_document`] renders it,
+    /// exactly as serializing the list would.
+    pub fn card_list_body<'a>(
+        &self,
+        cards: impl IntoIterator<Item = (&'a StoredCard, CardView)>,
+        meta: &wire::Meta,
+        links: Links,
+    ) -> serde_json::Result<Bytes> {
+        let documents = cards
+            .into_iter()
+            .map(|(stored, view)| self.card_document(stored, view, links))
+            .collect::<serde_json::Result<Vec<Bytes>>>()?;
+        // Sized once: growing a buffer of 100 cards by doubling copied it several times.
+        let mut out = Vec::with_capacity(documents.iter().map(|d| d.len() + 1).sum::<usize>() + 256);
+        out.extend_from_slice(br#"{"cards":["#);
+        for (index, document) in documents.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(document);
+        }
+        out.extend_from_slice(br#"],"meta":"#);
+        serde_json::to_writer(&mut out, meta)?;
+        out.push(b'}');
+        Ok(out.into())
     }
 
     /// The body rendered earlier from exactly these inputs, if any.
@@ -104,5 +141,30 @@ mod tests {
         let expired = CardView::at(&card.card, card.card.expires_at, &TimeZone::UTC);
         let later = cache.card_body(&card, expired, links).unwrap();
         assert!(String::from_utf8_lossy(&later).contains(r#""status":"expired""#), "the clock is an input");
+    }
+
+    #[test]
+    fn a_list_body_is_what_serializing_the_list_gives() {
+        let cache = RenderedCards::default();
+        let links = Links { public_url: "http://x" };
+        let cards = [stored(), stored(), stored()];
+        let now = cards[0].card.created_at;
+        let views: Vec<CardView> = cards.iter().map(|c| CardView::at(&c.card, now, &TimeZone::UTC)).collect();
+        cache.card_body(&cards[1], views[1], links).unwrap(); // one of them already rendered
+        let page = cardinal_store::Page { items: vec![(); 3], total: 7 };
+        let meta = wire::Meta::of(&page, cardinal_store::PageRequest { page: 1, per_page: 3 });
+        let body = cache.card_list_body(cards.iter().zip(views.iter().copied()), &meta, links).unwrap();
+
+        #[derive(Serialize)]
+        struct CardList<'a> {
+            cards: Vec<wire::Card>,
+            meta: &'a wire::Meta,
+        }
+        let cards = cards.iter().zip(&views).map(|(c, v)| wire::Card::in_view(c, *v, links)).collect();
+        let expected = serde_json::to_vec(&CardList { cards, meta: &meta }).unwrap();
+        assert_eq!(String::from_utf8_lossy(&body), String::from_utf8_lossy(&expected), "byte for byte");
+
+        let empty = cache.card_list_body([], &meta, links).unwrap();
+        assert!(empty.starts_with(br#"{"cards":[],"meta":{"#));
     }
 }

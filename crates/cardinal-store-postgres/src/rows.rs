@@ -2,7 +2,8 @@
 
 use crate::Fail;
 use cardinal_domain::card::Status;
-use cardinal_domain::{Card, Cents, Role};
+use cardinal_domain::{Cents, Role};
+use cardinal_store::documents::card_from_document;
 pub use cardinal_store::sql::{columns, CardIndex, BANK_ACCOUNT, CREDENTIAL, MEMBERSHIP, ORGANIZATION};
 use cardinal_store::*;
 use jiff::Timestamp;
@@ -97,8 +98,9 @@ pub fn credential(row: &Row) -> Result<Credential, Fail> {
 }
 
 pub fn stored_card(row: &Row) -> Result<StoredCard, Fail> {
-    let data: String = get(row, "c_data")?;
-    let card: Card = serde_json::from_str(&data).map_err(corrupt)?;
+    let id: &str = get(row, "c_id")?;
+    let data: &str = get(row, "c_data")?;
+    let card = card_from_document(uuid(id)?, data).map_err(corrupt)?;
     let team: Option<String> = get(row, "h_team_id")?;
     Ok(StoredCard {
         card,

@@ -1,7 +1,8 @@
 //! Converting between Cardinal's records and SQLite rows.
 
 use cardinal_domain::card::Status;
-use cardinal_domain::{Card, Cents, Role};
+use cardinal_domain::{Cents, Role};
+use cardinal_store::documents::card_from_document;
 pub use cardinal_store::sql::{columns, CardIndex, BANK_ACCOUNT, CREDENTIAL, MEMBERSHIP, ORGANIZATION};
 use cardinal_store::*;
 use jiff::Timestamp;
@@ -99,17 +100,15 @@ pub fn credential(row: &Row) -> SqlResult<Credential> {
     })
 }
 
+/// A card row, read by position: [`cardinal_store::sql::CARD_SELECT`] starts every card query.
 pub fn stored_card(row: &Row) -> SqlResult<StoredCard> {
-    let data: String = row.get("c_data")?;
-    let card: Card = serde_json::from_str(&data).map_err(|e| conversion(e.to_string()))?;
-    let team: Option<String> = row.get("h_team_id")?;
+    // Borrowed, not copied: the text is only compared with, or parsed into, the card.
+    let id = Uuid::parse_str(row.get_ref(0)?.as_str()?).map_err(|e| conversion(e.to_string()))?;
+    let card = card_from_document(id, row.get_ref(1)?.as_str()?).map_err(|e| conversion(e.to_string()))?;
+    let team: Option<String> = row.get(4)?;
     Ok(StoredCard {
         card,
-        holder: Holder {
-            first_name: row.get("h_first_name")?,
-            last_name: row.get("h_last_name")?,
-            team_id: team.map(uuid).transpose()?,
-        },
+        holder: Holder { first_name: row.get(2)?, last_name: row.get(3)?, team_id: team.map(uuid).transpose()? },
     })
 }
 

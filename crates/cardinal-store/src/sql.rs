@@ -136,8 +136,10 @@ impl Binder {
     }
 }
 
-/// The columns a card read selects: the card document plus its holder's fields.
-pub const CARD_SELECT: &str = "c.data AS c_data, h.first_name AS h_first_name, \
+/// The columns a card read selects: the card's id and document plus its holder's fields.
+/// Every card query starts its SELECT with them, so a backend may read them by position
+/// (0 to 4, in this order), faster than by name.
+pub const CARD_SELECT: &str = "c.id AS c_id, c.data AS c_data, h.first_name AS h_first_name, \
      h.last_name AS h_last_name, h.team_id AS h_team_id";
 pub const CARD_FROM: &str = "FROM cards c JOIN memberships h ON h.id = c.holder_id";
 
