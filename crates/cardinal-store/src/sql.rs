@@ -58,7 +58,7 @@ impl CardIndex {
             nickname: c.nickname.clone(),
             last_activity_at: c.last_activity_at.map(|t| t.as_second()),
             search_text: stored.search_text(),
-            data: serde_json::to_string(c).map_err(|e| crate::StoreError::Backend(e.to_string()))?,
+            data: crate::documents::document_of(c).map_err(|e| crate::StoreError::Backend(e.to_string()))?,
         })
     }
 }
