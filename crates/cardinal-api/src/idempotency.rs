@@ -23,9 +23,12 @@ const MAX_KEY_LENGTH: usize = 255;
 
 pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let is_write = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
+    if !is_write || !request.headers().contains_key(KEY_HEADER) {
+        return next.run(request).await;
+    }
     let key = request.headers().get(KEY_HEADER).map(|v| v.to_str().map(str::to_owned));
     let auth = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes().to_vec());
-    let (Some(key), Some(auth), true) = (key, auth, is_write) else {
+    let (Some(key), Some(auth)) = (key, auth) else {
         return next.run(request).await;
     };
     let key = match key {

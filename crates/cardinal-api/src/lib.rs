@@ -134,15 +134,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The layers of each surface: `/v2` checks the staging token (the mocked SCA routes are
-/// under `/v2` too), and Qonto writes honour idempotency keys.
+/// The layers of each surface: `/v2` checks the staging token when one is configured (the
+/// mocked SCA routes are under `/v2` too), and Qonto writes honour idempotency keys.
 fn with_surface_layers(surface: Surface, group: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let staging = || middleware::from_fn_with_state(state.clone(), auth::require_staging_token);
+    let with_staging = |group: Router<AppState>| match state.config.staging_token_hash {
+        // Without a staging token the layer would only pass requests on: every layer costs
+        // each request a boxed future and a clone of the service under it.
+        None => group,
+        Some(_) => group.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staging_token)),
+    };
     match surface {
-        Surface::Qonto => group
-            .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
-            .route_layer(staging()),
-        Surface::MockedSca => group.route_layer(staging()),
+        Surface::Qonto => {
+            with_staging(group.route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency)))
+        }
+        Surface::MockedSca => with_staging(group),
         Surface::Control | Surface::Public => group,
     }
 }

@@ -199,7 +199,7 @@ fn init_logging(format: LogFormat) -> crate::logs::FlushOnDrop {
     let filter = EnvFilter::try_from_env("CARDINAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format {
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Json => builder.event_format(crate::logs::JsonLines).init(),
         LogFormat::Pretty => builder.init(),
     }
     guard
