@@ -1,11 +1,11 @@
-//! A read cache of credentials and cards, coherent by construction: SQLite has one writer,
+//! A read cache of credentials, cards and organizations, coherent by construction: SQLite has one writer,
 //! in this process, and it refreshes or drops entries right after each commit, in commit
 //! order. A reader that missed fills the cache only if no commit happened while it read the
 //! database (the write epoch did not move), so it can never put back an older value.
 //! Only the API's reads use it; operations on the writer thread always read the database,
 //! where they see the uncommitted changes of their own batch.
 
-use cardinal_store::{Credential, StoredCard};
+use cardinal_store::{Credential, Organization, StoredCard};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
@@ -19,6 +19,7 @@ pub struct Cache {
     epoch: AtomicU64,
     credentials: RwLock<HashMap<[u8; 32], Credential>>,
     cards: RwLock<HashMap<Uuid, StoredCard>>,
+    organizations: RwLock<HashMap<Uuid, Organization>>,
 }
 
 impl Cache {
@@ -33,6 +34,10 @@ impl Cache {
 
     pub fn card(&self, id: Uuid) -> Option<StoredCard> {
         self.cards.read().ok()?.get(&id).cloned()
+    }
+
+    pub fn organization(&self, id: Uuid) -> Option<Organization> {
+        self.organizations.read().ok()?.get(&id).cloned()
     }
 
     /// Fills after a miss, unless a commit happened since `epoch` was read.
@@ -52,6 +57,14 @@ impl Cache {
         }
     }
 
+    pub fn fill_organization(&self, epoch: u64, organization: &Organization) {
+        if let Ok(mut map) = self.organizations.write() {
+            if self.epoch() == epoch {
+                bounded(&mut map).insert(organization.id, organization.clone());
+            }
+        }
+    }
+
     /// Writer thread, after a commit that wrote these cards.
     pub fn committed_cards<'a>(&self, cards: impl IntoIterator<Item = &'a StoredCard>) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
@@ -67,6 +80,9 @@ impl Cache {
     pub fn committed_other(&self, drop_cards: bool) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut map) = self.credentials.write() {
+            map.clear();
+        }
+        if let Ok(mut map) = self.organizations.write() {
             map.clear();
         }
         if drop_cards {

@@ -73,7 +73,7 @@ impl Engine {
         };
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
-            .name("cardinal-sqlite-writer".into())
+            .name("sqlite-writer".into())
             .spawn(move || run_writer(writer, queue, checkpoints))
             .map_err(backend)?;
         Ok(Engine { jobs, readers })
@@ -263,7 +263,7 @@ fn spawn_checkpointer(path: &std::path::Path) -> StoreResult<mpsc::SyncSender<()
     // One pending signal is enough: a checkpoint copies everything committed before it.
     let (commits, committed) = mpsc::sync_channel::<()>(1);
     std::thread::Builder::new()
-        .name("cardinal-sqlite-checkpointer".into())
+        .name("sqlite-checkpoint".into())
         .spawn(move || {
             while committed.recv().is_ok() {
                 if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {

@@ -557,13 +557,23 @@ impl Store for SqliteStore {
     }
 
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
-        self.engine
+        // Every sandbox payment reads its card's organization (its clock and time zone).
+        if let Some(hit) = self.cache.organization(id) {
+            return Ok(Some(hit));
+        }
+        let epoch = self.cache.epoch();
+        let found = self
+            .engine
             .read(move |conn| {
                 conn.prepare_cached(&ORGANIZATION_BY_ID)
                     .and_then(|mut s| s.query_row([id.to_string()], |r| organization(r, "o")).optional())
                     .map_err(sql)
             })
-            .await
+            .await?;
+        if let Some(organization) = &found {
+            self.cache.fill_organization(epoch, organization);
+        }
+        Ok(found)
     }
 
     async fn advance_clock(&self, id: Uuid, offset_seconds: i64) -> StoreResult<Option<Organization>> {

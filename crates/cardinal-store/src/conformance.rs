@@ -217,6 +217,11 @@ pub async fn organization_round_trip(store: Arc<dyn Store>) {
     assert!(!store.is_empty().await.unwrap());
     let org = store.organization(seed.organization.id).await.unwrap().unwrap();
     assert_eq!(org, seed.organization);
+    // Read again after a change: a backend that caches organizations must see the change.
+    let advanced = store.advance_clock(org.id, 3_600).await.unwrap().unwrap();
+    assert_eq!(advanced.clock_offset_seconds, 3_600);
+    assert_eq!(store.organization(org.id).await.unwrap().unwrap(), advanced);
+    let org = seed.organization.clone();
     let page = store.memberships(org.id, PageRequest { page: 1, per_page: 2 }).await.unwrap();
     assert_eq!((page.items.len(), page.total), (2, 5));
     let m = &seed.memberships[2];
@@ -444,6 +449,7 @@ pub async fn delete_organization_removes_everything(store: Arc<dyn Store>) {
     // Read first, so a backend that caches reads has them cached: deletion must reach caches.
     assert!(store.card_by_id(seed.cards[0].card.id).await.unwrap().is_some());
     assert!(store.credential_by_hash(&seed.credentials[0].secret_hash).await.unwrap().is_some());
+    assert!(store.organization(seed.organization.id).await.unwrap().is_some());
     assert!(store.delete_organization(seed.organization.id).await.unwrap());
     assert!(!store.delete_organization(seed.organization.id).await.unwrap());
     assert_eq!(store.organization(seed.organization.id).await.unwrap(), None);
