@@ -63,14 +63,15 @@ pub struct FlushOnDrop {
 }
 
 /// Starts the writer thread; keep the guard for as long as the process logs.
-pub fn batched_stderr() -> (BatchedStderr, FlushOnDrop) {
+pub fn batched_stderr() -> Result<(BatchedStderr, FlushOnDrop), String> {
     let shared = Arc::new(Shared::default());
     let for_writer = shared.clone();
+    // Without its writer, logging would fill the buffer and then wait forever: refuse to start.
     let writer = std::thread::Builder::new()
         .name("cardinal-log-writer".into())
         .spawn(move || write_batches(&for_writer, &mut std::io::stderr()))
-        .ok();
-    (BatchedStderr { shared: shared.clone() }, FlushOnDrop { shared, writer })
+        .map_err(|e| format!("cannot start the log writer thread: {e}"))?;
+    Ok((BatchedStderr { shared: shared.clone() }, FlushOnDrop { shared, writer: Some(writer) }))
 }
 
 fn write_batches(shared: &Shared, out: &mut impl Write) {

@@ -15,7 +15,7 @@ const ADMIN_TOKEN_HASH: &str = "admin_token_sha256";
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     // Held until the server stops: dropping it flushes the log lines still queued.
-    let _log_writer = init_logging(args.log_format);
+    let _log_writer = init_logging(args.log_format)?;
     let mode = match args.mode {
         ModeArg::Sandbox => Mode::Sandbox,
         ModeArg::Production => Mode::Production,
@@ -193,16 +193,16 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
 
 /// Logs go to stderr through a background writer thread that writes them in batches, so a
 /// request never waits for a write system call nor wakes a thread (see [`crate::logs`]).
-fn init_logging(format: LogFormat) -> crate::logs::FlushOnDrop {
+fn init_logging(format: LogFormat) -> Result<crate::logs::FlushOnDrop, String> {
     use tracing_subscriber::EnvFilter;
-    let (writer, guard) = crate::logs::batched_stderr();
+    let (writer, guard) = crate::logs::batched_stderr()?;
     let filter = EnvFilter::try_from_env("CARDINAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format {
         LogFormat::Json => builder.event_format(crate::logs::JsonLines).init(),
         LogFormat::Pretty => builder.init(),
     }
-    guard
+    Ok(guard)
 }
 
 async fn shutdown_signal() {
