@@ -97,26 +97,13 @@ impl RenderedCards {
 mod tests {
     use super::*;
     use cardinal_domain::issuing::Blueprint;
-    use cardinal_domain::{CardLevel, Cents};
     use jiff::tz::TimeZone;
     use jiff::Timestamp;
 
     fn stored() -> StoredCard {
-        let blueprint = Blueprint {
-            id: Uuid::new_v4(),
-            organization_id: Uuid::new_v4(),
-            bank_account_id: Uuid::new_v4(),
-            holder_id: Uuid::new_v4(),
-            holder_first_name: "Ada".into(),
-            holder_last_name: "Lovelace".into(),
-            initiator_id: Uuid::new_v4(),
-            level: CardLevel::Virtual,
-            payment_monthly_limit: Cents::euros(100),
-            atm_monthly_limit: Cents::ZERO,
-            last_digits: "1234".into(),
-        };
         let now = Timestamp::from_second(1_700_000_000).unwrap();
-        StoredCard { card: cardinal_domain::Card::issue(blueprint, now, &TimeZone::UTC), holder: Default::default() }
+        let card = cardinal_domain::Card::issue(Blueprint::example(), now, &TimeZone::UTC);
+        StoredCard { card, holder: Default::default() }
     }
 
     fn rendered_fresh(stored: &StoredCard, view: CardView) -> Bytes {

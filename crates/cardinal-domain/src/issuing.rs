@@ -25,6 +25,26 @@ pub struct Blueprint {
     pub last_digits: String,
 }
 
+impl Blueprint {
+    /// A virtual card for Ada Lovelace with fresh random ids and a €100 monthly limit: a
+    /// complete blueprint for tests and examples, to change what matters to them.
+    pub fn example() -> Blueprint {
+        Blueprint {
+            id: Uuid::new_v4(),
+            organization_id: Uuid::new_v4(),
+            bank_account_id: Uuid::new_v4(),
+            holder_id: Uuid::new_v4(),
+            holder_first_name: "Ada".into(),
+            holder_last_name: "Lovelace".into(),
+            initiator_id: Uuid::new_v4(),
+            level: CardLevel::Virtual,
+            payment_monthly_limit: Cents::euros(100),
+            atm_monthly_limit: Cents::ZERO,
+            last_digits: "1234".into(),
+        }
+    }
+}
+
 /// Longest embossed name a card carries.
 pub const EMBOSSED_NAME_MAX: usize = 26;
 

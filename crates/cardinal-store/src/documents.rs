@@ -58,24 +58,10 @@ fn parsed_earlier(id: Uuid, text: &str) -> Option<Card> {
 mod tests {
     use super::*;
     use cardinal_domain::issuing::Blueprint;
-    use cardinal_domain::{CardLevel, Cents};
 
     fn sample(id: Uuid) -> Card {
-        let blueprint = Blueprint {
-            id,
-            organization_id: Uuid::new_v4(),
-            bank_account_id: Uuid::new_v4(),
-            holder_id: Uuid::new_v4(),
-            holder_first_name: "Ada".into(),
-            holder_last_name: "Lovelace".into(),
-            initiator_id: Uuid::new_v4(),
-            level: CardLevel::Virtual,
-            payment_monthly_limit: Cents::euros(100),
-            atm_monthly_limit: Cents::ZERO,
-            last_digits: "1234".into(),
-        };
         let now = jiff::Timestamp::from_second(1_700_000_000).unwrap();
-        Card::issue(blueprint, now, &jiff::tz::TimeZone::UTC)
+        Card::issue(Blueprint { id, ..Blueprint::example() }, now, &jiff::tz::TimeZone::UTC)
     }
 
     #[test]

@@ -315,19 +315,22 @@ mod tests {
         assert!(text.lines().all(|line| line.ends_with(&"x".repeat(300)) && line.matches(':').count() == 2));
     }
 
+    /// An in-memory stand-in for stderr that the test can read while it is written to.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn a_lone_line_is_written_without_waiting_for_more_or_for_the_stop() {
-        #[derive(Clone, Default)]
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl Write for Sink {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         let shared = Arc::new(Shared::default());
         let (for_writer, sink) = (shared.clone(), Sink::default());
         let mut out = sink.clone();
@@ -346,18 +349,7 @@ mod tests {
 
     /// Formats events with [`JsonLines`] into a string.
     fn json_lines_of(events: impl FnOnce()) -> String {
-        #[derive(Clone, Default)]
-        struct Captured(Arc<Mutex<Vec<u8>>>);
-        impl Write for Captured {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let captured = Captured::default();
+        let captured = Sink::default();
         let sink = captured.clone();
         let subscriber = tracing_subscriber::fmt().event_format(JsonLines).with_writer(move || sink.clone()).finish();
         tracing::subscriber::with_default(subscriber, events);
