@@ -2,7 +2,8 @@
 //! and turning panics and timeouts into JSON errors instead of dropped connections.
 
 use crate::error::ApiError;
-use axum::extract::Request;
+use crate::AppState;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -30,14 +31,15 @@ fn new_request_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-/// The outermost layer: assigns the id, runs the request inside its scope, stamps the
-/// header, logs one line (never headers, bodies or query strings: they may hold secrets).
-pub async fn request_context(request: Request, next: Next) -> Response {
+/// The outermost layer: assigns the id, runs the request inside its scope (through the rate
+/// limits), stamps the header, logs one line (never headers, bodies or query strings: they may
+/// hold secrets).
+pub async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let id = new_request_id();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
-    let run = CatchPanic(Box::pin(next.run(request)));
+    let run = CatchPanic(Box::pin(async move { crate::rate_limit::admitted(&state, request, next).await }));
     let response = REQUEST_ID
         .scope(id.clone(), async move {
             match tokio::time::timeout(REQUEST_TIMEOUT, run).await {

@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         if op.surface.sandbox_only() && state.config.mode == Mode::Production {
             continue;
         }
+        let handler = with_operation_layers(&op, handler, &state);
         match groups.iter_mut().find(|(surface, _)| *surface == op.surface) {
             Some((_, group)) => *group = std::mem::take(group).route(op.path, handler),
             None => groups.push((op.surface, Router::new().route(op.path, handler))),
@@ -129,26 +130,34 @@ pub fn router(state: AppState) -> Router {
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::rate_limit))
-        .layer(middleware::from_fn(context::request_context))
+        .layer(middleware::from_fn_with_state(state.clone(), context::request_context))
         .with_state(state)
 }
 
+/// Qonto's writes honour idempotency keys. The layer wraps those handlers only: every layer
+/// costs each request it sees a boxed future and a clone of the service under it, and reads
+/// have no use for this one.
+fn with_operation_layers(
+    op: &routes::Operation,
+    handler: axum::routing::MethodRouter<AppState>,
+    state: &AppState,
+) -> axum::routing::MethodRouter<AppState> {
+    let write = matches!(op.method, "post" | "put" | "patch");
+    match op.surface == Surface::Qonto && write {
+        true => handler.layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency)),
+        false => handler,
+    }
+}
+
 /// The layers of each surface: `/v2` checks the staging token when one is configured (the
-/// mocked SCA routes are under `/v2` too), and Qonto writes honour idempotency keys.
+/// mocked SCA routes are under `/v2` too).
 fn with_surface_layers(surface: Surface, group: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let with_staging = |group: Router<AppState>| match state.config.staging_token_hash {
-        // Without a staging token the layer would only pass requests on: every layer costs
-        // each request a boxed future and a clone of the service under it.
-        None => group,
-        Some(_) => group.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staging_token)),
-    };
-    match surface {
-        Surface::Qonto => {
-            with_staging(group.route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency)))
+    match (surface, state.config.staging_token_hash) {
+        (Surface::Qonto | Surface::MockedSca, Some(_)) => {
+            group.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staging_token))
         }
-        Surface::MockedSca => with_staging(group),
-        Surface::Control | Surface::Public => group,
+        // Without a staging token the layer would only pass requests on.
+        _ => group,
     }
 }
 
