@@ -142,8 +142,7 @@ fn with_operation_layers(
     handler: axum::routing::MethodRouter<AppState>,
     state: &AppState,
 ) -> axum::routing::MethodRouter<AppState> {
-    let write = matches!(op.method, "post" | "put" | "patch");
-    match op.surface == Surface::Qonto && write {
+    match op.surface == Surface::Qonto && idempotency::honoured_by(op.method) {
         true => handler.layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency)),
         false => handler,
     }

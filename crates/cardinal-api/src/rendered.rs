@@ -8,6 +8,7 @@
 
 use crate::wire::{self, CardView, Links};
 use axum::body::Bytes;
+use cardinal_store::bounded::insert_bounded;
 use cardinal_store::StoredCard;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -43,10 +44,8 @@ impl RenderedCards {
         let card = wire::Card::in_view(stored, view, links);
         let body = Bytes::from(serde_json::to_vec(&CardBody { card: &card })?);
         if let Ok(mut map) = self.0.write() {
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-            map.insert(stored.card.id, Rendered { stored: stored.clone(), view, body: body.clone() });
+            let entry = Rendered { stored: stored.clone(), view, body: body.clone() };
+            insert_bounded(&mut map, MAX_ENTRIES, stored.card.id, entry);
         }
         Ok(body)
     }

@@ -1,12 +1,14 @@
-//! A read cache of credentials, cards and organizations, coherent by construction: SQLite has one writer,
-//! in this process, and it refreshes or drops entries right after each commit, in commit
-//! order. A reader that missed fills the cache only if no commit happened while it read the
+//! A read cache of credentials, cards and organizations, coherent by construction: SQLite has
+//! one writer, in this process, and it refreshes or drops entries right after each commit, in
+//! commit order. A reader that missed fills the cache only if no commit happened while it read the
 //! database (the write epoch did not move), so it can never put back an older value.
 //! Only the API's reads use it; operations on the writer thread always read the database,
 //! where they see the uncommitted changes of their own batch.
 
+use cardinal_store::bounded::insert_bounded;
 use cardinal_store::{Credential, Organization, StoredCard};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use uuid::Uuid;
@@ -40,27 +42,23 @@ impl Cache {
         self.organizations.read().ok()?.get(&id).cloned()
     }
 
-    /// Fills after a miss, unless a commit happened since `epoch` was read.
     pub fn fill_credential(&self, epoch: u64, credential: &Credential) {
-        if let Ok(mut map) = self.credentials.write() {
-            if self.epoch() == epoch {
-                bounded(&mut map).insert(credential.secret_hash, credential.clone());
-            }
-        }
+        self.fill(&self.credentials, epoch, credential.secret_hash, credential);
     }
 
     pub fn fill_card(&self, epoch: u64, card: &StoredCard) {
-        if let Ok(mut map) = self.cards.write() {
-            if self.epoch() == epoch {
-                bounded(&mut map).insert(card.card.id, card.clone());
-            }
-        }
+        self.fill(&self.cards, epoch, card.card.id, card);
     }
 
     pub fn fill_organization(&self, epoch: u64, organization: &Organization) {
-        if let Ok(mut map) = self.organizations.write() {
+        self.fill(&self.organizations, epoch, organization.id, organization);
+    }
+
+    /// Fills after a miss, unless a commit happened since `epoch` was read.
+    fn fill<K: Eq + Hash, V: Clone>(&self, map: &RwLock<HashMap<K, V>>, epoch: u64, key: K, value: &V) {
+        if let Ok(mut map) = map.write() {
             if self.epoch() == epoch {
-                bounded(&mut map).insert(organization.id, organization.clone());
+                insert_bounded(&mut map, MAX_ENTRIES, key, value.clone());
             }
         }
     }
@@ -70,7 +68,7 @@ impl Cache {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut map) = self.cards.write() {
             for card in cards {
-                bounded(&mut map).insert(card.card.id, card.clone());
+                insert_bounded(&mut map, MAX_ENTRIES, card.card.id, card.clone());
             }
         }
     }
@@ -79,23 +77,16 @@ impl Cache {
     /// an organization's clock) or removed data (an organization deleted).
     pub fn committed_other(&self, drop_cards: bool) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        if let Ok(mut map) = self.credentials.write() {
-            map.clear();
-        }
-        if let Ok(mut map) = self.organizations.write() {
-            map.clear();
-        }
+        clear(&self.credentials);
+        clear(&self.organizations);
         if drop_cards {
-            if let Ok(mut map) = self.cards.write() {
-                map.clear();
-            }
+            clear(&self.cards);
         }
     }
 }
 
-fn bounded<K, V>(map: &mut HashMap<K, V>) -> &mut HashMap<K, V> {
-    if map.len() >= MAX_ENTRIES {
+fn clear<K, V>(map: &RwLock<HashMap<K, V>>) {
+    if let Ok(mut map) = map.write() {
         map.clear();
     }
-    map
 }

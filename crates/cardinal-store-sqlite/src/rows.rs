@@ -102,8 +102,8 @@ pub fn credential(row: &Row) -> SqlResult<Credential> {
 
 /// A card row, read by position: [`cardinal_store::sql::CARD_SELECT`] starts every card query.
 pub fn stored_card(row: &Row) -> SqlResult<StoredCard> {
+    let id = uuid(row.get(0)?)?;
     // Borrowed, not copied: the text is only compared with, or parsed into, the card.
-    let id = Uuid::parse_str(row.get_ref(0)?.as_str()?).map_err(|e| conversion(e.to_string()))?;
     let card = card_from_document(id, row.get_ref(1)?.as_str()?).map_err(|e| conversion(e.to_string()))?;
     let team: Option<String> = row.get(4)?;
     Ok(StoredCard {

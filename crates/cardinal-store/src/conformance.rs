@@ -221,7 +221,6 @@ pub async fn organization_round_trip(store: Arc<dyn Store>) {
     let advanced = store.advance_clock(org.id, 3_600).await.unwrap().unwrap();
     assert_eq!(advanced.clock_offset_seconds, 3_600);
     assert_eq!(store.organization(org.id).await.unwrap().unwrap(), advanced);
-    let org = seed.organization.clone();
     let page = store.memberships(org.id, PageRequest { page: 1, per_page: 2 }).await.unwrap();
     assert_eq!((page.items.len(), page.total), (2, 5));
     let m = &seed.memberships[2];

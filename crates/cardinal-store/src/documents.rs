@@ -7,6 +7,7 @@
 //! nothing to invalidate, and a changed card simply parses again. Memory is bounded: past
 //! [`MAX_ENTRIES`] cards the map is emptied and refills by use.
 
+use crate::bounded::insert_bounded;
 use cardinal_domain::Card;
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
@@ -41,10 +42,7 @@ pub fn document_of(card: &Card) -> serde_json::Result<String> {
 
 fn remember(id: Uuid, text: &str, card: &Card) {
     if let Ok(mut map) = PARSED.write() {
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(id, Parsed { text: text.into(), card: card.clone() });
+        insert_bounded(&mut map, MAX_ENTRIES, id, Parsed { text: text.into(), card: card.clone() });
     }
 }
 

@@ -4,6 +4,7 @@
 //! go through [`Store::update_card`], which hands the locked card to a pure closure holding
 //! the rules, so every backend runs the same rules and only the persistence differs.
 
+pub mod bounded;
 pub mod conformance;
 pub mod documents;
 pub mod sql;

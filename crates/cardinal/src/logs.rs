@@ -85,7 +85,8 @@ fn write_batches(shared: &Shared, out: &mut impl Write) {
         let stopping = queue.stopping;
         drop(queue);
         if !spare.is_empty() {
-            // Nowhere to report a failed write of the log itself; the next batch tries again.
+            // Nowhere to report a failed write of the log itself: the batch is dropped, so a
+            // log that cannot be written never grows memory.
             let _ = out.write_all(&spare).and_then(|_| out.flush());
             spare.clear();
             shared.written.notify_all();
