@@ -53,8 +53,24 @@ type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 
 pub struct Engine {
-    jobs: mpsc::Sender<Job>,
+    /// `None` only while dropping: closing it tells the writer to finish and stop.
+    jobs: Option<mpsc::Sender<Job>>,
+    writer: Option<std::thread::JoinHandle<()>>,
     readers: Option<Readers>,
+}
+
+impl Drop for Engine {
+    /// Lets the writer finish the operations already queued and checkpoint the WAL, then waits
+    /// for it: a process that drops its store before exiting (`cardinal bench seed`, a server
+    /// stopping) leaves a database whose next start does not begin by copying a full WAL.
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(writer) = self.writer.take() {
+            if writer.thread().id() != std::thread::current().id() {
+                let _ = writer.join();
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -75,11 +91,11 @@ impl Engine {
             Location::Memory => (None, None),
         };
         let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run_writer(writer, queue, checkpoints))
             .map_err(backend)?;
-        Ok(Engine { jobs, readers })
+        Ok(Engine { jobs: Some(jobs), writer: Some(writer), readers })
     }
 
     /// Runs `op` in the next group commit and answers once that commit is durable.
@@ -114,7 +130,8 @@ impl Engine {
             });
             (succeeded, reply)
         });
-        self.jobs.send(job).map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
+        let stopped = || StoreError::Backend("the writer thread has stopped".into());
+        self.jobs.as_ref().ok_or_else(stopped)?.send(job).map_err(|_| stopped())?;
         answered.await.map_err(|_| StoreError::Backend("the write was abandoned".into()))?
     }
 
@@ -259,13 +276,13 @@ const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(2
 /// the writer or readers. The thread runs after commits (the writer signals it through the
 /// returned sender, never waiting), so an idle database costs nothing, and it stops when the
 /// sender is dropped with the writer.
-fn spawn_checkpointer(path: &std::path::Path) -> StoreResult<mpsc::SyncSender<()>> {
+fn spawn_checkpointer(path: &std::path::Path) -> StoreResult<Checkpointer> {
     let conn = Connection::open(path).map_err(backend)?;
     // FULL: the checkpoint syncs the WAL before copying and the database file after.
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;").map_err(backend)?;
     // One pending signal is enough: a checkpoint copies everything committed before it.
     let (commits, committed) = mpsc::sync_channel::<()>(1);
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
             while committed.recv().is_ok() {
@@ -276,20 +293,40 @@ fn spawn_checkpointer(path: &std::path::Path) -> StoreResult<mpsc::SyncSender<()
             }
         })
         .map_err(backend)?;
-    Ok(commits)
+    Ok(Checkpointer { commits, thread })
 }
 
-/// Copies every page the WAL holds into the database file and empties the WAL, before anyone
-/// reads. A process that ended without closing its connections (killed, or one that seeded a
-/// database and exited) leaves its WAL behind, and while a WAL has pages that were never copied,
-/// every page any reader reads is first looked up in the WAL's index: a tenth of a list page's
-/// time after seeding 10,000 cards. Nothing else would copy them until the next write, because
-/// checkpoints follow commits. Nobody else uses the database yet, so this one completes.
+/// The writer's handle on the checkpointer thread.
+struct Checkpointer {
+    commits: mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    /// Says a commit happened, never waiting: a full channel means a checkpoint is already due,
+    /// and it will take this commit's pages too.
+    fn committed(&self) {
+        let _ = self.commits.try_send(());
+    }
+
+    /// Stops the thread once its checkpoint in progress, if any, is done.
+    fn stop(self) {
+        drop(self.commits);
+        let _ = self.thread.join();
+    }
+}
+
+/// Copies every page the WAL holds into the database file and empties the WAL: at start-up,
+/// before anyone reads, and when the engine is dropped. A process that ended without closing
+/// its connections (killed) leaves its WAL behind, and while a WAL has pages that were never
+/// copied, every page any reader reads is first looked up in the WAL's index: a tenth of a list
+/// page's time after seeding 10,000 cards. Nothing else would copy them until the next write,
+/// because checkpoints follow commits.
 fn checkpoint_whole_log(conn: &Connection) -> StoreResult<()> {
     let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).map_err(backend)?;
     if busy != 0 {
-        // Another process holds the database: its own checkpoints will run; ours was not needed.
-        tracing::warn!("the start-up checkpoint could not complete: another connection is using the database");
+        // Another process is using the database: the WAL is left for its checkpoints.
+        tracing::warn!("the WAL could not be checkpointed whole: another connection is using the database");
     }
     Ok(())
 }
@@ -311,7 +348,7 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     Ok(())
 }
 
-fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>, checkpoints: Option<mpsc::SyncSender<()>>) {
+fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>, checkpointer: Option<Checkpointer>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -321,9 +358,17 @@ fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>, checkpoints: Option<
             }
         }
         commit_batch(&conn, batch);
-        if let Some(checkpoints) = &checkpoints {
-            // Full means a checkpoint is already due; it will take this commit's pages too.
-            let _ = checkpoints.try_send(());
+        if let Some(checkpointer) = &checkpointer {
+            checkpointer.committed();
+        }
+    }
+    // The engine was dropped: every queued operation has run. Copy the WAL into the database
+    // now, as SQLite would when the last connection closes — readers' connections on other
+    // threads may outlive this one, so SQLite's own copy at close cannot be counted on.
+    if let Some(checkpointer) = checkpointer {
+        checkpointer.stop();
+        if let Err(e) = checkpoint_whole_log(&conn) {
+            tracing::warn!(error = %e, "the closing checkpoint failed; the next start will copy the WAL");
         }
     }
 }
@@ -420,6 +465,36 @@ mod tests {
         let reopened = Connection::open(&path).unwrap();
         let rows: i64 = reopened.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 200, "and nothing it held was lost");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_engine_leaves_its_writes_in_the_database_and_an_empty_log() {
+        let dir = std::env::temp_dir().join(format!("cardinal-engine-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("closed.db");
+        let engine = Engine::open(Location::File(path.clone())).unwrap();
+        engine
+            .write(|conn| {
+                conn.execute_batch(
+                    "CREATE TABLE t (v TEXT);
+                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+                     INSERT INTO t SELECT hex(randomblob(500)) FROM n;",
+                )
+                .map_err(backend)
+            })
+            .await
+            .unwrap();
+        // A reader's connection on another thread outlives the engine, so SQLite's own copy when
+        // the last connection closes does not happen.
+        let reader = Connection::open(&path).unwrap();
+        reader.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap();
+        drop(engine);
+        assert_eq!(std::fs::metadata(dir.join("closed.db-wal")).unwrap().len(), 0, "the WAL was copied and emptied");
+        drop(reader);
+        let reopened = Connection::open(&path).unwrap();
+        let rows: i64 = reopened.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 200);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

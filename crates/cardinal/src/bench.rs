@@ -8,9 +8,21 @@ use cardinal_store::{NewCard, ScaMode};
 use serde_json::json;
 use std::time::Instant;
 
-/// The machine's practical ceiling: the same tokio/hyper/axum stack, answering a constant.
+/// The largest constant `/bytes/{n}` answers.
+const MAX_CONSTANT: usize = 1 << 20;
+
+/// The machine's practical ceiling: the same tokio/hyper/axum stack, answering a constant —
+/// `/` a 15-byte one, `/bytes/{n}` one of `n` bytes (at most 1 MiB), so that the cost of
+/// carrying an answer of a scenario's size is measured apart from the work of making it.
 pub async fn baseline(args: BaselineArgs) -> Result<(), String> {
-    let app = axum::Router::new().route("/", axum::routing::get(|| async { r#"{"status":"ok"}"# }));
+    let filler = axum::body::Bytes::from(vec![b'x'; MAX_CONSTANT]);
+    let sized = move |axum::extract::Path(n): axum::extract::Path<usize>| {
+        let body = filler.slice(..n.min(MAX_CONSTANT));
+        async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+    };
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { r#"{"status":"ok"}"# }))
+        .route("/bytes/{n}", axum::routing::get(sized));
     let listener = tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| e.to_string())?;
     println!("baseline listening on http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     axum::serve(listener, app).await.map_err(|e| e.to_string())
