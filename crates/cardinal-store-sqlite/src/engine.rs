@@ -7,6 +7,7 @@
 //! Nobody is answered before the commit that holds their write is durable.
 //! Reads run on a pool of read-only connections and, thanks to WAL, never wait on writes.
 
+use crate::stats::{CommitStats, CommitTimes};
 use cardinal_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 use std::cell::RefCell;
@@ -15,6 +16,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::time::Instant;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
@@ -349,6 +351,7 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 }
 
 fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>, checkpointer: Option<Checkpointer>) {
+    let mut stats = CommitStats::new();
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -357,11 +360,12 @@ fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>, checkpointer: Option
                 Err(_) => break,
             }
         }
-        commit_batch(&conn, batch);
+        commit_batch(&conn, batch, &mut stats);
         if let Some(checkpointer) = &checkpointer {
             checkpointer.committed();
         }
     }
+    stats.report();
     // The engine was dropped: every queued operation has run. Copy the WAL into the database
     // now, as SQLite would when the last connection closes — readers' connections on other
     // threads may outlive this one, so SQLite's own copy at close cannot be counted on.
@@ -380,7 +384,9 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+fn commit_batch(conn: &Connection, batch: Vec<Job>, stats: &mut CommitStats) {
+    let began = Instant::now();
+    let operations = batch.len();
     if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         // Nothing can run without a transaction. Dropping the operations drops their reply
         // channels, so each caller is answered with an error rather than left waiting.
@@ -393,7 +399,9 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
             replies.push(reply);
         }
     }
+    let executed = Instant::now();
     let commit = run(conn, "COMMIT").map_err(|e| e.to_string());
+    stats.record(operations, CommitTimes { began, executed, committed: Instant::now() });
     if commit.is_err() {
         let _ = run(conn, "ROLLBACK");
         tracing::error!(error = ?commit, "group commit failed");

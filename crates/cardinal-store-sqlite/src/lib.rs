@@ -4,6 +4,7 @@
 mod cache;
 mod engine;
 mod rows;
+mod stats;
 
 pub use engine::Location;
 
