@@ -85,7 +85,7 @@ fn read_request(f: &mut Fields, principal: &Principal) -> Option<CardRequest> {
         },
         None => None,
     };
-    level_requirements(f, level, &limits, ship_to_business, address.is_some(), type_of_print, pre_expires_at);
+    level_requirements(f, level, ship_to_business, address.is_some(), type_of_print, pre_expires_at);
     Some(CardRequest {
         pointer: f.prefix().to_owned(),
         holder_id: holder_id?,
@@ -109,7 +109,6 @@ fn read_request(f: &mut Fields, principal: &Principal) -> Option<CardRequest> {
 fn level_requirements(
     f: &mut Fields,
     level: CardLevel,
-    limits: &LimitsPatch,
     ship_to_business: bool,
     has_address: bool,
     type_of_print: Option<TypeOfPrint>,
@@ -121,8 +120,6 @@ fn level_requirements(
                 f.required::<()>(name, None);
             }
         }
-    } else if limits.payment_monthly().is_none() && !f.has("payment_monthly_limit") {
-        f.required::<()>("payment_monthly_limit", None);
     }
     if level.is_physical() && !ship_to_business && !has_address && !f.has("address") {
         f.issue("required", "address", "address is required unless ship_to_business is true");
@@ -152,11 +149,23 @@ fn read_address(f: &mut Fields, object: &Map<String, Value>) -> Option<Address> 
     let zipcode = text("zipcode", 20);
     let city = text("city", 100);
     let country = text("country", 2);
-    let second_line = a.string("second_line");
+    let mut optional = |name: &str, max: usize| {
+        let value = a.string(name)?;
+        let value = value.trim();
+        if value.chars().count() > max {
+            a.issue("too_long", name, format!("{name} must have at most {max} characters"));
+        }
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    let contact_name = optional("contact_name", 100);
+    let second_line = optional("second_line", 100);
+    let third_line = optional("third_line", 100);
     f.issues.extend(a.issues);
     Some(Address {
+        contact_name,
         first_line: first_line?,
         second_line,
+        third_line,
         zipcode: zipcode?,
         city: city?,
         country: country?.to_uppercase(),
@@ -200,7 +209,7 @@ async fn build(
         }
     }
     let (Some(holder), Some(account)) = (holder, account) else { return Ok(None) };
-    let monthly = r.limits.payment_monthly().unwrap_or(Cents::ZERO);
+    let monthly = r.limits.payment_monthly().unwrap_or_else(|| rules::default_payment_monthly(r.level));
     let initiator = r.initiator_id.unwrap_or(principal.membership.id);
     let tz = org.time_zone();
     let (mut card, secrets) =
@@ -239,7 +248,11 @@ async fn build(
 fn require_creator(principal: &Principal) -> ApiResult<()> {
     principal.require_card_write()?;
     if reach(principal.role(), CardAction::Create) != Reach::All {
-        return Err(ApiError::forbidden(format!("a member with the {} role may not create cards", principal.role())));
+        let role = principal.role();
+        return Err(ApiError::forbidden(format!(
+            "{} {role} may not create cards",
+            cardinal_domain::error::article(role.as_str())
+        )));
     }
     Ok(())
 }
@@ -273,10 +286,20 @@ async fn insert(state: &AppState, principal: &Principal, cards: Vec<NewCard>) ->
     let request_id = crate::context::request_id();
     let events: Vec<AuditEvent> = cards
         .iter()
-        .map(|new| audit_event(&new.card, "create", principal.actor(), None, now, &request_id, serde_json::json!({})))
+        .map(|new| audit_event(&new.card, "create", principal.actor(), None, now, &request_id, shipping(&new.card)))
         .collect();
     let stored = insert_with_fresh_pans(state, cards, events).await?;
     Ok(stored.iter().map(|s| CardBody { card: render(state, principal, s) }).collect())
+}
+
+/// Where a physical card is shipped is not part of Qonto's card object; the creation event
+/// shows it back (`GET /_sandbox/cards/{id}/events`).
+fn shipping(card: &cardinal_domain::Card) -> Value {
+    match &card.address {
+        Some(address) => serde_json::json!({"ship_to_business": card.ship_to_business, "address": address}),
+        None if card.level.is_physical() => serde_json::json!({"ship_to_business": card.ship_to_business}),
+        None => serde_json::json!({}),
+    }
 }
 
 /// PANs are random within the BIN, so among millions of cards two can collide; the store's

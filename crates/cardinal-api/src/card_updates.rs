@@ -85,15 +85,15 @@ impl LimitsPatch {
     /// Reads the limit fields of a create or update body.
     pub fn read(f: &mut Fields) -> LimitsPatch {
         LimitsPatch {
-            atm_monthly: f.money("atm_monthly_limit"),
-            atm_daily: f.money("atm_daily_limit"),
+            atm_monthly: f.limit("atm_monthly_limit"),
+            atm_daily: f.limit("atm_daily_limit"),
             atm_daily_option: f.boolean("atm_daily_limit_option"),
-            payment_monthly: f.money("payment_monthly_limit"),
-            payment_daily: f.money("payment_daily_limit"),
+            payment_monthly: f.limit("payment_monthly_limit"),
+            payment_daily: f.limit("payment_daily_limit"),
             payment_daily_option: f.boolean("payment_daily_limit_option"),
-            payment_transaction: f.money("payment_transaction_limit"),
+            payment_transaction: f.limit("payment_transaction_limit"),
             payment_transaction_option: f.boolean("payment_transaction_limit_option"),
-            payment_lifespan: f.money("payment_lifespan_limit"),
+            payment_lifespan: f.limit("payment_lifespan_limit"),
         }
     }
 

@@ -18,6 +18,7 @@ tokio::task_local! {
 }
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const TYK_TRACE_ID_HEADER: &str = "x-tyk-trace-id";
 
 /// How long a request may run before it is answered with a timeout error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,6 +57,8 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
         .await;
     let mut response = REQUEST_ID.scope(id.clone(), in_contract_shape(response)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
+        // Qonto's error pages name the trace by this header; clients log either (spec §1.4).
+        response.headers_mut().insert(TYK_TRACE_ID_HEADER, value.clone());
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     tracing::info!(

@@ -23,6 +23,7 @@ pub async fn link(
     State(state): State<AppState>,
     principal: Principal,
     Path(raw): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     principal.require(scope::CARD_READ)?;
     let stored = visible_card(&state, &principal, &raw).await?;
@@ -39,7 +40,11 @@ pub async fn link(
             expires_at: now.saturating_add(LIFETIME).unwrap_or(jiff::Timestamp::MAX),
         })
         .await?;
-    Ok(Json(json!({"iframe_url": format!("{}{PAGE_PATH}/{token}", state.config.public_url)})))
+    // The page speaks the language the integrator's request asked for (spec §3.4): the link
+    // carries it, so the browser that opens it does not decide. A `lang` added to the link
+    // later overrides it (the last one counts).
+    let lang = accepted_language(&headers).map(|lang| format!("?lang={lang}")).unwrap_or_default();
+    Ok(Json(json!({"iframe_url": format!("{}{PAGE_PATH}/{token}{lang}", state.config.public_url)})))
 }
 
 /// `GET /card_data/{token}`: the card's details once, then a "link expired" page (410).
@@ -129,15 +134,21 @@ const LANGUAGES: [&str; 6] = ["en", "fr", "it", "es", "de", "pt"];
 
 /// `?lang=`, else the first supported language of `Accept-Language`, else English.
 fn language(query: Option<&str>, headers: &HeaderMap) -> &'static str {
-    let supported = |tag: &str| {
-        let primary = tag.split(['-', '_', ';']).next().unwrap_or_default().trim().to_ascii_lowercase();
-        LANGUAGES.iter().find(|l| **l == primary).copied()
-    };
     let from_query = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .find(|(k, _)| k == "lang")
-        .and_then(|(_, v)| supported(&v));
-    let from_header = || headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?.split(',').find_map(supported);
-    from_query.or_else(from_header).unwrap_or("en")
+        .filter(|(k, _)| k == "lang")
+        .last()
+        .and_then(|(_, v)| supported_language(&v));
+    from_query.or_else(|| accepted_language(headers)).unwrap_or("en")
+}
+
+/// The first supported language of an `Accept-Language` header.
+fn accepted_language(headers: &HeaderMap) -> Option<&'static str> {
+    headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?.split(',').find_map(supported_language)
+}
+
+fn supported_language(tag: &str) -> Option<&'static str> {
+    let primary = tag.split(['-', '_', ';']).next().unwrap_or_default().trim().to_ascii_lowercase();
+    LANGUAGES.iter().find(|l| **l == primary).copied()
 }
 
 struct Text {
@@ -224,6 +235,7 @@ mod tests {
         assert_eq!(language(None, &headers), "de");
         assert_eq!(language(Some("lang=pt"), &headers), "pt");
         assert_eq!(language(Some("lang=xx"), &headers), "de");
+        assert_eq!(language(Some("lang=fr&lang=it"), &headers), "it", "a lang added later overrides");
     }
 
     #[test]

@@ -134,7 +134,7 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::NotFound => ApiError::not_found("card"),
             DomainError::Forbidden(detail) => ApiError::forbidden(detail),
-            e @ DomainError::InvalidTransition { .. } => {
+            e @ (DomainError::InvalidTransition { .. } | DomainError::WrongLevel { .. }) => {
                 ApiError::unprocessable("invalid_transition", e.to_string(), None)
             }
             DomainError::Invalid(issues) => ApiError::issues(issues),

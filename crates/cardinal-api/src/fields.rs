@@ -115,6 +115,16 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A card limit: whole euros, not negative (spec §1.1: limits are integers in and out).
+    pub fn limit(&mut self, name: &str) -> Option<Cents> {
+        let cents = self.money(name)?;
+        if cents.0 % 100 != 0 {
+            self.issue("invalid", name, format!("{name} must be a whole number of euros"));
+            return None;
+        }
+        Some(cents)
+    }
+
     pub fn integers(&mut self, name: &str) -> Option<Vec<i64>> {
         self.typed(name, "an array of integers", |v| v.as_array()?.iter().map(Value::as_i64).collect())
     }

@@ -14,6 +14,7 @@ pub mod data_view;
 pub mod error;
 pub mod fields;
 pub mod health;
+pub mod iban_certificate;
 pub mod idempotency;
 pub mod ids;
 pub mod openapi;
@@ -118,9 +119,12 @@ pub fn router(state: AppState) -> Router {
             continue;
         }
         let handler = with_operation_layers(&op, handler, &state);
+        // Every route also answers with a trailing slash: an official SDK sends
+        // `GET /v2/organization/` (spec §1.1).
+        let group = Router::new().route(op.path, handler.clone()).route(&format!("{}/", op.path), handler);
         match groups.iter_mut().find(|(surface, _)| *surface == op.surface) {
-            Some((_, group)) => *group = std::mem::take(group).route(op.path, handler),
-            None => groups.push((op.surface, Router::new().route(op.path, handler))),
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(group),
+            None => groups.push((op.surface, group)),
         }
     }
     let mut app = Router::new();

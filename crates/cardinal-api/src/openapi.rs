@@ -114,6 +114,7 @@ fn responses(op: &Operation) -> Value {
         Reply::NoContent => (204, None),
         Reply::Html => (200, Some(json!({"text/html": {"schema": {"type": "string"}}}))),
         Reply::Svg => (200, Some(json!({"image/svg+xml": {"schema": {"type": "string"}}}))),
+        Reply::Pdf => (200, Some(json!({"application/pdf": {"schema": {"type": "string", "format": "binary"}}}))),
     };
     let mut success = json!({"description": "Success"});
     if let Some(content) = content {
@@ -188,6 +189,7 @@ fn card_schema() -> Value {
             FieldType::Timestamp => json!({"type": "string", "format": "date-time"}),
             FieldType::Bool => json!({"type": "boolean"}),
             FieldType::Number => json!({"type": "number", "description": "euros"}),
+            FieldType::Integer => json!({"type": "integer", "description": "whole euros"}),
             FieldType::Integers => json!({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7}}),
             FieldType::Strings => json!({"type": "array", "items": {"type": "string"}}),
             FieldType::Object => json!({"type": "object"}),

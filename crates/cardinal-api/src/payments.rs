@@ -187,7 +187,7 @@ pub async fn settle(State(state): State<AppState>, _: Admin, Path(raw): Path<Str
         .change_transaction(
             id,
             Box::new(move |t, _card, account| {
-                ensure_pending(t, "settle")?;
+                ensure_pending(t, "settled")?;
                 account.balance = account.balance - t.amount;
                 account.updated_at = organization_now;
                 t.status = TransactionStatus::Completed;
@@ -210,7 +210,7 @@ pub async fn reverse(State(state): State<AppState>, _: Admin, Path(raw): Path<St
         .change_transaction(
             id,
             Box::new(move |t, stored, account| {
-                ensure_pending(t, "reverse")?;
+                ensure_pending(t, "reversed")?;
                 account.authorized_balance = account.authorized_balance + t.amount;
                 account.updated_at = organization_now;
                 if let (Some(day), Some(month), Some(channel)) =
@@ -227,9 +227,12 @@ pub async fn reverse(State(state): State<AppState>, _: Admin, Path(raw): Path<St
     Ok(Json(json!({"transaction": TransactionBody::from(&transaction)})))
 }
 
-fn ensure_pending(t: &Transaction, action: &str) -> Result<(), DomainError> {
+/// `done` is the action in the past participle: "a completed transaction cannot be settled".
+fn ensure_pending(t: &Transaction, done: &str) -> Result<(), DomainError> {
     if t.status != TransactionStatus::Pending {
-        return Err(DomainError::InvalidState(format!("transaction is {}: cannot {action}", t.status.as_str())));
+        let status = t.status.as_str();
+        let article = cardinal_domain::error::article(status);
+        return Err(DomainError::InvalidState(format!("{article} {status} transaction cannot be {done}")));
     }
     Ok(())
 }

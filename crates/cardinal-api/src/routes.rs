@@ -3,8 +3,8 @@
 
 use crate::auth::scope;
 use crate::{
-    assets, card_create, card_updates, cards, control, data_view, health, openapi, organization, payments, sca,
-    transactions, AppState,
+    assets, card_create, card_updates, cards, control, data_view, health, iban_certificate, openapi, organization,
+    payments, sca, transactions, AppState,
 };
 use axum::routing::MethodRouter;
 
@@ -34,6 +34,7 @@ pub enum Reply {
     NoContent,
     Html,
     Svg,
+    Pdf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +145,12 @@ const TRANSACTION_QUERY: &[Param] = &[
     PAGINATION[1],
 ];
 
+const IBAN_CERTIFICATE_QUERY: &[Param] = &[param(
+    "locale",
+    ParamKind::String,
+    "`en`, `fr`, `it`, `de`, `es`, `pt` or `nl` (default: the organization's country).",
+)];
+
 pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
     use scope::*;
     vec![
@@ -185,6 +192,10 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, "BankAccountList")),
         operation!(get "/v2/bank_accounts/{id}" => organization::bank_account; Qonto, "getBankAccount", "Show a bank account",
             scope = Some(ORGANIZATION_READ), reply = Reply::Json(200, "BankAccountEnvelope")),
+        operation!(get "/v2/bank_accounts/{id}/iban_certificate" => iban_certificate::download; Qonto,
+            "downloadIbanCertificate", "The account's IBAN certificate (PDF)", scope = Some(ORGANIZATION_READ),
+            query = IBAN_CERTIFICATE_QUERY,
+            reply = Reply::Pdf),
         operation!(get "/v2/memberships" => organization::memberships; Qonto, "listMemberships", "List the organization's members",
             scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, "MembershipList")),
         operation!(get "/v2/membership" => organization::membership; Qonto, "getMembership", "The caller's membership",

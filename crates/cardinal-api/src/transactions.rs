@@ -32,6 +32,8 @@ pub async fn list(
         }
     }
     let (sort, descending) = sort(params.one("sort_by"))?;
+    let includes = Includes::of(&params)?;
+    let with_attachments = with_attachments(&params)?;
     let page = params.page()?;
     let q = TransactionQuery {
         organization_id: principal.organization.id,
@@ -43,12 +45,14 @@ pub async fn list(
         settled_at: range(&params, "settled_at")?,
         updated_at: range(&params, "updated_at")?,
         emitted_at: range(&params, "emitted_at")?,
+        created_at: range(&params, "created_at")?,
+        with_attachments,
         sort,
         descending,
         page,
     };
     let found = state.store.list_transactions(&q).await?;
-    let transactions: Vec<TransactionBody> = found.items.iter().map(TransactionBody::from).collect();
+    let transactions: Vec<Value> = found.items.iter().map(|t| includes.render(t)).collect();
     Ok(Json(json!({"transactions": transactions, "meta": Meta::of(&found, page)})))
 }
 
@@ -56,15 +60,17 @@ pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
     Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
     principal.require(scope::ORGANIZATION_READ)?;
+    let includes = Includes::of(&Params::parse(query.as_deref()))?;
     let not_found = || ApiError::not_found("transaction");
     let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
     let transaction = state.store.transaction(principal.organization.id, id).await?.ok_or_else(not_found)?;
     let holder = state.store.membership(principal.organization.id, transaction.holder_id).await?;
     let relation = principal.relation_to(transaction.holder_id, holder.and_then(|h| h.team_id));
     authorize(principal.role(), CardAction::See, relation).map_err(|_| not_found())?;
-    Ok(Json(json!({"transaction": TransactionBody::from(&transaction)})))
+    Ok(Json(json!({"transaction": includes.render(&transaction)})))
 }
 
 /// `bank_account_id` or `iban` is required; either must name one of the caller's accounts.
@@ -116,13 +122,14 @@ fn sort(raw: Option<&str>) -> ApiResult<(TransactionSortField, bool)> {
         ApiError::parameter(
             "not_in_list",
             "sort_by",
-            "sort_by must be settled_at, updated_at or emitted_at, then :asc or :desc",
+            "sort_by must be settled_at, updated_at, emitted_at or created_at, then :asc or :desc",
         )
     };
     let field = match field {
         "settled_at" => TransactionSortField::SettledAt,
         "updated_at" => TransactionSortField::UpdatedAt,
         "emitted_at" => TransactionSortField::EmittedAt,
+        "created_at" => TransactionSortField::CreatedAt,
         _ => return Err(bad()),
     };
     let descending = match direction {
@@ -133,18 +140,98 @@ fn sort(raw: Option<&str>) -> ApiResult<(TransactionSortField, bool)> {
     Ok((field, descending))
 }
 
-/// `<name>_from` / `<name>_to`, RFC 3339, inclusive.
+/// `<name>_from` / `<name>_to`, inclusive: an RFC 3339 timestamp, or a `YYYY-MM-DD` date
+/// meaning that whole day in UTC (from its first second, to its last).
 fn range(params: &Params, name: &str) -> ApiResult<TimeRange> {
-    let read = |suffix: &str| -> ApiResult<Option<Timestamp>> {
+    let read = |suffix: &str, day_end: bool| -> ApiResult<Option<Timestamp>> {
         let key = format!("{name}_{suffix}");
-        params
-            .one(&key)
-            .map(|raw| {
-                raw.parse().map_err(|_| {
-                    ApiError::parameter("invalid", key.clone(), format!("{key} must be an RFC 3339 timestamp"))
-                })
-            })
-            .transpose()
+        let Some(raw) = params.one(&key) else { return Ok(None) };
+        bound(raw, day_end).map(Some).ok_or_else(|| {
+            ApiError::parameter(
+                "invalid",
+                key.clone(),
+                format!("{key} must be a date (2026-12-02) or an RFC 3339 timestamp (2026-12-02T10:00:00Z)"),
+            )
+        })
     };
-    Ok(TimeRange { from: read("from")?, to: read("to")? })
+    Ok(TimeRange { from: read("from", false)?, to: read("to", true)? })
+}
+
+fn bound(raw: &str, day_end: bool) -> Option<Timestamp> {
+    if let Ok(at) = raw.parse::<Timestamp>() {
+        return Some(at);
+    }
+    let day: jiff::civil::Date = raw.parse().ok()?;
+    let time = if day_end { jiff::civil::time(23, 59, 59, 999_999_999) } else { jiff::civil::Time::midnight() };
+    day.to_datetime(time).to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+}
+
+/// `with_attachments=true|false`.
+fn with_attachments(params: &Params) -> ApiResult<Option<bool>> {
+    match params.one("with_attachments") {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ApiError::parameter("invalid", "with_attachments", "with_attachments must be true or false")),
+    }
+}
+
+/// `includes[]`: the related objects Qonto adds to a transaction on request.
+#[derive(Debug, Default, Clone, Copy)]
+struct Includes {
+    labels: bool,
+    attachments: bool,
+    vat_details: bool,
+}
+
+impl Includes {
+    const NAMES: [&'static str; 3] = ["labels", "attachments", "vat_details"];
+
+    fn of(params: &Params) -> ApiResult<Includes> {
+        let mut includes = Includes::default();
+        for name in params.many("includes") {
+            match name {
+                "labels" => includes.labels = true,
+                "attachments" => includes.attachments = true,
+                "vat_details" => includes.vat_details = true,
+                other => {
+                    return Err(ApiError::parameter(
+                        "not_in_list",
+                        "includes[]",
+                        format!("includes[] value {other:?} is not one of: {}", Includes::NAMES.join(", ")),
+                    ))
+                }
+            }
+        }
+        Ok(includes)
+    }
+
+    /// The transaction with the included keys. Cardinal has no labels, attachments or VAT
+    /// details yet, so each is present and empty, in Qonto's shape.
+    fn render(self, t: &cardinal_store::Transaction) -> Value {
+        let mut body = serde_json::to_value(TransactionBody::from(t)).unwrap_or_default();
+        if self.labels {
+            body["labels"] = json!([]);
+        }
+        if self.attachments {
+            body["attachments"] = json!([]);
+        }
+        if self.vat_details {
+            body["vat_details"] = json!({"items": []});
+        }
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_cover_their_whole_day_in_utc() {
+        assert_eq!(bound("2026-12-02", false), Some("2026-12-02T00:00:00Z".parse().unwrap()));
+        assert_eq!(bound("2026-12-02", true), Some("2026-12-02T23:59:59.999999999Z".parse().unwrap()));
+        assert_eq!(bound("2026-12-02T10:00:00+01:00", true), Some("2026-12-02T09:00:00Z".parse().unwrap()));
+        assert_eq!(bound("02/12/2026", false), None);
+    }
 }

@@ -203,11 +203,31 @@ impl SpentCounters {
     }
 }
 
+/// Why a lifecycle action was refused: the card's level never allows it, or its state does not now.
+enum Refusal {
+    Level(CardLevel),
+    State,
+}
+
+impl Refusal {
+    fn error(self, status: Status, action: CardAction) -> DomainError {
+        match self {
+            Refusal::Level(level) => DomainError::WrongLevel { level, action },
+            Refusal::State => DomainError::InvalidTransition { status, action },
+        }
+    }
+}
+
 /// A shipping address for a physical card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
+    /// Who the parcel is for, when not the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_name: Option<String>,
     pub first_line: String,
     pub second_line: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub third_line: Option<String>,
     pub zipcode: String,
     pub city: String,
     pub country: String,
@@ -322,6 +342,12 @@ impl Card {
         self.user_locked || !self.system_locks.is_empty()
     }
 
+    /// `last_activity_at` as Qonto shows it: the last payment attempt, or the creation time
+    /// while there was none — never null, strict clients reject a null (spec §2.1).
+    pub fn last_activity_shown(&self) -> Timestamp {
+        self.last_activity_at.unwrap_or(self.created_at)
+    }
+
     /// True when `/unlock` would lift every current lock (also true with no lock at all).
     pub fn has_only_user_liftable_locks(&self) -> bool {
         self.system_locks.is_empty()
@@ -347,13 +373,16 @@ impl Card {
             }
             CardAction::ReportLost | CardAction::ReportStolen => {
                 let target = if action == CardAction::ReportLost { Lifecycle::Lost } else { Lifecycle::Stolen };
-                self.terminate(state, target, self.level.is_physical()).ok_or_else(refuse)?
+                self.terminate(state, target, self.level.is_physical()).map_err(|why| why.error(status, action))?
             }
-            CardAction::Discard => {
-                self.terminate(state, Lifecycle::Discarded, !self.level.is_physical()).ok_or_else(refuse)?
-            }
+            CardAction::Discard => self
+                .terminate(state, Lifecycle::Discarded, !self.level.is_physical())
+                .map_err(|why| why.error(status, action))?,
             CardAction::Activate => {
-                if state != Lifecycle::Pending || !self.level.is_physical() {
+                if !self.level.is_physical() {
+                    return Err(DomainError::WrongLevel { level: self.level, action });
+                }
+                if state != Lifecycle::Pending {
                     return Err(refuse());
                 }
                 self.lifecycle = Lifecycle::Live;
@@ -368,16 +397,19 @@ impl Card {
         Ok(outcome)
     }
 
-    /// Moves to a final state. `None` when not allowed; repeating the same report is a no-op.
-    fn terminate(&mut self, state: Lifecycle, target: Lifecycle, level_allows: bool) -> Option<Outcome> {
+    /// Moves to a final state; repeating the same report is a no-op.
+    fn terminate(&mut self, state: Lifecycle, target: Lifecycle, level_allows: bool) -> Result<Outcome, Refusal> {
         if state == target {
-            return Some(Outcome::Unchanged);
+            return Ok(Outcome::Unchanged);
         }
-        if !level_allows || state.is_terminal() {
-            return None;
+        if !level_allows {
+            return Err(Refusal::Level(self.level));
+        }
+        if state.is_terminal() {
+            return Err(Refusal::State);
         }
         self.lifecycle = target;
-        Some(Outcome::Changed)
+        Ok(Outcome::Changed)
     }
 
     fn set(&mut self, change: impl FnOnce(&mut Card) -> bool) -> Outcome {
@@ -514,7 +546,7 @@ pub(crate) mod tests {
         let mut c = card(CardLevel::Standard, Lifecycle::Pending);
         let err = c.apply(CardAction::Lock, now()).unwrap_err();
         assert_eq!(err, DomainError::InvalidTransition { status: Status::Pending, action: CardAction::Lock });
-        assert_eq!(err.to_string(), "card is pending: cannot lock");
+        assert_eq!(err.to_string(), "a pending card cannot be locked");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Why a domain rule refused an operation. The API layer maps each variant to a Qonto error.
 
-use crate::card::Status;
+use crate::card::{CardLevel, Status};
 use crate::permissions::CardAction;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -11,9 +11,12 @@ pub enum DomainError {
     /// The caller sees the card but their role may not perform the action.
     #[error("{0}")]
     Forbidden(String),
-    /// The card's state does not allow the action (spec §2.2).
-    #[error("card is {status}: cannot {action}")]
+    /// The card's state does not allow the action (spec §2.2): "a lost card cannot be locked".
+    #[error("{} {status} card cannot {}", article(status.as_str()), action.passive())]
     InvalidTransition { status: Status, action: CardAction },
+    /// The card's level never allows the action: "a virtual card cannot be reported lost".
+    #[error("{} {level} card cannot {}", article(level.as_str()), action.passive())]
+    WrongLevel { level: CardLevel, action: CardAction },
     /// Something other than a card is not in a state that allows the action
     /// (e.g. settling a transaction twice).
     #[error("{0}")]
@@ -53,5 +56,13 @@ impl DomainError {
         } else {
             Err(DomainError::Invalid(issues))
         }
+    }
+}
+
+/// "a" or "an" before a word, for details that read as English sentences.
+pub fn article(word: &str) -> &'static str {
+    match word.as_bytes().first() {
+        Some(b'a' | b'e' | b'i' | b'o' | b'u') => "an",
+        _ => "a",
     }
 }

@@ -1,7 +1,7 @@
 //! Who may do what to which card: the one table of spec §2.3.
 
 use crate::card::wire_enum;
-use crate::error::DomainError;
+use crate::error::{article, DomainError};
 
 wire_enum! {
     /// A membership's role in its organization.
@@ -47,6 +47,46 @@ impl CardAction {
             CardAction::ViewData => "view card data",
             CardAction::Activate => "activate",
             CardAction::SystemLock => "add a system lock",
+        }
+    }
+
+    /// What the action does to "this card", after "may not": "update the limits of this card".
+    pub fn on_this_card(self) -> &'static str {
+        match self {
+            CardAction::See => "see this card",
+            CardAction::Create => "create cards",
+            CardAction::Lock => "lock this card",
+            CardAction::Unlock => "unlock this card",
+            CardAction::ReportLost => "report this card lost",
+            CardAction::ReportStolen => "report this card stolen",
+            CardAction::Discard => "discard this card",
+            CardAction::UpdateNickname => "rename this card",
+            CardAction::UpdateLimits => "update the limits of this card",
+            CardAction::UpdateOptions => "update the options of this card",
+            CardAction::UpdateRestrictions => "update the restrictions of this card",
+            CardAction::ViewData => "view the number of this card",
+            CardAction::Activate => "activate this card",
+            CardAction::SystemLock => "put a system lock on this card",
+        }
+    }
+
+    /// The action in the passive, after "a … card cannot": "be reported lost".
+    pub fn passive(self) -> &'static str {
+        match self {
+            CardAction::See => "be seen",
+            CardAction::Create => "be created",
+            CardAction::Lock => "be locked",
+            CardAction::Unlock => "be unlocked",
+            CardAction::ReportLost => "be reported lost",
+            CardAction::ReportStolen => "be reported stolen",
+            CardAction::Discard => "be discarded",
+            CardAction::UpdateNickname => "be renamed",
+            CardAction::UpdateLimits => "have its limits updated",
+            CardAction::UpdateOptions => "have its options updated",
+            CardAction::UpdateRestrictions => "have its restrictions updated",
+            CardAction::ViewData => "have its number shown",
+            CardAction::Activate => "be activated",
+            CardAction::SystemLock => "get a system lock",
         }
     }
 }
@@ -98,11 +138,13 @@ pub fn reach(role: Role, action: CardAction) -> Reach {
         (_, Owner | Admin) => All,
         (See, Reporting) => All,
         (_, Reporting) => Nothing,
-        (See | Lock | ReportLost | ReportStolen | Discard | UpdateNickname, Manager) => OwnAndTeam,
-        (See | Lock | ReportLost | ReportStolen | Discard | UpdateNickname, Employee) => Own,
-        (UpdateOptions, Manager) => OwnAndTeam,
+        (See | Lock | ReportLost | ReportStolen | Discard, Manager) => OwnAndTeam,
+        (See | Lock | ReportLost | ReportStolen | Discard, Employee) => Own,
         (ViewData, Manager | Employee) => Own,
-        (Create | Unlock | UpdateLimits | UpdateRestrictions | UpdateOptions, Manager | Employee) => Nothing,
+        // Qonto keeps every settings change to owners and admins, nickname and options too.
+        (Create | Unlock | UpdateLimits | UpdateRestrictions | UpdateOptions | UpdateNickname, Manager | Employee) => {
+            Nothing
+        }
     }
 }
 
@@ -115,7 +157,7 @@ pub fn authorize(role: Role, action: CardAction, relation: Relation) -> Result<(
     if reach(role, action).covers(relation) {
         return Ok(());
     }
-    Err(DomainError::Forbidden(format!("a member with the {role} role may not {action} this card")))
+    Err(DomainError::Forbidden(format!("{} {role} may not {}", article(role.as_str()), action.on_this_card())))
 }
 
 #[cfg(test)]
@@ -133,6 +175,15 @@ mod tests {
         assert!(matches!(authorize(Employee, Unlock, Own), Err(DomainError::Forbidden(_))));
         assert!(matches!(authorize(Manager, Unlock, Own), Err(DomainError::Forbidden(_))));
         assert!(matches!(authorize(Reporting, Unlock, Other), Err(DomainError::Forbidden(_))));
+    }
+
+    #[test]
+    fn settings_changes_are_for_owners_and_admins() {
+        for action in [UpdateNickname, UpdateOptions, UpdateLimits, UpdateRestrictions] {
+            assert!(authorize(Admin, action, Other).is_ok());
+            assert!(matches!(authorize(Manager, action, Own), Err(DomainError::Forbidden(_))), "{action}");
+            assert!(matches!(authorize(Employee, action, Own), Err(DomainError::Forbidden(_))), "{action}");
+        }
     }
 
     #[test]

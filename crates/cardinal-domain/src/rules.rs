@@ -18,6 +18,18 @@ pub fn max_payment_monthly(level: CardLevel) -> Cents {
     })
 }
 
+/// The monthly payment limit a card gets when its creator gives none (spec §3.2). Flash cards
+/// take their budget from `payment_lifespan_limit` instead.
+pub fn default_payment_monthly(level: CardLevel) -> Cents {
+    Cents::euros(match level {
+        CardLevel::Standard => 2_000,
+        CardLevel::Plus => 3_000,
+        CardLevel::Metal => 5_000,
+        CardLevel::Virtual | CardLevel::VirtualPartner | CardLevel::Advertising => 1_000,
+        CardLevel::Flash => FLASH_LIFESPAN_MAX_EUROS,
+    })
+}
+
 /// Maximum monthly ATM limit per level; zero where cash withdrawals do not exist.
 pub fn max_atm_monthly(level: CardLevel) -> Cents {
     Cents::euros(match level {

@@ -526,6 +526,8 @@ fn query_transactions(seed: &OrganizationSeed) -> TransactionQuery {
         settled_at: TimeRange::default(),
         updated_at: TimeRange::default(),
         emitted_at: TimeRange::default(),
+        created_at: TimeRange::default(),
+        with_attachments: None,
         sort: TransactionSortField::EmittedAt,
         descending: false,
         page: PageRequest { page: 1, per_page: 100 },

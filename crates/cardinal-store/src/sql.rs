@@ -208,7 +208,8 @@ pub fn card_list_counted(q: &CardQuery, dialect: Dialect, counting: CardCounting
     let key = match q.sort {
         CardSortField::Status => status,
         CardSortField::Nickname => "c.nickname".into(),
-        CardSortField::LastActivityAt => "c.last_activity_at".into(),
+        // A card that never paid shows (and sorts by) its creation time (spec §2.1).
+        CardSortField::LastActivityAt => "COALESCE(c.last_activity_at, c.created_at)".into(),
         CardSortField::CreatedAt => "c.created_at".into(),
     };
     let limit = b.bind(SqlValue::Int(i64::from(q.page.per_page)));
@@ -268,9 +269,12 @@ pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, S
     b.any_of(&mut clauses, "t.status", q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
     b.any_of(&mut clauses, "t.operation_type", q.operation_types.clone());
     b.any_of(&mut clauses, "t.side", q.side.iter().cloned().collect());
-    for (column, range) in
-        [("t.settled_at", q.settled_at), ("t.updated_at", q.updated_at), ("t.emitted_at", q.emitted_at)]
-    {
+    for (column, range) in [
+        ("t.settled_at", q.settled_at),
+        ("t.updated_at", q.updated_at),
+        ("t.emitted_at", q.emitted_at),
+        ("t.created_at", q.created_at),
+    ] {
         if let Some(from) = range.from {
             let p = b.bind(SqlValue::Int(from.as_second()));
             clauses.push(format!("{column} >= {p}"));
@@ -279,6 +283,11 @@ pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, S
             let p = b.bind(SqlValue::Int(to.as_second()));
             clauses.push(format!("{column} <= {p}"));
         }
+    }
+    // Cardinal stores no attachments yet (card receipts, contract §9, bring them): every
+    // transaction is one without. That work turns this into an EXISTS over attachments.
+    if q.with_attachments == Some(true) {
+        clauses.push("1 = 0".into());
     }
     let filter = clauses.join(" AND ");
     let count =
@@ -290,6 +299,7 @@ pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, S
         TransactionSortField::SettledAt => "t.settled_at",
         TransactionSortField::UpdatedAt => "t.updated_at",
         TransactionSortField::EmittedAt => "t.emitted_at",
+        TransactionSortField::CreatedAt => "t.created_at",
     };
     let limit = b.bind(SqlValue::Int(i64::from(q.page.per_page)));
     let offset = b.bind(SqlValue::Int(q.page.offset().min(i64::MAX as u64) as i64));

@@ -511,6 +511,7 @@ pub enum TransactionSortField {
     SettledAt,
     UpdatedAt,
     EmittedAt,
+    CreatedAt,
 }
 
 /// An inclusive time range; either end may be open.
@@ -531,6 +532,9 @@ pub struct TransactionQuery {
     pub settled_at: TimeRange,
     pub updated_at: TimeRange,
     pub emitted_at: TimeRange,
+    pub created_at: TimeRange,
+    /// `Some(true)`: only transactions with an attachment; `Some(false)`: only those without.
+    pub with_attachments: Option<bool>,
     pub sort: TransactionSortField,
     pub descending: bool,
     pub page: PageRequest,

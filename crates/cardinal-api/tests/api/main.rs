@@ -2,6 +2,7 @@
 
 mod support;
 
+mod compat;
 mod control;
 mod create;
 mod data_view;
@@ -15,4 +16,5 @@ mod payments;
 mod permissions;
 mod sca;
 mod security;
+mod strict_schema;
 mod updates;

@@ -267,9 +267,12 @@ pub fn assert_full_card(card: &Value) {
             continue;
         }
         let ok = match kind {
-            FieldType::String | FieldType::Uuid | FieldType::Timestamp => value.is_string(),
+            FieldType::String => value.is_string(),
+            FieldType::Uuid => value.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
+            FieldType::Timestamp => value.as_str().is_some_and(is_wire_timestamp),
             FieldType::Bool => value.is_boolean(),
             FieldType::Number => value.is_number(),
+            FieldType::Integer => value.is_i64(),
             FieldType::Object => value.is_object(),
             FieldType::Integers => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_i64())),
             FieldType::Strings => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_string())),
@@ -277,12 +280,33 @@ pub fn assert_full_card(card: &Value) {
         assert!(ok, "card field {field} should be {kind:?}, is {value}");
     }
     assert_eq!(object.len(), CARD_FIELDS.len(), "no unexpected fields");
-    for ts in ["created_at", "updated_at"] {
-        let text = card[ts].as_str().unwrap();
-        assert!(text.len() == 20 && text.ends_with('Z'), "{ts} {text} is not RFC 3339 seconds UTC");
+    let text = |name: &str| card[name].as_str().unwrap_or_default().to_owned();
+    let status = cardinal_domain::Status::parse(&text("status"));
+    assert!(status.is_some(), "status {} is not one of Qonto's", card["status"]);
+    assert!(cardinal_domain::CardLevel::parse(&text("card_level")).is_some(), "card_level {}", card["card_level"]);
+    assert_eq!(card["card_type"], "debit");
+    let mask = text("mask_pan");
+    assert!(mask.len() == 16 && mask[6..12] == *"******", "mask_pan {mask}");
+    assert!(text("last_digits").len() == 4 && mask.ends_with(&text("last_digits")));
+    let month: u32 = text("exp_month").parse().unwrap_or(0);
+    assert!((1..=12).contains(&month) && !text("exp_month").starts_with('0'), "exp_month {}", card["exp_month"]);
+    assert_eq!(text("exp_year").len(), 4);
+    let appearance = &card["appearance"];
+    assert!(appearance["theme"] == "dark" || appearance["theme"] == "light");
+    assert!(appearance["gradient_hex_color"].as_str().is_some_and(|c| c.len() == 7 && c.starts_with('#')));
+    if let Some(print) = card["type_of_print"].as_str() {
+        assert!(print == "print" || print == "embossed");
+    }
+    if let Some(day) = card["discard_on"].as_str() {
+        assert!(day.parse::<jiff::civil::Date>().is_ok(), "discard_on {day}");
     }
     let assets = &card["appearance"]["assets"];
     for a in ["front_large", "front_small", "front_small_wallet"] {
         assert!(assets[a].is_string(), "appearance.assets.{a}");
     }
+}
+
+/// RFC 3339, UTC, whole seconds, `Z`: `2023-11-07T05:31:56Z` (spec §1.1).
+pub fn is_wire_timestamp(text: &str) -> bool {
+    text.len() == 20 && text.ends_with('Z') && text.parse::<jiff::Timestamp>().is_ok()
 }
