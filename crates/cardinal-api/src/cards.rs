@@ -69,9 +69,25 @@ fn card_query(params: &Params, principal: &Principal) -> ApiResult<CardQuery> {
     Ok(q)
 }
 
+/// Every `sort_by` value [`sort`] takes (a field alone sorts ascending), for the OpenAPI document.
+pub const SORTS: [&str; 12] = [
+    "status",
+    "status:asc",
+    "status:desc",
+    "nickname",
+    "nickname:asc",
+    "nickname:desc",
+    "last_activity_at",
+    "last_activity_at:asc",
+    "last_activity_at:desc",
+    "created_at",
+    "created_at:asc",
+    "created_at:desc",
+];
+
 /// `sort_by=<status|nickname|last_activity_at|created_at>:<asc|desc>`; default `created_at:desc`.
 fn sort(raw: Option<&str>) -> ApiResult<(CardSortField, bool)> {
-    let Some(raw) = raw.filter(|s| !s.is_empty()) else { return Ok((CardSortField::CreatedAt, true)) };
+    let Some(raw) = raw else { return Ok((CardSortField::CreatedAt, true)) };
     let (field, direction) = raw.split_once(':').unwrap_or((raw, "asc"));
     let field = match field {
         "status" => CardSortField::Status,

@@ -41,23 +41,16 @@ pub fn document(mode: Mode, public_url: &str) -> Value {
 
 fn operation(op: &Operation) -> Value {
     let mut parameters: Vec<Value> = path_parameters(op.path)
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": path_schema(op, name)}))
         .collect();
     for p in op.query {
-        let schema = match p.kind {
-            ParamKind::Integer => json!({"type": "integer", "minimum": 1}),
-            ParamKind::String => json!({"type": "string"}),
-            ParamKind::Strings => json!({"type": "array", "items": {"type": "string"}}),
-        };
+        let schema = query_schema(p.kind);
         parameters.push(
             json!({"name": p.name, "in": "query", "required": false, "description": p.description, "schema": schema}),
         );
     }
     if op.surface == Surface::Qonto && op.method != "get" {
-        parameters.push(header(
-            "X-Qonto-Idempotency-Key",
-            "Makes the request safe to retry: a 2xx answer is replayed for 30 minutes.",
-        ));
+        parameters.push(idempotency_header());
     }
     if op.sca {
         parameters
@@ -90,8 +83,40 @@ fn operation(op: &Operation) -> Value {
     value
 }
 
+fn query_schema(kind: ParamKind) -> Value {
+    let uuid = json!({"type": "string", "format": "uuid"});
+    match kind {
+        ParamKind::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+        ParamKind::String => json!({"type": "string"}),
+        ParamKind::Strings => json!({"type": "array", "items": {"type": "string"}}),
+        ParamKind::Uuid => uuid,
+        ParamKind::Uuids => json!({"type": "array", "items": uuid}),
+        ParamKind::OneOf(values) => enumeration(values()),
+        ParamKind::AnyOf(values) => json!({"type": "array", "items": enumeration(values())}),
+        ParamKind::DateOrTime => {
+            json!({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})
+        }
+    }
+}
+
+/// Qonto's resource ids are UUIDs (a malformed one is a 404, like an unknown one); other path
+/// segments are opaque tokens or names.
+fn path_schema(op: &Operation, name: &str) -> Value {
+    match (op.surface, name) {
+        (Surface::Qonto | Surface::Control, "id") => json!({"type": "string", "format": "uuid"}),
+        _ => json!({"type": "string"}),
+    }
+}
+
 fn header(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "header", "required": false, "description": description, "schema": {"type": "string"}})
+}
+
+/// `X-Qonto-Idempotency-Key`: 1 to 255 visible ASCII characters (inner spaces allowed).
+fn idempotency_header() -> Value {
+    json!({"name": "X-Qonto-Idempotency-Key", "in": "header", "required": false,
+        "description": "Makes the request safe to retry: a 2xx answer is replayed for 30 minutes.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"}})
 }
 
 fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
@@ -136,6 +161,13 @@ fn responses(op: &Operation) -> Value {
     }
     if op.request.is_some() || !op.query.is_empty() || op.method != "get" {
         responses.insert("422".into(), error("Invalid input or state (errors[].source points at the field)"));
+    }
+    if op.request.is_some() {
+        responses.insert("400".into(), error("The body is not JSON"));
+        responses.insert("413".into(), error("The body is over the size limit"));
+    }
+    if op.surface == Surface::Qonto && op.method != "get" {
+        responses.insert("409".into(), error("The idempotency key's first request is still running"));
     }
     if op.sca {
         let sca = json!({"application/json": {"schema": reference("ScaAnswer")}});
@@ -203,7 +235,7 @@ fn card_schema() -> Value {
 }
 
 fn limit_properties() -> Value {
-    let money = json!({"type": "number", "minimum": 0, "description": "euros, at most two decimals"});
+    let money = json!({"type": "integer", "minimum": 0, "description": "whole euros"});
     let flag = json!({"type": "boolean"});
     json!({
         "atm_monthly_limit": money, "atm_daily_limit": money, "atm_daily_limit_option": flag,
@@ -226,8 +258,12 @@ fn create_card_schema() -> Value {
         "atm_option": {"type": "boolean"}, "nfc_option": {"type": "boolean"},
         "online_option": {"type": "boolean"}, "foreign_option": {"type": "boolean"},
         "ship_to_business": {"type": "boolean"},
-        "address": object(json!({"first_line": {"type": "string"}, "second_line": {"type": "string"},
-            "zipcode": {"type": "string"}, "city": {"type": "string"}, "country": {"type": "string"}}),
+        "address": object(json!({"contact_name": {"type": "string", "maxLength": 100},
+            "first_line": {"type": "string", "minLength": 1, "maxLength": 100},
+            "second_line": {"type": "string", "maxLength": 100}, "third_line": {"type": "string", "maxLength": 100},
+            "zipcode": {"type": "string", "minLength": 1, "maxLength": 20},
+            "city": {"type": "string", "minLength": 1, "maxLength": 100},
+            "country": {"type": "string", "minLength": 1, "maxLength": 2}}),
             &["first_line", "zipcode", "city", "country"]),
         "type_of_print": enumeration(["print", "embossed"]),
         "pre_expires_at": {"type": "string", "format": "date-time"},

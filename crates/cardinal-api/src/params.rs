@@ -21,17 +21,16 @@ impl Params {
         Params { values }
     }
 
-    /// A single-valued parameter (the last one wins if repeated).
+    /// A single-valued parameter (the last one wins if repeated). An empty value (`side=`) is
+    /// a value: where the parameter takes ids, numbers or names it is refused like any other
+    /// that is not one, as the OpenAPI document says.
     pub fn one(&self, name: &str) -> Option<&str> {
         self.values.get(name).and_then(|v| v.last()).map(String::as_str)
     }
 
-    /// Every value of an array parameter; empty values are ignored.
+    /// Every value of an array parameter.
     pub fn many(&self, name: &str) -> Vec<&str> {
-        self.values
-            .get(name)
-            .map(|v| v.iter().map(String::as_str).filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default()
+        self.values.get(name).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
     }
 
     /// Parses each value of an array parameter; an unknown value is `not_in_list`.

@@ -37,14 +37,28 @@ pub enum Reply {
     Pdf,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a query parameter takes, as exactly as the handler checks it: the OpenAPI document
+/// says no more and no less, so a schema-driven client or fuzzer finds nothing undocumented.
+#[derive(Debug, Clone, Copy)]
 pub enum ParamKind {
-    Integer,
+    /// An integer in `min..=max`.
+    Integer {
+        min: u64,
+        max: u64,
+    },
     String,
     Strings,
+    Uuid,
+    Uuids,
+    /// One of the listed values.
+    OneOf(fn() -> Vec<&'static str>),
+    /// Any number of the listed values.
+    AnyOf(fn() -> Vec<&'static str>),
+    /// A date (`2026-12-02`) or an RFC 3339 timestamp.
+    DateOrTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Param {
     pub name: &'static str,
     pub kind: ParamKind,
@@ -104,9 +118,45 @@ macro_rules! operation {
 }
 
 const PAGINATION: [Param; 2] = [
-    param("page", ParamKind::Integer, "Page number, from 1."),
-    param("per_page", ParamKind::Integer, "Items per page, 1 to 100 (default 100)."),
+    param("page", ParamKind::Integer { min: 1, max: u32::MAX as u64 }, "Page number, from 1."),
+    param("per_page", ParamKind::Integer { min: 1, max: 100 }, "Items per page, 1 to 100 (default 100)."),
 ];
+
+fn card_statuses() -> Vec<&'static str> {
+    cardinal_domain::Status::ALL.iter().map(|s| s.as_str()).collect()
+}
+
+fn card_levels() -> Vec<&'static str> {
+    cardinal_domain::CardLevel::ALL.iter().map(|l| l.as_str()).collect()
+}
+
+fn card_sorts() -> Vec<&'static str> {
+    cards::SORTS.to_vec()
+}
+
+fn transaction_statuses() -> Vec<&'static str> {
+    vec!["pending", "declined", "completed"]
+}
+
+fn sides() -> Vec<&'static str> {
+    vec!["credit", "debit"]
+}
+
+fn transaction_sorts() -> Vec<&'static str> {
+    transactions::SORTS.to_vec()
+}
+
+fn transaction_includes() -> Vec<&'static str> {
+    transactions::INCLUDES.to_vec()
+}
+
+fn booleans() -> Vec<&'static str> {
+    vec!["true", "false"]
+}
+
+fn certificate_locales() -> Vec<&'static str> {
+    iban_certificate::LOCALES.to_vec()
+}
 
 const CARD_LIST_QUERY: &[Param] = &[
     param(
@@ -114,41 +164,52 @@ const CARD_LIST_QUERY: &[Param] = &[
         ParamKind::String,
         "Case-insensitive search over holder name, card id, nickname, last digits, status, expiry.",
     ),
-    param(
-        "sort_by",
-        ParamKind::String,
-        "`status`, `nickname`, `last_activity_at` or `created_at`, then `:asc` or `:desc` (default `created_at:desc`).",
-    ),
-    param("holder_ids[]", ParamKind::Strings, "Membership ids of card holders."),
-    param("statuses[]", ParamKind::Strings, "Card statuses."),
-    param("bank_account_ids[]", ParamKind::Strings, "Bank account ids."),
-    param("card_levels[]", ParamKind::Strings, "Card levels."),
-    param("ids[]", ParamKind::Strings, "Card ids."),
+    param("sort_by", ParamKind::OneOf(card_sorts), "A field, then `:asc` or `:desc` (default `created_at:desc`)."),
+    param("holder_ids[]", ParamKind::Uuids, "Membership ids of card holders."),
+    param("statuses[]", ParamKind::AnyOf(card_statuses), "Card statuses."),
+    param("bank_account_ids[]", ParamKind::Uuids, "Bank account ids."),
+    param("card_levels[]", ParamKind::AnyOf(card_levels), "Card levels."),
+    param("ids[]", ParamKind::Uuids, "Card ids."),
     PAGINATION[0],
     PAGINATION[1],
 ];
 
 const TRANSACTION_QUERY: &[Param] = &[
-    param("bank_account_id", ParamKind::String, "The bank account (this or iban is required)."),
+    param("bank_account_id", ParamKind::Uuid, "The bank account (this or iban is required; this one wins)."),
     param("iban", ParamKind::String, "The bank account's IBAN."),
-    param("status[]", ParamKind::Strings, "`pending`, `declined`, `completed`."),
-    param("side", ParamKind::String, "`credit` or `debit`."),
+    param("status[]", ParamKind::AnyOf(transaction_statuses), "Transaction statuses."),
+    param("side", ParamKind::OneOf(sides), "`credit` or `debit`."),
     param("operation_type[]", ParamKind::Strings, "Operation types (`card`)."),
-    param("settled_at_from", ParamKind::String, "RFC 3339, inclusive."),
-    param("settled_at_to", ParamKind::String, "RFC 3339, inclusive."),
-    param("updated_at_from", ParamKind::String, "RFC 3339, inclusive."),
-    param("updated_at_to", ParamKind::String, "RFC 3339, inclusive."),
-    param("emitted_at_from", ParamKind::String, "RFC 3339, inclusive."),
-    param("emitted_at_to", ParamKind::String, "RFC 3339, inclusive."),
-    param("sort_by", ParamKind::String, "`settled_at`, `updated_at` or `emitted_at`, then `:asc` or `:desc` (default `settled_at:desc`; pending first)."),
+    param("settled_at_from", ParamKind::DateOrTime, "Inclusive; a date means from its first second (UTC)."),
+    param("settled_at_to", ParamKind::DateOrTime, "Inclusive; a date means to its last second (UTC)."),
+    param("updated_at_from", ParamKind::DateOrTime, "Inclusive; a date means from its first second (UTC)."),
+    param("updated_at_to", ParamKind::DateOrTime, "Inclusive; a date means to its last second (UTC)."),
+    param("emitted_at_from", ParamKind::DateOrTime, "Inclusive; a date means from its first second (UTC)."),
+    param("emitted_at_to", ParamKind::DateOrTime, "Inclusive; a date means to its last second (UTC)."),
+    param("created_at_from", ParamKind::DateOrTime, "Inclusive; a date means from its first second (UTC)."),
+    param("created_at_to", ParamKind::DateOrTime, "Inclusive; a date means to its last second (UTC)."),
+    param(
+        "with_attachments",
+        ParamKind::OneOf(booleans),
+        "Only transactions with (`true`) or without (`false`) attachments.",
+    ),
+    param("includes[]", ParamKind::AnyOf(transaction_includes), "Related objects to add to each transaction."),
+    param(
+        "sort_by",
+        ParamKind::OneOf(transaction_sorts),
+        "A field, then `:asc` or `:desc` (default `settled_at:desc`; pending first).",
+    ),
     PAGINATION[0],
     PAGINATION[1],
 ];
 
+const TRANSACTION_SHOW_QUERY: &[Param] =
+    &[param("includes[]", ParamKind::AnyOf(transaction_includes), "Related objects to add to the transaction.")];
+
 const IBAN_CERTIFICATE_QUERY: &[Param] = &[param(
     "locale",
-    ParamKind::String,
-    "`en`, `fr`, `it`, `de`, `es`, `pt` or `nl` (default: the organization's country).",
+    ParamKind::OneOf(certificate_locales),
+    "The certificate's language (default: the organization's country's).",
 )];
 
 pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
@@ -204,7 +265,7 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             "Transactions of one bank account (bank_account_id or iban required)", scope = Some(ORGANIZATION_READ),
             query = TRANSACTION_QUERY, reply = Reply::Json(200, "TransactionList")),
         operation!(get "/v2/transactions/{id}" => transactions::show; Qonto, "getTransaction", "Show a transaction",
-            scope = Some(ORGANIZATION_READ), reply = Reply::Json(200, "TransactionEnvelope")),
+            scope = Some(ORGANIZATION_READ), query = TRANSACTION_SHOW_QUERY, reply = Reply::Json(200, "TransactionEnvelope")),
         operation!(get "/v2/mocked_sca_sessions/{token}" => sca::mocked_show; MockedSca, "getMockedScaSession",
             "Sandbox: see an SCA session", reply = Reply::Json(200, "ScaSession")),
         operation!(post "/v2/mocked_sca_sessions/{token}/{decision}" => sca::mocked_decide; MockedSca, "decideMockedScaSession",

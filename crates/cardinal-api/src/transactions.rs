@@ -115,8 +115,24 @@ fn statuses(params: &Params) -> ApiResult<Vec<TransactionStatus>> {
     Ok(statuses)
 }
 
+/// Every `sort_by` value [`sort`] takes (a field alone sorts descending), for the OpenAPI document.
+pub const SORTS: [&str; 12] = [
+    "settled_at",
+    "settled_at:asc",
+    "settled_at:desc",
+    "updated_at",
+    "updated_at:asc",
+    "updated_at:desc",
+    "emitted_at",
+    "emitted_at:asc",
+    "emitted_at:desc",
+    "created_at",
+    "created_at:asc",
+    "created_at:desc",
+];
+
 fn sort(raw: Option<&str>) -> ApiResult<(TransactionSortField, bool)> {
-    let Some(raw) = raw.filter(|s| !s.is_empty()) else { return Ok((TransactionSortField::SettledAt, true)) };
+    let Some(raw) = raw else { return Ok((TransactionSortField::SettledAt, true)) };
     let (field, direction) = raw.split_once(':').unwrap_or((raw, "desc"));
     let bad = || {
         ApiError::parameter(
@@ -176,6 +192,8 @@ fn with_attachments(params: &Params) -> ApiResult<Option<bool>> {
     }
 }
 
+pub const INCLUDES: [&str; 3] = ["labels", "attachments", "vat_details"];
+
 /// `includes[]`: the related objects Qonto adds to a transaction on request.
 #[derive(Debug, Default, Clone, Copy)]
 struct Includes {
@@ -185,8 +203,6 @@ struct Includes {
 }
 
 impl Includes {
-    const NAMES: [&'static str; 3] = ["labels", "attachments", "vat_details"];
-
     fn of(params: &Params) -> ApiResult<Includes> {
         let mut includes = Includes::default();
         for name in params.many("includes") {
@@ -198,7 +214,7 @@ impl Includes {
                     return Err(ApiError::parameter(
                         "not_in_list",
                         "includes[]",
-                        format!("includes[] value {other:?} is not one of: {}", Includes::NAMES.join(", ")),
+                        format!("includes[] value {other:?} is not one of: {}", INCLUDES.join(", ")),
                     ))
                 }
             }
