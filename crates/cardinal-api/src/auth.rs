@@ -100,6 +100,11 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
+        // Already authenticated by a layer before the handler (idempotency checks credentials
+        // before it replays anything).
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -184,11 +189,14 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Admin> {
+        // The scheme is case-insensitive (RFC 9110): `BEARER` is `Bearer`.
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().strip_prefix("Bearer ").or_else(|| v.trim().strip_prefix("bearer ")))
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .ok_or_else(|| ApiError::unauthorized("the control API needs `Authorization: Bearer <admin token>`"))?;
         if hashes_equal(&hash_secret(presented.trim()), &state.config.admin_token_hash) {
             Ok(Admin)

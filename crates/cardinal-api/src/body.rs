@@ -26,8 +26,56 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    refuse_nul(text)?;
     serde_json::from_slice(text).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()),
         _ => ApiError::bad_request(format!("malformed JSON body: {e}")),
     })
+}
+
+/// Strings with U+0000 are refused on every backend (spec §1.1): PostgreSQL cannot store them,
+/// and a search for one must not match everything. JSON can only carry it escaped, so bodies
+/// without `\u0000` are not walked at all.
+fn refuse_nul(bytes: &[u8]) -> ApiResult<()> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else { return Ok(()) };
+    match nul_at(&value, String::new()) {
+        Some(pointer) => Err(ApiError::field("invalid", pointer, "strings must not contain the character U+0000")),
+        None => Ok(()),
+    }
+}
+
+/// The JSON pointer of the first string (or key) holding U+0000.
+fn nul_at(value: &serde_json::Value, pointer: String) -> Option<String> {
+    use serde_json::Value::*;
+    match value {
+        String(text) if text.contains('\0') => Some(pointer),
+        Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_at(v, format!("{pointer}/{i}"))),
+        Object(map) => map.iter().find_map(|(k, v)| {
+            let here = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_at(v, here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_characters_are_refused_with_their_pointer() {
+        let err = parse::<serde_json::Value>(br#"{"card":{"nickname":"a\u0000b"}}"#).unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.errors[0].source, Some(crate::error::Source::Pointer("/card/nickname".into())));
+        let err = parse::<serde_json::Value>(br#"{"cards":[{"card":{}},{"card":{"x\u0000":1}}]}"#).unwrap_err();
+        assert_eq!(err.errors[0].source, Some(crate::error::Source::Pointer("/cards/1/card/x\u{0}".into())));
+        assert!(parse::<serde_json::Value>(br#"{"nickname":"a\\u0000b"}"#).is_ok(), "an escaped backslash is no NUL");
+    }
 }

@@ -40,7 +40,12 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
-    let run = CatchPanic(Box::pin(async move { crate::rate_limit::admitted(&state, request, next).await }));
+    let run = CatchPanic(Box::pin(async move {
+        match nul_in_query(request.uri().query()) {
+            Some(refused) => refused.into_response(),
+            None => crate::rate_limit::admitted(&state, request, next).await,
+        }
+    }));
     let response = REQUEST_ID
         .scope(id.clone(), async move {
             match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
@@ -56,6 +61,7 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
         })
         .await;
     let mut response = REQUEST_ID.scope(id.clone(), in_contract_shape(response)).await;
+    with_json_charset(&mut response);
     if let Ok(value) = HeaderValue::from_str(&id) {
         // Qonto's error pages name the trace by this header; clients log either (spec §1.4).
         response.headers_mut().insert(TYK_TRACE_ID_HEADER, value.clone());
@@ -86,6 +92,11 @@ async fn in_contract_shape(response: Response) -> Response {
     let retry_after = response.headers().get(axum::http::header::RETRY_AFTER).cloned();
     let text = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
     let detail = String::from_utf8_lossy(&text).trim().to_owned();
+    // A path segment that does not even decode (`/v2/cards/%ff`) names nothing: like any
+    // malformed id, it is a 404 (spec §3).
+    if status == StatusCode::BAD_REQUEST && detail.starts_with("Invalid URL") {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource").into_response();
+    }
     let code = match status.as_u16() {
         401 => "unauthorized",
         403 => "forbidden",
@@ -108,6 +119,27 @@ async fn in_contract_shape(response: Response) -> Response {
         shaped.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
     }
     shaped
+}
+
+/// A query parameter holding U+0000 (`query=%00zzzz`) is refused on every backend (spec §1.1):
+/// PostgreSQL cannot compare with it, and SQLite's LIKE would stop at it and match everything.
+fn nul_in_query(query: Option<&str>) -> Option<ApiError> {
+    let query = query?;
+    if !query.contains("%00") && !query.contains('\0') {
+        return None;
+    }
+    form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0')).map(|(name, _)| {
+        let name = name.replace('\0', "");
+        ApiError::parameter("invalid", name.clone(), format!("{name} must not contain the character U+0000"))
+    })
+}
+
+/// JSON answers say their charset (spec §1.1: `application/json; charset=utf-8`).
+fn with_json_charset(response: &mut Response) {
+    let headers = response.headers_mut();
+    if headers.get(axum::http::header::CONTENT_TYPE).is_some_and(|t| t == "application/json") {
+        headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    }
 }
 
 /// Paths can carry one-time secrets (data-view tokens, SCA tokens, revoked access tokens):

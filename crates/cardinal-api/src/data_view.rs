@@ -26,6 +26,11 @@ pub async fn link(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     principal.require(scope::CARD_READ)?;
+    if principal.kind == cardinal_store::CredentialKind::ApiKey {
+        // An API key reads as the owner but is nobody: card numbers are for a member's
+        // OAuth token only, so the view can name who saw them (spec §2.3).
+        return Err(ApiError::forbidden("card details need a member's OAuth access token; API keys may not see them"));
+    }
     let stored = visible_card(&state, &principal, &raw).await?;
     principal.may(CardAction::ViewData, &stored)?;
     let token = new_token();

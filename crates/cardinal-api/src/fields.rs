@@ -162,7 +162,8 @@ pub fn euros(value: &Value) -> Result<Cents, &'static str> {
     }
     let value = number.as_f64().ok_or("must be a number")?;
     let cents = (value * 100.0).round();
-    if (value * 100.0 - cents).abs() > 1e-6 {
+    // The second test catches amounts too small for the first: 1e-308 is not zero euros.
+    if (value * 100.0 - cents).abs() > 1e-6 || (cents == 0.0 && value != 0.0) {
         return Err("must have at most two decimals");
     }
     if cents < 0.0 {
@@ -187,6 +188,8 @@ mod tests {
         assert_eq!(euros(&json!(0.1)), Ok(Cents(10)));
         assert_eq!(euros(&json!(40000.01)), Ok(Cents(4_000_001)));
         assert!(euros(&json!(12.555)).is_err());
+        assert!(euros(&json!(1e-308)).is_err(), "not silently zero");
+        assert_eq!(euros(&json!(0.0)), Ok(Cents(0)));
         assert!(euros(&json!(-1)).is_err());
         assert!(euros(&json!(-0.5)).is_err());
         assert!(euros(&json!("12")).is_err());

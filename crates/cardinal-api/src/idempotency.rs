@@ -3,10 +3,11 @@
 //! concurrent duplicates exactly one runs — and a `2xx` answer is replayed for 30 minutes.
 //! Anything else, a `428` SCA challenge included, releases the key so a retry proceeds.
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -45,7 +46,15 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
             .into_response()
         }
     };
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // Credentials first: a revoked or expired token gets its 401, never a stored answer
+    // (spec §1.6). The handler reuses this principal.
+    match Principal::from_request_parts(&mut parts, &state).await {
+        Ok(principal) => {
+            parts.extensions.insert(principal);
+        }
+        Err(refused) => return refused.into_response(),
+    }
     let bytes = match axum::body::to_bytes(body, state.config.body_limit_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => {

@@ -83,8 +83,7 @@ impl Params {
             .parse()
             .map_err(|_| ApiError::parameter("invalid", name, format!("{name} must be an integer, got {raw:?}")))?;
         if value < u64::from(min) || value > u64::from(max) {
-            let range = if max == u32::MAX { format!("at least {min}") } else { format!("between {min} and {max}") };
-            return Err(ApiError::parameter("invalid", name, format!("{name} must be {range}")));
+            return Err(ApiError::parameter("invalid", name, format!("{name} must be between {min} and {max}")));
         }
         Ok(value as u32)
     }
@@ -109,6 +108,8 @@ mod tests {
     fn pagination_defaults_and_bounds() {
         assert_eq!(Params::parse(None).page().unwrap(), PageRequest { page: 1, per_page: 100 });
         assert_eq!(Params::parse(Some("page=3&per_page=7")).page().unwrap(), PageRequest { page: 3, per_page: 7 });
+        let err = Params::parse(Some("page=4294967296")).page().unwrap_err();
+        assert_eq!(err.errors[0].detail, "page must be between 1 and 4294967295");
         for bad in ["page=0", "per_page=101", "per_page=0", "page=x", "page=-1", "page=1.5"] {
             let err = Params::parse(Some(bad)).page().unwrap_err();
             assert_eq!(err.status.as_u16(), 422, "{bad}");

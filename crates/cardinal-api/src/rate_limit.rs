@@ -2,6 +2,12 @@
 //! 10 min, and an IP that collected more than 200 `401` answers within an hour is throttled.
 //! Past a limit: `429 rate_limited` with `Retry-After` in whole seconds.
 //!
+//! The `401` throttle refuses only requests without a valid credential: a client with a good
+//! token is served even from an address that also sent many bad ones (behind a load balancer,
+//! that address is everyone's). The control API (`/_sandbox`) is exempt: test suites drive it
+//! hard. Behind proxies listed in `--trusted-proxies`, the client is the last address of
+//! `X-Forwarded-For` that is not one of them.
+//!
 //! Counters live in this process (fixed windows per IP). With several Cardinal processes
 //! behind a load balancer, each enforces the limits for the traffic it receives.
 
@@ -50,6 +56,70 @@ pub struct RateLimits {
     pub requests: Vec<Rule>,
     /// `401` answers an IP may collect before it is throttled.
     pub unauthorized: Option<Rule>,
+    /// Peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+/// An address block: `10.0.0.0/8`, `::1/128`, or one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Result<Cidr, String> {
+        let bad = || format!("{text:?} is not an address block like 10.0.0.0/8, 192.168.1.7 or ::1/128");
+        let (address, prefix) = match text.trim().split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text.trim(), None),
+        };
+        let network: IpAddr = address.parse().map_err(|_| bad())?;
+        let width = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= width).ok_or_else(bad)?,
+            None => width,
+        };
+        Ok(Cidr { network, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
+            match prefix {
+                0 => 0,
+                p => bits >> (width - p),
+            }
+        }
+        match (self.network, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u32::from(net).into(), self.prefix, 32) == masked(u32::from(ip).into(), self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), self.prefix, 128) == masked(u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The client of a request that reached us from `peer`: `peer` itself unless it is a trusted
+/// proxy, then the last address of `X-Forwarded-For` that is not a trusted proxy (the ones
+/// before it were written by the client and prove nothing).
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Cidr]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let Some(chain) = forwarded_for else { return peer };
+    let mut client = peer;
+    for hop in chain.rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if is_trusted(ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => return client,
+        }
+    }
+    client
 }
 
 impl Default for RateLimits {
@@ -60,13 +130,14 @@ impl Default for RateLimits {
                 Rule { limit: 10_000, window: Duration::from_secs(600) },
             ],
             unauthorized: Some(Rule { limit: 200, window: Duration::from_secs(3600) }),
+            trusted_proxies: vec![],
         }
     }
 }
 
 impl RateLimits {
     pub fn off() -> RateLimits {
-        RateLimits { requests: vec![], unauthorized: None }
+        RateLimits { requests: vec![], unauthorized: None, trusted_proxies: vec![] }
     }
 }
 
@@ -126,13 +197,6 @@ impl RateLimiter {
             requests: vec![Window { started: now, count: 0 }; self.limits.requests.len()],
             unauthorized: Window { started: now, count: 0 },
         });
-        if let Some(rule) = self.limits.unauthorized {
-            let window = client.unauthorized.current(rule, now);
-            client.unauthorized = window;
-            if window.count > rule.limit {
-                return Err(window.retry_after(rule, now));
-            }
-        }
         let windows: Vec<Window> =
             client.requests.iter().zip(&self.limits.requests).map(|(w, rule)| w.current(*rule, now)).collect();
         let wait = windows
@@ -149,13 +213,20 @@ impl RateLimiter {
         Ok(())
     }
 
-    /// Counts a `401` answer against the client.
-    pub fn record_unauthorized(&self, ip: IpAddr, now: Instant) {
-        let Some(rule) = self.limits.unauthorized else { return };
+    /// Counts a `401` answer against the client; `Err(seconds)` once it has collected more
+    /// than the limit allows, so that answer becomes a `429`.
+    pub fn record_unauthorized(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        let Some(rule) = self.limits.unauthorized else { return Ok(()) };
         let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(client) = clients.get_mut(&ip) {
-            let window = client.unauthorized.current(rule, now);
-            client.unauthorized = Window { count: window.count + 1, ..window };
+        let client = clients.entry(ip).or_insert_with(|| Client {
+            requests: vec![Window { started: now, count: 0 }; self.limits.requests.len()],
+            unauthorized: Window { started: now, count: 0 },
+        });
+        let window = client.unauthorized.current(rule, now);
+        client.unauthorized = Window { count: window.count + 1, ..window };
+        match window.count > rule.limit {
+            true => Err(window.retry_after(rule, now)),
+            false => Ok(()),
         }
     }
 
@@ -173,19 +244,25 @@ impl RateLimiter {
 /// context (one layer instead of two: each layer costs every request a boxed future and a
 /// clone of the services under it).
 pub async fn admitted(state: &AppState, request: Request, next: Next) -> Response {
-    // Behind no proxy the peer address is the client; without one (in-process tests) all
-    // requests share one bucket.
-    let ip = request
+    if request.uri().path().starts_with("/_sandbox/") {
+        return next.run(request).await;
+    }
+    // Without a peer address (in-process tests) all requests share one bucket.
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let forwarded_for = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let ip = client_ip(peer, forwarded_for, &state.config.rate_limits.trusted_proxies);
     if let Err(wait) = state.rate_limiter.admit(ip, Instant::now()) {
         return ApiError::rate_limited(wait).into_response();
     }
     let response = next.run(request).await;
     if response.status() == StatusCode::UNAUTHORIZED {
-        state.rate_limiter.record_unauthorized(ip, Instant::now());
+        if let Err(wait) = state.rate_limiter.record_unauthorized(ip, Instant::now()) {
+            return ApiError::rate_limited(wait).into_response();
+        }
     }
     response
 }
@@ -198,6 +275,7 @@ mod tests {
         RateLimiter::new(RateLimits {
             requests: rules.iter().map(|r| Rule::parse(r).unwrap()).collect(),
             unauthorized: unauthorized.map(|r| Rule::parse(r).unwrap()),
+            trusted_proxies: vec![],
         })
     }
 
@@ -245,9 +323,25 @@ mod tests {
         let t0 = Instant::now();
         for _ in 0..3 {
             l.admit(ip, t0).unwrap();
-            l.record_unauthorized(ip, t0);
+            assert_eq!(l.record_unauthorized(ip, t0), Ok(()));
         }
-        assert_eq!(l.admit(ip, t0), Err(3600));
-        assert_eq!(l.admit(ip, t0 + Duration::from_secs(3600)), Ok(()));
+        assert_eq!(l.record_unauthorized(ip, t0), Err(3600), "past the limit, a 401 becomes a 429");
+        assert_eq!(l.admit(ip, t0), Ok(()), "requests with a valid credential are still admitted");
+        assert_eq!(l.record_unauthorized(ip, t0 + Duration::from_secs(3600)), Ok(()));
+    }
+
+    #[test]
+    fn the_client_is_the_last_untrusted_forwarded_address() {
+        let trusted = [Cidr::parse("10.0.0.0/8").unwrap(), Cidr::parse("::1").unwrap()];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_ip(ip("203.0.113.9"), Some("198.51.100.1"), &trusted), ip("203.0.113.9"), "untrusted peer");
+        assert_eq!(client_ip(ip("10.1.2.3"), Some("198.51.100.1, 10.9.9.9"), &trusted), ip("198.51.100.1"));
+        assert_eq!(client_ip(ip("10.1.2.3"), Some("6.6.6.6, 198.51.100.1"), &trusted), ip("198.51.100.1"), "spoofed");
+        assert_eq!(client_ip(ip("::1"), None, &trusted), ip("::1"));
+        assert_eq!(client_ip(ip("10.1.2.3"), Some("garbage"), &trusted), ip("10.1.2.3"));
+        assert!(Cidr::parse("10.0.0.0/33").is_err() && Cidr::parse("nope").is_err());
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(Cidr::parse("::ffff:0:0/96").is_ok());
+        assert!(Cidr::parse("10.0.0.0/8").unwrap().contains(ip("::ffff:10.0.0.1")), "v4-mapped v6 is v4");
     }
 }

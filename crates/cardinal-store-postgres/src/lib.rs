@@ -656,14 +656,9 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn advance_clock(&self, id: Uuid, offset_seconds: i64) -> StoreResult<Option<Organization>> {
+    async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>> {
         transaction!(self, |tx| {
-            tx.execute(
-                "UPDATE organizations SET clock_offset_seconds = $2 WHERE id = $1 AND clock_offset_seconds <= $2",
-                &[&id.to_string(), &offset_seconds],
-            )
-            .await
-            .map_err(pg)?;
+            tx.execute(change.statement(Dialect::Postgres), &[&id.to_string(), &change.seconds()]).await.map_err(pg)?;
             let q = format!("SELECT {} FROM organizations o WHERE o.id = $1", columns("o", ORGANIZATION));
             optional(&*tx, &q, &[&id.to_string()], |r| organization(r, "o")).await?
         })

@@ -577,16 +577,13 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    async fn advance_clock(&self, id: Uuid, offset_seconds: i64) -> StoreResult<Option<Organization>> {
+    async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>> {
         let cache = self.cache.clone();
         self.engine
             .write_then(
                 move |conn| {
-                    conn.execute(
-                        "UPDATE organizations SET clock_offset_seconds = ?2 WHERE id = ?1 AND clock_offset_seconds <= ?2",
-                        params![id.to_string(), offset_seconds],
-                    )
-                    .map_err(sql)?;
+                    conn.execute(change.statement(Dialect::Sqlite), params![id.to_string(), change.seconds()])
+                        .map_err(sql)?;
                     conn.prepare_cached(&ORGANIZATION_BY_ID)
                         .and_then(|mut s| s.query_row([id.to_string()], |r| organization(r, "o")).optional())
                         .map_err(sql)

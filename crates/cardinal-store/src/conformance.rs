@@ -22,7 +22,8 @@ macro_rules! conformance_tests {
             expiry_shows_in_status_filters, delete_organization_removes_everything, other_organizations_are_invisible,
             payment_writes_card_account_and_transaction_together, refused_payment_writes_nothing,
             concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account,
-            a_duplicate_card_number_is_a_conflict, reads_racing_writes_end_on_the_last_commit);
+            a_duplicate_card_number_is_a_conflict, reads_racing_writes_end_on_the_last_commit,
+            concurrent_clock_advances_all_count);
     };
     (@each_optional $make:expr; $($story:ident),+) => {
         $(
@@ -44,7 +45,8 @@ macro_rules! conformance_tests {
             expiry_shows_in_status_filters, delete_organization_removes_everything, other_organizations_are_invisible,
             payment_writes_card_account_and_transaction_together, refused_payment_writes_nothing,
             concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account,
-            a_duplicate_card_number_is_a_conflict, reads_racing_writes_end_on_the_last_commit);
+            a_duplicate_card_number_is_a_conflict, reads_racing_writes_end_on_the_last_commit,
+            concurrent_clock_advances_all_count);
     };
     (@each $make:expr; $($story:ident),+) => {
         $(
@@ -218,7 +220,7 @@ pub async fn organization_round_trip(store: Arc<dyn Store>) {
     let org = store.organization(seed.organization.id).await.unwrap().unwrap();
     assert_eq!(org, seed.organization);
     // Read again after a change: a backend that caches organizations must see the change.
-    let advanced = store.advance_clock(org.id, 3_600).await.unwrap().unwrap();
+    let advanced = store.advance_clock(org.id, ClockChange::ToAtLeast(3_600)).await.unwrap().unwrap();
     assert_eq!(advanced.clock_offset_seconds, 3_600);
     assert_eq!(store.organization(org.id).await.unwrap().unwrap(), advanced);
     let page = store.memberships(org.id, PageRequest { page: 1, per_page: 2 }).await.unwrap();
@@ -718,4 +720,25 @@ pub async fn reads_racing_writes_end_on_the_last_commit(store: Arc<dyn Store>) {
         assert_eq!(store.card(org, card).await.unwrap().unwrap().card.nickname, "60");
         assert_eq!(store.card_by_id(card).await.unwrap().unwrap().card.nickname, "60");
     }
+}
+
+/// Twenty concurrent one-hour advances move the clock twenty hours; a `ToAtLeast` behind the
+/// clock does not move it back.
+pub async fn concurrent_clock_advances_all_count(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "clock").await;
+    let org = seed.organization.id;
+    let advances: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.advance_clock(org, ClockChange::By(3_600)).await.unwrap() })
+        })
+        .collect();
+    for advance in advances {
+        advance.await.unwrap();
+    }
+    let after = store.organization(org).await.unwrap().unwrap();
+    assert_eq!(after.clock_offset_seconds, seed.organization.clock_offset_seconds + 20 * 3_600);
+    let unchanged = store.advance_clock(org, ClockChange::ToAtLeast(60)).await.unwrap().unwrap();
+    assert_eq!(unchanged.clock_offset_seconds, after.clock_offset_seconds, "never backwards");
+    assert_eq!(store.advance_clock(Uuid::new_v4(), ClockChange::By(1)).await.unwrap(), None);
 }

@@ -51,9 +51,10 @@ pub trait Store: Send + Sync + 'static {
     /// Removes an organization and everything in it. False when there was none.
     async fn delete_organization(&self, id: Uuid) -> StoreResult<bool>;
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
-    /// Moves an organization's clock to `offset_seconds` ahead of real time, never backwards.
-    /// Returns the organization as it is after the call; `None` if there is none.
-    async fn advance_clock(&self, id: Uuid, offset_seconds: i64) -> StoreResult<Option<Organization>>;
+    /// Moves an organization's clock forward, never backwards, in one statement so that
+    /// concurrent moves all count. Returns the organization as it is after the call; `None`
+    /// if there is none.
+    async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>>;
 
     async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>>;
     async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>>;

@@ -60,6 +60,44 @@ impl Organization {
     }
 }
 
+/// How an organization's sandbox clock moves (its offset ahead of real time, in seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockChange {
+    /// Adds this many seconds to the offset: twenty concurrent advances of an hour move the
+    /// clock twenty hours.
+    By(i64),
+    /// Sets the offset to this value unless it already is further ahead.
+    ToAtLeast(i64),
+}
+
+impl ClockChange {
+    /// The statement that applies the change, in `dialect`'s placeholders: `1` is the
+    /// organization's id, `2` the seconds.
+    pub fn statement(self, dialect: crate::sql::Dialect) -> &'static str {
+        use crate::sql::Dialect::*;
+        match (self, dialect) {
+            (ClockChange::By(_), Sqlite) => {
+                "UPDATE organizations SET clock_offset_seconds = clock_offset_seconds + ?2 WHERE id = ?1"
+            }
+            (ClockChange::By(_), Postgres) => {
+                "UPDATE organizations SET clock_offset_seconds = clock_offset_seconds + $2 WHERE id = $1"
+            }
+            (ClockChange::ToAtLeast(_), Sqlite) => {
+                "UPDATE organizations SET clock_offset_seconds = ?2 WHERE id = ?1 AND clock_offset_seconds <= ?2"
+            }
+            (ClockChange::ToAtLeast(_), Postgres) => {
+                "UPDATE organizations SET clock_offset_seconds = $2 WHERE id = $1 AND clock_offset_seconds <= $2"
+            }
+        }
+    }
+
+    pub fn seconds(self) -> i64 {
+        match self {
+            ClockChange::By(seconds) | ClockChange::ToAtLeast(seconds) => seconds,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Team {
     pub id: Uuid,

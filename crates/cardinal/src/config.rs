@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// `401` answers one client IP may collect before it is throttled, or `off`.
     #[arg(long, env = "CARDINAL_UNAUTHORIZED_LIMIT", default_value = "200/1h")]
     pub unauthorized_limit: String,
+    /// Proxies (comma-separated address blocks such as `10.0.0.0/8,::1`) whose
+    /// `X-Forwarded-For` names the client that the per-IP limits count; default none.
+    #[arg(long, env = "CARDINAL_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
     /// Log lines as human-readable text or JSON.
     #[arg(long, env = "CARDINAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

@@ -2,7 +2,7 @@
 
 use crate::config::{LogFormat, ModeArg, ServeArgs};
 use crate::first_run;
-use cardinal_api::rate_limit::{RateLimits, Rule};
+use cardinal_api::rate_limit::{Cidr, RateLimits, Rule};
 use cardinal_api::secrets::{hash_secret, new_token, CardKey, CardVault};
 use cardinal_api::{ApiConfig, AppState, Mode};
 use cardinal_store::Store;
@@ -50,7 +50,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// `--rate-limits "1000/10s,10000/10m"` (or `off`) and `--unauthorized-limit "200/1h"`.
+/// `--rate-limits "1000/10s,10000/10m"` (or `off`), `--unauthorized-limit "200/1h"` and
+/// `--trusted-proxies "10.0.0.0/8,::1"`.
 fn rate_limits(args: &ServeArgs) -> Result<RateLimits, String> {
     let parse_list = |text: &str| -> Result<Vec<Rule>, String> {
         if text.trim() == "off" {
@@ -60,7 +61,13 @@ fn rate_limits(args: &ServeArgs) -> Result<RateLimits, String> {
     };
     let unauthorized =
         if args.unauthorized_limit.trim() == "off" { None } else { Some(Rule::parse(&args.unauthorized_limit)?) };
-    Ok(RateLimits { requests: parse_list(&args.rate_limits)?, unauthorized })
+    let trusted_proxies = args
+        .trusted_proxies
+        .split(',')
+        .filter(|block| !block.trim().is_empty())
+        .map(Cidr::parse)
+        .collect::<Result<Vec<Cidr>, String>>()?;
+    Ok(RateLimits { requests: parse_list(&args.rate_limits)?, unauthorized, trusted_proxies })
 }
 
 /// A database URL fit to print: `postgres://user:secret@host/db` → `postgres://user:***@host/db`.

@@ -115,6 +115,6 @@ async fn framework_rejections_use_the_contract_shape() {
     let bad_path =
         Request::builder().uri("/v2/cards/%FF").header("authorization", org.token(Owner)).body(Body::empty()).unwrap();
     let r = app.raw(bad_path).await;
-    r.assert_status(400);
-    assert_eq!(r.error_code(), "bad_request");
+    r.assert_status(404);
+    assert_eq!(r.error_code(), "not_found", "an undecodable id is a malformed id");
 }

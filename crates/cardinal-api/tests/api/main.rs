@@ -7,6 +7,7 @@ mod control;
 mod create;
 mod data_view;
 mod errors;
+mod hardening;
 mod idempotency;
 mod listing;
 mod lock_unlock;

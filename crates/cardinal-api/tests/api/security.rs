@@ -94,7 +94,8 @@ async fn auth_errors_never_reveal_whose_credential() {
 #[tokio::test]
 async fn past_the_rate_limit_answers_429_with_retry_after() {
     use cardinal_api::rate_limit::{RateLimits, Rule};
-    let limits = RateLimits { requests: vec![Rule::parse("5/10s").unwrap()], unauthorized: None };
+    let limits =
+        RateLimits { requests: vec![Rule::parse("5/10s").unwrap()], unauthorized: None, trusted_proxies: vec![] };
     let app = TestApp::builder().rate_limits(limits).build().await;
     for _ in 0..5 {
         app.send(Method::GET, "/healthz", None, None).await.assert_status(200);
@@ -109,7 +110,8 @@ async fn past_the_rate_limit_answers_429_with_retry_after() {
 #[tokio::test]
 async fn too_many_unauthorized_answers_throttle_the_client() {
     use cardinal_api::rate_limit::{RateLimits, Rule};
-    let limits = RateLimits { requests: vec![], unauthorized: Some(Rule::parse("3/1h").unwrap()) };
+    let limits =
+        RateLimits { requests: vec![], unauthorized: Some(Rule::parse("3/1h").unwrap()), trusted_proxies: vec![] };
     let app = TestApp::builder().rate_limits(limits).build().await;
     for _ in 0..4 {
         app.get("/v2/cards", "Bearer guess").await.assert_status(401);
@@ -117,4 +119,48 @@ async fn too_many_unauthorized_answers_throttle_the_client() {
     let r = app.get("/v2/cards", "Bearer guess").await;
     r.assert_status(429);
     assert!(r.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 3000);
+}
+
+#[tokio::test]
+async fn the_401_throttle_spares_valid_credentials_and_the_control_api() {
+    use cardinal_api::rate_limit::{RateLimits, Rule};
+    let limits = RateLimits {
+        requests: vec![Rule::parse("20/10s").unwrap()],
+        unauthorized: Some(Rule::parse("3/1h").unwrap()),
+        trusted_proxies: vec![],
+    };
+    let app = TestApp::builder().rate_limits(limits).build().await;
+    let org = app.org().await;
+    for _ in 0..5 {
+        app.get("/v2/cards", "Bearer guess").await;
+    }
+    app.get("/v2/cards", "Bearer guess").await.assert_status(429);
+    // The same address, a valid token: served (behind a load balancer, that address is everyone).
+    app.get("/v2/cards", &org.token(Owner)).await.assert_status(200);
+    // The control API is not counted at all.
+    for _ in 0..30 {
+        app.admin(Method::GET, &format!("/_sandbox/cards/{}/events", org.card(Owner, "virtual")), None)
+            .await
+            .assert_status(200);
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limits() {
+    use cardinal_api::rate_limit::{Cidr, RateLimits, Rule};
+    // In-process requests come from no address (0.0.0.0): that is the "proxy" here.
+    let limits = RateLimits {
+        requests: vec![Rule::parse("2/10s").unwrap()],
+        unauthorized: None,
+        trusted_proxies: vec![Cidr::parse("0.0.0.0/32").unwrap()],
+    };
+    let app = TestApp::builder().rate_limits(limits).build().await;
+    let from = |client: &'static str| [("x-forwarded-for", client)];
+    for _ in 0..2 {
+        let r = app.send_with(Method::GET, "/healthz", "", None, &from("198.51.100.1")).await;
+        r.assert_status(200);
+    }
+    let third = app.send_with(Method::GET, "/healthz", "", None, &from("198.51.100.1")).await;
+    third.assert_status(429);
+    app.send_with(Method::GET, "/healthz", "", None, &from("198.51.100.2")).await.assert_status(200);
 }
