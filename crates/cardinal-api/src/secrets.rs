@@ -50,6 +50,17 @@ impl CardKey {
     pub fn to_base64(&self) -> String {
         STANDARD.encode(self.0)
     }
+
+    /// A key check value: names the key without revealing it (an HMAC of a fixed label, of
+    /// which nothing about the key can be learnt). A database records the one its cards are
+    /// sealed with, so a start with another key is refused instead of sealing cards no other
+    /// process can open.
+    pub fn check_value(&self) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length works");
+        mac.update(b"cardinal card key check v1");
+        let digest: [u8; 32] = mac.finalize().into_bytes().into();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 impl std::fmt::Debug for CardKey {

@@ -34,6 +34,7 @@ pub async fn seed_organization(args: SeedArgs) -> Result<(), String> {
     let started = Instant::now();
     let store = crate::serve::open_store(&args.database).await?;
     let key = CardKey::parse(&args.card_key)?;
+    crate::serve::ensure_key_matches(store.as_ref(), &key, &args.database).await?;
     let vault = CardVault::new(&key);
     let plan = OrganizationPlan {
         sca_mode: ScaMode::Disabled,

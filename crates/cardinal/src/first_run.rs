@@ -7,6 +7,7 @@ use cardinal_api::seed::{self, OrganizationPlan};
 use cardinal_api::AppState;
 use cardinal_domain::Role;
 use serde_json::{json, Value};
+use std::path::Path;
 
 pub async fn greet(
     state: &AppState,
@@ -16,6 +17,7 @@ pub async fn greet(
 ) -> Result<(), String> {
     if !state.store.is_empty().await.map_err(|e| e.to_string())? {
         if let Some(path) = &files.credentials {
+            refresh_credentials(path, &state.config.public_url, new_admin_token)?;
             println!("Demo credentials: {}", path.display());
         }
         if let Some(token) = new_admin_token {
@@ -47,6 +49,29 @@ pub async fn greet(
         println!("These credentials are saved in {}", path.display());
     }
     Ok(())
+}
+
+/// A later start keeps the credentials file true: today's base URL (the port may differ),
+/// and the admin token when this start generated one (a database whose stored hash was lost,
+/// or a first start on a database another process seeded).
+fn refresh_credentials(path: &Path, base_url: &str, new_admin_token: Option<&str>) -> Result<(), String> {
+    let mut credentials = match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str::<Value>(&text).unwrap_or_else(|_| json!({})),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && new_admin_token.is_some() => json!({}),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let Some(fields) = credentials.as_object_mut() else { return Ok(()) };
+    let before = fields.clone();
+    fields.insert("base_url".into(), base_url.into());
+    if let Some(token) = new_admin_token {
+        fields.insert("control_api_admin_token".into(), token.into());
+    }
+    if *fields == before {
+        return Ok(());
+    }
+    let text = serde_json::to_string_pretty(&credentials).map_err(|e| e.to_string())?;
+    write_private(path, &text)
 }
 
 fn token_of(body: &Value, role: Role) -> Value {

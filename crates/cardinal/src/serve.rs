@@ -16,18 +16,21 @@ const ADMIN_TOKEN_HASH: &str = "admin_token_sha256";
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     // Held until the server stops: dropping it flushes the log lines still queued.
     let _log_writer = init_logging(args.log_format)?;
+    let shutdown = shutdown_signal();
     let mode = match args.mode {
         ModeArg::Sandbox => Mode::Sandbox,
         ModeArg::Production => Mode::Production,
     };
     let files = SideFiles::for_database(&args.database)?;
-    let key = card_key(&args, mode, &files)?;
-    let store = open_store(&args.database).await?;
-
-    let listener =
-        tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    // The port first: a start that cannot listen leaves no database or key file behind.
+    let listener = tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| cannot_listen(&args.bind, &e))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    // Held until the server stops: a second server on the same SQLite file refuses to start.
+    let _exclusive = files.lock_database()?;
+    require_configured_key(&args, mode, &files)?;
+    let store = open_store(&args.database).await?;
+    let key = card_key(&args, &files, store.as_ref()).await?;
 
     let (admin_hash, generated_admin_token) = admin_token(&args, store.as_ref()).await?;
     let mut config = ApiConfig::new(mode, &public_url, args.staging_token.as_deref(), "");
@@ -40,12 +43,20 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         mode_name(mode),
         without_password(&args.database)
     );
+    tracing::info!(
+        address = %address,
+        url = %public_url,
+        mode = mode_name(mode),
+        database = %without_password(&args.database),
+        version = env!("CARGO_PKG_VERSION"),
+        "started"
+    );
     if mode == Mode::Sandbox {
         first_run::greet(&state, &files, generated_admin_token.as_deref(), args.staging_token.is_some()).await?;
     }
 
     let app = cardinal_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -68,6 +79,17 @@ fn rate_limits(args: &ServeArgs) -> Result<RateLimits, String> {
         .map(Cidr::parse)
         .collect::<Result<Vec<Cidr>, String>>()?;
     Ok(RateLimits { requests: parse_list(&args.rate_limits)?, unauthorized, trusted_proxies })
+}
+
+/// Why the server cannot listen, and what to do about it.
+fn cannot_listen(bind: &str, error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "cannot listen on {bind}: the address is already in use (another Cardinal?). \
+             Choose another with --bind, e.g. --bind 127.0.0.1:8081, or --bind 127.0.0.1:0 for any free port"
+        ),
+        _ => format!("cannot listen on {bind}: {error}; choose another address with --bind"),
+    }
 }
 
 /// A database URL fit to print: `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -97,11 +119,13 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
         let store = PostgresStore::open(url).await.map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
         return Ok(Arc::new(store));
     }
-    Ok(Arc::new(SqliteStore::open(url).map_err(|e| e.to_string())?))
+    Ok(Arc::new(SqliteStore::open(url).map_err(|e| format!("cannot open the SQLite database {url}: {e}"))?))
 }
 
 /// Files Cardinal keeps beside a file database: the sandbox card key and the credentials.
 pub struct SideFiles {
+    /// The SQLite database file, when the database is one.
+    pub database_file: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub credentials: Option<PathBuf>,
     /// Several processes may share the database: every secret must be configured, not
@@ -113,20 +137,52 @@ impl SideFiles {
     fn for_database(url: &str) -> Result<SideFiles, String> {
         if is_postgres(url) {
             let credentials = Some(PathBuf::from("cardinal.credentials.json"));
-            return Ok(SideFiles { key: None, credentials, shared_database: true });
+            return Ok(SideFiles { database_file: None, key: None, credentials, shared_database: true });
         }
         match Location::parse(url) {
             Some(Location::File(path)) => Ok(SideFiles {
+                database_file: Some(path.clone()),
                 key: Some(sibling(&path, "key")),
                 credentials: Some(sibling(&path, "credentials.json")),
                 shared_database: false,
             }),
-            Some(Location::Memory) => Ok(SideFiles { key: None, credentials: None, shared_database: false }),
+            Some(Location::Memory) => {
+                Ok(SideFiles { database_file: None, key: None, credentials: None, shared_database: false })
+            }
             None => Err(format!(
                 "unsupported database URL {url:?}: use sqlite://path, sqlite::memory: or postgres://user@host/db"
             )),
         }
     }
+}
+
+impl SideFiles {
+    /// An exclusive lock on `<database>.lock` for a SQLite file, held as long as the returned
+    /// file is: SQLite itself would let two servers share the file, each with caches the other
+    /// does not refresh.
+    fn lock_database(&self) -> Result<Option<std::fs::File>, String> {
+        let Some(database) = &self.database_file else { return Ok(None) };
+        let path = sibling_with(database, "lock");
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| {
+            format!("cannot use the database {}: cannot create {}: {e}", database.display(), path.display())
+        })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+                "the database {} is in use by another Cardinal process; stop it first, or give this one \
+                 its own file with --database sqlite://other.db (several processes share a PostgreSQL database)",
+                database.display()
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+        }
+    }
+}
+
+/// `data/cardinal.db` → `data/cardinal.db.<suffix>`.
+fn sibling_with(database: &Path, suffix: &str) -> PathBuf {
+    let mut name = database.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{suffix}"));
+    database.with_file_name(name)
 }
 
 /// `data/cardinal.db` → `data/cardinal.<suffix>`.
@@ -135,28 +191,66 @@ fn sibling(database: &Path, suffix: &str) -> PathBuf {
     database.with_file_name(format!("{stem}.{suffix}"))
 }
 
-/// The card-data key: given, or (sandbox only) read from / created in the key file.
-fn card_key(args: &ServeArgs, mode: Mode, files: &SideFiles) -> Result<CardKey, String> {
-    if let Some(text) = &args.card_key {
-        return CardKey::parse(text);
+/// Production, and a database several processes share, need the key given, not generated:
+/// checked before anything is opened or created.
+fn require_configured_key(args: &ServeArgs, mode: Mode, files: &SideFiles) -> Result<(), String> {
+    if args.card_key.is_some() || (mode == Mode::Sandbox && !files.shared_database) {
+        return Ok(());
     }
-    if mode == Mode::Production || files.shared_database {
-        let why =
-            if mode == Mode::Production { "production mode" } else { "a PostgreSQL database (shared by processes)" };
+    let why = if mode == Mode::Production { "production mode" } else { "a PostgreSQL database (shared by processes)" };
+    Err(format!(
+        "{why} needs an explicit card-data key: set CARDINAL_CARD_KEY (base64 of 32 bytes, e.g. `openssl rand -base64 32`)"
+    ))
+}
+
+/// The setting naming the key a database's cards are sealed with ([`CardKey::check_value`]).
+pub const CARD_KEY_CHECK: &str = "card_key_check";
+
+/// The card-data key: given, or (sandbox only) read from / created in the key file; then
+/// checked against the one the database's cards are sealed with. A database that has sealed
+/// cards never gets a new key by accident: a missing key file is an error, not a fresh key.
+async fn card_key(args: &ServeArgs, files: &SideFiles, store: &dyn Store) -> Result<CardKey, String> {
+    // A database from before key checks has cards but no check value: it is "sealed" too.
+    let sealed = store.setting(CARD_KEY_CHECK).await.map_err(|e| e.to_string())?.is_some()
+        || !store.is_empty().await.map_err(|e| e.to_string())?;
+    let key = match (&args.card_key, &files.key) {
+        (Some(text), _) => CardKey::parse(text)?,
+        (None, None) => CardKey::generate(),
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(text) => CardKey::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !sealed => {
+                let key = CardKey::generate();
+                write_private(path, &key.to_base64())?;
+                key
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!(
+                    "the cards of {} are sealed with a card-data key, but its key file {} is missing: \
+                     restore it, or give the key with CARDINAL_CARD_KEY. A new key would make every card unreadable",
+                    without_password(&args.database),
+                    path.display()
+                ))
+            }
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        },
+    };
+    ensure_key_matches(store, &key, &args.database).await?;
+    Ok(key)
+}
+
+/// Records the key's check value in a database that has none, and refuses a key that is not
+/// the recorded one.
+pub async fn ensure_key_matches(store: &dyn Store, key: &CardKey, database: &str) -> Result<(), String> {
+    let check = key.check_value();
+    let stored = store.init_setting(CARD_KEY_CHECK, &check).await.map_err(|e| e.to_string())?;
+    if stored != check {
         return Err(format!(
-            "{why} needs an explicit card-data key: set CARDINAL_CARD_KEY (base64 of 32 bytes, e.g. `openssl rand -base64 32`)"
+            "the card-data key does not match the one the cards of {} are sealed with \
+             (key check {check}, the database expects {stored}): give the right key with CARDINAL_CARD_KEY or its key file",
+            without_password(database)
         ));
     }
-    let Some(path) = &files.key else { return Ok(CardKey::generate()) };
-    match std::fs::read_to_string(path) {
-        Ok(text) => CardKey::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = CardKey::generate();
-            write_private(path, &key.to_base64())?;
-            Ok(key)
-        }
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
+    Ok(())
 }
 
 /// Writes a file only its owner can read.
@@ -204,7 +298,9 @@ fn init_logging(format: LogFormat) -> Result<crate::logs::FlushOnDrop, String> {
     use tracing_subscriber::EnvFilter;
     let (writer, guard) = crate::logs::batched_stderr()?;
     let filter = EnvFilter::try_from_env("CARDINAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    // Colours are for people: only when stderr is a terminal, never in files or pipes.
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(colours);
     match format {
         LogFormat::Json => builder.event_format(crate::logs::JsonLines).init(),
         LogFormat::Pretty => builder.init(),
@@ -212,23 +308,38 @@ fn init_logging(format: LogFormat) -> Result<crate::logs::FlushOnDrop, String> {
     Ok(guard)
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when
+/// the future is first polled: a stop that arrives while the server is still starting (seeding,
+/// printing) is a clean stop too, not a kill.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            signal.recv().await;
-        }
+    let handlers = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok())
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut terminate, mut interrupt) = handlers;
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(terminate.take()) => {},
+                _ = wait(interrupt.take()) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 #[cfg(test)]

@@ -17,13 +17,12 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--database"])
-            .arg(format!("sqlite://{}", dir.join("cardinal.db").display()))
-            .env_remove("CARDINAL_ADMIN_TOKEN")
-            .env_remove("CARDINAL_STAGING_TOKEN")
-            .env_remove("CARDINAL_CARD_KEY")
-            .env_remove("CARDINAL_MODE")
+        Server::start_with(dir, &[])
+    }
+
+    /// Starts with extra environment variables (`CARDINAL_ADMIN_TOKEN`, …).
+    fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut child = cardinal(dir, "127.0.0.1:0", env)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -97,6 +96,29 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
+}
+
+/// `cardinal serve` on `dir/cardinal.db` with only the environment given.
+fn cardinal(dir: &Path, bind: &str, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cardinal"));
+    command
+        .args(["serve", "--bind", bind, "--database"])
+        .arg(format!("sqlite://{}", dir.join("cardinal.db").display()))
+        .env_remove("CARDINAL_ADMIN_TOKEN")
+        .env_remove("CARDINAL_STAGING_TOKEN")
+        .env_remove("CARDINAL_CARD_KEY")
+        .env_remove("CARDINAL_MODE");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// A start that must fail: its stderr.
+fn refused_start(dir: &Path, bind: &str, env: &[(&str, &str)]) -> String {
+    let output = cardinal(dir, bind, env).stdin(Stdio::null()).output().unwrap();
+    assert!(!output.status.success(), "the start should have been refused");
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn temp_dir() -> PathBuf {
@@ -177,4 +199,142 @@ fn production_mode_refuses_to_start_without_a_card_key() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("CARDINAL_CARD_KEY"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_busy_port_suggests_bind_and_creates_nothing() {
+    let (first_dir, second_dir) = (temp_dir(), temp_dir());
+    let mut first = Server::start(&first_dir);
+    first.wait_for("These credentials are saved in");
+    let address = first.base.strip_prefix("http://").unwrap().to_owned();
+    let stderr = refused_start(&second_dir, &address, &[]);
+    assert!(stderr.contains("already in use") && stderr.contains("--bind"), "{stderr}");
+    let created: Vec<_> = std::fs::read_dir(&second_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(created.is_empty(), "nothing is created before the port is bound: {created:?}");
+    first.terminate();
+}
+
+#[test]
+fn a_second_server_on_the_same_sqlite_file_refuses() {
+    let dir = temp_dir();
+    let mut first = Server::start(&dir);
+    first.wait_for("These credentials are saved in");
+    let stderr = refused_start(&dir, "127.0.0.1:0", &[]);
+    assert!(stderr.contains("in use by another Cardinal process"), "{stderr}");
+    let (status, _, _) = first.request("GET", "/readyz", None);
+    assert_eq!(status, 200, "the first server is untouched");
+    first.terminate();
+    // Once it stopped, the file is free again.
+    let mut again = Server::start(&dir);
+    again.wait_for("Demo credentials:");
+    again.terminate();
+}
+
+#[test]
+fn a_missing_or_wrong_card_key_refuses_to_start() {
+    let dir = temp_dir();
+    let mut first = Server::start(&dir);
+    first.wait_for("These credentials are saved in");
+    first.terminate();
+    let key_file = dir.join("cardinal.key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    std::fs::remove_file(&key_file).unwrap();
+    let stderr = refused_start(&dir, "127.0.0.1:0", &[]);
+    assert!(stderr.contains("is missing") && stderr.contains("cardinal.key"), "{stderr}");
+    assert!(!key_file.exists(), "no new key was generated for sealed cards");
+    let wrong = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let stderr = refused_start(&dir, "127.0.0.1:0", &[("CARDINAL_CARD_KEY", wrong)]);
+    assert!(stderr.contains("does not match"), "{stderr}");
+    assert!(!stderr.contains(wrong) && !stderr.contains(key.trim()), "keys are never printed: {stderr}");
+    std::fs::write(&key_file, &key).unwrap();
+    let mut restored = Server::start(&dir);
+    restored.wait_for("Demo credentials:");
+    restored.terminate();
+}
+
+#[test]
+fn a_later_start_that_generates_the_admin_token_saves_it() {
+    let dir = temp_dir();
+    let mut first = Server::start_with(&dir, &[("CARDINAL_ADMIN_TOKEN", "given-by-the-operator")]);
+    first.wait_for("These credentials are saved in");
+    first.terminate();
+    let credentials_path = dir.join("cardinal.credentials.json");
+    let before: Value = serde_json::from_str(&std::fs::read_to_string(&credentials_path).unwrap()).unwrap();
+    assert!(before["control_api_admin_token"].is_null(), "a configured token is the operator's to keep");
+    let mut later = Server::start(&dir);
+    later.wait_for("Control API admin token:");
+    let after: Value = serde_json::from_str(&std::fs::read_to_string(&credentials_path).unwrap()).unwrap();
+    let token = after["control_api_admin_token"].as_str().expect("the generated token is saved");
+    assert_eq!(after["base_url"], later.base.as_str(), "the base URL is today's");
+    let card = after["card_id"].as_str().unwrap();
+    let (status, _, _) =
+        later.request("GET", &format!("/_sandbox/cards/{card}/events"), Some(&format!("Bearer {token}")));
+    assert_eq!(status, 200);
+    later.terminate();
+}
+
+#[test]
+fn an_unwritable_database_path_is_named() {
+    let dir = temp_dir();
+    let output = Command::new(env!("CARGO_BIN_EXE_cardinal"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--database", "sqlite:///proc/cardinal-nowhere/cards.db"])
+        .env_remove("CARDINAL_CARD_KEY")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/proc/cardinal-nowhere/cards.db"), "{stderr}");
+}
+
+/// Reads stderr lines of a started server until one contains `needle` (or 20 s pass).
+fn stderr_until(child: &mut Child, needle: &str) -> Vec<String> {
+    let stderr = child.stderr.take().unwrap();
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(20)) {
+        let found = line.contains(needle);
+        seen.push(line);
+        if found {
+            break;
+        }
+    }
+    seen
+}
+
+#[test]
+fn logs_have_no_colours_off_a_terminal_and_json_logs_say_what_started() {
+    let dir = temp_dir();
+    let mut pretty = cardinal(&dir, "127.0.0.1:0", &[]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let lines = stderr_until(&mut pretty, "started");
+    let _ = pretty.kill();
+    let _ = pretty.wait();
+    assert!(lines.iter().any(|l| l.contains("started")), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "no escape codes in a pipe: {lines:?}");
+
+    let mut json = cardinal(&dir, "127.0.0.1:0", &[("CARDINAL_LOG_FORMAT", "json")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = stderr_until(&mut json, "\"started\"");
+    let _ = json.kill();
+    let _ = json.wait();
+    let started: Value = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "started")
+        .unwrap_or_else(|| panic!("a JSON start-up event: {lines:?}"));
+    let fields = &started["fields"];
+    assert!(fields["address"].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")), "{fields}");
+    assert_eq!(fields["mode"], "sandbox");
+    assert!(fields["database"].as_str().is_some_and(|d| d.ends_with("cardinal.db")), "{fields}");
+    assert_eq!(fields["version"], env!("CARGO_PKG_VERSION"));
 }
