@@ -28,6 +28,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
+/// The advisory lock key that serializes schema changes ("cardinal" in ASCII, as a number).
+const MIGRATION_LOCK: i64 = 0x63_61_72_64_69_6e_61_6c;
+
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -169,7 +172,9 @@ impl PostgresStore {
             let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| store_error(pg(e)))?;
             tokio::spawn(connection);
             client
-                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); CREATE SCHEMA IF NOT EXISTS {schema}; COMMIT;"
+                ))
                 .await
                 .map_err(|e| store_error(pg(e)))?;
             config.options(format!("-c search_path={schema}"));
@@ -193,12 +198,16 @@ impl PostgresStore {
     }
 
     /// Applies missing migrations, one transaction each, serialized by the schema row's lock.
+    /// The schema table itself is created under an advisory lock: `CREATE TABLE IF NOT
+    /// EXISTS` is not safe against itself (two processes starting together on an empty
+    /// database both try to create the table's type, and one fails).
     async fn migrate(&self) -> StoreResult<()> {
         let result: StoreResult<()> = transaction!(self, |tx| {
-            tx.batch_execute(
-                "CREATE TABLE IF NOT EXISTS cardinal_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
-                 INSERT INTO cardinal_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;",
-            )
+            tx.batch_execute(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+                 CREATE TABLE IF NOT EXISTS cardinal_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
+                 INSERT INTO cardinal_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;"
+            ))
             .await
             .map_err(pg)?;
         });

@@ -25,18 +25,36 @@ impl Drop for Process {
 }
 
 fn start(database: &str, dir: &std::path::Path) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
+    listening(spawn(database, dir))
+}
+
+fn spawn(database: &str, dir: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cardinal"))
         .args(["serve", "--bind", "127.0.0.1:0", "--rate-limits", "off", "--database", database])
         .env("CARDINAL_ADMIN_TOKEN", ADMIN)
         .env("CARDINAL_CARD_KEY", CARD_KEY)
         .env_remove("CARDINAL_STAGING_TOKEN")
         .current_dir(dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("start cardinal");
+        .expect("start cardinal")
+}
+
+/// Waits for a spawned process to say where it listens; panics with its error if it exits.
+fn listening(mut child: Child) -> Process {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().expect("a first line").expect("readable output");
+    if let Some(Ok(first)) = lines.next() {
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        return listening_at(child, first, lines);
+    }
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    panic!("cardinal did not start: {stderr}");
+}
+
+fn listening_at(child: Child, first: String, lines: std::io::Lines<BufReader<std::process::ChildStdout>>) -> Process {
     let address = first
         .strip_prefix("Cardinal listening on http://")
         .and_then(|rest| rest.split_whitespace().next())
@@ -312,4 +330,36 @@ fn two_processes_on_one_postgres_behave_as_one_server() {
     let _ =
         Command::new("psql").arg(&url).args(["-q", "-c", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")]).status();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn psql(url: &str, statement: &str) {
+    let status = Command::new("psql").args([url, "-q", "-c", statement]).status().expect("psql runs");
+    assert!(status.success(), "psql {statement}");
+}
+
+/// Migrations are safe for processes starting together on an empty database: 4 processes,
+/// 10 rounds, each on a database of its own; every process starts.
+#[test]
+fn processes_starting_together_on_an_empty_database_all_start() {
+    let Ok(url) = std::env::var("CARDINAL_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: CARDINAL_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let (server, _) = url.rsplit_once('/').expect("a database URL");
+    for round in 0..10 {
+        let name = format!("cardinal_boot_{}_{round}", std::process::id());
+        psql(&url, &format!("CREATE DATABASE {name}"));
+        let database = format!("{server}/{name}");
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let children: Vec<Child> = (0..4).map(|_| spawn(&database, &dir)).collect();
+        let processes: Vec<Process> = children.into_iter().map(listening).collect();
+        for process in &processes {
+            let (status, _) = http(&process.address, "GET", "/readyz", "", &[], None).expect("answers");
+            assert_eq!(status, 200, "round {round}");
+        }
+        drop(processes);
+        psql(&url, &format!("DROP DATABASE {name} WITH (FORCE)"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
