@@ -37,6 +37,8 @@ fn new_request_id() -> String {
 /// hold secrets).
 pub async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let id = new_request_id();
+    let patience = state.config.body_stall;
+    let (request, stalled) = crate::stall::guard_body(request, patience);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
@@ -60,6 +62,12 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
             }
         })
         .await;
+    // A client that stopped sending its body gets 408 and the connection closed, whatever
+    // the handler made of the broken body (spec: never a 5xx for a client's silence).
+    let response = match stalled.is_some_and(|flag| flag.load(std::sync::atomic::Ordering::Relaxed)) {
+        true => REQUEST_ID.scope(id.clone(), async { crate::stall::timed_out(patience) }).await,
+        false => response,
+    };
     let mut response = REQUEST_ID.scope(id.clone(), in_contract_shape(response)).await;
     with_json_charset(&mut response);
     if let Ok(value) = HeaderValue::from_str(&id) {

@@ -27,6 +27,7 @@ pub mod routes;
 pub mod sca;
 pub mod secrets;
 pub mod seed;
+pub mod stall;
 pub mod transactions;
 pub mod wire;
 
@@ -54,6 +55,8 @@ pub struct ApiConfig {
     pub staging_token_hash: Option<[u8; 32]>,
     pub admin_token_hash: [u8; 32],
     pub body_limit_bytes: usize,
+    /// How long a request body may stop arriving before the request is answered 408.
+    pub body_stall: std::time::Duration,
     pub rate_limits: rate_limit::RateLimits,
 }
 
@@ -65,6 +68,7 @@ impl ApiConfig {
             staging_token_hash: staging_token.map(hash_secret),
             admin_token_hash: hash_secret(admin_token),
             body_limit_bytes: 256 * 1024,
+            body_stall: std::time::Duration::from_secs(20),
             rate_limits: rate_limit::RateLimits::default(),
         }
     }

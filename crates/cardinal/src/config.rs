@@ -80,6 +80,14 @@ pub struct ServeArgs {
     /// `X-Forwarded-For` names the client that the per-IP limits count; default none.
     #[arg(long, env = "CARDINAL_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Seconds a connection may stay without sending a complete request head (also how long
+    /// an idle keep-alive connection stays open, and how long a request body may pause).
+    #[arg(long, env = "CARDINAL_IDLE_TIMEOUT", default_value_t = 20)]
+    pub idle_timeout: u64,
+    /// Open connections at most; default: what the file-descriptor limit (raised to its hard
+    /// limit at start) allows, less a reserve.
+    #[arg(long, env = "CARDINAL_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Log lines as human-readable text or JSON.
     #[arg(long, env = "CARDINAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod first_run;
+mod listen;
 mod logs;
 mod serve;
 

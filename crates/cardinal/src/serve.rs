@@ -36,6 +36,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let mut config = ApiConfig::new(mode, &public_url, args.staging_token.as_deref(), "");
     config.admin_token_hash = admin_hash;
     config.rate_limits = rate_limits(&args)?;
+    config.body_stall = std::time::Duration::from_secs(args.idle_timeout.max(1));
     let state = AppState::new(store.clone(), config, CardVault::new(&key));
 
     println!(
@@ -55,8 +56,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         first_run::greet(&state, &files, generated_admin_token.as_deref(), args.staging_token.is_some()).await?;
     }
 
-    let app = cardinal_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string())?;
+    let limits = connection_limits(&args);
+    tracing::info!(max_connections = limits.max_connections, idle_timeout_s = limits.idle_timeout.as_secs(), "limits");
+    crate::listen::serve(listener, cardinal_api::router(state), limits, shutdown).await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -79,6 +81,16 @@ fn rate_limits(args: &ServeArgs) -> Result<RateLimits, String> {
         .map(Cidr::parse)
         .collect::<Result<Vec<Cidr>, String>>()?;
     Ok(RateLimits { requests: parse_list(&args.rate_limits)?, unauthorized, trusted_proxies })
+}
+
+/// `--max-connections` (default: what the raised descriptor limit allows) and `--idle-timeout`.
+fn connection_limits(args: &ServeArgs) -> crate::listen::ConnectionLimits {
+    let descriptors = crate::listen::raise_descriptor_limit();
+    let fits = crate::listen::connections_for(descriptors);
+    crate::listen::ConnectionLimits {
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
+        max_connections: args.max_connections.map_or(fits, |wanted| wanted.clamp(1, fits)),
+    }
 }
 
 /// Why the server cannot listen, and what to do about it.

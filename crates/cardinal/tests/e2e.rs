@@ -338,3 +338,84 @@ fn logs_have_no_colours_off_a_terminal_and_json_logs_say_what_started() {
     assert!(fields["database"].as_str().is_some_and(|d| d.ends_with("cardinal.db")), "{fields}");
     assert_eq!(fields["version"], env!("CARGO_PKG_VERSION"));
 }
+
+/// A server started with extra flags, its first stdout line read.
+fn start_with_flags(dir: &Path, flags: &[&str]) -> Server {
+    let mut command = cardinal(dir, "127.0.0.1:0", &[]);
+    command.args(flags);
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut server = Server { child, base: String::new(), lines, printed: vec![] };
+    let first = server.next_line();
+    server.base = first.strip_prefix("Cardinal listening on ").unwrap().split_whitespace().next().unwrap().to_owned();
+    server
+}
+
+#[test]
+fn idle_and_half_sent_connections_do_not_lock_out_a_normal_client() {
+    let dir = temp_dir();
+    let mut server = start_with_flags(&dir, &["--idle-timeout", "1", "--max-connections", "300"]);
+    server.wait_for("These credentials are saved in");
+    let address = server.base.strip_prefix("http://").unwrap().to_owned();
+    // 2,000 connections: most say nothing, some send half a request head and stop.
+    let mut hogs = Vec::new();
+    for i in 0..2_000 {
+        let Ok(mut stream) = TcpStream::connect(&address) else { break };
+        if i % 4 == 0 {
+            let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n");
+        }
+        hogs.push(stream);
+    }
+    assert!(hogs.len() >= 1_000, "opened {} connections", hogs.len());
+    let started = std::time::Instant::now();
+    let (status, body, _) = server.request("GET", "/healthz", None);
+    assert_eq!(status, 200, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(15), "served in {:?}", started.elapsed());
+    // The silent ones were closed by the server: reading them ends.
+    let first = &mut hogs[1];
+    first.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buffer = [0u8; 64];
+    let closed = match first.read(&mut buffer) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    assert!(closed, "an idle connection is closed by the server, not left open");
+    drop(hogs);
+    server.terminate();
+}
+
+#[test]
+fn a_body_that_stops_arriving_gets_408_not_a_5xx() {
+    let dir = temp_dir();
+    let mut server = start_with_flags(&dir, &["--idle-timeout", "1"]);
+    server.wait_for("These credentials are saved in");
+    let credentials: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cardinal.credentials.json")).unwrap()).unwrap();
+    let owner = credentials["owner_access_token"].as_str().unwrap();
+    let card = credentials["card_id"].as_str().unwrap();
+    let address = server.base.strip_prefix("http://").unwrap().to_owned();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        stream,
+        "PATCH /v2/cards/{card}/nickname HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {owner}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"card\":"
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut raw = String::new();
+    let _ = stream.read_to_string(&mut raw);
+    assert!(raw.starts_with("HTTP/1.1 408"), "{raw}");
+    assert!(raw.contains("request_timeout"), "{raw}");
+    assert!(started.elapsed() < Duration::from_secs(10), "answered in {:?}", started.elapsed());
+    server.terminate();
+}
