@@ -38,6 +38,9 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// What a `503 storage_unavailable` asks clients to wait before retrying.
+pub const STORAGE_RETRY_AFTER_SECONDS: u64 = 1;
+
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError {
@@ -152,6 +155,17 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%cause, "storage failure");
                 ApiError::internal()
             }
+            StoreError::Unavailable(cause) => {
+                tracing::error!(%cause, "storage unavailable");
+                ApiError {
+                    retry_after: Some(STORAGE_RETRY_AFTER_SECONDS),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "storage_unavailable",
+                        "the database cannot take requests right now; retry later",
+                    )
+                }
+            }
         }
     }
 }
@@ -177,5 +191,20 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_storage_is_a_503_to_retry() {
+        let e = ApiError::from(StoreError::Unavailable("disk full".into()));
+        assert_eq!(
+            (e.status, e.code(), e.retry_after),
+            (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", Some(1))
+        );
+        assert!(!e.errors[0].detail.contains("disk"), "the cause stays in the logs");
     }
 }

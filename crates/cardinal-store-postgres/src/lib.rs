@@ -66,9 +66,20 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
         Some(code) if *code == SqlState::UNIQUE_VIOLATION => Fail::Store(StoreError::Conflict(
             e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_else(|| "already exists".into()),
         )),
+        // The server is going away, starting, or out of room: worth retrying, then 503.
+        Some(code) if server_unavailable(code) => Fail::Retry(e.to_string()),
+        // No SQLSTATE: the client side failed (connection refused, reset, closed).
+        None => Fail::Retry(e.to_string()),
         _ if e.is_closed() => Fail::Retry(e.to_string()),
         _ => Fail::Store(StoreError::Backend(e.to_string())),
     }
+}
+
+/// Connection exceptions (class 08), the server shutting down or starting (57P01–57P03),
+/// and no room (class 53: disk full, out of memory, too many connections).
+fn server_unavailable(code: &SqlState) -> bool {
+    let code = code.code();
+    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 /// A failed COMMIT: a serialization failure or deadlock means nothing was committed, so the
@@ -76,7 +87,9 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
 /// not (a retry could apply the change twice).
 pub(crate) fn commit_failure(e: tokio_postgres::Error) -> Fail {
     if e.code().is_none() && e.is_closed() {
-        return Fail::Store(StoreError::Backend(format!("commit outcome unknown: {e}")));
+        // Not retried here (a retry could apply the change twice); the client may retry with
+        // its idempotency key.
+        return Fail::Store(StoreError::Unavailable(format!("commit outcome unknown: {e}")));
     }
     pg(e)
 }
@@ -91,10 +104,11 @@ async fn optional<C: GenericClient + Sync, T>(
     client.query_opt(sql, params).await.map_err(pg)?.as_ref().map(record).transpose()
 }
 
+/// What a failure that outlived its retries means: the database cannot be reached.
 fn store_error(fail: Fail) -> StoreError {
     match fail {
         Fail::Store(e) => e,
-        Fail::Retry(cause) => StoreError::Backend(cause),
+        Fail::Retry(cause) => StoreError::Unavailable(cause),
     }
 }
 
@@ -163,6 +177,9 @@ impl PostgresStore {
 
     async fn open_with(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(format!("{url}: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(3));
+        }
         if let Some(schema) = schema {
             let valid =
                 !schema.is_empty() && schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
@@ -184,7 +201,16 @@ impl PostgresStore {
             tokio_postgres::NoTls,
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
-        let pool = Pool::builder(manager).max_size(16).build().map_err(|e| StoreError::Backend(e.to_string()))?;
+        // Bounded waits: while PostgreSQL is down a request fails within seconds (503), it
+        // never hangs on a connection that cannot be made.
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(Duration::from_secs(3)))
+            .recycle_timeout(Some(Duration::from_secs(3)))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         let store = PostgresStore { pool };
         store.migrate().await?;
         Ok(store)

@@ -49,7 +49,7 @@ impl Location {
 }
 
 /// Finishes one operation once its batch's commit is known.
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Reply = Box<dyn FnOnce(Result<(), CommitFailed>) + Send>;
 /// One write operation: runs on the writer's connection inside a savepoint and says whether
 /// it succeeded (false rolls its savepoint back).
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
@@ -78,12 +78,16 @@ impl Drop for Engine {
 }
 
 impl Engine {
-    pub fn open(location: Location) -> StoreResult<Engine> {
+    /// Opens the database; with `max_pages`, the writer may not grow it past that many pages.
+    pub fn open_with(location: Location, max_pages: Option<u64>) -> StoreResult<Engine> {
         let mut writer = match &location {
             Location::File(path) => create_private(path).and_then(|_| Connection::open(path).map_err(backend)),
             Location::Memory => Connection::open_in_memory().map_err(backend),
         }?;
         configure_writer(&writer)?;
+        if let Some(pages) = max_pages {
+            writer.pragma_update(None, "max_page_count", pages).map_err(backend)?;
+        }
         migrate(&mut writer)?;
         let (readers, checkpoints) = match location {
             Location::File(path) => {
@@ -129,7 +133,7 @@ impl Engine {
                 }
                 let _ = answer.send(match commit {
                     Ok(()) => result,
-                    Err(cause) => result.and(Err(StoreError::Backend(cause))),
+                    Err(failed) => result.and(Err(failed.into_error())),
                 });
             });
             (succeeded, reply)
@@ -402,7 +406,7 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>, stats: &mut CommitStats) {
         }
     }
     let executed = Instant::now();
-    let commit = run(conn, "COMMIT").map_err(|e| e.to_string());
+    let commit = run(conn, "COMMIT").map_err(|e| CommitFailed::of(&e));
     stats.record(operations, CommitTimes { began, executed, committed: Instant::now() });
     if commit.is_err() {
         let _ = run(conn, "ROLLBACK");
@@ -437,6 +441,49 @@ fn run_in_savepoint(conn: &Connection, job: Job) -> Option<Reply> {
 
 pub fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+/// SQLite's answer as a store error: a full disk, an I/O error or a database that cannot be
+/// written is `Unavailable` (retry later; nothing was written); anything else a failure.
+pub fn classify(e: rusqlite::Error) -> StoreError {
+    match is_unavailable(&e) {
+        true => StoreError::Unavailable(e.to_string()),
+        false => backend(e),
+    }
+}
+
+fn is_unavailable(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e.sqlite_error_code(),
+        Some(DiskFull | SystemIoFailure | ReadOnly | CannotOpen | DatabaseBusy | DatabaseLocked)
+    )
+}
+
+/// Why a group commit failed, shared by every operation of the batch.
+#[derive(Debug, Clone)]
+pub struct CommitFailed {
+    unavailable: bool,
+    cause: String,
+}
+
+impl CommitFailed {
+    fn of(e: &rusqlite::Error) -> CommitFailed {
+        CommitFailed { unavailable: is_unavailable(e), cause: e.to_string() }
+    }
+
+    fn into_error(self) -> StoreError {
+        match self.unavailable {
+            true => StoreError::Unavailable(self.cause),
+            false => StoreError::Backend(self.cause),
+        }
+    }
+}
+
+/// The value of `name` in a database URL's query string (`sqlite://c.db?max_pages=100`).
+pub fn url_option<'a>(url: &'a str, name: &str) -> Option<&'a str> {
+    let (_, query) = url.split_once('?')?;
+    query.split('&').filter_map(|pair| pair.split_once('=')).find(|(key, _)| *key == name).map(|(_, value)| value)
 }
 
 #[cfg(test)]
@@ -486,7 +533,7 @@ mod tests {
         std::mem::forget(conn);
         assert!(wal_len(&path) > 100_000, "the WAL holds the writes");
 
-        let _engine = Engine::open(Location::File(path.clone())).unwrap();
+        let _engine = Engine::open_with(Location::File(path.clone()), None).unwrap();
         assert_eq!(wal_len(&path), 0, "the WAL was copied and emptied");
         assert_eq!(rows_in(&path), 200, "and nothing it held was lost");
         let _ = std::fs::remove_dir_all(&dir);
@@ -496,7 +543,7 @@ mod tests {
     async fn a_dropped_engine_leaves_its_writes_in_the_database_and_an_empty_log() {
         let dir = temp_dir();
         let path = dir.join("closed.db");
-        let engine = Engine::open(Location::File(path.clone())).unwrap();
+        let engine = Engine::open_with(Location::File(path.clone()), None).unwrap();
         engine.write(|conn| conn.execute_batch(TWO_HUNDRED_ROWS).map_err(backend)).await.unwrap();
         // A reader's connection on another thread outlives the engine, so SQLite's own copy when
         // the last connection closes does not happen.

@@ -15,7 +15,7 @@ use cardinal_store::sql::{
     TRANSACTION_COLUMNS,
 };
 use cardinal_store::*;
-use engine::{backend, Engine};
+use engine::Engine;
 use jiff::Timestamp;
 use rows::*;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
@@ -43,10 +43,15 @@ impl SqliteStore {
 
     /// Opens (creating if needed) and migrates the database at `url`
     /// (`sqlite://path` or `sqlite::memory:`).
+    /// Opens `sqlite://path`, `sqlite::memory:`; `?max_pages=N` caps the database at N pages
+    /// (SQLite's `max_page_count`): writes past it fail as `Unavailable`, reads go on.
     pub fn open(url: &str) -> StoreResult<SqliteStore> {
         let location =
             Location::parse(url).ok_or_else(|| StoreError::Backend(format!("not a SQLite database URL: {url}")))?;
-        Ok(SqliteStore { engine: Engine::open(location)?, cache: Default::default() })
+        let max_pages = engine::url_option(url, "max_pages")
+            .map(|v| v.parse::<u64>().map_err(|_| StoreError::Backend(format!("max_pages must be a number in {url}"))))
+            .transpose()?;
+        Ok(SqliteStore { engine: Engine::open_with(location, max_pages)?, cache: Default::default() })
     }
 }
 
@@ -59,7 +64,7 @@ fn sql(e: rusqlite::Error) -> StoreError {
             return StoreError::Conflict(message.clone().unwrap_or_else(|| "already exists".into()));
         }
     }
-    backend(e)
+    engine::classify(e)
 }
 
 fn page_of<T>(items: Vec<T>, total: i64) -> Page<T> {

@@ -27,6 +27,11 @@ pub enum StoreError {
     /// The database failed; the cause is for logs, never for clients.
     #[error("storage failure: {0}")]
     Backend(String),
+    /// The database cannot take the operation now — unreachable, restarting, or out of
+    /// space — and nothing was written (or, for a commit whose answer was lost, the caller
+    /// cannot know: an idempotency key makes the retry safe). Worth retrying later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

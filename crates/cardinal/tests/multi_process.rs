@@ -2,148 +2,13 @@
 //! PostgreSQL backend). Runs when `CARDINAL_TEST_POSTGRES_URL` is set (`.ci/run` sets it).
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "multi-process-admin-token";
-const CARD_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
-struct Process {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(database: &str, dir: &std::path::Path) -> Process {
-    listening(spawn(database, dir))
-}
-
-fn spawn(database: &str, dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_cardinal"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--rate-limits", "off", "--database", database])
-        .env("CARDINAL_ADMIN_TOKEN", ADMIN)
-        .env("CARDINAL_CARD_KEY", CARD_KEY)
-        .env_remove("CARDINAL_STAGING_TOKEN")
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cardinal")
-}
-
-/// Waits for a spawned process to say where it listens; panics with its error if it exits.
-fn listening(mut child: Child) -> Process {
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    if let Some(Ok(first)) = lines.next() {
-        let mut stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        return listening_at(child, first, lines);
-    }
-    let mut stderr = String::new();
-    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
-    panic!("cardinal did not start: {stderr}");
-}
-
-fn listening_at(child: Child, first: String, lines: std::io::Lines<BufReader<std::process::ChildStdout>>) -> Process {
-    let address = first
-        .strip_prefix("Cardinal listening on http://")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-        .to_owned();
-    std::thread::spawn(move || for _ in lines {});
-    Process { child, address }
-}
-
-/// One HTTP/1.1 request on a fresh connection. `None` when the server is gone.
-fn http(
-    address: &str,
-    method: &str,
-    path: &str,
-    auth: &str,
-    extra: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Option<(u16, Value)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: {auth}\r\nConnection: close\r\n");
-    for (name, value) in extra {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
-    stream.write_all(head.as_bytes()).ok()?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
-}
-
-fn admin(address: &str, method: &str, path: &str, body: Value) -> Value {
-    let (status, answer) =
-        http(address, method, path, &format!("Bearer {ADMIN}"), &[], Some(&body)).expect("server answers");
-    assert!(status < 300, "{method} {path}: {status} {answer}");
-    answer
-}
-
-fn purchase(amount: f64) -> Value {
-    json!({"amount": amount, "channel": "online", "merchant": {"name": "Shop", "category": "other", "country": "FR"}})
-}
-
-fn authorize(address: &str, card: &str, amount: f64) -> Option<Value> {
-    let (status, body) = http(
-        address,
-        "POST",
-        &format!("/_sandbox/cards/{card}/authorizations"),
-        &format!("Bearer {ADMIN}"),
-        &[],
-        Some(&purchase(amount)),
-    )?;
-    if status != 200 {
-        eprintln!("authorization answered {status}: {body}");
-    }
-    (status == 200).then(|| body["authorization"].clone())
-}
-
-struct Setup {
-    owner: String,
-    cards: Vec<String>,
-    account: String,
-}
-
-fn organization(address: &str) -> Setup {
-    let org = admin(address, "POST", "/_sandbox/organizations", json!({"sca_mode": "disabled", "balance": 1_000_000}));
-    let owner = org["memberships"].as_array().unwrap().iter().find(|m| m["role"] == "owner").unwrap();
-    Setup {
-        owner: format!("Bearer {}", owner["access_token"].as_str().unwrap()),
-        cards: org["cards"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["card_level"] == "virtual")
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect(),
-        account: org["bank_account"]["id"].as_str().unwrap().to_owned(),
-    }
-}
-
-fn set_monthly_limit(address: &str, owner: &str, card: &str, euros: u32) {
-    let body = json!({"card": {"payment_monthly_limit": euros}});
-    let (status, answer) =
-        http(address, "PATCH", &format!("/v2/cards/{card}/limits"), owner, &[], Some(&body)).unwrap();
-    assert_eq!(status, 200, "{answer}");
-}
+mod common;
+use common::*;
 
 #[test]
 fn two_processes_on_one_postgres_behave_as_one_server() {
@@ -330,11 +195,6 @@ fn two_processes_on_one_postgres_behave_as_one_server() {
     let _ =
         Command::new("psql").arg(&url).args(["-q", "-c", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")]).status();
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn psql(url: &str, statement: &str) {
-    let status = Command::new("psql").args([url, "-q", "-c", statement]).status().expect("psql runs");
-    assert!(status.success(), "psql {statement}");
 }
 
 /// Migrations are safe for processes starting together on an empty database: 4 processes,
