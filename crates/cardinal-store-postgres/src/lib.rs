@@ -28,9 +28,6 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
-/// The advisory lock key that serializes schema changes ("cardinal" in ASCII, as a number).
-const MIGRATION_LOCK: i64 = 0x63_61_72_64_69_6e_61_6c;
-
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -66,12 +63,29 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
         Some(code) if *code == SqlState::UNIQUE_VIOLATION => Fail::Store(StoreError::Conflict(
             e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_else(|| "already exists".into()),
         )),
+        // Only schema creation races produce these (another process created the same object a
+        // moment ago): the retried `IF NOT EXISTS` then finds it.
+        Some(code)
+            if *code == SqlState::DUPLICATE_OBJECT
+                || *code == SqlState::DUPLICATE_TABLE
+                || *code == SqlState::DUPLICATE_SCHEMA =>
+        {
+            Fail::Retry(describe(&e))
+        }
         // The server is going away, starting, or out of room: worth retrying, then 503.
         Some(code) if server_unavailable(code) => Fail::Retry(e.to_string()),
         // No SQLSTATE: the client side failed (connection refused, reset, closed).
         None => Fail::Retry(e.to_string()),
         _ if e.is_closed() => Fail::Retry(e.to_string()),
-        _ => Fail::Store(StoreError::Backend(e.to_string())),
+        _ => Fail::Store(StoreError::Backend(describe(&e))),
+    }
+}
+
+/// The server's message and SQLSTATE (tokio-postgres's own text is only "db error").
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
     }
 }
 
@@ -188,12 +202,12 @@ impl PostgresStore {
             }
             let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| store_error(pg(e)))?;
             tokio::spawn(connection);
-            client
-                .batch_execute(&format!(
-                    "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); CREATE SCHEMA IF NOT EXISTS {schema}; COMMIT;"
-                ))
-                .await
-                .map_err(|e| store_error(pg(e)))?;
+            // Racing creations of one schema (tests starting together) fail with a duplicate:
+            // the schema then exists.
+            match client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await.map_err(pg) {
+                Ok(()) | Err(Fail::Store(StoreError::Conflict(_))) => {}
+                Err(fail) => return Err(store_error(fail)),
+            }
             config.options(format!("-c search_path={schema}"));
         }
         let manager = Manager::from_config(
@@ -224,20 +238,8 @@ impl PostgresStore {
     }
 
     /// Applies missing migrations, one transaction each, serialized by the schema row's lock.
-    /// The schema table itself is created under an advisory lock: `CREATE TABLE IF NOT
-    /// EXISTS` is not safe against itself (two processes starting together on an empty
-    /// database both try to create the table's type, and one fails).
     async fn migrate(&self) -> StoreResult<()> {
-        let result: StoreResult<()> = transaction!(self, |tx| {
-            tx.batch_execute(&format!(
-                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
-                 CREATE TABLE IF NOT EXISTS cardinal_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
-                 INSERT INTO cardinal_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;"
-            ))
-            .await
-            .map_err(pg)?;
-        });
-        result?;
+        self.create_schema_table().await?;
         for (index, sql) in MIGRATIONS.iter().enumerate() {
             let target = index as i32 + 1;
             let applied: StoreResult<()> = transaction!(self, |tx| {
@@ -254,6 +256,31 @@ impl PostgresStore {
             applied?;
         }
         Ok(())
+    }
+}
+
+impl PostgresStore {
+    /// Creates the schema-version table and its row. `CREATE TABLE IF NOT EXISTS` is not safe
+    /// against itself: of two processes starting together on an empty database, one fails with
+    /// a duplicate type. That one tries again and finds the table. (No advisory lock: the
+    /// PostgreSQL-compatible distributed engines do not all have them.)
+    async fn create_schema_table(&self) -> StoreResult<()> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result: StoreResult<()> = transaction!(self, |tx| {
+                tx.batch_execute(
+                    "CREATE TABLE IF NOT EXISTS cardinal_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
+                     INSERT INTO cardinal_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;",
+                )
+                .await
+                .map_err(pg)?;
+            });
+            match result {
+                Err(StoreError::Conflict(_)) if attempt < 5 => tokio::time::sleep(backoff(attempt)).await,
+                other => return other,
+            }
+        }
     }
 }
 

@@ -51,7 +51,8 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "CARDINAL_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
-    /// Database URL: sqlite://path, sqlite::memory:.
+    /// Database URL: sqlite://path (the embedded default; `?max_pages=N` caps its size),
+    /// sqlite::memory:, or postgres://user:password@host:5432/db (several processes may share it).
     #[arg(long, env = "CARDINAL_DATABASE", default_value = "sqlite://cardinal.db")]
     pub database: String,
     /// sandbox: control API, mocked SCA and a demo organization; production: none of them.

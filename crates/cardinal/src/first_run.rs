@@ -122,7 +122,8 @@ fn instructions(s: &Value) -> String {
          \n  curl -s -X PUT {base}/v2/cards/{card}/lock -H 'Authorization: Bearer {owner}'{staging}\
          \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'{staging}\
          \n\nUnlock needs strong customer authentication: the call above answers 428 with an\
-         \nsca_session_token. Approve it, then repeat the unlock with the token:\
+         \nsca_session_token. Keep it, approve it, then repeat the unlock with it:\
+         \n  SCA_TOKEN=$(curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'{staging} | jq -r .sca_session_token)\
          \n  curl -s -X POST {base}/v2/mocked_sca_sessions/$SCA_TOKEN/allow{staging}\
          \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}' -H \"X-Qonto-Sca-Session-Token: $SCA_TOKEN\"{staging}\n",
         slug = text(&s["organization"]["slug"]),
