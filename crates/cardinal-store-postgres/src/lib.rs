@@ -81,6 +81,16 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
     }
 }
 
+/// A card's sealed secrets from three columns starting at `first`.
+fn secrets_at(r: &tokio_postgres::Row, first: usize) -> CardSecrets {
+    let fingerprint: Vec<u8> = r.get(first + 2);
+    CardSecrets {
+        pan_ciphertext: r.get(first),
+        cvv_ciphertext: r.get(first + 1),
+        pan_fingerprint: fingerprint.try_into().unwrap_or([0; 32]),
+    }
+}
+
 /// The server's message and SQLSTATE (tokio-postgres's own text is only "db error").
 fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
@@ -701,6 +711,63 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
+        transaction!(self, |tx| {
+            match value {
+                Some(value) => {
+                    tx.execute(
+                        "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2",
+                        &[&key, &value],
+                    )
+                    .await
+                }
+                None => tx.execute("DELETE FROM settings WHERE key = $1", &[&key]).await,
+            }
+            .map_err(pg)?;
+        })
+    }
+
+    async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>> {
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        let limit = i64::from(limit);
+        read!(self, |c| {
+            let rows = c
+                .query(
+                    "SELECT id, pan_ciphertext, cvv_ciphertext, pan_fingerprint FROM cards \
+                     WHERE id > $1 ORDER BY id LIMIT $2",
+                    &[&after, &limit],
+                )
+                .await
+                .map_err(pg)?;
+            rows.iter()
+                .map(|r| {
+                    let id: String = r.get(0);
+                    let id = Uuid::parse_str(&id).map_err(|e| StoreError::Backend(e.to_string()))?;
+                    Ok((id, secrets_at(r, 1)))
+                })
+                .collect::<StoreResult<Vec<_>>>()?
+        })
+    }
+
+    async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()> {
+        transaction!(self, |tx| {
+            let statement = tx
+                .prepare(
+                    "UPDATE cards SET pan_ciphertext = $1, cvv_ciphertext = $2, pan_fingerprint = $3 WHERE id = $4",
+                )
+                .await
+                .map_err(pg)?;
+            for (id, s) in &cards {
+                tx.execute(
+                    &statement,
+                    &[&s.pan_ciphertext, &s.cvv_ciphertext, &s.pan_fingerprint.to_vec(), &id.to_string()],
+                )
+                .await
+                .map_err(pg)?;
+            }
+        })
+    }
+
     async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()> {
         transaction!(self, |tx| { insert_seed(&*tx, &seed).await? })
     }
@@ -967,12 +1034,7 @@ impl Store for PostgresStore {
                                 )
                                 .await
                                 .map_err(pg)?;
-                            let fingerprint: Vec<u8> = secret_row.get(2);
-                            let secrets = CardSecrets {
-                                pan_ciphertext: secret_row.get(0),
-                                cvv_ciphertext: secret_row.get(1),
-                                pan_fingerprint: fingerprint.try_into().unwrap_or([0; 32]),
-                            };
+                            let secrets = secrets_at(&secret_row, 0);
                             insert_event(&*tx, &audit(&stored, member, now)).await?;
                             Some((stored, secrets))
                         }

@@ -67,6 +67,16 @@ fn sql(e: rusqlite::Error) -> StoreError {
     engine::classify(e)
 }
 
+/// A card's sealed secrets from three columns starting at `first`.
+fn secrets_at(r: &rusqlite::Row, first: usize) -> rusqlite::Result<CardSecrets> {
+    let fingerprint: Vec<u8> = r.get(first + 2)?;
+    Ok(CardSecrets {
+        pan_ciphertext: r.get(first)?,
+        cvv_ciphertext: r.get(first + 1)?,
+        pan_fingerprint: fingerprint.try_into().unwrap_or([0; 32]),
+    })
+}
+
 fn page_of<T>(items: Vec<T>, total: i64) -> Page<T> {
     Page { items, total: total.max(0) as u64 }
 }
@@ -543,6 +553,71 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
+        let (key, value) = (key.to_owned(), value.map(str::to_owned));
+        self.engine
+            .write(move |conn| {
+                match value {
+                    Some(value) => conn.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+                        [&key, &value],
+                    ),
+                    None => conn.execute("DELETE FROM settings WHERE key = ?1", [&key]),
+                }
+                .map(|_| ())
+                .map_err(sql)
+            })
+            .await
+    }
+
+    async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>> {
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        self.engine
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT id, pan_ciphertext, cvv_ciphertext, pan_fingerprint FROM cards \
+                         WHERE id > ?1 ORDER BY id LIMIT ?2",
+                    )
+                    .map_err(sql)?;
+                let rows = statement
+                    .query_map(params![after, limit], |r| {
+                        let id: String = r.get(0)?;
+                        Ok((id, secrets_at(r, 1)?))
+                    })
+                    .map_err(sql)?;
+                rows.map(|row| {
+                    let (id, secrets) = row.map_err(sql)?;
+                    Ok((uuid(id).map_err(sql)?, secrets))
+                })
+                .collect()
+            })
+            .await
+    }
+
+    async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "UPDATE cards SET pan_ciphertext = ?1, cvv_ciphertext = ?2, pan_fingerprint = ?3 WHERE id = ?4",
+                    )
+                    .map_err(sql)?;
+                for (id, s) in &cards {
+                    statement
+                        .execute(params![
+                            s.pan_ciphertext,
+                            s.cvv_ciphertext,
+                            s.pan_fingerprint.to_vec(),
+                            id.to_string()
+                        ])
+                        .map_err(sql)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()> {
         self.engine.write(move |conn| insert_seed(conn, &seed)).await
     }
@@ -913,14 +988,7 @@ impl Store for SqliteStore {
                     .query_row(
                         "SELECT pan_ciphertext, cvv_ciphertext, pan_fingerprint FROM cards WHERE id = ?1",
                         [card_id.to_string()],
-                        |r| {
-                            let fingerprint: Vec<u8> = r.get(2)?;
-                            Ok(CardSecrets {
-                                pan_ciphertext: r.get(0)?,
-                                cvv_ciphertext: r.get(1)?,
-                                pan_fingerprint: fingerprint.try_into().unwrap_or([0; 32]),
-                            })
-                        },
+                        |r| secrets_at(r, 0),
                     )
                     .map_err(sql)?;
                 insert_event(conn, &audit(&stored, membership_id, now))?;

@@ -23,7 +23,7 @@ macro_rules! conformance_tests {
             payment_writes_card_account_and_transaction_together, refused_payment_writes_nothing,
             concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account,
             a_duplicate_card_number_is_a_conflict, reads_racing_writes_end_on_the_last_commit,
-            concurrent_clock_advances_all_count);
+            concurrent_clock_advances_all_count, sealed_secrets_are_walked_and_replaced);
     };
     (@each_optional $make:expr; $($story:ident),+) => {
         $(
@@ -46,7 +46,7 @@ macro_rules! conformance_tests {
             payment_writes_card_account_and_transaction_together, refused_payment_writes_nothing,
             concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account,
             a_duplicate_card_number_is_a_conflict, reads_racing_writes_end_on_the_last_commit,
-            concurrent_clock_advances_all_count);
+            concurrent_clock_advances_all_count, sealed_secrets_are_walked_and_replaced);
     };
     (@each $make:expr; $($story:ident),+) => {
         $(
@@ -741,4 +741,47 @@ pub async fn concurrent_clock_advances_all_count(store: Arc<dyn Store>) {
     let unchanged = store.advance_clock(org, ClockChange::ToAtLeast(60)).await.unwrap().unwrap();
     assert_eq!(unchanged.clock_offset_seconds, after.clock_offset_seconds, "never backwards");
     assert_eq!(store.advance_clock(Uuid::new_v4(), ClockChange::By(1)).await.unwrap(), None);
+}
+
+/// What a key rotation needs: settings replaced and removed, every card's sealed secrets
+/// walked in pages, and replaced in one transaction.
+pub async fn sealed_secrets_are_walked_and_replaced(store: Arc<dyn Store>) {
+    store.set_setting("rotating", Some("a")).await.unwrap();
+    store.set_setting("rotating", Some("b")).await.unwrap();
+    assert_eq!(store.setting("rotating").await.unwrap().as_deref(), Some("b"));
+    store.set_setting("rotating", None).await.unwrap();
+    assert_eq!(store.setting("rotating").await.unwrap(), None);
+
+    let seed = seeded(&store, "seal").await;
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.sealed_cards(after, 1).await.unwrap();
+        let Some((last, _)) = page.last() else { break };
+        after = Some(*last);
+        walked.extend(page);
+    }
+    let mut expected: Vec<Uuid> = seed.cards.iter().map(|c| c.card.id).collect();
+    expected.sort();
+    assert_eq!(walked.iter().map(|(id, _)| *id).collect::<Vec<_>>(), expected, "every card, in id order");
+    let replaced: Vec<(Uuid, CardSecrets)> = walked
+        .iter()
+        .map(|(id, _)| {
+            let marker = id.as_bytes().to_vec();
+            (
+                *id,
+                CardSecrets {
+                    pan_ciphertext: marker.clone(),
+                    cvv_ciphertext: marker,
+                    pan_fingerprint: *id.as_bytes().repeat(2).first_chunk().unwrap(),
+                },
+            )
+        })
+        .collect();
+    store.reseal_cards(replaced.clone()).await.unwrap();
+    let again = store.sealed_cards(None, 100).await.unwrap();
+    for ((id, before), (_, after)) in replaced.iter().zip(&again) {
+        assert_eq!(before.pan_ciphertext, after.pan_ciphertext, "{id}");
+        assert_eq!(before.pan_fingerprint, after.pan_fingerprint, "{id}");
+    }
 }

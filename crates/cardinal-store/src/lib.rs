@@ -50,6 +50,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores `value` unless the key already has one; returns the value now stored. Several
     /// processes starting together therefore agree on one value.
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
+    /// Replaces a setting's value, or removes the setting with `None`.
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
+
+    /// Sealed card secrets in card-id order, after `after`, at most `limit`: what a key
+    /// rotation walks through.
+    async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>>;
+    /// Replaces the sealed secrets of these cards, all in one transaction.
+    async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()>;
 
     /// Creates an organization with everything in it, all or nothing.
     async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()>;

@@ -20,6 +20,33 @@ pub enum Command {
     /// Tools for bench/run.
     #[command(subcommand, hide = true)]
     Bench(BenchCommand),
+    /// The card-data key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Re-seal every card's number and CVV under a new card-data key. Stop the servers on this
+    /// database first. Safe to interrupt: run it again and it finishes.
+    Rotate(RotateArgs),
+}
+
+#[derive(Parser, Debug, Clone)]
+pub struct RotateArgs {
+    /// The database whose cards to re-seal.
+    #[arg(long, env = "CARDINAL_DATABASE", default_value = "sqlite://cardinal.db")]
+    pub database: String,
+    /// The current key (base64); default: the key file beside a SQLite database.
+    #[arg(long, env = "CARDINAL_CARD_KEY", hide_env_values = true)]
+    pub card_key: Option<String>,
+    /// The new key (base64); default for SQLite: generated into `<database>.key.next`, which
+    /// becomes the key file when every card is re-sealed. Required for PostgreSQL.
+    #[arg(long, env = "CARDINAL_NEW_CARD_KEY", hide_env_values = true)]
+    pub new_key: Option<String>,
+    /// Cards re-sealed per transaction.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub batch: u32,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod first_run;
+mod keys;
 mod listen;
 mod logs;
 mod serve;
@@ -22,6 +23,7 @@ async fn main() -> std::process::ExitCode {
         config::Command::Serve(args) => serve::run(args).await,
         config::Command::Bench(config::BenchCommand::Baseline(args)) => bench::baseline(args).await,
         config::Command::Bench(config::BenchCommand::Seed(args)) => bench::seed_organization(args).await,
+        config::Command::Keys(config::KeysCommand::Rotate(args)) => keys::rotate(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

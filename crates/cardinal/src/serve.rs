@@ -146,7 +146,7 @@ pub struct SideFiles {
 }
 
 impl SideFiles {
-    fn for_database(url: &str) -> Result<SideFiles, String> {
+    pub fn for_database(url: &str) -> Result<SideFiles, String> {
         if is_postgres(url) {
             let credentials = Some(PathBuf::from("cardinal.credentials.json"));
             return Ok(SideFiles { database_file: None, key: None, credentials, shared_database: true });
@@ -172,7 +172,7 @@ impl SideFiles {
     /// An exclusive lock on `<database>.lock` for a SQLite file, held as long as the returned
     /// file is: SQLite itself would let two servers share the file, each with caches the other
     /// does not refresh.
-    fn lock_database(&self) -> Result<Option<std::fs::File>, String> {
+    pub fn lock_database(&self) -> Result<Option<std::fs::File>, String> {
         let Some(database) = &self.database_file else { return Ok(None) };
         let path = sibling_with(database, "lock");
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| {
@@ -222,6 +222,12 @@ pub const CARD_KEY_CHECK: &str = "card_key_check";
 /// checked against the one the database's cards are sealed with. A database that has sealed
 /// cards never gets a new key by accident: a missing key file is an error, not a fresh key.
 async fn card_key(args: &ServeArgs, files: &SideFiles, store: &dyn Store) -> Result<CardKey, String> {
+    if let Some(target) = store.setting(crate::keys::CARD_KEY_ROTATING_TO).await.map_err(|e| e.to_string())? {
+        return Err(format!(
+            "a card-key rotation (to key {target}) is unfinished on {}: run `cardinal keys rotate` again to finish it",
+            without_password(&args.database)
+        ));
+    }
     // A database from before key checks has cards but no check value: it is "sealed" too.
     let sealed = store.setting(CARD_KEY_CHECK).await.map_err(|e| e.to_string())?.is_some()
         || !store.is_empty().await.map_err(|e| e.to_string())?;

@@ -419,3 +419,112 @@ fn a_body_that_stops_arriving_gets_408_not_a_5xx() {
     assert!(started.elapsed() < Duration::from_secs(10), "answered in {:?}", started.elapsed());
     server.terminate();
 }
+
+/// Every card's sealed number and CVV, straight from the database file.
+fn sealed_cards(database: &Path) -> Vec<(uuid::Uuid, Vec<u8>, Vec<u8>)> {
+    let conn = rusqlite::Connection::open(database).unwrap();
+    let mut statement = conn.prepare("SELECT id, pan_ciphertext, cvv_ciphertext FROM cards").unwrap();
+    statement
+        .query_map([], |r| {
+            let id: String = r.get(0)?;
+            Ok((uuid::Uuid::parse_str(&id).unwrap(), r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn vault(key_text: &str) -> cardinal_api::secrets::CardVault {
+    cardinal_api::secrets::CardVault::new(&cardinal_api::secrets::CardKey::parse(key_text).unwrap())
+}
+
+fn rotate_command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cardinal"));
+    command
+        .args(["keys", "rotate", "--batch", "2", "--database"])
+        .arg(format!("sqlite://{}", dir.join("cardinal.db").display()))
+        .env_remove("CARDINAL_CARD_KEY")
+        .env_remove("CARDINAL_NEW_CARD_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+#[test]
+fn key_rotation_survives_kills_and_every_card_stays_readable() {
+    let dir = temp_dir();
+    let mut first = Server::start(&dir);
+    first.wait_for("These credentials are saved in");
+    first.terminate();
+    let database = dir.join("cardinal.db");
+    let old_key = std::fs::read_to_string(dir.join("cardinal.key")).unwrap();
+    let seeded = Command::new(env!("CARGO_BIN_EXE_cardinal"))
+        .args(["bench", "seed", "--cards", "3000", "--database"])
+        .arg(format!("sqlite://{}", database.display()))
+        .env("CARDINAL_CARD_KEY", old_key.trim())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(seeded.success());
+    let total = sealed_cards(&database).len();
+    assert!(total > 3000);
+
+    // Kill the rotation at growing moments; after each kill every card opens under a key.
+    let (old, mut tried_kills, mut mixed) = (vault(&old_key), 0, 0);
+    for delay_ms in [5u64, 40, 120, 250, 400] {
+        let mut running = rotate_command(&dir).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let finished = running.try_wait().unwrap().is_some();
+        let _ = running.kill();
+        let _ = running.wait();
+        if finished {
+            break;
+        }
+        tried_kills += 1;
+        let Ok(next_key) = std::fs::read_to_string(dir.join("cardinal.key.next")) else { continue };
+        let new = vault(&next_key);
+        let mut under_new = 0;
+        for (id, pan, cvv) in sealed_cards(&database) {
+            let opens = |v: &cardinal_api::secrets::CardVault| v.open(id, &pan).is_some() && v.open(id, &cvv).is_some();
+            assert!(opens(&old) || opens(&new), "card {id} is unreadable after a kill at {delay_ms} ms");
+            under_new += usize::from(opens(&new));
+        }
+        mixed += usize::from(under_new > 0 && under_new < total);
+        // Meanwhile a server refuses to start on the half-rotated database.
+        let stderr = refused_start(&dir, "127.0.0.1:0", &[]);
+        assert!(stderr.contains("keys rotate"), "{stderr}");
+    }
+    assert!(tried_kills >= 2, "the rotation was interrupted at least twice");
+    assert!(mixed >= 1, "at least one kill landed mid-way, with cards under both keys");
+
+    let finished = rotate_command(&dir).output().unwrap();
+    assert!(finished.status.success(), "{}", String::from_utf8_lossy(&finished.stderr));
+    assert!(!dir.join("cardinal.key.next").exists());
+    let new_key = std::fs::read_to_string(dir.join("cardinal.key")).unwrap();
+    assert_ne!(new_key.trim(), old_key.trim());
+    let new = vault(&new_key);
+    let cards = sealed_cards(&database);
+    assert_eq!(cards.len(), total);
+    for (id, pan, cvv) in &cards {
+        assert!(new.open(*id, pan).is_some() && new.open(*id, cvv).is_some(), "card {id} is under the new key");
+        assert!(old.open(*id, pan).is_none(), "card {id} no longer opens with the old key");
+    }
+
+    // The server starts with the new key and shows a card's number.
+    let mut server = Server::start(&dir);
+    server.wait_for("Demo credentials:");
+    let credentials: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cardinal.credentials.json")).unwrap()).unwrap();
+    let owner = format!("Bearer {}", credentials["owner_access_token"].as_str().unwrap());
+    let card = credentials["card_id"].as_str().unwrap();
+    let (status, link, _) = server.request("GET", &format!("/v2/cards/{card}/data_view"), Some(&owner));
+    assert_eq!(status, 200, "{link}");
+    let page_path = link["iframe_url"].as_str().unwrap().strip_prefix(&server.base).unwrap().to_owned();
+    let address = server.base.strip_prefix("http://").unwrap().to_owned();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    write!(stream, "GET {page_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200") && page.contains("id=\"pan\">5117"), "the page shows the number: {page}");
+    server.terminate();
+}
