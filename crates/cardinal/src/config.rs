@@ -116,6 +116,16 @@ pub struct ServeArgs {
     /// limit at start) allows, less a reserve.
     #[arg(long, env = "CARDINAL_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// `self-signed` (sandbox only): serve HTTPS with a certificate made for the bind host and
+    /// kept beside the database.
+    #[arg(long, env = "CARDINAL_TLS")]
+    pub tls: Option<String>,
+    /// PEM certificate chain to serve HTTPS with (with --tls-key).
+    #[arg(long, env = "CARDINAL_TLS_CERT")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CARDINAL_TLS_KEY")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Log lines as human-readable text or JSON.
     #[arg(long, env = "CARDINAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

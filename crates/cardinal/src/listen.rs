@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// How connections are bounded.
@@ -71,6 +72,7 @@ pub fn connections_for(descriptors: u64) -> usize {
 /// (at most [`DRAIN`]).
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     app: Router,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
@@ -104,11 +106,22 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             request
         });
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        let service = TowerToHyperService::new(service);
+        let (http, watcher, tls, handshake_within) =
+            (http.clone(), graceful.watcher(), tls.clone(), limits.idle_timeout);
         tokio::spawn(async move {
-            // A client that goes away or times out ends its connection; nothing to report.
-            let _ = connection.await;
+            // A client that goes away, times out or fails its handshake ends its connection;
+            // nothing to report.
+            match tls {
+                None => {
+                    let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
+                }
+                Some(acceptor) => {
+                    if let Ok(Ok(stream)) = tokio::time::timeout(handshake_within, acceptor.accept(stream)).await {
+                        let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
+                    }
+                }
+            }
             drop(permit);
         });
     }

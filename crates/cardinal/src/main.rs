@@ -7,6 +7,7 @@ mod keys;
 mod listen;
 mod logs;
 mod serve;
+mod tls;
 
 use clap::Parser;
 

@@ -25,7 +25,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     // The port first: a start that cannot listen leaves no database or key file behind.
     let listener = tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| cannot_listen(&args.bind, &e))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let tls = crate::tls::acceptor(&args, mode == Mode::Sandbox, files.database_file.as_deref(), address)?;
+    // The start-up line and every link say https only when TLS is really on.
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{address}"));
     // Held until the server stops: a second server on the same SQLite file refuses to start.
     let _exclusive = files.lock_database()?;
     require_configured_key(&args, mode, &files)?;
@@ -44,6 +47,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         mode_name(mode),
         without_password(&args.database)
     );
+    if let Some(cert) = tls.as_ref().and_then(|t| t.self_signed.as_ref()) {
+        println!("TLS: self-signed certificate {} (trust it with: curl --cacert {0})", cert.display());
+    }
     tracing::info!(
         address = %address,
         url = %public_url,
@@ -58,7 +64,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
 
     let limits = connection_limits(&args);
     tracing::info!(max_connections = limits.max_connections, idle_timeout_s = limits.idle_timeout.as_secs(), "limits");
-    crate::listen::serve(listener, cardinal_api::router(state), limits, shutdown).await.map_err(|e| e.to_string())?;
+    crate::listen::serve(listener, tls.map(|t| t.acceptor), cardinal_api::router(state), limits, shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -528,3 +528,45 @@ fn key_rotation_survives_kills_and_every_card_stays_readable() {
     assert!(page.starts_with("HTTP/1.1 200") && page.contains("id=\"pan\">5117"), "the page shows the number: {page}");
     server.terminate();
 }
+
+#[test]
+fn tls_self_signed_serves_https_and_says_so() {
+    let dir = temp_dir();
+    let mut server = start_with_flags(&dir, &["--tls", "self-signed"]);
+    assert!(server.base.starts_with("https://"), "the start-up line says https: {}", server.base);
+    let tls_line = server.wait_for("TLS: self-signed certificate");
+    let cert = dir.join("cardinal.tls.crt");
+    assert!(tls_line.contains(&cert.display().to_string()), "{tls_line}");
+    server.wait_for("These credentials are saved in");
+    let curl = |extra: &[&str], path: &str| {
+        Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"])
+            .args(extra)
+            .arg(format!("{}{path}", server.base))
+            .output()
+            .unwrap()
+    };
+    let ok = curl(&["--cacert", cert.to_str().unwrap()], "/healthz");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), "200", "HTTPS with the printed certificate");
+    let untrusted = curl(&[], "/healthz");
+    assert_ne!(String::from_utf8_lossy(&untrusted.stdout), "200", "an unknown certificate is not trusted");
+    let credentials: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cardinal.credentials.json")).unwrap()).unwrap();
+    assert!(credentials["base_url"].as_str().unwrap().starts_with("https://"));
+    server.terminate();
+
+    // The files it made serve as a configured certificate too; production refuses self-signed.
+    let key = dir.join("cardinal.tls.key");
+    let mut configured =
+        start_with_flags(&dir, &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    assert!(configured.base.starts_with("https://"));
+    configured.terminate();
+    let output = Command::new(env!("CARGO_BIN_EXE_cardinal"))
+        .args(["serve", "--mode", "production", "--tls", "self-signed", "--bind", "127.0.0.1:0", "--database"])
+        .arg(format!("sqlite://{}", dir.join("prod.db").display()))
+        .env("CARDINAL_CARD_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("sandbox"), "{}", String::from_utf8_lossy(&output.stderr));
+}
