@@ -21,7 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> std::process::ExitCode {
     let cli = config::Cli::parse();
     let result = match cli.command {
-        config::Command::Serve(args) => serve::run(args).await,
+        config::Command::Serve(args) => serve::run(*args).await,
         config::Command::Bench(config::BenchCommand::Baseline(args)) => bench::baseline(args).await,
         config::Command::Bench(config::BenchCommand::Seed(args)) => bench::seed_organization(args).await,
         config::Command::Keys(config::KeysCommand::Rotate(args)) => keys::rotate(args).await,

@@ -557,7 +557,7 @@ fn tls_self_signed_serves_https_and_says_so() {
 
     // The files it made serve as a configured certificate too; production refuses self-signed.
     let key = dir.join("cardinal.tls.key");
-    let mut configured =
+    let configured =
         start_with_flags(&dir, &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
     assert!(configured.base.starts_with("https://"));
     configured.terminate();
