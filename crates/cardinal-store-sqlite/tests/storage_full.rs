@@ -33,6 +33,7 @@ async fn a_full_database_refuses_writes_keeps_reads_and_recovers() {
         }
     }
     assert!(refused > 0, "the database filled up");
+    eprintln!("storage full: 20 writes tried, {refused} refused as Unavailable, reads served");
     let card = &first.cards[0].card;
     assert!(full.card(first.organization.id, card.id).await.unwrap().is_some(), "reads keep working");
     drop(full);
