@@ -661,28 +661,28 @@ async fn begin_idempotent<C: GenericClient + Sync>(
         .await
         .map_err(pg)?;
     let Some(row) = row else { return Err(Fail::Retry("idempotency key vanished".into())) };
-    let (stored_request, state, status, response, created_at): (Vec<u8>, String, Option<i32>, Option<Vec<u8>>, i64) =
-        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-    let age = now - created_at;
-    let stale = if state == "done" { age >= r.keep_for_seconds } else { age >= r.abandon_after_seconds };
-    if stale {
-        client
-            .execute(
-                "UPDATE idempotency_keys SET request_hash = $3, state = 'running', status = NULL, response = NULL, \
-                 created_at = $4 WHERE scope_hash = $1 AND key = $2",
-                &[&scope, &r.key, &request, &now],
-            )
-            .await
-            .map_err(pg)?;
-        return Ok(IdempotencyBegin::Started);
+    let status: Option<i32> = row.get(2);
+    let stored = StoredIdempotencyKey {
+        request_hash: row.get(0),
+        state: row.get(1),
+        status: status.and_then(|s| u16::try_from(s).ok()),
+        response: row.get(3),
+        created_at: row.get(4),
+    };
+    match decide_idempotent(&stored, r) {
+        IdempotencyDecision::Answer(answer) => Ok(answer),
+        IdempotencyDecision::TakeOver => {
+            client
+                .execute(
+                    "UPDATE idempotency_keys SET request_hash = $3, state = 'running', status = NULL, response = NULL, \
+                     created_at = $4 WHERE scope_hash = $1 AND key = $2",
+                    &[&scope, &r.key, &request, &now],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(IdempotencyBegin::Started)
+        }
     }
-    if stored_request != request {
-        return Ok(IdempotencyBegin::Mismatch);
-    }
-    Ok(match (state.as_str(), status, response) {
-        ("done", Some(status), Some(body)) => IdempotencyBegin::Replay { status: status as u16, body },
-        _ => IdempotencyBegin::InProgress,
-    })
 }
 
 #[async_trait]

@@ -287,40 +287,30 @@ fn load_sca_session(conn: &Connection, hash: &[u8]) -> StoreResult<Option<ScaSes
     .map_err(sql)
 }
 
-/// An idempotency row: request hash, state, status, response, created_at.
-type StoredKey = (Vec<u8>, String, Option<u16>, Option<Vec<u8>>, i64);
-
 /// Claims an idempotency key, or says why it cannot be claimed. Runs on the writer thread,
 /// so two requests with one key can never both start.
 fn begin_idempotent(conn: &Connection, r: &IdempotencyRequest) -> StoreResult<IdempotencyBegin> {
     let now = seconds(r.now);
-    let existing: Option<StoredKey> = conn
+    let existing = conn
         .prepare_cached(
             "SELECT request_hash, state, status, response, created_at FROM idempotency_keys \
              WHERE scope_hash = ?1 AND key = ?2",
         )
         .and_then(|mut s| {
             s.query_row(params![r.scope_hash.to_vec(), r.key], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+                Ok(StoredIdempotencyKey {
+                    request_hash: row.get(0)?,
+                    state: row.get(1)?,
+                    status: row.get(2)?,
+                    response: row.get(3)?,
+                    created_at: row.get(4)?,
+                })
             })
             .optional()
         })
         .map_err(sql)?;
-    if let Some((request_hash, state, status, response, created_at)) = existing {
-        let age = now - created_at;
-        let stale = match state.as_str() {
-            "done" => age >= r.keep_for_seconds,
-            _ => age >= r.abandon_after_seconds,
-        };
-        if !stale {
-            if request_hash != r.request_hash {
-                return Ok(IdempotencyBegin::Mismatch);
-            }
-            return Ok(match (state.as_str(), status, response) {
-                ("done", Some(status), Some(body)) => IdempotencyBegin::Replay { status, body },
-                _ => IdempotencyBegin::InProgress,
-            });
-        }
+    if let Some(IdempotencyDecision::Answer(answer)) = existing.map(|stored| decide_idempotent(&stored, r)) {
+        return Ok(answer);
     }
     // Expired entries are swept here, a few at a time, rather than by a separate job.
     conn.execute(
@@ -328,6 +318,7 @@ fn begin_idempotent(conn: &Connection, r: &IdempotencyRequest) -> StoreResult<Id
         [now - r.keep_for_seconds],
     )
     .map_err(sql)?;
+    // A new key, or one taken over: the writer is the only one, so an upsert claims it.
     conn.execute(
         "INSERT INTO idempotency_keys (scope_hash, key, request_hash, state, status, response, created_at) \
          VALUES (?1, ?2, ?3, 'running', NULL, NULL, ?4) \

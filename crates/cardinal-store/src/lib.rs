@@ -5,6 +5,7 @@
 //! the rules, so every backend runs the same rules and only the persistence differs.
 
 pub mod bounded;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod documents;
 pub mod sql;

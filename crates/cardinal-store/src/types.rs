@@ -454,6 +454,45 @@ pub struct IdempotencyRequest {
     pub abandon_after_seconds: i64,
 }
 
+/// A key's row as a backend found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIdempotencyKey {
+    pub request_hash: Vec<u8>,
+    /// `running` or `done`.
+    pub state: String,
+    pub status: Option<u16>,
+    pub response: Option<Vec<u8>>,
+    pub created_at: i64,
+}
+
+/// What to do with a request whose key is already stored — the one decision both backends
+/// make: a stale entry (an answer kept past its time, or a claim its process abandoned) is
+/// taken over; a fresh one replays, waits, or refuses a different request.
+pub fn decide_idempotent(stored: &StoredIdempotencyKey, request: &IdempotencyRequest) -> IdempotencyDecision {
+    let age = request.now.as_second() - stored.created_at;
+    let done = stored.state == "done";
+    let stale = if done { age >= request.keep_for_seconds } else { age >= request.abandon_after_seconds };
+    if stale {
+        return IdempotencyDecision::TakeOver;
+    }
+    if stored.request_hash != request.request_hash {
+        return IdempotencyDecision::Answer(IdempotencyBegin::Mismatch);
+    }
+    IdempotencyDecision::Answer(match (done, stored.status, &stored.response) {
+        (true, Some(status), Some(body)) => IdempotencyBegin::Replay { status, body: body.clone() },
+        _ => IdempotencyBegin::InProgress,
+    })
+}
+
+/// The outcome of [`decide_idempotent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyDecision {
+    /// Claim the key again for this request (the backend rewrites the row as `running`).
+    TakeOver,
+    /// Answer without claiming.
+    Answer(IdempotencyBegin),
+}
+
 /// A single-use link to a card's details (spec §3.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataViewToken {
@@ -576,4 +615,43 @@ pub struct TransactionQuery {
     pub sort: TransactionSortField,
     pub descending: bool,
     pub page: PageRequest,
+}
+
+#[cfg(test)]
+mod idempotency_tests {
+    use super::*;
+
+    fn request(hash: u8, now: i64) -> IdempotencyRequest {
+        IdempotencyRequest {
+            scope_hash: [0; 32],
+            key: "k".into(),
+            request_hash: [hash; 32],
+            now: Timestamp::from_second(now).unwrap(),
+            keep_for_seconds: 100,
+            abandon_after_seconds: 10,
+        }
+    }
+
+    fn stored(state: &str, created_at: i64) -> StoredIdempotencyKey {
+        StoredIdempotencyKey {
+            request_hash: vec![1; 32],
+            state: state.into(),
+            status: (state == "done").then_some(201),
+            response: (state == "done").then(|| b"x".to_vec()),
+            created_at,
+        }
+    }
+
+    #[test]
+    fn the_idempotency_decision() {
+        use IdempotencyBegin::*;
+        use IdempotencyDecision::*;
+        let replay = Answer(Replay { status: 201, body: b"x".to_vec() });
+        assert_eq!(decide_idempotent(&stored("done", 0), &request(1, 99)), replay);
+        assert_eq!(decide_idempotent(&stored("done", 0), &request(2, 99)), Answer(Mismatch));
+        assert_eq!(decide_idempotent(&stored("done", 0), &request(2, 100)), TakeOver, "kept 100 s only");
+        assert_eq!(decide_idempotent(&stored("running", 0), &request(1, 9)), Answer(InProgress));
+        assert_eq!(decide_idempotent(&stored("running", 0), &request(2, 9)), Answer(Mismatch));
+        assert_eq!(decide_idempotent(&stored("running", 0), &request(1, 10)), TakeOver, "abandoned after 10 s");
+    }
 }
