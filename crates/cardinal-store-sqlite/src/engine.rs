@@ -18,13 +18,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_initial.sql"),
-    include_str!("../migrations/0002_card_api.sql"),
-    include_str!("../migrations/0003_transactions.sql"),
-    include_str!("../migrations/0004_card_counts.sql"),
-];
-
 /// Most operations one commit carries; bounds the latency a batch adds to its first member.
 const MAX_BATCH: usize = 256;
 
@@ -88,7 +81,7 @@ impl Engine {
         if let Some(pages) = max_pages {
             writer.pragma_update(None, "max_page_count", pages).map_err(backend)?;
         }
-        migrate(&mut writer)?;
+        crate::migrations::migrate(&mut writer)?;
         let (readers, checkpoints) = match location {
             Location::File(path) => {
                 checkpoint_whole_log(&writer)?;
@@ -335,23 +328,6 @@ fn checkpoint_whole_log(conn: &Connection) -> StoreResult<()> {
     if busy != 0 {
         // Another process is using the database: the WAL is left for its checkpoints.
         tracing::warn!("the WAL could not be checkpointed whole: another connection is using the database");
-    }
-    Ok(())
-}
-
-fn migrate(conn: &mut Connection) -> StoreResult<()> {
-    let applied: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
-    if applied > MIGRATIONS.len() {
-        return Err(StoreError::Backend(format!(
-            "the database is at schema version {applied}, newer than this Cardinal ({})",
-            MIGRATIONS.len()
-        )));
-    }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = conn.transaction().map_err(backend)?;
-        tx.execute_batch(sql).map_err(backend)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(backend)?;
-        tx.commit().map_err(backend)?;
     }
     Ok(())
 }

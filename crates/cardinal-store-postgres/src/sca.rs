@@ -1,0 +1,75 @@
+//! Strong customer authentication sessions.
+
+use crate::*;
+
+pub(crate) async fn load_sca_session<C: GenericClient + Sync>(
+    client: &C,
+    hash: &[u8],
+) -> Result<Option<ScaSession>, Fail> {
+    optional(
+        client,
+        "SELECT token_hash, organization_id, membership_id, action_type, request_hash, result, created_at, \
+         expires_at, consumed_at FROM sca_sessions WHERE token_hash = $1",
+        &[&hash],
+        sca_session,
+    )
+    .await
+}
+
+impl PostgresStore {
+    pub(crate) async fn insert_sca_session(&self, s: ScaSession) -> StoreResult<()> {
+        transaction!(self, |tx| {
+            tx.execute(
+                "INSERT INTO sca_sessions (token_hash, organization_id, membership_id, action_type, request_hash, result, \
+                 created_at, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+                &[
+                    &s.token_hash.to_vec(),
+                    &s.organization_id.to_string(),
+                    &s.membership_id.to_string(),
+                    &s.action_type,
+                    &s.request_hash.to_vec(),
+                    &s.result.as_str(),
+                    &s.created_at.as_second(),
+                    &s.expires_at.as_second(),
+                ],
+            )
+            .await
+            .map_err(pg)?;
+        })
+    }
+
+    pub(crate) async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>> {
+        read!(self, |c| { load_sca_session(c, token_hash).await? })
+    }
+
+    pub(crate) async fn decide_sca_session(
+        &self,
+        token_hash: &[u8; 32],
+        result: ScaResult,
+    ) -> StoreResult<Option<ScaSession>> {
+        let hash = token_hash.to_vec();
+        transaction!(self, |tx| {
+            tx.execute(
+                "UPDATE sca_sessions SET result = $1 WHERE token_hash = $2 AND result = 'waiting'",
+                &[&result.as_str(), &hash],
+            )
+            .await
+            .map_err(pg)?;
+            load_sca_session(&*tx, &hash).await?
+        })
+    }
+
+    pub(crate) async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
+        let hash = token_hash.to_vec();
+        transaction!(self, |tx| {
+            tx.execute(
+                "UPDATE sca_sessions SET consumed_at = $1 WHERE token_hash = $2 AND result = 'allow' \
+                 AND consumed_at IS NULL AND expires_at > $1",
+                &[&now.as_second(), &hash],
+            )
+            .await
+            .map_err(pg)?
+                == 1
+        })
+    }
+}

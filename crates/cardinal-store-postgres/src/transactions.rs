@@ -1,0 +1,133 @@
+//! Card payments, their transactions and the bank account they move.
+
+use crate::*;
+
+pub(crate) async fn load_account<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<BankAccount, Fail> {
+    let q = format!("SELECT {} FROM bank_accounts b WHERE b.id = $1 FOR UPDATE", columns("b", BANK_ACCOUNT));
+    let row = client.query_one(&q, &[&id.to_string()]).await.map_err(pg)?;
+    bank_account(&row, "b")
+}
+
+pub(crate) async fn save_account<C: GenericClient + Sync>(client: &C, a: &BankAccount) -> Result<(), Fail> {
+    client
+        .execute(
+            "UPDATE bank_accounts SET balance_cents = $1, authorized_balance_cents = $2, updated_at = $3 WHERE id = $4",
+            &[&a.balance.0, &a.authorized_balance.0, &a.updated_at.as_second(), &a.id.to_string()],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(())
+}
+
+pub(crate) async fn load_transaction<C: GenericClient + Sync>(
+    client: &C,
+    org: Option<Uuid>,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<Transaction>, Fail> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let q = format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = $1 AND ($2::TEXT IS NULL OR t.organization_id = $2){lock}"
+    );
+    optional(client, &q, &[&id.to_string(), &org.map(|o| o.to_string())], transaction_row).await
+}
+
+pub(crate) async fn upsert_transaction<C: GenericClient + Sync>(client: &C, t: &Transaction) -> Result<(), Fail> {
+    client
+        .execute(
+            "INSERT INTO transactions (id, organization_id, bank_account_id, card_id, holder_id, slug, amount_cents, \
+             currency, side, operation_type, status, decline_reason, label, category, merchant_country, channel, \
+             counted_day, counted_month, card_last_digits, emitted_at, settled_at, settled_balance_cents, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+             $20, $21, $22, $23, $24) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+             settled_at = excluded.settled_at, settled_balance_cents = excluded.settled_balance_cents, \
+             updated_at = excluded.updated_at",
+            &[
+                &t.id.to_string(),
+                &t.organization_id.to_string(),
+                &t.bank_account_id.to_string(),
+                &t.card_id.to_string(),
+                &t.holder_id.to_string(),
+                &t.slug,
+                &t.amount.0,
+                &t.currency,
+                &t.side,
+                &t.operation_type,
+                &t.status.as_str(),
+                &t.decline_reason,
+                &t.label,
+                &t.category,
+                &t.merchant_country,
+                &t.channel,
+                &t.counted_day.map(|d| d.to_string()),
+                &t.counted_month.map(|d| d.to_string()),
+                &t.card_last_digits,
+                &t.emitted_at.as_second(),
+                &t.settled_at.map(|s| s.as_second()),
+                &t.settled_balance.map(|b| b.0),
+                &t.created_at.as_second(),
+                &t.updated_at.as_second(),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(())
+}
+
+impl PostgresStore {
+    pub(crate) async fn pay(
+        &self,
+        org: Uuid,
+        card: Uuid,
+        mut change: PaymentChange,
+    ) -> StoreResult<(StoredCard, Transaction)> {
+        transaction!(self, |tx| {
+            // Card, then account: every use case locks in this order, so none deadlocks another.
+            let mut stored = load_card(&*tx, Some(org), card, true).await?.ok_or(DomainError::NotFound)?;
+            let mut account = load_account(&*tx, stored.card.bank_account_id).await?;
+            let transaction = change(&mut stored, &mut account)?;
+            save_card(&*tx, &stored).await?;
+            save_account(&*tx, &account).await?;
+            upsert_transaction(&*tx, &transaction).await?;
+            (stored, transaction)
+        })
+    }
+
+    pub(crate) async fn change_transaction(
+        &self,
+        id: Uuid,
+        mut change: TransactionChange,
+    ) -> StoreResult<(Transaction, StoredCard)> {
+        transaction!(self, |tx| {
+            let peek = load_transaction(&*tx, None, id, false).await?.ok_or(DomainError::NotFound)?;
+            // Card first, as everywhere, then the transaction and the account.
+            let mut stored =
+                load_card(&*tx, Some(peek.organization_id), peek.card_id, true).await?.ok_or(DomainError::NotFound)?;
+            let mut transaction = load_transaction(&*tx, None, id, true).await?.ok_or(DomainError::NotFound)?;
+            let mut account = load_account(&*tx, transaction.bank_account_id).await?;
+            change(&mut transaction, &mut stored, &mut account)?;
+            save_card(&*tx, &stored).await?;
+            save_account(&*tx, &account).await?;
+            upsert_transaction(&*tx, &transaction).await?;
+            (transaction, stored)
+        })
+    }
+
+    pub(crate) async fn transaction(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Transaction>> {
+        read!(self, |c| { load_transaction(c, Some(org), id, false).await? })
+    }
+
+    pub(crate) async fn transaction_organization(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
+        read!(self, |c| {
+            let row = c
+                .query_opt("SELECT organization_id FROM transactions WHERE id = $1", &[&id.to_string()])
+                .await
+                .map_err(pg)?;
+            row.map(|r| uuid(&r.get::<_, String>(0))).transpose()?
+        })
+    }
+
+    pub(crate) async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
+        read!(self, |c| { run_list(c, transaction_list(query, Dialect::Postgres), transaction_row).await? })
+    }
+}

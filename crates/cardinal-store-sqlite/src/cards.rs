@@ -1,0 +1,324 @@
+//! Cards: listing, reading, changing, issuing, their audit trail, sealed secrets and data views.
+
+use crate::*;
+
+pub(crate) fn load_card(conn: &Connection, org: Option<Uuid>, id: Uuid) -> StoreResult<Option<StoredCard>> {
+    conn.prepare_cached(&LOAD_CARD)
+        .and_then(|mut s| s.query_row(params![id.to_string(), org.map(|o| o.to_string())], stored_card).optional())
+        .map_err(sql)
+}
+
+pub(crate) static LOAD_CARD: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = ?1 AND (?2 IS NULL OR c.organization_id = ?2)")
+});
+
+pub(crate) static SAVE_CARD: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = CARD_INDEX_COLUMNS.iter().enumerate().map(|(i, n)| format!("{n} = ?{}", i + 1)).collect();
+    format!("UPDATE cards SET {} WHERE id = ?{}", sets.join(", "), sets.len() + 1)
+});
+
+pub(crate) static INSERT_CARD: LazyLock<String> = LazyLock::new(|| {
+    let names: Vec<&str> = NEW_CARD_COLUMNS.iter().chain(CARD_INDEX_COLUMNS).copied().collect();
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+    format!("INSERT INTO cards ({}) VALUES ({})", names.join(", "), placeholders.join(", "))
+});
+
+/// The columns a new card row has besides its indexed copies, in [`insert_card`]'s order.
+pub(crate) const NEW_CARD_COLUMNS: &[&str] = &[
+    "id",
+    "organization_id",
+    "holder_id",
+    "bank_account_id",
+    "created_at",
+    "pan_ciphertext",
+    "cvv_ciphertext",
+    "pan_fingerprint",
+];
+
+pub(crate) fn insert_card(conn: &Connection, stored: &StoredCard, secrets: &CardSecrets) -> StoreResult<()> {
+    let c = &stored.card;
+    let mut values: Vec<Box<dyn ToSql>> = vec![
+        Box::new(c.id.to_string()),
+        Box::new(c.organization_id.to_string()),
+        Box::new(c.holder_id.to_string()),
+        Box::new(c.bank_account_id.to_string()),
+        Box::new(seconds(c.created_at)),
+        Box::new(secrets.pan_ciphertext.clone()),
+        Box::new(secrets.cvv_ciphertext.clone()),
+        Box::new(secrets.pan_fingerprint.to_vec()),
+    ];
+    values.extend(card_index_values(stored)?);
+    conn.prepare_cached(&INSERT_CARD).and_then(|mut s| s.execute(params_from_iter(values.iter()))).map_err(sql)?;
+    Ok(())
+}
+
+pub(crate) fn save_card(conn: &Connection, stored: &StoredCard) -> StoreResult<()> {
+    let mut values = card_index_values(stored)?;
+    values.push(Box::new(stored.card.id.to_string()));
+    conn.prepare_cached(&SAVE_CARD).and_then(|mut s| s.execute(params_from_iter(values.iter()))).map_err(sql)?;
+    Ok(())
+}
+
+pub(crate) fn insert_event(conn: &Connection, event: &AuditEvent) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO card_events (id, card_id, action, actor_type, actor_id, from_status, to_status, \
+         changes, request_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            event.id.to_string(),
+            event.card_id.to_string(),
+            event.action,
+            event.actor.kind.as_str(),
+            event.actor.id.map(|i| i.to_string()),
+            event.from_status.map(|s| s.as_str()),
+            event.to_status.as_str(),
+            event.changes.to_string(),
+            event.request_id,
+            seconds(event.at),
+        ])
+    })
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// A card's sealed secrets from three columns starting at `first`.
+pub(crate) fn secrets_at(r: &rusqlite::Row, first: usize) -> rusqlite::Result<CardSecrets> {
+    let fingerprint: Vec<u8> = r.get(first + 2)?;
+    Ok(CardSecrets {
+        pan_ciphertext: r.get(first)?,
+        cvv_ciphertext: r.get(first + 1)?,
+        pan_fingerprint: fingerprint.try_into().unwrap_or([0; 32]),
+    })
+}
+
+pub(crate) fn holder_of(conn: &Connection, org: Uuid, holder: Uuid) -> StoreResult<Option<Holder>> {
+    conn.prepare_cached("SELECT first_name, last_name, team_id FROM memberships WHERE id = ?1 AND organization_id = ?2")
+        .and_then(|mut s| {
+            s.query_row([holder.to_string(), org.to_string()], |r| {
+                let team: Option<String> = r.get(2)?;
+                Ok(Holder { first_name: r.get(0)?, last_name: r.get(1)?, team_id: team.map(uuid).transpose()? })
+            })
+            .optional()
+        })
+        .map_err(sql)
+}
+
+impl SqliteStore {
+    pub(crate) async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>> {
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        self.engine
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT id, pan_ciphertext, cvv_ciphertext, pan_fingerprint FROM cards \
+                         WHERE id > ?1 ORDER BY id LIMIT ?2",
+                    )
+                    .map_err(sql)?;
+                let rows = statement
+                    .query_map(params![after, limit], |r| {
+                        let id: String = r.get(0)?;
+                        Ok((id, secrets_at(r, 1)?))
+                    })
+                    .map_err(sql)?;
+                rows.map(|row| {
+                    let (id, secrets) = row.map_err(sql)?;
+                    Ok((uuid(id).map_err(sql)?, secrets))
+                })
+                .collect()
+            })
+            .await
+    }
+
+    pub(crate) async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "UPDATE cards SET pan_ciphertext = ?1, cvv_ciphertext = ?2, pan_fingerprint = ?3 WHERE id = ?4",
+                    )
+                    .map_err(sql)?;
+                for (id, s) in &cards {
+                    statement
+                        .execute(params![
+                            s.pan_ciphertext,
+                            s.cvv_ciphertext,
+                            s.pan_fingerprint.to_vec(),
+                            id.to_string()
+                        ])
+                        .map_err(sql)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    pub(crate) async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
+        let query = query.clone();
+        // Triggers keep `card_counts` (migration 0004), so totals cost the same at any size.
+        let statements = card_list_counted(&query, Dialect::Sqlite, CardCounting::Groups);
+        self.engine.read(move |conn| run_list(conn, statements, stored_card)).await
+    }
+
+    pub(crate) async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {
+        Ok(self.cached_card(id).await?.filter(|c| c.card.organization_id == org))
+    }
+
+    pub(crate) async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {
+        self.cached_card(id).await
+    }
+
+    pub(crate) async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {
+        let cache = self.cache.clone();
+        let (stored, _) = self
+            .engine
+            .write_then(
+                move |conn| {
+                    // The writer thread is the only writer: the card cannot change under us.
+                    let mut stored = load_card(conn, Some(org), id)?.ok_or(DomainError::NotFound)?;
+                    let written = match change(&mut stored)? {
+                        Some(event) => {
+                            save_card(conn, &stored)?;
+                            insert_event(conn, &event)?;
+                            true
+                        }
+                        None => false,
+                    };
+                    Ok((stored, written))
+                },
+                move |(stored, written)| {
+                    if *written {
+                        cache.committed_cards([stored]);
+                    }
+                },
+            )
+            .await?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn insert_cards(
+        &self,
+        cards: Vec<NewCard>,
+        events: Vec<AuditEvent>,
+    ) -> StoreResult<Vec<StoredCard>> {
+        let cache = self.cache.clone();
+        self.engine
+            .write_then(
+                move |conn| {
+                    let mut stored = Vec::with_capacity(cards.len());
+                    for new in &cards {
+                        let holder =
+                            holder_of(conn, new.card.organization_id, new.card.holder_id)?.ok_or_else(|| {
+                                StoreError::Conflict("the holder is not a member of the organization".into())
+                            })?;
+                        let card = StoredCard { card: new.card.clone(), holder };
+                        insert_card(conn, &card, &new.secrets)?;
+                        stored.push(card);
+                    }
+                    for event in &events {
+                        insert_event(conn, event)?;
+                    }
+                    Ok(stored)
+                },
+                move |stored| cache.committed_cards(stored),
+            )
+            .await
+    }
+
+    pub(crate) async fn insert_data_view_token(&self, token: DataViewToken) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO data_view_tokens (token_hash, card_id, organization_id, membership_id, expires_at, used_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                    params![
+                        token.token_hash.to_vec(),
+                        token.card_id.to_string(),
+                        token.organization_id.to_string(),
+                        token.membership_id.to_string(),
+                        seconds(token.expires_at)
+                    ],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub(crate) async fn open_data_view(
+        &self,
+        token_hash: &[u8; 32],
+        real_now: Timestamp,
+        mut audit: DataViewAudit,
+    ) -> StoreResult<Option<(StoredCard, CardSecrets)>> {
+        let hash = token_hash.to_vec();
+        self.engine
+            .write(move |conn| {
+                // Lifetimes run on the token's organization's clock.
+                let grant: Option<(String, String, String, i64)> = conn
+                    .query_row(
+                        "UPDATE data_view_tokens SET used_at = ?1 + (SELECT clock_offset_seconds FROM organizations o \
+                         WHERE o.id = data_view_tokens.organization_id) WHERE token_hash = ?2 AND used_at IS NULL \
+                         AND expires_at > ?1 + (SELECT clock_offset_seconds FROM organizations o \
+                         WHERE o.id = data_view_tokens.organization_id) \
+                         RETURNING card_id, organization_id, membership_id, used_at",
+                        params![seconds(real_now), hash],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let Some((card_id, org_id, membership_id, used_at)) = grant else { return Ok(None) };
+                let now = timestamp(used_at).map_err(sql)?;
+                let (card_id, org_id, membership_id) =
+                    (uuid(card_id).map_err(sql)?, uuid(org_id).map_err(sql)?, uuid(membership_id).map_err(sql)?);
+                let Some(stored) = load_card(conn, Some(org_id), card_id)? else { return Ok(None) };
+                let secrets = conn
+                    .query_row(
+                        "SELECT pan_ciphertext, cvv_ciphertext, pan_fingerprint FROM cards WHERE id = ?1",
+                        [card_id.to_string()],
+                        |r| secrets_at(r, 0),
+                    )
+                    .map_err(sql)?;
+                insert_event(conn, &audit(&stored, membership_id, now))?;
+                Ok(Some((stored, secrets)))
+            })
+            .await
+    }
+
+    pub(crate) async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
+        self.engine
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT e.id, e.card_id, e.action, e.actor_type, e.actor_id, e.from_status, e.to_status, \
+                     e.changes, e.request_id, e.at FROM card_events e JOIN cards c ON c.id = e.card_id \
+                     WHERE e.card_id = ?1 AND c.organization_id = ?2 ORDER BY e.seq",
+                )
+                .and_then(|mut s| {
+                    s.query_map([card.to_string(), org.to_string()], |r| {
+                        let actor_type: String = r.get(3)?;
+                        let actor_id: Option<String> = r.get(4)?;
+                        let from: Option<String> = r.get(5)?;
+                        let to: String = r.get(6)?;
+                        let changes: String = r.get(7)?;
+                        Ok(AuditEvent {
+                            id: uuid(r.get(0)?)?,
+                            card_id: uuid(r.get(1)?)?,
+                            action: r.get(2)?,
+                            actor: Actor {
+                                kind: ActorKind::parse(&actor_type).unwrap_or(ActorKind::System),
+                                id: actor_id.map(uuid).transpose()?,
+                            },
+                            from_status: from.as_deref().map(status_from).transpose()?,
+                            to_status: status_from(&to)?,
+                            changes: serde_json::from_str(&changes).unwrap_or(serde_json::Value::Null),
+                            request_id: r.get(8)?,
+                            at: timestamp(r.get(9)?)?,
+                        })
+                    })?
+                    .collect()
+                })
+                .map_err(sql)
+            })
+            .await
+    }
+}

@@ -1,0 +1,97 @@
+//! Strong customer authentication sessions.
+
+use crate::*;
+
+pub(crate) fn load_sca_session(conn: &Connection, hash: &[u8]) -> StoreResult<Option<ScaSession>> {
+    conn.prepare_cached(
+        "SELECT token_hash, organization_id, membership_id, action_type, request_hash, result, created_at, \
+         expires_at, consumed_at FROM sca_sessions WHERE token_hash = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_row([hash], |r| {
+            let token: Vec<u8> = r.get(0)?;
+            let request: Vec<u8> = r.get(4)?;
+            let result: String = r.get(5)?;
+            let consumed: Option<i64> = r.get(8)?;
+            Ok(ScaSession {
+                token_hash: token.try_into().unwrap_or([0; 32]),
+                organization_id: uuid(r.get(1)?)?,
+                membership_id: uuid(r.get(2)?)?,
+                action_type: r.get(3)?,
+                request_hash: request.try_into().unwrap_or([0; 32]),
+                result: ScaResult::parse(&result).unwrap_or(ScaResult::Deny),
+                created_at: timestamp(r.get(6)?)?,
+                expires_at: timestamp(r.get(7)?)?,
+                consumed_at: consumed.map(timestamp).transpose()?,
+            })
+        })
+        .optional()
+    })
+    .map_err(sql)
+}
+
+impl SqliteStore {
+    pub(crate) async fn insert_sca_session(&self, session: ScaSession) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO sca_sessions (token_hash, organization_id, membership_id, action_type, request_hash, \
+                     result, created_at, expires_at, consumed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        session.token_hash.to_vec(),
+                        session.organization_id.to_string(),
+                        session.membership_id.to_string(),
+                        session.action_type,
+                        session.request_hash.to_vec(),
+                        session.result.as_str(),
+                        seconds(session.created_at),
+                        seconds(session.expires_at),
+                    ])
+                })
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub(crate) async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>> {
+        let hash = token_hash.to_vec();
+        self.engine.read(move |conn| load_sca_session(conn, &hash)).await
+    }
+
+    pub(crate) async fn decide_sca_session(
+        &self,
+        token_hash: &[u8; 32],
+        result: ScaResult,
+    ) -> StoreResult<Option<ScaSession>> {
+        let hash = token_hash.to_vec();
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE sca_sessions SET result = ?1 WHERE token_hash = ?2 AND result = 'waiting'",
+                    params![result.as_str(), hash],
+                )
+                .map_err(sql)?;
+                load_sca_session(conn, &hash)
+            })
+            .await
+    }
+
+    pub(crate) async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
+        let hash = token_hash.to_vec();
+        self.engine
+            .write(move |conn| {
+                let changed = conn
+                    .execute(
+                        "UPDATE sca_sessions SET consumed_at = ?1 WHERE token_hash = ?2 AND result = 'allow' \
+                         AND consumed_at IS NULL AND expires_at > ?1",
+                        params![seconds(now), hash],
+                    )
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+}

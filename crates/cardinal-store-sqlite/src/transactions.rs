@@ -1,0 +1,194 @@
+//! Card payments, their transactions and the bank account they move.
+
+use crate::*;
+
+pub(crate) static LOAD_ACCOUNT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} FROM bank_accounts b WHERE b.id = ?1", columns("b", BANK_ACCOUNT)));
+
+pub(crate) fn load_account(conn: &Connection, id: Uuid) -> StoreResult<BankAccount> {
+    conn.prepare_cached(&LOAD_ACCOUNT)
+        .and_then(|mut s| s.query_row([id.to_string()], |r| bank_account(r, "b")))
+        .map_err(sql)
+}
+
+pub(crate) fn save_account(conn: &Connection, account: &BankAccount) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE bank_accounts SET balance_cents = ?1, authorized_balance_cents = ?2, updated_at = ?3 WHERE id = ?4",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            account.balance.0,
+            account.authorized_balance.0,
+            seconds(account.updated_at),
+            account.id.to_string()
+        ])
+    })
+    .map_err(sql)?;
+    Ok(())
+}
+
+pub(crate) static LOAD_TRANSACTION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = ?1 AND (?2 IS NULL OR t.organization_id = ?2)"
+    )
+});
+
+pub(crate) fn transaction_row(r: &rusqlite::Row) -> rusqlite::Result<Transaction> {
+    let status: String = r.get(10)?;
+    let date = |text: Option<String>| -> rusqlite::Result<Option<jiff::civil::Date>> {
+        text.map(|t| {
+            t.parse().map_err(|e: jiff::Error| {
+                rusqlite::Error::FromSqlConversionFailure(16, rusqlite::types::Type::Text, e.to_string().into())
+            })
+        })
+        .transpose()
+    };
+    let settled_at: Option<i64> = r.get(20)?;
+    let settled_balance: Option<i64> = r.get(21)?;
+    Ok(Transaction {
+        id: uuid(r.get(0)?)?,
+        organization_id: uuid(r.get(1)?)?,
+        bank_account_id: uuid(r.get(2)?)?,
+        card_id: uuid(r.get(3)?)?,
+        holder_id: uuid(r.get(4)?)?,
+        slug: r.get(5)?,
+        amount: cardinal_domain::Cents(r.get(6)?),
+        currency: r.get(7)?,
+        side: r.get(8)?,
+        operation_type: r.get(9)?,
+        status: TransactionStatus::parse(&status).unwrap_or(TransactionStatus::Declined),
+        decline_reason: r.get(11)?,
+        label: r.get(12)?,
+        category: r.get(13)?,
+        merchant_country: r.get(14)?,
+        channel: r.get(15)?,
+        counted_day: date(r.get(16)?)?,
+        counted_month: date(r.get(17)?)?,
+        card_last_digits: r.get(18)?,
+        emitted_at: timestamp(r.get(19)?)?,
+        settled_at: settled_at.map(timestamp).transpose()?,
+        settled_balance: settled_balance.map(cardinal_domain::Cents),
+        created_at: timestamp(r.get(22)?)?,
+        updated_at: timestamp(r.get(23)?)?,
+    })
+}
+
+pub(crate) fn load_transaction(conn: &Connection, org: Option<Uuid>, id: Uuid) -> StoreResult<Option<Transaction>> {
+    conn.prepare_cached(&LOAD_TRANSACTION)
+        .and_then(|mut s| s.query_row(params![id.to_string(), org.map(|o| o.to_string())], transaction_row).optional())
+        .map_err(sql)
+}
+
+pub(crate) fn upsert_transaction(conn: &Connection, t: &Transaction) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO transactions (id, organization_id, bank_account_id, card_id, holder_id, slug, amount_cents, \
+         currency, side, operation_type, status, decline_reason, label, category, merchant_country, channel, \
+         counted_day, counted_month, card_last_digits, emitted_at, settled_at, settled_balance_cents, created_at, \
+         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+         ?20, ?21, ?22, ?23, ?24) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+         settled_at = excluded.settled_at, settled_balance_cents = excluded.settled_balance_cents, \
+         updated_at = excluded.updated_at",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            t.id.to_string(),
+            t.organization_id.to_string(),
+            t.bank_account_id.to_string(),
+            t.card_id.to_string(),
+            t.holder_id.to_string(),
+            t.slug,
+            t.amount.0,
+            t.currency,
+            t.side,
+            t.operation_type,
+            t.status.as_str(),
+            t.decline_reason,
+            t.label,
+            t.category,
+            t.merchant_country,
+            t.channel,
+            t.counted_day.map(|d| d.to_string()),
+            t.counted_month.map(|d| d.to_string()),
+            t.card_last_digits,
+            seconds(t.emitted_at),
+            t.settled_at.map(seconds),
+            t.settled_balance.map(|b| b.0),
+            seconds(t.created_at),
+            seconds(t.updated_at),
+        ])
+    })
+    .map_err(sql)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(crate) async fn pay(
+        &self,
+        org: Uuid,
+        card: Uuid,
+        mut change: PaymentChange,
+    ) -> StoreResult<(StoredCard, Transaction)> {
+        let cache = self.cache.clone();
+        self.engine
+            .write_then(
+                move |conn| {
+                    // The writer thread is the only writer: nothing changes the card or the account
+                    // between this read and the commit, so limits and locks hold under any load.
+                    let mut stored = load_card(conn, Some(org), card)?.ok_or(DomainError::NotFound)?;
+                    let mut account = load_account(conn, stored.card.bank_account_id)?;
+                    let transaction = change(&mut stored, &mut account)?;
+                    save_card(conn, &stored)?;
+                    save_account(conn, &account)?;
+                    upsert_transaction(conn, &transaction)?;
+                    Ok((stored, transaction))
+                },
+                move |(stored, _)| cache.committed_cards([stored]),
+            )
+            .await
+    }
+
+    pub(crate) async fn change_transaction(
+        &self,
+        id: Uuid,
+        mut change: TransactionChange,
+    ) -> StoreResult<(Transaction, StoredCard)> {
+        let cache = self.cache.clone();
+        self.engine
+            .write_then(
+                move |conn| {
+                    let mut transaction = load_transaction(conn, None, id)?.ok_or(DomainError::NotFound)?;
+                    let mut stored = load_card(conn, Some(transaction.organization_id), transaction.card_id)?
+                        .ok_or(DomainError::NotFound)?;
+                    let mut account = load_account(conn, transaction.bank_account_id)?;
+                    change(&mut transaction, &mut stored, &mut account)?;
+                    save_card(conn, &stored)?;
+                    save_account(conn, &account)?;
+                    upsert_transaction(conn, &transaction)?;
+                    Ok((transaction, stored))
+                },
+                move |(_, stored)| cache.committed_cards([stored]),
+            )
+            .await
+    }
+
+    pub(crate) async fn transaction(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Transaction>> {
+        self.engine.read(move |conn| load_transaction(conn, Some(org), id)).await
+    }
+
+    pub(crate) async fn transaction_organization(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
+        self.engine
+            .read(move |conn| {
+                let org: Option<String> = conn
+                    .query_row("SELECT organization_id FROM transactions WHERE id = ?1", [id.to_string()], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?;
+                org.map(uuid).transpose().map_err(sql)
+            })
+            .await
+    }
+
+    pub(crate) async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
+        let query = query.clone();
+        self.engine.read(move |conn| run_list(conn, transaction_list(&query, Dialect::Sqlite), transaction_row)).await
+    }
+}
