@@ -2,7 +2,8 @@
 //! reversal does to a card's spent counters (spec §4). Checks run in the contract's order;
 //! the first failure is the decline reason.
 
-use crate::card::{wire_enum, Card, CardLevel, Category, SpentCounters, Status};
+use crate::card::{Card, CardLevel, Category, SpentCounters, Status};
+use crate::kinds::wire_enum;
 use crate::money::Cents;
 use jiff::civil::Date;
 use jiff::{tz::TimeZone, Timestamp};

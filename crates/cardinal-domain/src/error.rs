@@ -1,7 +1,7 @@
 //! Why a domain rule refused an operation. The API layer maps each variant to a Qonto error.
 
-use crate::card::{CardLevel, Status};
-use crate::permissions::CardAction;
+use crate::action::CardAction;
+use crate::kinds::{CardLevel, Status};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {

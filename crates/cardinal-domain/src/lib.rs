@@ -3,11 +3,13 @@
 //! Nothing here performs I/O or reads the clock: every function that depends on time takes an
 //! explicit `now`, so that organization clocks (sandbox time travel) and tests control it.
 
+pub mod action;
 pub mod authorization;
 pub mod card;
 pub mod catalog;
 pub mod error;
 pub mod issuing;
+pub mod kinds;
 pub mod money;
 pub mod permissions;
 pub mod rules;

@@ -1,7 +1,7 @@
 //! Sandbox first run: seed a demo organization into an empty database, print how to call it
 //! and keep the same credentials in a file beside the database. Later starts point there.
 
-use crate::serve::{write_private, SideFiles};
+use crate::database::{write_private, SideFiles};
 use cardinal_api::control::created_organization_body;
 use cardinal_api::seed::{self, OrganizationPlan};
 use cardinal_api::AppState;

@@ -1,7 +1,7 @@
 //! `cardinal keys rotate`: re-seal every card's number and CVV under a new card-data key.
 //!
 //! The database says where a rotation stands, so a kill at any moment loses nothing:
-//! - `card_key_check` names the key the cards are committed to (see `serve::CARD_KEY_CHECK`);
+//! - `card_key_check` names the key the cards are committed to (see `database::CARD_KEY_CHECK`);
 //! - `card_key_rotating_to` names the new key while cards move to it.
 //!
 //! Each card is re-sealed in a transaction of its batch, so at every moment each card opens
@@ -11,14 +11,13 @@
 //! becomes the new key's, the `.next` file becomes the key file, and the marker goes.
 
 use crate::config::RotateArgs;
-use crate::serve::{open_store, write_private, SideFiles, CARD_KEY_CHECK};
+use crate::database::{open_store, write_private, SideFiles, CARD_KEY_CHECK};
 use cardinal_api::secrets::{CardKey, CardVault};
 use cardinal_store::{CardSecrets, Store};
 use std::path::PathBuf;
 use uuid::Uuid;
 
-/// The setting present while cards move to a new key: that key's check value.
-pub const CARD_KEY_ROTATING_TO: &str = "card_key_rotating_to";
+pub use crate::database::CARD_KEY_ROTATING_TO;
 
 pub async fn rotate(args: RotateArgs) -> Result<(), String> {
     let files = SideFiles::for_database(&args.database)?;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod database;
 mod first_run;
 mod keys;
 mod listen;

@@ -79,7 +79,7 @@ fn self_signed(beside: Option<&Path>, address: SocketAddr) -> Result<(PathBuf, P
         names.push("127.0.0.1".into());
     }
     let certified = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
-    crate::serve::write_private(&key_path, &certified.signing_key.serialize_pem())?;
+    crate::database::write_private(&key_path, &certified.signing_key.serialize_pem())?;
     std::fs::write(&cert_path, certified.cert.pem())
         .map_err(|e| format!("cannot write {}: {e}", cert_path.display()))?;
     Ok((cert_path, key_path))
