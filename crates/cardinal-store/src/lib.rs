@@ -8,9 +8,13 @@ pub mod bounded;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod documents;
+mod idempotency;
 pub mod sql;
+mod transactions;
 mod types;
 
+pub use idempotency::*;
+pub use transactions::*;
 pub use types::*;
 
 use async_trait::async_trait;

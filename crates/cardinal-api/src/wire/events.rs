@@ -1,0 +1,40 @@
+//! A card's audit events (control API).
+
+use super::Time;
+use cardinal_store::AuditEvent;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Serialize)]
+pub struct ActorBody {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: Option<Uuid>,
+}
+
+#[derive(Serialize)]
+pub struct EventBody {
+    pub id: Uuid,
+    pub action: String,
+    pub actor: ActorBody,
+    pub from_status: Option<&'static str>,
+    pub to_status: &'static str,
+    pub changes: serde_json::Value,
+    pub request_id: String,
+    pub at: Time,
+}
+
+impl From<&AuditEvent> for EventBody {
+    fn from(e: &AuditEvent) -> EventBody {
+        EventBody {
+            id: e.id,
+            action: e.action.clone(),
+            actor: ActorBody { kind: e.actor.kind.as_str(), id: e.actor.id },
+            from_status: e.from_status.map(|s| s.as_str()),
+            to_status: e.to_status.as_str(),
+            changes: e.changes.clone(),
+            request_id: e.request_id.clone(),
+            at: Time(e.at),
+        }
+    }
+}

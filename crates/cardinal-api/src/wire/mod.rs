@@ -1,0 +1,127 @@
+//! Qonto's JSON: field names, number formatting and every compatibility quirk live here, so
+//! a change in Qonto's shape touches this module only.
+
+//!
+//! One module per resource; numbers, times, pages and links are here, shared by all.
+
+mod card;
+mod events;
+mod organization;
+mod transactions;
+
+pub use card::*;
+pub use events::*;
+pub use organization::*;
+pub use transactions::*;
+
+use cardinal_domain::time::rfc3339;
+use cardinal_domain::Cents;
+use cardinal_store::{Page, PageRequest};
+use jiff::Timestamp;
+use serde::{Serialize, Serializer};
+
+/// Euros on the wire: whole amounts as integers (`1000`), others with up to two decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Euros(pub Cents);
+
+impl Serialize for Euros {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let cents = self.0 .0;
+        if cents % 100 == 0 {
+            s.serialize_i64(cents / 100)
+        } else {
+            // The nearest double prints back as the shortest decimal: 1255 → 12.55.
+            s.serialize_f64(cents as f64 / 100.0)
+        }
+    }
+}
+
+/// A card limit on the wire: whole euros, always an integer (spec §1.1). Limits are accepted
+/// only in whole euros; one stored with cents by an older version shows rounded down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub Cents);
+
+impl Serialize for Limit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.0 .0.div_euclid(100))
+    }
+}
+
+/// A timestamp on the wire: RFC 3339, UTC, whole seconds, `Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Time(pub Timestamp);
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&rfc3339(self.0))
+    }
+}
+
+pub(crate) fn time(ts: Option<Timestamp>) -> Option<Time> {
+    ts.map(Time)
+}
+
+#[derive(Serialize)]
+pub struct Meta {
+    pub current_page: u32,
+    pub next_page: Option<u32>,
+    pub prev_page: Option<u32>,
+    pub total_pages: u64,
+    pub total_count: u64,
+    pub per_page: u32,
+}
+
+impl Meta {
+    pub fn of<T>(page: &Page<T>, request: PageRequest) -> Meta {
+        let per_page = u64::from(request.per_page);
+        let total_pages = page.total.div_ceil(per_page);
+        let current = request.page;
+        Meta {
+            current_page: current,
+            next_page: (u64::from(current) < total_pages).then(|| current + 1),
+            prev_page: (current > 1).then(|| current - 1),
+            total_pages,
+            total_count: page.total,
+            per_page: request.per_page,
+        }
+    }
+}
+
+/// Where images and pages the server links to are reachable.
+#[derive(Clone, Copy)]
+pub struct Links<'a> {
+    pub public_url: &'a str,
+}
+
+impl Links<'_> {
+    pub fn asset(&self, design: &str, asset: &str) -> String {
+        format!("{}/assets/cards/{design}/{asset}.svg", self.public_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euros_print_like_qonto() {
+        let json = |c: i64| serde_json::to_string(&Euros(Cents(c))).unwrap();
+        assert_eq!(json(100_000), "1000");
+        assert_eq!(json(1250), "12.5");
+        assert_eq!(json(1255), "12.55");
+        assert_eq!(json(1), "0.01");
+        assert_eq!(json(2_000_000_099), "20000000.99");
+    }
+
+    #[test]
+    fn meta_follows_the_contract() {
+        let page = Page { items: vec![0; 100], total: 250 };
+        let m = Meta::of(&page, PageRequest { page: 1, per_page: 100 });
+        assert_eq!((m.next_page, m.prev_page, m.total_pages), (Some(2), None, 3));
+        let m = Meta::of(&page, PageRequest { page: 3, per_page: 100 });
+        assert_eq!((m.next_page, m.prev_page), (None, Some(2)));
+        let empty: Page<u8> = Page { items: vec![], total: 0 };
+        let m = Meta::of(&empty, PageRequest { page: 1, per_page: 100 });
+        assert_eq!((m.total_pages, m.next_page), (0, None));
+    }
+}
