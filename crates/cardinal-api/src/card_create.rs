@@ -283,7 +283,7 @@ async fn prepare(
 
 async fn insert(state: &AppState, principal: &Principal, cards: Vec<NewCard>) -> ApiResult<Vec<CardBody>> {
     let now = principal.now();
-    let request_id = crate::context::request_id();
+    let request_id = crate::trace::request_id();
     let events: Vec<AuditEvent> = cards
         .iter()
         .map(|new| audit_event(&new.card, "create", principal.actor(), None, now, &request_id, shipping(&new.card)))

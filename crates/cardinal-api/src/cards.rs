@@ -153,7 +153,7 @@ where
 {
     let id = card_id(raw_id)?;
     let now = principal.now();
-    let (who, actor, request_id) = (principal.clone(), principal.actor(), crate::context::request_id());
+    let (who, actor, request_id) = (principal.clone(), principal.actor(), crate::trace::request_id());
     let stored = state
         .store
         .update_card(

@@ -2,6 +2,7 @@
 //! and turning panics and timeouts into JSON errors instead of dropped connections.
 
 use crate::error::ApiError;
+use crate::trace::{new_request_id, REQUEST_ID, REQUEST_ID_HEADER, TYK_TRACE_ID_HEADER};
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -13,24 +14,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-pub const TYK_TRACE_ID_HEADER: &str = "x-tyk-trace-id";
-
 /// How long a request may run before it is answered with a timeout error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The current request's id; outside a request (tests, startup), a fresh one.
-pub fn request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| new_request_id())
-}
-
-fn new_request_id() -> String {
-    format!("{:016x}", rand::random::<u64>())
-}
 
 /// The outermost layer: assigns the id, runs the request inside its scope (through the rate
 /// limits), stamps the header, logs one line (never headers, bodies or query strings: they may

@@ -377,7 +377,7 @@ where
 {
     let (card, organization) = card_and_organization(state, raw).await?;
     let now = organization.now();
-    let request_id = crate::context::request_id();
+    let request_id = crate::trace::request_id();
     let mut rule: Box<SystemRule> = Box::new(rule);
     let stored = state
         .store

@@ -61,7 +61,7 @@ pub async fn page(
 ) -> Response {
     let lang = language(query.as_deref(), &headers);
     let text = Text::of(lang);
-    let request_id = crate::context::request_id();
+    let request_id = crate::trace::request_id();
     let audit: cardinal_store::DataViewAudit = Box::new(move |stored, member, now| {
         let actor = Actor { kind: ActorKind::Membership, id: Some(member) };
         audit_event(&stored.card, "data_view", actor, Some(stored.card.status(now)), now, &request_id, json!({}))

@@ -2,7 +2,7 @@
 //! `{"errors":[{"code","detail","source"?}],"trace_id"}`, with `trace_id` equal to the
 //! response's `X-Request-Id`.
 
-use crate::context;
+use crate::trace;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cardinal_domain::{DomainError, FieldIssue};
@@ -178,7 +178,7 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let trace_id = context::request_id();
+        let trace_id = trace::request_id();
         let mut response = match self.flat {
             Some(mut flat) => {
                 flat.insert("errors".into(), serde_json::to_value(&self.errors).unwrap_or_default());

@@ -28,6 +28,7 @@ pub mod sca;
 pub mod secrets;
 pub mod seed;
 pub mod stall;
+pub mod trace;
 pub mod transactions;
 pub mod wire;
 
@@ -86,6 +87,8 @@ pub struct Shared {
     pub rate_limiter: rate_limit::RateLimiter,
     /// The OpenAPI document, built on first request.
     pub openapi: std::sync::OnceLock<serde_json::Value>,
+    /// Builds that document: [`openapi::document`].
+    pub openapi_builder: fn(Mode, &str) -> serde_json::Value,
     pub rendered: rendered::RenderedCards,
 }
 
@@ -106,6 +109,7 @@ impl AppState {
             vault,
             rate_limiter,
             openapi: Default::default(),
+            openapi_builder: openapi::document,
             rendered: Default::default(),
         }))
     }

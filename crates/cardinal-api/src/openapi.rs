@@ -4,17 +4,10 @@
 use crate::auth::scope;
 use crate::routes::{operations, Operation, ParamKind, Reply, Surface};
 use crate::wire::{FieldType, CARD_FIELDS};
-use crate::{AppState, Mode};
-use axum::extract::State;
-use axum::Json;
+use crate::Mode;
 use cardinal_domain::card::{Category, Status};
 use cardinal_domain::{CardLevel, Role};
 use serde_json::{json, Map, Value};
-
-pub async fn serve(State(state): State<AppState>) -> Json<Value> {
-    let document = state.openapi.get_or_init(|| document(state.config.mode, &state.config.public_url));
-    Json(document.clone())
-}
 
 /// The document for a server in `mode` reachable at `public_url`.
 pub fn document(mode: Mode, public_url: &str) -> Value {

@@ -189,7 +189,7 @@ pub fn reissue_pan(vault: &CardVault, new: &mut NewCard) {
 /// Seeded cards are ready to pay: physical ones are activated, and both steps are audited.
 fn activate_for_seed(mut card: Card, now: Timestamp) -> (Card, Vec<AuditEvent>) {
     let system = Actor { kind: ActorKind::System, id: None };
-    let request_id = crate::context::request_id();
+    let request_id = crate::trace::request_id();
     let mut events = vec![audit_event(&card, "create", system.clone(), None, now, &request_id, serde_json::json!({}))];
     let pending = card.status(now);
     if card.level.is_physical() && card.apply(CardAction::Activate, now) == Ok(Outcome::Changed) {

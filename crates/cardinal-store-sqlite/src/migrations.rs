@@ -1,6 +1,5 @@
 //! The schema: every migration, applied in order at start; `PRAGMA user_version` counts them.
 
-use crate::engine::backend;
 use cardinal_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 
@@ -10,6 +9,10 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_transactions.sql"),
     include_str!("../migrations/0004_card_counts.sql"),
 ];
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
 
 /// Applies the missing migrations, one transaction each; refuses a database newer than this
 /// Cardinal.
