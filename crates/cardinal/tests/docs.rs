@@ -90,3 +90,24 @@ fn serve_help_names_every_database() {
         assert!(help.contains(scheme), "serve --help mentions {scheme}: {help}");
     }
 }
+
+/// Files stay short enough to read whole (issue: "no source file over 600 lines").
+#[test]
+fn no_source_file_is_over_600_lines() {
+    let mut long = Vec::new();
+    let mut pending = vec![root().join("crates")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") && path.components().any(|c| c.as_os_str() == "src") {
+                let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+                if lines > 600 {
+                    long.push(format!("{} ({lines})", path.display()));
+                }
+            }
+        }
+    }
+    assert!(long.is_empty(), "over 600 lines: {long:?}");
+}

@@ -213,7 +213,22 @@ fn processes_starting_together_on_an_empty_database_all_start() {
         let dir = std::env::temp_dir().join(&name);
         std::fs::create_dir_all(&dir).unwrap();
         let children: Vec<Child> = (0..4).map(|_| spawn(&database, &dir)).collect();
-        let processes: Vec<Process> = children.into_iter().map(listening).collect();
+        // Each child is killed on the way out, even if another failed to start.
+        let mut processes: Vec<Process> = Vec::new();
+        let mut waiting = children.into_iter();
+        while let Some(child) = waiting.next() {
+            let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listening(child)));
+            match started {
+                Ok(process) => processes.push(process),
+                Err(failure) => {
+                    for mut rest in waiting {
+                        let _ = rest.kill();
+                        let _ = rest.wait();
+                    }
+                    std::panic::resume_unwind(failure);
+                }
+            }
+        }
         for process in &processes {
             let (status, _) = http(&process.address, "GET", "/readyz", "", &[], None).expect("answers");
             assert_eq!(status, 200, "round {round}");
