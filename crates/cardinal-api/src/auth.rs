@@ -63,6 +63,17 @@ impl Principal {
         self.require(scope::CARD_WRITE)
     }
 
+    /// The scope the matched route needs, as the route table says (spec §1.2); card writes
+    /// also refuse API keys with their own words.
+    fn may_call(&self, parts: &Parts, state: &AppState) -> ApiResult<()> {
+        let Some(matched) = parts.extensions.get::<axum::extract::MatchedPath>() else { return Ok(()) };
+        match state.route_scopes.of(&parts.method, matched.as_str()) {
+            Some(scope::CARD_WRITE) => self.require_card_write(),
+            Some(needed) => self.require(needed),
+            None => Ok(()),
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         match self.kind {
             CredentialKind::AccessToken => Actor { kind: ActorKind::Membership, id: Some(self.membership.id) },
@@ -129,13 +140,15 @@ impl FromRequestParts<AppState> for Principal {
             CredentialKind::ApiKey => scope::API_KEY.iter().map(|s| s.to_string()).collect(),
             CredentialKind::AccessToken => credential.scopes,
         };
-        Ok(Principal {
+        let principal = Principal {
             organization: credential.organization,
             membership: credential.membership,
             kind: credential.kind,
             credential_id: credential.id,
             scopes,
-        })
+        };
+        principal.may_call(parts, state)?;
+        Ok(principal)
     }
 }
 

@@ -246,7 +246,6 @@ async fn build(
 }
 
 fn require_creator(principal: &Principal) -> ApiResult<()> {
-    principal.require_card_write()?;
     if reach(principal.role(), CardAction::Create) != Reach::All {
         let role = principal.role();
         return Err(ApiError::forbidden(format!(

@@ -21,7 +21,6 @@ async fn lifecycle(
     raw: &str,
     action: CardAction,
 ) -> ApiResult<Json<CardBody>> {
-    principal.require_card_write()?;
     let stored =
         change_card(state, principal, raw, action, move |card, now| card.apply(action, now).map(|_| ())).await?;
     Ok(Json(CardBody { card: render(state, principal, &stored) }))
@@ -54,7 +53,6 @@ pub async fn unlock(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<CardBody>> {
-    principal.require_card_write()?;
     permitted(&state, &principal, &id, CardAction::Unlock).await?;
     let path = format!("/v2/cards/{id}/unlock");
     sca::guard(&state, &principal, ScaAction::Unlock, &sca::fingerprint("PUT", &path, None), &headers).await?;
@@ -135,7 +133,6 @@ pub async fn limits(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
-    principal.require_card_write()?;
     let json = crate::body::parse::<Value>(&body)?;
     let patch = card_body(&json, LimitsPatch::read)?;
     permitted(&state, &principal, &id, CardAction::UpdateLimits).await?;
@@ -156,7 +153,6 @@ pub async fn nickname(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
-    principal.require_card_write()?;
     let nickname = card_body(&crate::body::parse::<Value>(&body)?, |f| {
         let raw = f.string("nickname");
         let raw = f.required("nickname", raw)?;
@@ -177,7 +173,6 @@ pub async fn options(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
-    principal.require_card_write()?;
     let [atm, nfc, online, foreign] = card_body(&crate::body::parse::<Value>(&body)?, |f| {
         ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| {
             let value = f.boolean(name);
@@ -199,7 +194,6 @@ pub async fn restrictions(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
-    principal.require_card_write()?;
     let (days, categories) = card_body(&crate::body::parse::<Value>(&body)?, |f| {
         if !f.has("active_days") && !f.has("categories") {
             f.issue("required", "active_days", "give active_days, categories, or both");

@@ -89,6 +89,9 @@ pub struct Shared {
     pub openapi: std::sync::OnceLock<serde_json::Value>,
     /// Builds that document: [`openapi::document`].
     pub openapi_builder: fn(Mode, &str) -> serde_json::Value,
+    /// The scope each Qonto route needs, read from the route table: the credential check
+    /// enforces it, so no handler can forget it.
+    pub route_scopes: RouteScopes,
     pub rendered: rendered::RenderedCards,
 }
 
@@ -110,12 +113,36 @@ impl AppState {
             rate_limiter,
             openapi: Default::default(),
             openapi_builder: openapi::document,
+            route_scopes: RouteScopes::from_table(),
             rendered: Default::default(),
         }))
     }
 
     pub fn links(&self) -> wire::Links<'_> {
         wire::Links { public_url: &self.config.public_url }
+    }
+}
+
+/// Route (method and path as the table writes them) → the OAuth scope it needs.
+pub struct RouteScopes(std::collections::HashMap<(axum::http::Method, &'static str), &'static str>);
+
+impl RouteScopes {
+    fn from_table() -> RouteScopes {
+        let scopes = routes::operations()
+            .into_iter()
+            .filter_map(|(op, _)| {
+                let method = axum::http::Method::from_bytes(op.method.to_ascii_uppercase().as_bytes()).ok()?;
+                Some(((method, op.path), op.scope?))
+            })
+            .collect();
+        RouteScopes(scopes)
+    }
+
+    /// The scope of the route a request matched (`/v2/cards/{id}/`, with its trailing slash,
+    /// is `/v2/cards/{id}`); `None` for routes that need none.
+    pub fn of(&self, method: &axum::http::Method, matched: &str) -> Option<&'static str> {
+        let path = matched.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(matched);
+        self.0.get(&(method.clone(), path)).copied()
     }
 }
 

@@ -1,6 +1,6 @@
 //! `/v2/organization`, `/v2/bank_accounts`, `/v2/memberships`, `/v2/membership`.
 
-use crate::auth::{scope, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::wire::{BankAccountBody, MembershipDetail, MembershipSummary, Meta, OrganizationBody};
@@ -15,7 +15,6 @@ use uuid::Uuid;
 const ORGANIZATION_ACCOUNTS: PageRequest = PageRequest { page: 1, per_page: 100 };
 
 pub async fn organization(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Value>> {
-    principal.require(scope::ORGANIZATION_READ)?;
     let accounts = state.store.bank_accounts(principal.organization.id, ORGANIZATION_ACCOUNTS).await?;
     Ok(Json(json!({"organization": OrganizationBody::of(&principal.organization, &accounts.items)})))
 }
@@ -25,7 +24,6 @@ pub async fn bank_accounts(
     principal: Principal,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    principal.require(scope::ORGANIZATION_READ)?;
     let page_request = Params::parse(query.as_deref()).page()?;
     let page = state.store.bank_accounts(principal.organization.id, page_request).await?;
     let accounts: Vec<BankAccountBody> = page.items.iter().map(BankAccountBody::from).collect();
@@ -37,7 +35,6 @@ pub async fn bank_account(
     principal: Principal,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(scope::ORGANIZATION_READ)?;
     let not_found = || ApiError::not_found("bank account");
     let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
     let account = state.store.bank_account(principal.organization.id, id).await?.ok_or_else(not_found)?;
@@ -49,7 +46,6 @@ pub async fn memberships(
     principal: Principal,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    principal.require(scope::ORGANIZATION_READ)?;
     let page_request = Params::parse(query.as_deref()).page()?;
     let page = state.store.memberships(principal.organization.id, page_request).await?;
     let members: Vec<MembershipSummary> = page.items.iter().map(MembershipSummary::from).collect();
@@ -57,6 +53,5 @@ pub async fn memberships(
 }
 
 pub async fn membership(principal: Principal) -> ApiResult<Json<Value>> {
-    principal.require(scope::MEMBERSHIP_READ)?;
     Ok(Json(json!({"membership": MembershipDetail::from(&principal.membership)})))
 }

@@ -161,3 +161,31 @@ async fn an_api_key_lists_cards_but_cannot_lock() {
     let basic = format!("Basic {}", key);
     assert_eq!(app.get("/v2/cards", &basic).await.error_code(), "unauthorized");
 }
+
+/// Every Qonto route enforces the scope its row of the route table names: a token without
+/// that scope is refused before anything else is read (no handler can forget the check).
+#[tokio::test]
+async fn every_route_enforces_the_scope_its_table_row_names() {
+    use axum::http::Method;
+    use cardinal_api::routes::{operations, Surface};
+    let app = TestApp::new().await;
+    let org = app.org().await;
+    for (op, _) in operations() {
+        let Some(needed) = op.scope.filter(|_| op.surface == Surface::Qonto) else { continue };
+        // A token with every scope but the one this route needs.
+        let others: Vec<&str> = cardinal_api::auth::scope::ALL.iter().copied().filter(|s| *s != needed).collect();
+        let token = app
+            .admin(
+                Method::POST,
+                "/_sandbox/tokens",
+                Some(serde_json::json!({"membership_id": org.member_id(Owner), "scopes": others})),
+            )
+            .await;
+        let token = format!("Bearer {}", token.body["access_token"].as_str().unwrap());
+        let path = op.path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+        let method = Method::from_bytes(op.method.to_ascii_uppercase().as_bytes()).unwrap();
+        let r = app.send(method, &path, Some(&token), Some(serde_json::json!({}))).await;
+        r.assert_status(403);
+        assert_eq!(r.detail(), "missing required oauth scope", "{} {}", op.method, op.path);
+    }
+}
