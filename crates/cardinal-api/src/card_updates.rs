@@ -2,27 +2,23 @@
 //! and the settings updates (`PATCH limits|nickname|options|restrictions`, spec §3.5).
 
 use crate::auth::Principal;
-use crate::cards::{change_card, render, visible_card, CardBody};
+use crate::cards::{change_card, render, visible_card, CardBody, CardId};
 use crate::error::ApiResult;
 use crate::fields::{wrapped, Fields};
 use crate::sca::{self, ScaAction};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use cardinal_domain::card::CardOptions;
 use cardinal_domain::{rules, Card, CardAction, Cents, DomainError};
 use jiff::Timestamp;
 use serde_json::Value;
+use uuid::Uuid;
 
-async fn lifecycle(
-    state: &AppState,
-    principal: &Principal,
-    raw: &str,
-    action: CardAction,
-) -> ApiResult<Json<CardBody>> {
+async fn lifecycle(state: &AppState, principal: &Principal, id: Uuid, action: CardAction) -> ApiResult<Json<CardBody>> {
     let stored =
-        change_card(state, principal, raw, action, move |card, now| card.apply(action, now).map(|_| ())).await?;
+        change_card(state, principal, id, action, move |card, now| card.apply(action, now).map(|_| ())).await?;
     Ok(Json(CardBody { card: render(state, principal, &stored) }))
 }
 
@@ -32,9 +28,9 @@ macro_rules! lifecycle_handler {
         pub async fn $name(
             State(state): State<AppState>,
             principal: Principal,
-            Path(id): Path<String>,
+            CardId(id): CardId,
         ) -> ApiResult<Json<CardBody>> {
-            lifecycle(&state, &principal, &id, $action).await
+            lifecycle(&state, &principal, id, $action).await
         }
     )+};
 }
@@ -50,18 +46,18 @@ lifecycle_handler! {
 pub async fn unlock(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    CardId(id): CardId,
     headers: HeaderMap,
 ) -> ApiResult<Json<CardBody>> {
-    permitted(&state, &principal, &id, CardAction::Unlock).await?;
+    permitted(&state, &principal, id, CardAction::Unlock).await?;
     let path = format!("/v2/cards/{id}/unlock");
     sca::guard(&state, &principal, ScaAction::Unlock, &sca::fingerprint("PUT", &path, None), &headers).await?;
-    lifecycle(&state, &principal, &id, CardAction::Unlock).await
+    lifecycle(&state, &principal, id, CardAction::Unlock).await
 }
 
 /// Fails early, before SCA, when the caller may not perform `action` on this card.
-async fn permitted(state: &AppState, principal: &Principal, raw: &str, action: CardAction) -> ApiResult<()> {
-    let stored = visible_card(state, principal, raw).await?;
+async fn permitted(state: &AppState, principal: &Principal, id: Uuid, action: CardAction) -> ApiResult<()> {
+    let stored = visible_card(state, principal, id).await?;
     Ok(principal.may(action, &stored)?)
 }
 
@@ -129,17 +125,17 @@ fn card_body<T>(body: &Value, read: impl FnOnce(&mut Fields) -> T) -> ApiResult<
 pub async fn limits(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    CardId(id): CardId,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     let json = crate::body::parse::<Value>(&body)?;
     let patch = card_body(&json, LimitsPatch::read)?;
-    permitted(&state, &principal, &id, CardAction::UpdateLimits).await?;
+    permitted(&state, &principal, id, CardAction::UpdateLimits).await?;
     let path = format!("/v2/cards/{id}/limits");
     sca::guard(&state, &principal, ScaAction::UpdateLimits, &sca::fingerprint("PATCH", &path, Some(&json)), &headers)
         .await?;
-    settings(&state, &principal, &id, CardAction::UpdateLimits, move |card| {
+    settings(&state, &principal, id, CardAction::UpdateLimits, move |card| {
         patch.apply(card);
         Ok(())
     })
@@ -150,7 +146,7 @@ pub async fn limits(
 pub async fn nickname(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    CardId(id): CardId,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     let nickname = card_body(&crate::body::parse::<Value>(&body)?, |f| {
@@ -159,7 +155,7 @@ pub async fn nickname(
         rules::check_nickname(&raw, f.prefix()).map_err(|issue| f.push(issue)).ok()
     })?
     .unwrap_or_default();
-    settings(&state, &principal, &id, CardAction::UpdateNickname, move |card| {
+    settings(&state, &principal, id, CardAction::UpdateNickname, move |card| {
         card.nickname = nickname.clone();
         Ok(())
     })
@@ -170,7 +166,7 @@ pub async fn nickname(
 pub async fn options(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    CardId(id): CardId,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     let [atm, nfc, online, foreign] = card_body(&crate::body::parse::<Value>(&body)?, |f| {
@@ -180,7 +176,7 @@ pub async fn options(
         })
     })?;
     let options = CardOptions { atm, nfc, online, foreign };
-    settings(&state, &principal, &id, CardAction::UpdateOptions, move |card| {
+    settings(&state, &principal, id, CardAction::UpdateOptions, move |card| {
         card.options = options;
         Ok(())
     })
@@ -191,7 +187,7 @@ pub async fn options(
 pub async fn restrictions(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    CardId(id): CardId,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     let (days, categories) = card_body(&crate::body::parse::<Value>(&body)?, |f| {
@@ -200,7 +196,7 @@ pub async fn restrictions(
         }
         read_restrictions(f)
     })?;
-    settings(&state, &principal, &id, CardAction::UpdateRestrictions, move |card| {
+    settings(&state, &principal, id, CardAction::UpdateRestrictions, move |card| {
         if let Some(days) = &days {
             card.active_days = days.clone();
         }
@@ -225,14 +221,14 @@ pub fn read_restrictions(f: &mut Fields) -> (Option<Vec<i8>>, Option<Vec<cardina
 async fn settings<R>(
     state: &AppState,
     principal: &Principal,
-    raw: &str,
+    id: Uuid,
     action: CardAction,
     mut update: R,
 ) -> ApiResult<Json<CardBody>>
 where
     R: FnMut(&mut Card) -> Result<(), DomainError> + Send + 'static,
 {
-    let stored = change_card(state, principal, raw, action, move |card, now: Timestamp| {
+    let stored = change_card(state, principal, id, action, move |card, now: Timestamp| {
         card.ensure_not_terminal(action, now)?;
         update(card)
     })

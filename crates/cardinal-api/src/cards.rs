@@ -26,6 +26,20 @@ pub fn card_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found("card"))
 }
 
+/// The `{id}` of a card route, parsed once: a malformed one is a 404, like an unknown card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardId(pub Uuid);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CardId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> ApiResult<CardId> {
+        let Path(raw) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found("card"))?;
+        card_id(&raw).map(CardId)
+    }
+}
+
 pub fn render(state: &AppState, principal: &Principal, stored: &StoredCard) -> wire::Card {
     wire::Card::of(stored, principal.now(), &principal.organization.time_zone(), state.links())
 }
@@ -115,8 +129,8 @@ fn sort(raw: Option<&str>) -> ApiResult<(CardSortField, bool)> {
     Ok((field, descending))
 }
 
-pub async fn show(State(state): State<AppState>, principal: Principal, Path(raw): Path<String>) -> ApiResult<Response> {
-    let stored = visible_card(&state, &principal, &raw).await?;
+pub async fn show(State(state): State<AppState>, principal: Principal, CardId(id): CardId) -> ApiResult<Response> {
+    let stored = visible_card(&state, &principal, id).await?;
     // The most frequent read: its document is rendered once per version of the card.
     let view = wire::CardView::at(&stored.card, principal.now(), &principal.organization.time_zone());
     let body = state.rendered.card_body(&stored, view, state.links()).map_err(unrenderable)?;
@@ -124,8 +138,7 @@ pub async fn show(State(state): State<AppState>, principal: Principal, Path(raw)
 }
 
 /// The card if the caller may see it; otherwise 404 whether or not it exists.
-pub async fn visible_card(state: &AppState, principal: &Principal, raw_id: &str) -> ApiResult<StoredCard> {
-    let id = card_id(raw_id)?;
+pub async fn visible_card(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<StoredCard> {
     let stored = state.store.card(principal.organization.id, id).await?.ok_or_else(|| ApiError::not_found("card"))?;
     principal.may(CardAction::See, &stored)?;
     Ok(stored)
@@ -142,14 +155,13 @@ pub async fn appearances(State(state): State<AppState>, _caller: Principal) -> A
 pub async fn change_card<R>(
     state: &AppState,
     principal: &Principal,
-    raw_id: &str,
+    id: Uuid,
     action: CardAction,
     mut rule: R,
 ) -> ApiResult<StoredCard>
 where
     R: FnMut(&mut Card, Timestamp) -> Result<(), DomainError> + Send + 'static,
 {
-    let id = card_id(raw_id)?;
     let now = principal.now();
     let (who, actor, request_id) = (principal.clone(), principal.actor(), crate::trace::request_id());
     let stored = state

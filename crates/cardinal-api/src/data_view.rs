@@ -2,7 +2,7 @@
 //! link valid five minutes; the page behind it is the only place PAN and CVV ever appear.
 
 use crate::auth::Principal;
-use crate::cards::{audit_event, visible_card};
+use crate::cards::{audit_event, visible_card, CardId};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{hash_secret, new_token};
 use crate::AppState;
@@ -22,7 +22,7 @@ pub const PAGE_PATH: &str = "/card_data";
 pub async fn link(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    CardId(id): CardId,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     if principal.kind == cardinal_store::CredentialKind::ApiKey {
@@ -30,7 +30,7 @@ pub async fn link(
         // OAuth token only, so the view can name who saw them (spec §2.3).
         return Err(ApiError::forbidden("card details need a member's OAuth access token; API keys may not see them"));
     }
-    let stored = visible_card(&state, &principal, &raw).await?;
+    let stored = visible_card(&state, &principal, id).await?;
     principal.may(CardAction::ViewData, &stored)?;
     let token = new_token();
     let now = principal.now();
