@@ -190,13 +190,7 @@ impl RateLimiter {
             return Ok(());
         }
         let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if clients.len() >= MAX_TRACKED {
-            self.forget_idle(&mut clients, now);
-        }
-        let client = clients.entry(ip).or_insert_with(|| Client {
-            requests: vec![Window { started: now, count: 0 }; self.limits.requests.len()],
-            unauthorized: Window { started: now, count: 0 },
-        });
+        let client = self.client(&mut clients, ip, now);
         let windows: Vec<Window> =
             client.requests.iter().zip(&self.limits.requests).map(|(w, rule)| w.current(*rule, now)).collect();
         let wait = windows
@@ -218,16 +212,24 @@ impl RateLimiter {
     pub fn record_unauthorized(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
         let Some(rule) = self.limits.unauthorized else { return Ok(()) };
         let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let client = clients.entry(ip).or_insert_with(|| Client {
-            requests: vec![Window { started: now, count: 0 }; self.limits.requests.len()],
-            unauthorized: Window { started: now, count: 0 },
-        });
+        let client = self.client(&mut clients, ip, now);
         let window = client.unauthorized.current(rule, now);
         client.unauthorized = Window { count: window.count + 1, ..window };
         match window.count > rule.limit {
             true => Err(window.retry_after(rule, now)),
             false => Ok(()),
         }
+    }
+
+    /// The counts of `ip`, new ones starting now; idle clients are forgotten past the bound.
+    fn client<'a>(&self, clients: &'a mut HashMap<IpAddr, Client>, ip: IpAddr, now: Instant) -> &'a mut Client {
+        if clients.len() >= MAX_TRACKED {
+            self.forget_idle(clients, now);
+        }
+        clients.entry(ip).or_insert_with(|| Client {
+            requests: vec![Window { started: now, count: 0 }; self.limits.requests.len()],
+            unauthorized: Window { started: now, count: 0 },
+        })
     }
 
     fn forget_idle(&self, clients: &mut HashMap<IpAddr, Client>, now: Instant) {

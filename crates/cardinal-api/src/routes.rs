@@ -135,11 +135,11 @@ fn card_sorts() -> Vec<&'static str> {
 }
 
 fn transaction_statuses() -> Vec<&'static str> {
-    vec!["pending", "declined", "completed"]
+    transactions::STATUSES.to_vec()
 }
 
 fn sides() -> Vec<&'static str> {
-    vec!["credit", "debit"]
+    transactions::SIDES.to_vec()
 }
 
 fn transaction_sorts() -> Vec<&'static str> {

@@ -5,7 +5,7 @@
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
-use crate::wire::{Meta, TransactionBody};
+use crate::wire::{Meta, TransactionBody, VatDetails};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
@@ -26,7 +26,7 @@ pub async fn list(
     let statuses = statuses(&params)?;
     let side = params.one("side").map(str::to_owned);
     if let Some(side) = &side {
-        if side != "credit" && side != "debit" {
+        if !SIDES.contains(&side.as_str()) {
             return Err(ApiError::parameter("not_in_list", "side", "side must be credit or debit"));
         }
     }
@@ -51,7 +51,7 @@ pub async fn list(
         page,
     };
     let found = state.store.list_transactions(&q).await?;
-    let transactions: Vec<Value> = found.items.iter().map(|t| includes.render(t)).collect();
+    let transactions: Vec<TransactionBody> = found.items.iter().map(|t| includes.render(t)).collect();
     Ok(Json(json!({"transactions": transactions, "meta": Meta::of(&found, page)})))
 }
 
@@ -105,7 +105,7 @@ fn statuses(params: &Params) -> ApiResult<Vec<TransactionStatus>> {
                 return Err(ApiError::parameter(
                     "not_in_list",
                     "status[]",
-                    format!("status[] value {other:?} is not one of: pending, declined, completed"),
+                    format!("status[] value {other:?} is not one of: {}", STATUSES.join(", ")),
                 ))
             }
         }
@@ -190,6 +190,10 @@ fn with_attachments(params: &Params) -> ApiResult<Option<bool>> {
     }
 }
 
+/// What `side` and `status[]` take (the OpenAPI document lists the same).
+pub const SIDES: [&str; 2] = ["credit", "debit"];
+pub const STATUSES: [&str; 3] = ["pending", "declined", "completed"];
+
 pub const INCLUDES: [&str; 3] = ["labels", "attachments", "vat_details"];
 
 /// `includes[]`: the related objects Qonto adds to a transaction on request.
@@ -220,20 +224,14 @@ impl Includes {
         Ok(includes)
     }
 
-    /// The transaction with the included keys. Cardinal has no labels, attachments or VAT
-    /// details yet, so each is present and empty, in Qonto's shape.
-    fn render(self, t: &cardinal_store::Transaction) -> Value {
-        let mut body = serde_json::to_value(TransactionBody::from(t)).unwrap_or_default();
-        if self.labels {
-            body["labels"] = json!([]);
+    /// The transaction with the included keys.
+    fn render(self, t: &cardinal_store::Transaction) -> TransactionBody {
+        TransactionBody {
+            labels: self.labels.then(Vec::new),
+            attachments: self.attachments.then(Vec::new),
+            vat_details: self.vat_details.then(VatDetails::default),
+            ..TransactionBody::from(t)
         }
-        if self.attachments {
-            body["attachments"] = json!([]);
-        }
-        if self.vat_details {
-            body["vat_details"] = json!({"items": []});
-        }
-        body
     }
 }
 

@@ -11,7 +11,7 @@
 //! becomes the new key's, the `.next` file becomes the key file, and the marker goes.
 
 use crate::config::RotateArgs;
-use crate::database::{open_store, write_private, SideFiles, CARD_KEY_CHECK};
+use crate::database::{open_store, sibling_with, write_private, SideFiles, CARD_KEY_CHECK};
 use cardinal_api::secrets::{CardKey, CardVault};
 use cardinal_store::{CardSecrets, Store};
 use std::path::PathBuf;
@@ -79,12 +79,9 @@ fn missing_key(which: &str, check: &str) -> String {
     )
 }
 
+/// `cardinal.key.next`: the new key while a rotation moves cards to it.
 fn next_file(files: &SideFiles) -> Option<PathBuf> {
-    files.key.as_ref().map(|key| {
-        let mut name = key.file_name().unwrap_or_default().to_os_string();
-        name.push(".next");
-        key.with_file_name(name)
-    })
+    files.key.as_deref().map(|key| sibling_with(key, "next"))
 }
 
 /// Every key the command can see: flags, the key file and its `.next`.
@@ -152,7 +149,7 @@ async fn reseal_all(store: &dyn Store, old: &CardKey, new: &CardKey, batch: u32)
         }
         moved += resealed.len() as u64;
         store.reseal_cards(resealed).await.map_err(|e| e.to_string())?;
-        progress.update(seen, moved);
+        progress.update(seen, page.len() as u64, moved);
     }
     progress.finish(seen, moved);
     Ok(moved)
@@ -189,10 +186,13 @@ impl Progress {
         Progress { bar }
     }
 
-    fn update(&self, seen: u64, moved: u64) {
+    /// After a batch that brought the count from `seen - batch` to `seen`.
+    fn update(&self, seen: u64, batch: u64, moved: u64) {
         match &self.bar {
             Some(bar) => bar.set_message(format!("{seen} cards checked, {moved} re-sealed")),
-            None if seen % 10_000 < 500 => eprintln!("keys rotate: {seen} cards checked, {moved} re-sealed"),
+            None if seen / 10_000 > (seen - batch) / 10_000 => {
+                eprintln!("keys rotate: {seen} cards checked, {moved} re-sealed")
+            }
             None => {}
         }
     }

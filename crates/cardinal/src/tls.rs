@@ -2,6 +2,7 @@
 //! makes a certificate for the bind host once and keeps it beside the database.
 
 use crate::config::ServeArgs;
+use crate::database::sibling;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::net::SocketAddr;
@@ -68,9 +69,7 @@ fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, String
 /// otherwise), made on first use for the bind address and `localhost`.
 fn self_signed(beside: Option<&Path>, address: SocketAddr) -> Result<(PathBuf, PathBuf), String> {
     let base = beside.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("cardinal.db"));
-    let stem = base.file_stem().and_then(|s| s.to_str()).unwrap_or("cardinal").to_owned();
-    let cert_path = base.with_file_name(format!("{stem}.tls.crt"));
-    let key_path = base.with_file_name(format!("{stem}.tls.key"));
+    let (cert_path, key_path) = (sibling(&base, "tls.crt"), sibling(&base, "tls.key"));
     if cert_path.exists() && key_path.exists() {
         return Ok((cert_path, key_path));
     }

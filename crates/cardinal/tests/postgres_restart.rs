@@ -56,8 +56,10 @@ fn postgres_restarting_under_load_answers_503_and_loses_nothing() {
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let started = Instant::now();
+                let path = format!("/_sandbox/cards/{card}/authorizations");
                 let answer =
-                    http_with_headers(&address, "POST", &format!("/_sandbox/cards/{card}/authorizations"), 1.0);
+                    http_with_head(&address, "POST", &path, &format!("Bearer {ADMIN}"), &[], Some(&purchase(1.0)))
+                        .map(|(status, body, head)| (status, body, header(&head, "retry-after")));
                 let took = started.elapsed();
                 let mut seen = observed.lock().unwrap();
                 seen.slowest = seen.slowest.max(took);
@@ -117,29 +119,4 @@ fn postgres_restarting_under_load_answers_503_and_loses_nothing() {
     drop(process);
     psql(&url, &format!("DROP DATABASE {database_name} WITH (FORCE)"));
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// An authorization request; the status, body and `Retry-After` header.
-fn http_with_headers(address: &str, method: &str, path: &str, amount: f64) -> Option<(u16, Value, Option<String>)> {
-    use std::io::{Read, Write};
-    let body = serde_json::json!({"amount": amount, "channel": "online",
-        "merchant": {"name": "Shop", "category": "other", "country": "FR"}})
-    .to_string();
-    let mut stream = std::net::TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {ADMIN}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let retry_after = head.lines().find_map(|l| {
-        l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("retry-after")).map(|(_, v)| v.trim().to_owned())
-    });
-    Some((status, serde_json::from_str(body).unwrap_or(Value::Null), retry_after))
 }

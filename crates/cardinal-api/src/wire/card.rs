@@ -58,6 +58,24 @@ pub enum FieldType {
     Object,
 }
 
+impl FieldType {
+    /// Whether a JSON value is of this type exactly as Qonto sends it (uuids that parse,
+    /// RFC 3339 seconds with `Z`, integers for whole-euro limits): what strict clients check.
+    pub fn admits(self, value: &serde_json::Value) -> bool {
+        match self {
+            FieldType::String => value.is_string(),
+            FieldType::Uuid => value.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok()),
+            FieldType::Timestamp => value.as_str().is_some_and(super::is_wire_timestamp),
+            FieldType::Bool => value.is_boolean(),
+            FieldType::Number => value.is_number(),
+            FieldType::Integer => value.is_i64(),
+            FieldType::Integers => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_i64())),
+            FieldType::Strings => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_string())),
+            FieldType::Object => value.is_object(),
+        }
+    }
+}
+
 /// Every field of spec §2.1 with its type and nullability, in serialization order. A unit
 /// test keeps this table and [`Card`] in step.
 pub const CARD_FIELDS: &[(&str, FieldType, bool)] = {
@@ -325,15 +343,7 @@ mod tests {
                 assert!(nullable, "{name} is null but not nullable");
                 continue;
             }
-            let ok = match kind {
-                FieldType::String | FieldType::Uuid | FieldType::Timestamp => value.is_string(),
-                FieldType::Bool => value.is_boolean(),
-                FieldType::Number => value.is_number(),
-                FieldType::Integer => value.is_i64(),
-                FieldType::Integers => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_i64())),
-                FieldType::Strings => value.as_array().is_some_and(|a| a.iter().all(|v| v.is_string())),
-                FieldType::Object => value.is_object(),
-            };
+            let ok = kind.admits(value);
             assert!(ok, "{name} is {value}, not {kind:?}");
         }
     }

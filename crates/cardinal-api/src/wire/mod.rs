@@ -47,6 +47,11 @@ impl Serialize for Limit {
     }
 }
 
+/// Whether a text is a timestamp as the wire writes it: `2023-11-07T05:31:56Z` (spec §1.1).
+pub fn is_wire_timestamp(text: &str) -> bool {
+    text.len() == 20 && text.ends_with('Z') && text.parse::<Timestamp>().is_ok()
+}
+
 /// A timestamp on the wire: RFC 3339, UTC, whole seconds, `Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Time(pub Timestamp);

@@ -39,6 +39,20 @@ pub struct TransactionBody {
     pub attachment_lost: bool,
     pub attachment_required: bool,
     pub is_external_transaction: bool,
+    /// Present only when asked for with `includes[]`, in Qonto's shapes; empty while Cardinal
+    /// has no labels, attachments or VAT details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vat_details: Option<VatDetails>,
+}
+
+/// `vat_details` of a transaction: `{"items": [...]}`.
+#[derive(Serialize, Default)]
+pub struct VatDetails {
+    pub items: Vec<serde_json::Value>,
 }
 
 impl From<&cardinal_store::Transaction> for TransactionBody {
@@ -80,6 +94,9 @@ impl From<&cardinal_store::Transaction> for TransactionBody {
             attachment_lost: false,
             attachment_required: false,
             is_external_transaction: false,
+            labels: None,
+            attachments: None,
+            vat_details: None,
         }
     }
 }

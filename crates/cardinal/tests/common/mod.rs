@@ -76,6 +76,18 @@ pub fn http(
     extra: &[(&str, &str)],
     body: Option<&Value>,
 ) -> Option<(u16, Value)> {
+    http_with_head(address, method, path, auth, extra, body).map(|(status, body, _)| (status, body))
+}
+
+/// The same, with the answer's head (status line and headers) as text.
+pub fn http_with_head(
+    address: &str,
+    method: &str,
+    path: &str,
+    auth: &str,
+    extra: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Option<(u16, Value, String)> {
     let mut stream = TcpStream::connect(address).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let body = body.map(Value::to_string).unwrap_or_default();
@@ -90,7 +102,13 @@ pub fn http(
     stream.read_to_string(&mut raw).ok()?;
     let (head, body) = raw.split_once("\r\n\r\n")?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    Some((status, serde_json::from_str(body).unwrap_or(Value::Null), head.to_owned()))
+}
+
+/// A header's value in a head returned by [`http_with_head`].
+pub fn header(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()))
 }
 
 pub fn admin(address: &str, method: &str, path: &str, body: Value) -> Value {

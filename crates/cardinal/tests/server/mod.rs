@@ -24,20 +24,13 @@ impl Server {
 
     /// Starts with extra environment variables (`CARDINAL_ADMIN_TOKEN`, …).
     pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
-        let mut child = cardinal(dir, "127.0.0.1:0", env)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start cardinal");
-        let stdout = child.stdout.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        Server::started(cardinal(dir, "127.0.0.1:0", env))
+    }
+
+    /// Runs `command` and reads the URL it prints first.
+    fn started(mut command: Command) -> Server {
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start cardinal");
+        let lines = lines_of(child.stdout.take().unwrap());
         let mut server = Server { child, base: String::new(), lines, printed: vec![] };
         let first = server.next_line();
         let url = first
@@ -165,15 +158,7 @@ pub fn rand_suffix() -> u128 {
 
 /// Reads stderr lines of a started server until one contains `needle` (or 20 s pass).
 pub fn stderr_until(child: &mut Child, needle: &str) -> Vec<String> {
-    let stderr = child.stderr.take().unwrap();
-    let (send, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = lines_of(child.stderr.take().unwrap());
     let mut seen = Vec::new();
     while let Ok(line) = lines.recv_timeout(Duration::from_secs(20)) {
         let found = line.contains(needle);
@@ -189,20 +174,20 @@ pub fn stderr_until(child: &mut Child, needle: &str) -> Vec<String> {
 pub fn start_with_flags(dir: &Path, flags: &[&str]) -> Server {
     let mut command = cardinal(dir, "127.0.0.1:0", &[]);
     command.args(flags);
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
+    Server::started(command)
+}
+
+/// The lines a child prints on `stream`, read by a thread of their own.
+pub fn lines_of(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (send, lines) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
             if send.send(line).is_err() {
                 break;
             }
         }
     });
-    let mut server = Server { child, base: String::new(), lines, printed: vec![] };
-    let first = server.next_line();
-    server.base = first.strip_prefix("Cardinal listening on ").unwrap().split_whitespace().next().unwrap().to_owned();
-    server
+    lines
 }
 
 /// Every card's sealed number and CVV, straight from the database file.
