@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use cardinal_domain::permissions::authorize;
+use cardinal_domain::permissions::{authorize, reach, Reach};
 use cardinal_domain::{CardAction, DomainError, Relation, Role};
 use cardinal_store::{Actor, ActorKind, Credential, CredentialKind, Membership, Organization, StoredCard, Visibility};
 use jiff::Timestamp;
@@ -67,7 +67,7 @@ impl Principal {
     /// also refuse API keys with their own words.
     fn may_call(&self, parts: &Parts, state: &AppState) -> ApiResult<()> {
         let Some(matched) = parts.extensions.get::<axum::extract::MatchedPath>() else { return Ok(()) };
-        match state.route_scopes.of(&parts.method, matched.as_str()) {
+        match state.route_rules.of(&parts.method, matched.as_str()).and_then(|rule| rule.scope) {
             Some(scope::CARD_WRITE) => self.require_card_write(),
             Some(needed) => self.require(needed),
             None => Ok(()),
@@ -97,12 +97,14 @@ impl Principal {
         authorize(self.role(), action, self.relation_to(card.card.holder_id, card.holder.team_id))
     }
 
-    /// Which cards this caller may see at all (spec §2.3).
+    /// Which cards this caller may see at all: the "see" row of the permission table, as a
+    /// list query filters by it.
     pub fn card_visibility(&self) -> Visibility {
-        match self.role() {
-            Role::Owner | Role::Admin | Role::Reporting => Visibility::All,
-            Role::Manager => Visibility::HeldByOrTeam(self.membership.id, self.membership.team_id),
-            Role::Employee => Visibility::HeldBy(self.membership.id),
+        match reach(self.role(), CardAction::See) {
+            Reach::All => Visibility::All,
+            Reach::OwnAndTeam => Visibility::HeldByOrTeam(self.membership.id, self.membership.team_id),
+            Reach::Own => Visibility::HeldBy(self.membership.id),
+            Reach::Nothing => Visibility::Nothing,
         }
     }
 }

@@ -1,16 +1,16 @@
 //! `POST /v2/cards` and `POST /v2/cards/bulk` (spec §3.2, §3.3): validate everything, then
 //! SCA, then issue — PAN, CVV and expiry generated, the PAN sealed before it reaches the store.
 
+use crate::audit::audit_event;
 use crate::auth::Principal;
 use crate::card_updates::{read_restrictions, LimitsPatch};
-use crate::cards::{audit_event, render, CardBody};
+use crate::cards::{render, CardBody};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{wrapped, Fields};
-use crate::sca::{self, ScaAction};
+use crate::sca::ScaStep;
 use crate::seed;
 use crate::AppState;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use cardinal_domain::card::{Address, CardOptions, TypeOfPrint};
 use cardinal_domain::permissions::{reach, Reach};
@@ -328,15 +328,14 @@ pub async fn insert_with_fresh_pans(
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
+    sca: ScaStep,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     require_creator(&principal)?;
     let json: Value = crate::body::parse(&body)?;
     let item = wrapped(&json, "card")?;
     let cards = prepare(&state, &principal, vec![(item, "/card".to_owned())]).await?;
-    let request = sca::fingerprint("POST", "/v2/cards", Some(&json));
-    sca::guard(&state, &principal, ScaAction::CreateCard, &request, &headers).await?;
+    sca.pass(&state, &principal, Some(&json)).await?;
     let mut created = insert(&state, &principal, cards).await?;
     created.pop().map(Json).ok_or_else(ApiError::internal)
 }
@@ -350,7 +349,7 @@ pub struct BulkBody {
 pub async fn bulk(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
+    sca: ScaStep,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<BulkBody>> {
     require_creator(&principal)?;
@@ -373,7 +372,6 @@ pub async fn bulk(
         }
     }
     let cards = prepare(&state, &principal, items).await?;
-    let request = sca::fingerprint("POST", "/v2/cards/bulk", Some(&json));
-    sca::guard(&state, &principal, ScaAction::BulkCreateCards, &request, &headers).await?;
+    sca.pass(&state, &principal, Some(&json)).await?;
     Ok(Json(BulkBody { cards: insert(&state, &principal, cards).await? }))
 }

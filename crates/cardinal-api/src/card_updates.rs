@@ -1,64 +1,34 @@
 //! Changing an existing card: the lifecycle actions (`PUT lock|unlock|lost|stolen|discard`)
-//! and the settings updates (`PATCH limits|nickname|options|restrictions`, spec §3.5).
+//! and the settings updates (`PATCH limits|nickname|options|restrictions`, spec §3.5). Each
+//! handler declares its action and reads its body; [`crate::card_action`] does the rest.
 
-use crate::auth::Principal;
-use crate::cards::{change_card, render, visible_card, CardBody, CardId};
+use crate::card_action::{perform, settings, transition, CardCall};
+use crate::cards::CardBody;
 use crate::error::ApiResult;
 use crate::fields::{wrapped, Fields};
-use crate::sca::{self, ScaAction};
 use crate::AppState;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use cardinal_domain::card::CardOptions;
-use cardinal_domain::{rules, Card, CardAction, Cents, DomainError};
-use jiff::Timestamp;
+use cardinal_domain::{rules, Card, CardAction, Cents};
 use serde_json::Value;
-use uuid::Uuid;
 
-async fn lifecycle(state: &AppState, principal: &Principal, id: Uuid, action: CardAction) -> ApiResult<Json<CardBody>> {
-    let stored =
-        change_card(state, principal, id, action, move |card, now| card.apply(action, now).map(|_| ())).await?;
-    Ok(Json(CardBody { card: render(state, principal, &stored) }))
-}
-
-/// `PUT /v2/cards/{id}/<action>` for the lifecycle actions that need no SCA.
+/// `PUT /v2/cards/{id}/<action>`: the lifecycle actions. Unlock's SCA is the route table's.
 macro_rules! lifecycle_handler {
     ($($name:ident => $action:expr),+ $(,)?) => {$(
-        pub async fn $name(
-            State(state): State<AppState>,
-            principal: Principal,
-            CardId(id): CardId,
-        ) -> ApiResult<Json<CardBody>> {
-            lifecycle(&state, &principal, id, $action).await
+        pub async fn $name(State(state): State<AppState>, call: CardCall) -> ApiResult<Json<CardBody>> {
+            perform(&state, call, $action, None, transition($action)).await
         }
     )+};
 }
 
 lifecycle_handler! {
     lock => CardAction::Lock,
+    unlock => CardAction::Unlock,
     lost => CardAction::ReportLost,
     stolen => CardAction::ReportStolen,
     discard => CardAction::Discard,
-}
-
-/// Unlock needs SCA (spec §1.8); who may unlock is checked before asking for it.
-pub async fn unlock(
-    State(state): State<AppState>,
-    principal: Principal,
-    CardId(id): CardId,
-    headers: HeaderMap,
-) -> ApiResult<Json<CardBody>> {
-    permitted(&state, &principal, id, CardAction::Unlock).await?;
-    let path = format!("/v2/cards/{id}/unlock");
-    sca::guard(&state, &principal, ScaAction::Unlock, &sca::fingerprint("PUT", &path, None), &headers).await?;
-    lifecycle(&state, &principal, id, CardAction::Unlock).await
-}
-
-/// Fails early, before SCA, when the caller may not perform `action` on this card.
-async fn permitted(state: &AppState, principal: &Principal, id: Uuid, action: CardAction) -> ApiResult<()> {
-    let stored = visible_card(state, principal, id).await?;
-    Ok(principal.may(action, &stored)?)
 }
 
 /// The requested limit changes; `None` leaves a limit as it is.
@@ -122,53 +92,27 @@ fn card_body<T>(body: &Value, read: impl FnOnce(&mut Fields) -> T) -> ApiResult<
 }
 
 /// `PATCH /v2/cards/{id}/limits` — owners and admins, with SCA; checked on the resulting card.
-pub async fn limits(
-    State(state): State<AppState>,
-    principal: Principal,
-    CardId(id): CardId,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> ApiResult<Json<CardBody>> {
+pub async fn limits(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
     let json = crate::body::parse::<Value>(&body)?;
     let patch = card_body(&json, LimitsPatch::read)?;
-    permitted(&state, &principal, id, CardAction::UpdateLimits).await?;
-    let path = format!("/v2/cards/{id}/limits");
-    sca::guard(&state, &principal, ScaAction::UpdateLimits, &sca::fingerprint("PATCH", &path, Some(&json)), &headers)
-        .await?;
-    settings(&state, &principal, id, CardAction::UpdateLimits, move |card| {
-        patch.apply(card);
-        Ok(())
-    })
-    .await
+    let action = CardAction::UpdateLimits;
+    perform(&state, call, action, Some(&json), settings(action, move |card| patch.apply(card))).await
 }
 
 /// `PATCH /v2/cards/{id}/nickname`.
-pub async fn nickname(
-    State(state): State<AppState>,
-    principal: Principal,
-    CardId(id): CardId,
-    body: axum::body::Bytes,
-) -> ApiResult<Json<CardBody>> {
+pub async fn nickname(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
     let nickname = card_body(&crate::body::parse::<Value>(&body)?, |f| {
         let raw = f.string("nickname");
         let raw = f.required("nickname", raw)?;
         rules::check_nickname(&raw, f.prefix()).map_err(|issue| f.push(issue)).ok()
     })?
     .unwrap_or_default();
-    settings(&state, &principal, id, CardAction::UpdateNickname, move |card| {
-        card.nickname = nickname.clone();
-        Ok(())
-    })
-    .await
+    let action = CardAction::UpdateNickname;
+    perform(&state, call, action, None, settings(action, move |card| card.nickname = nickname.clone())).await
 }
 
 /// `PATCH /v2/cards/{id}/options` — all four options are required (Qonto).
-pub async fn options(
-    State(state): State<AppState>,
-    principal: Principal,
-    CardId(id): CardId,
-    body: axum::body::Bytes,
-) -> ApiResult<Json<CardBody>> {
+pub async fn options(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
     let [atm, nfc, online, foreign] = card_body(&crate::body::parse::<Value>(&body)?, |f| {
         ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| {
             let value = f.boolean(name);
@@ -176,35 +120,33 @@ pub async fn options(
         })
     })?;
     let options = CardOptions { atm, nfc, online, foreign };
-    settings(&state, &principal, id, CardAction::UpdateOptions, move |card| {
-        card.options = options;
-        Ok(())
-    })
-    .await
+    let action = CardAction::UpdateOptions;
+    perform(&state, call, action, None, settings(action, move |card| card.options = options)).await
 }
 
 /// `PATCH /v2/cards/{id}/restrictions` — `active_days` and/or `categories`.
-pub async fn restrictions(
-    State(state): State<AppState>,
-    principal: Principal,
-    CardId(id): CardId,
-    body: axum::body::Bytes,
-) -> ApiResult<Json<CardBody>> {
+pub async fn restrictions(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
     let (days, categories) = card_body(&crate::body::parse::<Value>(&body)?, |f| {
         if !f.has("active_days") && !f.has("categories") {
             f.issue("required", "active_days", "give active_days, categories, or both");
         }
         read_restrictions(f)
     })?;
-    settings(&state, &principal, id, CardAction::UpdateRestrictions, move |card| {
-        if let Some(days) = &days {
-            card.active_days = days.clone();
-        }
-        if let Some(categories) = &categories {
-            card.categories = categories.clone();
-        }
-        Ok(())
-    })
+    let action = CardAction::UpdateRestrictions;
+    perform(
+        &state,
+        call,
+        action,
+        None,
+        settings(action, move |card| {
+            if let Some(days) = &days {
+                card.active_days = days.clone();
+            }
+            if let Some(categories) = &categories {
+                card.categories = categories.clone();
+            }
+        }),
+    )
     .await
 }
 
@@ -215,23 +157,4 @@ pub fn read_restrictions(f: &mut Fields) -> (Option<Vec<i8>>, Option<Vec<cardina
     let categories =
         f.strings("categories").and_then(|c| rules::check_categories(&c, f.prefix()).map_err(|i| f.push(i)).ok());
     (days, categories)
-}
-
-/// A settings update: any non-terminal card (spec §2.2).
-async fn settings<R>(
-    state: &AppState,
-    principal: &Principal,
-    id: Uuid,
-    action: CardAction,
-    mut update: R,
-) -> ApiResult<Json<CardBody>>
-where
-    R: FnMut(&mut Card) -> Result<(), DomainError> + Send + 'static,
-{
-    let stored = change_card(state, principal, id, action, move |card, now: Timestamp| {
-        card.ensure_not_terminal(action, now)?;
-        update(card)
-    })
-    .await?;
-    Ok(Json(CardBody { card: render(state, principal, &stored) }))
 }

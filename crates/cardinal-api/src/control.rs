@@ -2,9 +2,10 @@
 //! card states that the Qonto surface cannot create, and read cards' audit trails.
 //! Mounted only in sandbox mode; authenticated with the admin token.
 
+use crate::audit::audit_event;
 use crate::auth::{scope, Admin};
 use crate::body::JsonBody;
-use crate::cards::{audit_event, card_id, CardBody};
+use crate::cards::{card_id, CardBody};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{hash_secret, new_token};
 use crate::seed::{self, MemberPlan, OrganizationPlan};
@@ -388,8 +389,9 @@ where
                 let from = stored.card.status(now);
                 let (outcome, action, changes) = rule(&mut stored.card, now)?;
                 let system = Actor { kind: ActorKind::System, id: None };
-                Ok((outcome == Outcome::Changed)
-                    .then(|| audit_event(&stored.card, action, system, Some(from), now, &request_id, changes)))
+                let event = (outcome == Outcome::Changed)
+                    .then(|| audit_event(&stored.card, action, system, Some(from), now, &request_id, changes));
+                Ok(CardWrite { event, redeems_sca: None })
             }),
         )
         .await?;

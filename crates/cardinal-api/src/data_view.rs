@@ -1,8 +1,9 @@
 //! Showing a card's number (spec §3.4): `GET /v2/cards/{id}/data_view` hands out a single-use
 //! link valid five minutes; the page behind it is the only place PAN and CVV ever appear.
 
+use crate::audit::audit_event;
 use crate::auth::Principal;
-use crate::cards::{audit_event, visible_card, CardId};
+use crate::cards::{card_for, CardId};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{hash_secret, new_token};
 use crate::AppState;
@@ -30,8 +31,7 @@ pub async fn link(
         // OAuth token only, so the view can name who saw them (spec §2.3).
         return Err(ApiError::forbidden("card details need a member's OAuth access token; API keys may not see them"));
     }
-    let stored = visible_card(&state, &principal, id).await?;
-    principal.may(CardAction::ViewData, &stored)?;
+    let stored = card_for(&state, &principal, id, CardAction::ViewData).await?;
     let token = new_token();
     let now = principal.now();
     state

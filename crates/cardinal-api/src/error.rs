@@ -76,6 +76,11 @@ impl ApiError {
         ApiError { flat: Some(flat), ..ApiError::new(status, code, message) }
     }
 
+    /// `422 sca_session_invalid`: the presented SCA session cannot approve this request.
+    pub fn sca_session_invalid(why: &str) -> ApiError {
+        ApiError::sca(StatusCode::UNPROCESSABLE_ENTITY, "sca_session_invalid", why, serde_json::json!({}))
+    }
+
     pub fn rate_limited(retry_after: u64) -> ApiError {
         ApiError {
             retry_after: Some(retry_after.max(1)),
@@ -151,6 +156,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Domain(d) => d.into(),
             StoreError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
+            StoreError::ScaSessionUsed => ApiError::sca_session_invalid("this SCA session has already been used"),
             StoreError::Backend(cause) => {
                 tracing::error!(%cause, "storage failure");
                 ApiError::internal()

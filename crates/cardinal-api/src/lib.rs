@@ -3,8 +3,10 @@
 //! `/_sandbox`, card images, and health endpoints.
 
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod card_action;
 pub mod card_create;
 pub mod card_updates;
 pub mod cards;
@@ -89,9 +91,9 @@ pub struct Shared {
     pub openapi: std::sync::OnceLock<serde_json::Value>,
     /// Builds that document: [`openapi::document`].
     pub openapi_builder: fn(Mode, &str) -> serde_json::Value,
-    /// The scope each Qonto route needs, read from the route table: the credential check
-    /// enforces it, so no handler can forget it.
-    pub route_scopes: RouteScopes,
+    /// The scope and SCA each route needs, read from the route table: the credential check
+    /// and the SCA step enforce them, so no handler can forget them.
+    pub route_rules: RouteRules,
     pub rendered: rendered::RenderedCards,
 }
 
@@ -113,7 +115,7 @@ impl AppState {
             rate_limiter,
             openapi: Default::default(),
             openapi_builder: openapi::document,
-            route_scopes: RouteScopes::from_table(),
+            route_rules: RouteRules::from_table(),
             rendered: Default::default(),
         }))
     }
@@ -123,27 +125,33 @@ impl AppState {
     }
 }
 
-/// Route path (as the table writes it) → the OAuth scope each of its methods needs.
-pub struct RouteScopes(std::collections::HashMap<&'static str, Vec<(axum::http::Method, &'static str)>>);
+/// What the credential and SCA checks read from the route table for one route and method.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRule {
+    pub scope: Option<&'static str>,
+    pub sca: Option<sca::ScaAction>,
+}
 
-impl RouteScopes {
-    fn from_table() -> RouteScopes {
-        let mut scopes: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+/// Route path (as the table writes it) → the rule of each of its methods.
+pub struct RouteRules(std::collections::HashMap<&'static str, Vec<(axum::http::Method, RouteRule)>>);
+
+impl RouteRules {
+    fn from_table() -> RouteRules {
+        let mut rules: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
         for (op, _) in routes::operations() {
-            let method = axum::http::Method::from_bytes(op.method.to_ascii_uppercase().as_bytes());
-            if let (Ok(method), Some(scope)) = (method, op.scope) {
-                scopes.entry(op.path).or_default().push((method, scope));
+            if let Ok(method) = axum::http::Method::from_bytes(op.method.to_ascii_uppercase().as_bytes()) {
+                rules.entry(op.path).or_default().push((method, RouteRule { scope: op.scope, sca: op.sca }));
             }
         }
-        RouteScopes(scopes)
+        RouteRules(rules)
     }
 
-    /// The scope of the route a request matched (`/v2/cards/{id}/`, with its trailing slash,
-    /// is `/v2/cards/{id}`); `None` for routes that need none. Runs on every authenticated
-    /// request: one lookup by path, no allocation.
-    pub fn of(&self, method: &axum::http::Method, matched: &str) -> Option<&'static str> {
+    /// The rule of the route a request matched (`/v2/cards/{id}/`, with its trailing slash,
+    /// is `/v2/cards/{id}`). Runs on every authenticated request: one lookup by path, no
+    /// allocation.
+    pub fn of(&self, method: &axum::http::Method, matched: &str) -> Option<RouteRule> {
         let path = matched.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(matched);
-        self.0.get(path)?.iter().find(|(m, _)| m == method).map(|(_, scope)| *scope)
+        self.0.get(path)?.iter().find(|(m, _)| m == method).map(|(_, rule)| *rule)
     }
 }
 

@@ -45,7 +45,7 @@ fn operation(op: &Operation) -> Value {
     if op.surface == Surface::Qonto && op.method != "get" {
         parameters.push(idempotency_header());
     }
-    if op.sca {
+    if op.sca.is_some() {
         parameters
             .push(header("X-Qonto-Sca-Session-Token", "The approved SCA session of the identical earlier request."));
     }
@@ -70,7 +70,7 @@ fn operation(op: &Operation) -> Value {
         Surface::Control => json!([{"adminToken": []}]),
         Surface::MockedSca | Surface::Public => json!([]),
     };
-    if op.sca {
+    if op.sca.is_some() {
         value["description"] = json!("Sensitive action: needs strong customer authentication (428 → approve → retry).");
     }
     value
@@ -162,7 +162,7 @@ fn responses(op: &Operation) -> Value {
     if op.surface == Surface::Qonto && op.method != "get" {
         responses.insert("409".into(), error("The idempotency key's first request is still running"));
     }
-    if op.sca {
+    if op.sca.is_some() {
         let sca = json!({"application/json": {"schema": reference("ScaAnswer")}});
         responses.insert(
             "428".into(),

@@ -2,6 +2,7 @@
 //! OpenAPI document (`/openapi.json`): a route cannot exist without being documented.
 
 use crate::auth::scope;
+use crate::sca::ScaAction;
 use crate::{
     assets, card_create, card_updates, cards, control, data_view, health, iban_certificate, organization, payments,
     sca, transactions, AppState,
@@ -77,7 +78,9 @@ pub struct Operation {
     pub summary: &'static str,
     pub surface: Surface,
     pub scope: Option<&'static str>,
-    pub sca: bool,
+    /// The strong customer authentication the route needs (spec §1.8): enforced by
+    /// [`crate::sca::ScaStep`], which reads it here.
+    pub sca: Option<ScaAction>,
     pub query: &'static [Param],
     pub request: Option<&'static str>,
     pub reply: Reply,
@@ -98,7 +101,7 @@ impl Operation {
             summary,
             surface,
             scope: None,
-            sca: false,
+            sca: None,
             query: &[],
             request: None,
             reply: Reply::Json(200, "CardEnvelope"),
@@ -218,9 +221,9 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(get "/v2/cards" => cards::list; Qonto, "listCards", "List the cards the caller may see",
             scope = Some(CARD_READ), query = CARD_LIST_QUERY, reply = Reply::Json(200, "CardList")),
         operation!(post "/v2/cards" => card_create::create; Qonto, "createCard", "Create a card (owners and admins)",
-            scope = Some(CARD_WRITE), sca = true, request = Some("CreateCardRequest")),
+            scope = Some(CARD_WRITE), sca = Some(ScaAction::CreateCard), request = Some("CreateCardRequest")),
         operation!(post "/v2/cards/bulk" => card_create::bulk; Qonto, "bulkCreateCards", "Create 1 to 50 cards, all or nothing",
-            scope = Some(CARD_WRITE), sca = true, request = Some("BulkCreateRequest"), reply = Reply::Json(200, "BulkCards")),
+            scope = Some(CARD_WRITE), sca = Some(ScaAction::BulkCreateCards), request = Some("BulkCreateRequest"), reply = Reply::Json(200, "BulkCards")),
         operation!(get "/v2/cards/appearances" => cards::appearances; Qonto, "listCardAppearances", "Card designs per level",
             scope = Some(CARD_READ), reply = Reply::Json(200, "Appearances")),
         operation!(get "/v2/cards/{id}" => cards::show; Qonto, "getCard", "Show a card", scope = Some(CARD_READ)),
@@ -229,7 +232,7 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             reply = Reply::Json(200, "DataViewLink")),
         operation!(put "/v2/cards/{id}/lock" => card_updates::lock; Qonto, "lockCard", "Lock a card", scope = Some(CARD_WRITE)),
         operation!(put "/v2/cards/{id}/unlock" => card_updates::unlock; Qonto, "unlockCard",
-            "Lift the user lock (owners and admins); system locks stay", scope = Some(CARD_WRITE), sca = true),
+            "Lift the user lock (owners and admins); system locks stay", scope = Some(CARD_WRITE), sca = Some(ScaAction::Unlock)),
         operation!(put "/v2/cards/{id}/lost" => card_updates::lost; Qonto, "reportCardLost", "Report a physical card lost",
             scope = Some(CARD_WRITE)),
         operation!(put "/v2/cards/{id}/stolen" => card_updates::stolen; Qonto, "reportCardStolen",
@@ -237,7 +240,7 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(put "/v2/cards/{id}/discard" => card_updates::discard; Qonto, "discardCard", "Discard a virtual card",
             scope = Some(CARD_WRITE)),
         operation!(patch "/v2/cards/{id}/limits" => card_updates::limits; Qonto, "updateCardLimits",
-            "Change limits (owners and admins)", scope = Some(CARD_WRITE), sca = true, request = Some("LimitsUpdate")),
+            "Change limits (owners and admins)", scope = Some(CARD_WRITE), sca = Some(ScaAction::UpdateLimits), request = Some("LimitsUpdate")),
         operation!(patch "/v2/cards/{id}/nickname" => card_updates::nickname; Qonto, "updateCardNickname",
             "Rename a card", scope = Some(CARD_WRITE), request = Some("NicknameUpdate")),
         operation!(patch "/v2/cards/{id}/options" => card_updates::options; Qonto, "updateCardOptions",

@@ -1,16 +1,18 @@
 //! Strong customer authentication (spec §1.8). A sensitive request without a session token
 //! answers `428` with a new session bound to the member and to the exact request; the member
 //! approves (in the sandbox, through the mocked routes); the identical request retried with
-//! the token runs once.
+//! the token runs once: the session is spent in the same transaction as the change.
+//! Which routes need SCA is the route table's `sca` column, read by [`ScaStep`].
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{hash_secret, new_token};
 use crate::AppState;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, MatchedPath, Path, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::Json;
-use cardinal_store::{ScaMode, ScaResult, ScaSession};
+use cardinal_store::{ScaMode, ScaRedemption, ScaResult, ScaSession, StoreError};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -45,27 +47,88 @@ pub fn fingerprint(method: &str, path: &str, body: Option<&Value>) -> [u8; 32] {
     Sha256::digest(format!("{method}\n{path}\n{body}").as_bytes()).into()
 }
 
-/// Lets the request through when the organization's SCA mode allows it; otherwise answers
-/// with the SCA step the client must take.
-pub async fn guard(
-    state: &AppState,
-    principal: &Principal,
-    action: ScaAction,
-    request: &[u8; 32],
-    headers: &HeaderMap,
-) -> ApiResult<()> {
-    match principal.organization.sca_mode {
-        ScaMode::Disabled => Ok(()),
-        ScaMode::NotEnrolled => Err(ApiError::sca(
-            StatusCode::PRECONDITION_REQUIRED,
-            "sca_not_enrolled",
-            "You must enable SCA to perform this action",
-            json!({"action_type": action.action_type()}),
-        )),
-        ScaMode::Required => match headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
-            None => Err(challenge(state, principal, action, request).await?),
-            Some(token) => redeem(state, principal, action, request, token.trim()).await,
-        },
+/// The SCA step the route table declares for the matched route, with what the request
+/// presents for it, read once from the request head. Routes without SCA pass.
+pub struct ScaStep {
+    action: Option<ScaAction>,
+    token: Option<String>,
+    method: Method,
+    /// The path as approved: without a trailing slash, ids in lower case.
+    path: String,
+}
+
+impl FromRequestParts<AppState> for ScaStep {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<ScaStep> {
+        let matched = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or_default();
+        let action = state.route_rules.of(&parts.method, matched).and_then(|rule| rule.sca);
+        let token = parts.headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(|t| t.trim().to_owned());
+        let path = parts.uri.path();
+        let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path).to_ascii_lowercase();
+        Ok(ScaStep { action, token, method: parts.method.clone(), path })
+    }
+}
+
+impl ScaStep {
+    /// Decides the step for this request (`body` is part of what the member approves)
+    /// without writing anything: the caller's role is checked before the verdict is settled.
+    pub async fn check(&self, state: &AppState, principal: &Principal, body: Option<&Value>) -> ApiResult<ScaVerdict> {
+        let Some(action) = self.action else { return Ok(ScaVerdict::Pass(None)) };
+        let request = fingerprint(self.method.as_str(), &self.path, body);
+        Ok(match (principal.organization.sca_mode, &self.token) {
+            (ScaMode::Disabled, _) => ScaVerdict::Pass(None),
+            (ScaMode::NotEnrolled, _) => ScaVerdict::Refuse(ApiError::sca(
+                StatusCode::PRECONDITION_REQUIRED,
+                "sca_not_enrolled",
+                "You must enable SCA to perform this action",
+                json!({"action_type": action.action_type()}),
+            )),
+            (ScaMode::Required, None) => ScaVerdict::Challenge { action, request },
+            (ScaMode::Required, Some(token)) => redeemable(state, principal, action, &request, token).await?,
+        })
+    }
+
+    /// For a request whose role check is already done: checks and settles the step, spending
+    /// an allowed session now (card creation writes new cards, not a card change).
+    pub async fn pass(&self, state: &AppState, principal: &Principal, body: Option<&Value>) -> ApiResult<()> {
+        let verdict = self.check(state, principal, body).await?;
+        if let Some(redemption) = verdict.settle(state, principal).await? {
+            if !state.store.consume_sca_session(&redemption.token_hash, redemption.now).await? {
+                return Err(ApiError::from(StoreError::ScaSessionUsed));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the SCA step decided for one request.
+pub enum ScaVerdict {
+    /// The request may go on, spending this allowed session with its change, if any.
+    Pass(Option<ScaRedemption>),
+    /// The answer instead of the change.
+    Refuse(ApiError),
+    /// No session presented: answer `428` with a new session for this exact request.
+    Challenge { action: ScaAction, request: [u8; 32] },
+}
+
+impl ScaVerdict {
+    /// `Some(session to spend)` when the request may go on.
+    pub fn passes(&self) -> Option<Option<ScaRedemption>> {
+        match self {
+            ScaVerdict::Pass(redemption) => Some(*redemption),
+            _ => None,
+        }
+    }
+
+    /// After the role check: the session to spend, or the answer (a challenge opens its
+    /// session now, so a caller who may not act never gets one).
+    pub async fn settle(self, state: &AppState, principal: &Principal) -> ApiResult<Option<ScaRedemption>> {
+        match self {
+            ScaVerdict::Pass(redemption) => Ok(redemption),
+            ScaVerdict::Refuse(answer) => Err(answer),
+            ScaVerdict::Challenge { action, request } => Err(challenge(state, principal, action, &request).await?),
+        }
     }
 }
 
@@ -99,49 +162,37 @@ async fn challenge(
     ))
 }
 
-fn invalid(why: &str) -> ApiError {
-    ApiError::sca(StatusCode::UNPROCESSABLE_ENTITY, "sca_session_invalid", why, json!({}))
-}
-
-async fn redeem(
+/// Whether the presented session approves this exact request now; reads, never writes.
+async fn redeemable(
     state: &AppState,
     principal: &Principal,
     action: ScaAction,
     request: &[u8; 32],
     token: &str,
-) -> ApiResult<()> {
+) -> ApiResult<ScaVerdict> {
     let hash = hash_secret(token);
-    let session = state
-        .store
-        .sca_session(&hash)
-        .await?
-        .filter(|s| s.organization_id == principal.organization.id)
-        .ok_or_else(|| invalid("unknown SCA session token"))?;
+    let refuse = |why| Ok(ScaVerdict::Refuse(ApiError::sca_session_invalid(why)));
+    let Some(session) =
+        state.store.sca_session(&hash).await?.filter(|s| s.organization_id == principal.organization.id)
+    else {
+        return refuse("unknown SCA session token");
+    };
     if session.membership_id != principal.membership.id
         || session.action_type != action.action_type()
         || &session.request_hash != request
     {
-        return Err(invalid("this SCA session was approved for another request"));
+        return refuse("this SCA session was approved for another request");
     }
     if session.consumed_at.is_some() {
-        return Err(invalid("this SCA session has already been used"));
+        return refuse("this SCA session has already been used");
     }
     let now = principal.now();
+    let failed =
+        |code, why| Ok(ScaVerdict::Refuse(ApiError::sca(StatusCode::PRECONDITION_FAILED, code, why, json!({}))));
     match session.result_at(now) {
-        ScaResult::Deny => Err(ApiError::sca(
-            StatusCode::PRECONDITION_FAILED,
-            "sca_denied",
-            "The SCA session was denied or has expired",
-            json!({}),
-        )),
-        ScaResult::Waiting => Err(ApiError::sca(
-            StatusCode::PRECONDITION_FAILED,
-            "sca_pending",
-            "The SCA session is still waiting for the member's approval",
-            json!({}),
-        )),
-        ScaResult::Allow if state.store.consume_sca_session(&hash, now).await? => Ok(()),
-        ScaResult::Allow => Err(invalid("this SCA session has already been used")),
+        ScaResult::Deny => failed("sca_denied", "The SCA session was denied or has expired"),
+        ScaResult::Waiting => failed("sca_pending", "The SCA session is still waiting for the member's approval"),
+        ScaResult::Allow => Ok(ScaVerdict::Pass(Some(ScaRedemption { token_hash: hash, now }))),
     }
 }
 

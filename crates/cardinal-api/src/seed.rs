@@ -2,8 +2,8 @@
 //! credentials and, by default, a live virtual and a live physical card per member.
 //! The control API (`POST /_sandbox/organizations`) and first-run seeding both use it.
 
+use crate::audit::audit_event;
 use crate::auth::scope;
-use crate::cards::audit_event;
 use crate::secrets::{hash_secret, new_cvv, new_pan, new_token, CardVault};
 use cardinal_domain::card::Outcome;
 use cardinal_domain::issuing::Blueprint;

@@ -78,6 +78,26 @@ pub(crate) async fn save_card<C: GenericClient + Sync>(client: &C, stored: &Stor
     Ok(())
 }
 
+/// Writes what a decided card change commits, inside the caller's transaction: the card and
+/// its audit event when it changed, and the SCA session it spends. The one place a card
+/// change reaches the tables, so what every change must also write is added here.
+pub(crate) async fn commit_card_write<C: GenericClient + Sync>(
+    client: &C,
+    stored: &StoredCard,
+    write: &CardWrite,
+) -> Result<(), Fail> {
+    if let Some(event) = &write.event {
+        save_card(client, stored).await?;
+        insert_event(client, event).await?;
+    }
+    if let Some(redemption) = write.redeems_sca {
+        if !spend_sca_session(client, &redemption.token_hash, redemption.now).await? {
+            return Err(Fail::Store(StoreError::ScaSessionUsed));
+        }
+    }
+    Ok(())
+}
+
 /// Appends an event; callers hold the card's row lock, so `seq` is the card's next number.
 pub(crate) async fn insert_event<C: GenericClient + Sync>(client: &C, e: &AuditEvent) -> Result<(), Fail> {
     client
@@ -187,10 +207,8 @@ impl PostgresStore {
     pub(crate) async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {
         transaction!(self, |tx| {
             let mut stored = load_card(&*tx, Some(org), id, true).await?.ok_or(DomainError::NotFound)?;
-            if let Some(event) = change(&mut stored)? {
-                save_card(&*tx, &stored).await?;
-                insert_event(&*tx, &event).await?;
-            }
+            let write = change(&mut stored)?;
+            commit_card_write(&*tx, &stored, &write).await?;
             stored
         })
     }

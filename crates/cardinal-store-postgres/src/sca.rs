@@ -60,16 +60,23 @@ impl PostgresStore {
     }
 
     pub(crate) async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
-        let hash = token_hash.to_vec();
-        transaction!(self, |tx| {
-            tx.execute(
-                "UPDATE sca_sessions SET consumed_at = $1 WHERE token_hash = $2 AND result = 'allow' \
-                 AND consumed_at IS NULL AND expires_at > $1",
-                &[&now.as_second(), &hash],
-            )
-            .await
-            .map_err(pg)?
-                == 1
-        })
+        transaction!(self, |tx| { spend_sca_session(&*tx, token_hash, now).await? })
     }
+}
+
+/// Marks an allowed, unexpired, unused session used; false if it was not (any more).
+pub(crate) async fn spend_sca_session<C: GenericClient + Sync>(
+    client: &C,
+    token_hash: &[u8; 32],
+    now: Timestamp,
+) -> Result<bool, Fail> {
+    let changed = client
+        .execute(
+            "UPDATE sca_sessions SET consumed_at = $1 WHERE token_hash = $2 AND result = 'allow' \
+             AND consumed_at IS NULL AND expires_at > $1",
+            &[&now.as_second(), &token_hash.to_vec()],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(changed == 1)
 }

@@ -176,15 +176,9 @@ impl SqliteStore {
                 move |conn| {
                     // The writer thread is the only writer: the card cannot change under us.
                     let mut stored = load_card(conn, Some(org), id)?.ok_or(DomainError::NotFound)?;
-                    let written = match change(&mut stored)? {
-                        Some(event) => {
-                            save_card(conn, &stored)?;
-                            insert_event(conn, &event)?;
-                            true
-                        }
-                        None => false,
-                    };
-                    Ok((stored, written))
+                    let write = change(&mut stored)?;
+                    commit_card_write(conn, &stored, &write)?;
+                    Ok((stored, write.event.is_some()))
                 },
                 move |(stored, written)| {
                     if *written {
@@ -321,4 +315,20 @@ impl SqliteStore {
             })
             .await
     }
+}
+
+/// Writes what a decided card change commits, inside the caller's write: the card and its
+/// audit event when it changed, and the SCA session it spends. The one place a card change
+/// reaches the tables, so what every change must also write is added here.
+fn commit_card_write(conn: &Connection, stored: &StoredCard, write: &CardWrite) -> StoreResult<()> {
+    if let Some(event) = &write.event {
+        save_card(conn, stored)?;
+        insert_event(conn, event)?;
+    }
+    if let Some(redemption) = write.redeems_sca {
+        if !spend_sca_session(conn, &redemption.token_hash, redemption.now)? {
+            return Err(StoreError::ScaSessionUsed);
+        }
+    }
+    Ok(())
 }

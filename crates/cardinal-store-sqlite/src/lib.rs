@@ -29,6 +29,7 @@ use engine::Engine;
 use jiff::Timestamp;
 use rows::*;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
+use sca::spend_sca_session;
 use std::sync::LazyLock;
 use uuid::Uuid;
 

@@ -80,18 +80,19 @@ impl SqliteStore {
     }
 
     pub(crate) async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
-        let hash = token_hash.to_vec();
-        self.engine
-            .write(move |conn| {
-                let changed = conn
-                    .execute(
-                        "UPDATE sca_sessions SET consumed_at = ?1 WHERE token_hash = ?2 AND result = 'allow' \
-                         AND consumed_at IS NULL AND expires_at > ?1",
-                        params![seconds(now), hash],
-                    )
-                    .map_err(sql)?;
-                Ok(changed == 1)
-            })
-            .await
+        let hash = *token_hash;
+        self.engine.write(move |conn| spend_sca_session(conn, &hash, now)).await
     }
+}
+
+/// Marks an allowed, unexpired, unused session used; false if it was not (any more).
+pub(crate) fn spend_sca_session(conn: &Connection, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE sca_sessions SET consumed_at = ?1 WHERE token_hash = ?2 AND result = 'allow' \
+             AND consumed_at IS NULL AND expires_at > ?1",
+        )
+        .and_then(|mut s| s.execute(params![seconds(now), token_hash.to_vec()]))
+        .map_err(sql)?;
+    Ok(changed == 1)
 }

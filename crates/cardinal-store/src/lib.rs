@@ -37,13 +37,48 @@ pub enum StoreError {
     /// cannot know: an idempotency key makes the retry safe). Worth retrying later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The SCA session a change meant to redeem was used, denied or expired meanwhile;
+    /// nothing was written.
+    #[error("the SCA session has already been used")]
+    ScaSessionUsed,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Decides a card change inside the store's transaction, on the freshly locked card.
-/// Returns the audit event to append, or `None` when nothing changed (nothing is written).
-pub type CardChange = Box<dyn FnMut(&mut StoredCard) -> Result<Option<AuditEvent>, DomainError> + Send + 'static>;
+/// Decides a card change inside the store's transaction, on the freshly locked card, and
+/// says what to write with it.
+pub type CardChange = Box<dyn FnMut(&mut StoredCard) -> Result<CardWrite, DomainError> + Send + 'static>;
+
+/// What a decided card change commits, all in the card's transaction: the card itself when
+/// there is an audit event (a change that changed nothing has none and writes no card), and
+/// the SCA session the request redeems. Every card action passes here, so what must be
+/// written with each change (its outbox event, next) is added in one place per backend.
+#[derive(Debug, Clone, Default)]
+pub struct CardWrite {
+    /// The audit event of a change; `None` when the card is as it was.
+    pub event: Option<AuditEvent>,
+    /// The allowed SCA session this request spends. It is marked used in the same
+    /// transaction; a session used meanwhile (by a concurrent request) fails the whole change
+    /// with [`StoreError::ScaSessionUsed`].
+    pub redeems_sca: Option<ScaRedemption>,
+}
+
+/// An allowed SCA session to mark used, on its organization's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct ScaRedemption {
+    pub token_hash: [u8; 32],
+    pub now: jiff::Timestamp,
+}
+
+impl CardWrite {
+    /// Nothing to write: the card is unchanged and no session is spent.
+    pub const NOTHING: CardWrite = CardWrite { event: None, redeems_sca: None };
+
+    /// A change recorded by `event`.
+    pub fn of(event: AuditEvent) -> CardWrite {
+        CardWrite { event: Some(event), redeems_sca: None }
+    }
+}
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -93,8 +128,9 @@ pub trait Store: Send + Sync + 'static {
     async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>>;
     /// A card of any organization (control API).
     async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>>;
-    /// Runs `change` on the card under a write lock and commits the card and its audit event
-    /// together. A missing card is `DomainError::NotFound`.
+    /// Runs `change` on the card under a write lock and commits what it returns (the card, its
+    /// audit event, the SCA session it redeems) together. A missing card is
+    /// `DomainError::NotFound`.
     async fn update_card(&self, org: Uuid, id: Uuid, change: CardChange) -> StoreResult<StoredCard>;
     /// Inserts new cards and their audit events, all or nothing. Holders must be members of
     /// the cards' organization.

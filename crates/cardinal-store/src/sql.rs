@@ -120,6 +120,7 @@ impl Binder {
     fn visibility(&mut self, clauses: &mut Vec<String>, holder_column: &str, visibility: &Visibility) {
         match visibility {
             Visibility::All => {}
+            Visibility::Nothing => clauses.push("1 = 0".into()),
             Visibility::HeldBy(member) => {
                 let p = self.uuid(*member);
                 clauses.push(format!("{holder_column} = {p}"));

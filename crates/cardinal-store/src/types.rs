@@ -333,6 +333,8 @@ pub enum Visibility {
     HeldBy(Uuid),
     /// Cards held by this membership or by members of this team.
     HeldByOrTeam(Uuid, Option<Uuid>),
+    /// No card (a role whose permission row sees none).
+    Nothing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

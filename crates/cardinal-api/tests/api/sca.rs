@@ -182,3 +182,49 @@ async fn sca_sessions_belong_to_their_organization() {
         .await
         .assert_status(404);
 }
+
+/// The session is spent in the change's transaction: of several identical requests racing
+/// with one approved token, exactly one changes the card; the others are told it was used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_approved_session_runs_one_of_racing_requests() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let org = app.org_with(json!({})).await;
+    let card = org.card(Employee, "standard");
+    let owner = org.token(Owner);
+    let path = format!("/v2/cards/{card}/limits");
+    let body = json!({"card": {"payment_monthly_limit": 150}});
+    let challenge = app.patch(&path, &owner, body.clone()).await;
+    challenge.assert_status(428);
+    let token = challenge.body["sca_session_token"].as_str().unwrap().to_owned();
+    decide(&app, &token, "allow").await;
+    let events_before =
+        app.admin(Method::GET, &format!("/_sandbox/cards/{card}/events"), None).await.body["events"].clone();
+
+    let racing = (0..8).map(|i| {
+        let (app, owner, body, token) = (app.clone(), owner.clone(), body.clone(), token.clone());
+        // The approval covers the request, not its spelling: a trailing slash is the same one.
+        let path = if i % 2 == 0 { path.clone() } else { format!("{path}/") };
+        tokio::spawn(
+            async move { app.send_with(Method::PATCH, &path, &owner, Some(body), &[(TOKEN_HEADER, &token)]).await },
+        )
+    });
+    let mut statuses = Vec::new();
+    for answer in futures_join(racing).await {
+        if answer.status.as_u16() == 422 {
+            assert_eq!(answer.body["code"], "sca_session_invalid");
+        }
+        statuses.push(answer.status.as_u16());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 422, 422, 422, 422, 422, 422, 422], "one request ran");
+    let events = app.admin(Method::GET, &format!("/_sandbox/cards/{card}/events"), None).await.body["events"].clone();
+    assert_eq!(events.as_array().unwrap().len(), events_before.as_array().unwrap().len() + 1);
+}
+
+async fn futures_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut done = Vec::new();
+    for task in tasks.collect::<Vec<_>>() {
+        done.push(task.await.unwrap());
+    }
+    done
+}

@@ -114,7 +114,7 @@ pub async fn list_visibility_and_filters(store: Arc<dyn Store>) {
 
     let discard: CardChange = Box::new(|stored| {
         stored.card.apply(CardAction::Discard, now())?;
-        Ok(Some(event(&stored.card, "discard")))
+        Ok(CardWrite::of(event(&stored.card, "discard")))
     });
     store.update_card(seed.organization.id, seed.cards[3].card.id, discard).await.unwrap();
     q.statuses = vec![Status::Discarded];
@@ -137,7 +137,7 @@ pub async fn list_sorting_and_pagination(store: Arc<dyn Store>) {
                 new.card.id,
                 Box::new(move |stored| {
                     stored.card.nickname = name.clone();
-                    Ok(Some(event(&stored.card, "nickname")))
+                    Ok(CardWrite::of(event(&stored.card, "nickname")))
                 }),
             )
             .await

@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             a_duplicate_card_number_is_a_conflict, reads_racing_writes_end_on_the_last_commit,
             concurrent_clock_advances_all_count, sealed_secrets_are_walked_and_replaced,
             idempotency_keys_claim_replay_and_expire, sca_sessions_are_decided_once_and_used_once,
+            card_changes_spend_their_sca_session_with_the_change,
             data_view_tokens_open_once_before_they_expire);
     };
     (@each_optional $make:expr; $($story:ident),+) => {
@@ -185,7 +186,7 @@ fn increment_nickname() -> CardChange {
     Box::new(|stored| {
         let n: u32 = stored.card.nickname.parse().unwrap_or(0);
         stored.card.nickname = (n + 1).to_string();
-        Ok(Some(event(&stored.card, "nickname")))
+        Ok(CardWrite::of(event(&stored.card, "nickname")))
     })
 }
 
@@ -204,8 +205,8 @@ fn spawn_increments(store: &Arc<dyn Store>, org: Uuid, card: Uuid, n: usize) -> 
 fn lock_change() -> CardChange {
     Box::new(|stored| {
         Ok(match stored.card.apply(CardAction::Lock, now())? {
-            Outcome::Changed => Some(event(&stored.card, "lock")),
-            Outcome::Unchanged => None,
+            Outcome::Changed => CardWrite::of(event(&stored.card, "lock")),
+            Outcome::Unchanged => CardWrite::NOTHING,
         })
     })
 }

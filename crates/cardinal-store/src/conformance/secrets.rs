@@ -128,6 +128,48 @@ pub async fn sca_sessions_are_decided_once_and_used_once(store: Arc<dyn Store>) 
     assert_eq!(store.decide_sca_session(&[3; 32], ScaResult::Allow).await.unwrap(), None);
 }
 
+/// A card change that redeems an SCA session spends it in the change's transaction: the
+/// second change redeeming it fails with `ScaSessionUsed` and writes nothing, nor does a
+/// change redeeming a session still waiting.
+pub async fn card_changes_spend_their_sca_session_with_the_change(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "sca-spend").await;
+    let (org, card) = (seed.organization.id, seed.cards[0].card.id);
+    let t0 = now();
+    for (hash, result) in [(1u8, ScaResult::Allow), (2, ScaResult::Waiting)] {
+        store
+            .insert_sca_session(ScaSession {
+                token_hash: [hash; 32],
+                organization_id: org,
+                membership_id: seed.memberships[0].id,
+                action_type: "card.limits_update".into(),
+                request_hash: [9; 32],
+                result: ScaResult::Waiting,
+                created_at: t0,
+                expires_at: t0.checked_add(jiff::SignedDuration::from_mins(15)).unwrap(),
+                consumed_at: None,
+            })
+            .await
+            .unwrap();
+        store.decide_sca_session(&[hash; 32], result).await.unwrap();
+    }
+    let rename = |name: &'static str, hash: u8| -> CardChange {
+        Box::new(move |stored| {
+            stored.card.nickname = name.into();
+            let redeems_sca = Some(ScaRedemption { token_hash: [hash; 32], now: t0 });
+            Ok(CardWrite { event: Some(event(&stored.card, "nickname")), redeems_sca })
+        })
+    };
+    let events_before = store.card_events(org, card).await.unwrap().len();
+    assert_eq!(store.update_card(org, card, rename("first", 1)).await.unwrap().card.nickname, "first");
+    assert!(store.sca_session(&[1; 32]).await.unwrap().unwrap().consumed_at.is_some(), "spent with the change");
+    for hash in [1, 2] {
+        let refused = store.update_card(org, card, rename("second", hash)).await.unwrap_err();
+        assert!(matches!(refused, StoreError::ScaSessionUsed), "{refused:?}");
+    }
+    assert_eq!(store.card(org, card).await.unwrap().unwrap().card.nickname, "first", "nothing half-written");
+    assert_eq!(store.card_events(org, card).await.unwrap().len(), events_before + 1);
+}
+
 /// A data-view token opens once, before it expires on the organization's clock, with an
 /// audit event; never again.
 pub async fn data_view_tokens_open_once_before_they_expire(store: Arc<dyn Store>) {
