@@ -2,43 +2,21 @@
 //! Cardinal's HTTP surface: the Qonto-compatible `/v2` API, the sandbox control API under
 //! `/_sandbox`, card images, and health endpoints.
 
-pub mod assets;
-pub mod audit;
-pub mod auth;
-pub mod body;
-pub mod card_action;
-pub mod card_create;
-pub mod card_updates;
-pub mod cards;
-pub mod context;
-pub mod control;
-pub mod data_view;
-pub mod error;
-pub mod fields;
-pub mod health;
-pub mod iban_certificate;
-pub mod idempotency;
+pub mod http;
 pub mod ids;
+pub mod issuing;
 pub mod openapi;
-pub mod organization;
-pub mod params;
-pub mod payments;
-pub mod rate_limit;
-pub mod rendered;
 pub mod routes;
-pub mod sca;
+pub mod sandbox;
 pub mod secrets;
-pub mod seed;
-pub mod stall;
-pub mod trace;
-pub mod transactions;
+pub mod v2;
 pub mod wire;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::{middleware, Router};
 use cardinal_store::Store;
-use error::ApiError;
+use http::error::ApiError;
 use routes::Surface;
 use secrets::{hash_secret, CardVault};
 use std::sync::Arc;
@@ -60,7 +38,7 @@ pub struct ApiConfig {
     pub body_limit_bytes: usize,
     /// How long a request body may stop arriving before the request is answered 408.
     pub body_stall: std::time::Duration,
-    pub rate_limits: rate_limit::RateLimits,
+    pub rate_limits: http::rate_limit::RateLimits,
 }
 
 impl ApiConfig {
@@ -72,7 +50,7 @@ impl ApiConfig {
             admin_token_hash: hash_secret(admin_token),
             body_limit_bytes: 256 * 1024,
             body_stall: std::time::Duration::from_secs(20),
-            rate_limits: rate_limit::RateLimits::default(),
+            rate_limits: http::rate_limit::RateLimits::default(),
         }
     }
 }
@@ -86,7 +64,7 @@ pub struct Shared {
     pub store: Arc<dyn Store>,
     pub config: ApiConfig,
     pub vault: CardVault,
-    pub rate_limiter: rate_limit::RateLimiter,
+    pub rate_limiter: http::rate_limit::RateLimiter,
     /// The OpenAPI document, built on first request.
     pub openapi: std::sync::OnceLock<serde_json::Value>,
     /// Builds that document: [`openapi::document`].
@@ -94,7 +72,7 @@ pub struct Shared {
     /// The scope and SCA each route needs, read from the route table: the credential check
     /// and the SCA step enforce them, so no handler can forget them.
     pub route_rules: RouteRules,
-    pub rendered: rendered::RenderedCards,
+    pub rendered: wire::rendered::RenderedCards,
 }
 
 impl std::ops::Deref for AppState {
@@ -107,7 +85,7 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ApiConfig, vault: CardVault) -> AppState {
-        let rate_limiter = rate_limit::RateLimiter::new(config.rate_limits.clone());
+        let rate_limiter = http::rate_limit::RateLimiter::new(config.rate_limits.clone());
         AppState(Arc::new(Shared {
             store,
             config,
@@ -129,7 +107,7 @@ impl AppState {
 #[derive(Debug, Clone, Copy)]
 pub struct RouteRule {
     pub scope: Option<&'static str>,
-    pub sca: Option<sca::ScaAction>,
+    pub sca: Option<v2::sca::ScaAction>,
 }
 
 /// Route path (as the table writes it) → the rule of each of its methods.
@@ -178,7 +156,7 @@ pub fn router(state: AppState) -> Router {
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), context::request_context))
+        .layer(middleware::from_fn_with_state(state.clone(), http::context::request_context))
         .with_state(state)
 }
 
@@ -190,8 +168,8 @@ fn with_operation_layers(
     handler: axum::routing::MethodRouter<AppState>,
     state: &AppState,
 ) -> axum::routing::MethodRouter<AppState> {
-    match op.surface == Surface::Qonto && idempotency::honoured_by(op.method) {
-        true => handler.layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency)),
+    match op.surface == Surface::Qonto && http::idempotency::honoured_by(op.method) {
+        true => handler.layer(middleware::from_fn_with_state(state.clone(), http::idempotency::idempotency)),
         false => handler,
     }
 }
@@ -201,7 +179,7 @@ fn with_operation_layers(
 fn with_surface_layers(surface: Surface, group: Router<AppState>, state: &AppState) -> Router<AppState> {
     match (surface, state.config.staging_token_hash) {
         (Surface::Qonto | Surface::MockedSca, Some(_)) => {
-            group.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staging_token))
+            group.route_layer(middleware::from_fn_with_state(state.clone(), http::auth::require_staging_token))
         }
         // Without a staging token the layer would only pass requests on.
         _ => group,

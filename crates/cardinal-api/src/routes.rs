@@ -1,12 +1,12 @@
 //! Every route Cardinal serves, once. The router is built from this table and so is the
 //! OpenAPI document (`/openapi.json`): a route cannot exist without being documented.
 
-use crate::auth::scope;
-use crate::sca::ScaAction;
-use crate::{
-    assets, card_create, card_updates, cards, control, data_view, health, iban_certificate, organization, payments,
-    sca, transactions, AppState,
-};
+use crate::http::{auth::scope, health};
+use crate::sandbox::{control, payments};
+use crate::v2::cards::{self, actions, create, data_view};
+use crate::v2::sca::ScaAction;
+use crate::v2::{assets, iban_certificate, organization, sca, transactions};
+use crate::AppState;
 use axum::routing::MethodRouter;
 
 /// Which part of the server a route belongs to; it decides authentication and layers.
@@ -79,7 +79,7 @@ pub struct Operation {
     pub surface: Surface,
     pub scope: Option<&'static str>,
     /// The strong customer authentication the route needs (spec §1.8): enforced by
-    /// [`crate::sca::ScaStep`], which reads it here.
+    /// [`crate::v2::sca::ScaStep`], which reads it here.
     pub sca: Option<ScaAction>,
     pub query: &'static [Param],
     pub request: Option<&'static str>,
@@ -220,9 +220,9 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
     vec![
         operation!(get "/v2/cards" => cards::list; Qonto, "listCards", "List the cards the caller may see",
             scope = Some(CARD_READ), query = CARD_LIST_QUERY, reply = Reply::Json(200, "CardList")),
-        operation!(post "/v2/cards" => card_create::create; Qonto, "createCard", "Create a card (owners and admins)",
+        operation!(post "/v2/cards" => create::create; Qonto, "createCard", "Create a card (owners and admins)",
             scope = Some(CARD_WRITE), sca = Some(ScaAction::CreateCard), request = Some("CreateCardRequest")),
-        operation!(post "/v2/cards/bulk" => card_create::bulk; Qonto, "bulkCreateCards", "Create 1 to 50 cards, all or nothing",
+        operation!(post "/v2/cards/bulk" => create::bulk; Qonto, "bulkCreateCards", "Create 1 to 50 cards, all or nothing",
             scope = Some(CARD_WRITE), sca = Some(ScaAction::BulkCreateCards), request = Some("BulkCreateRequest"), reply = Reply::Json(200, "BulkCards")),
         operation!(get "/v2/cards/appearances" => cards::appearances; Qonto, "listCardAppearances", "Card designs per level",
             scope = Some(CARD_READ), reply = Reply::Json(200, "Appearances")),
@@ -230,22 +230,22 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(get "/v2/cards/{id}/data_view" => data_view::link; Qonto, "getCardDataView",
             "A single-use, five-minute link to a page showing the card number", scope = Some(CARD_READ),
             reply = Reply::Json(200, "DataViewLink")),
-        operation!(put "/v2/cards/{id}/lock" => card_updates::lock; Qonto, "lockCard", "Lock a card", scope = Some(CARD_WRITE)),
-        operation!(put "/v2/cards/{id}/unlock" => card_updates::unlock; Qonto, "unlockCard",
+        operation!(put "/v2/cards/{id}/lock" => actions::lock; Qonto, "lockCard", "Lock a card", scope = Some(CARD_WRITE)),
+        operation!(put "/v2/cards/{id}/unlock" => actions::unlock; Qonto, "unlockCard",
             "Lift the user lock (owners and admins); system locks stay", scope = Some(CARD_WRITE), sca = Some(ScaAction::Unlock)),
-        operation!(put "/v2/cards/{id}/lost" => card_updates::lost; Qonto, "reportCardLost", "Report a physical card lost",
+        operation!(put "/v2/cards/{id}/lost" => actions::lost; Qonto, "reportCardLost", "Report a physical card lost",
             scope = Some(CARD_WRITE)),
-        operation!(put "/v2/cards/{id}/stolen" => card_updates::stolen; Qonto, "reportCardStolen",
+        operation!(put "/v2/cards/{id}/stolen" => actions::stolen; Qonto, "reportCardStolen",
             "Report a physical card stolen", scope = Some(CARD_WRITE)),
-        operation!(put "/v2/cards/{id}/discard" => card_updates::discard; Qonto, "discardCard", "Discard a virtual card",
+        operation!(put "/v2/cards/{id}/discard" => actions::discard; Qonto, "discardCard", "Discard a virtual card",
             scope = Some(CARD_WRITE)),
-        operation!(patch "/v2/cards/{id}/limits" => card_updates::limits; Qonto, "updateCardLimits",
+        operation!(patch "/v2/cards/{id}/limits" => actions::limits; Qonto, "updateCardLimits",
             "Change limits (owners and admins)", scope = Some(CARD_WRITE), sca = Some(ScaAction::UpdateLimits), request = Some("LimitsUpdate")),
-        operation!(patch "/v2/cards/{id}/nickname" => card_updates::nickname; Qonto, "updateCardNickname",
+        operation!(patch "/v2/cards/{id}/nickname" => actions::nickname; Qonto, "updateCardNickname",
             "Rename a card", scope = Some(CARD_WRITE), request = Some("NicknameUpdate")),
-        operation!(patch "/v2/cards/{id}/options" => card_updates::options; Qonto, "updateCardOptions",
+        operation!(patch "/v2/cards/{id}/options" => actions::options; Qonto, "updateCardOptions",
             "Set the four payment options", scope = Some(CARD_WRITE), request = Some("OptionsUpdate")),
-        operation!(patch "/v2/cards/{id}/restrictions" => card_updates::restrictions; Qonto, "updateCardRestrictions",
+        operation!(patch "/v2/cards/{id}/restrictions" => actions::restrictions; Qonto, "updateCardRestrictions",
             "Restrict active days and merchant categories", scope = Some(CARD_WRITE), request = Some("RestrictionsUpdate")),
         operation!(get "/v2/sca_sessions/{token}" => sca::show; Qonto, "getScaSession", "Poll an SCA session",
             reply = Reply::Json(200, "ScaSession")),

@@ -1,8 +1,9 @@
 //! `cardinal bench …`: what `bench/run` needs — a baseline server and a fast offline seeder.
 
 use crate::config::{BaselineArgs, SeedArgs};
+use cardinal_api::issuing::issue;
+use cardinal_api::sandbox::seed::{self, OrganizationPlan};
 use cardinal_api::secrets::{CardKey, CardVault};
-use cardinal_api::seed::{self, OrganizationPlan};
 use cardinal_domain::{CardLevel, Cents};
 use cardinal_store::{NewCard, ScaMode};
 use serde_json::json;
@@ -59,11 +60,11 @@ pub async fn seed_organization(args: SeedArgs) -> Result<(), String> {
                 let holder = &members[i % members.len()];
                 let monthly = Cents::euros(20_000);
                 let (card, secrets) =
-                    seed::issue(&vault, CardLevel::Virtual, holder, account, holder.id, monthly, Cents::ZERO, now, &tz);
+                    issue::card(&vault, CardLevel::Virtual, holder, account, holder.id, monthly, Cents::ZERO, now, &tz);
                 let mut new = NewCard { card, secrets };
                 // Random PANs collide among a million cards (birthday bound): draw again.
                 while !fingerprints.insert(new.secrets.pan_fingerprint) {
-                    seed::reissue_pan(&vault, &mut new);
+                    issue::reissue_pan(&vault, &mut new);
                 }
                 new
             })

@@ -2,8 +2,8 @@
 //! and keep the same credentials in a file beside the database. Later starts point there.
 
 use crate::database::{write_private, SideFiles};
-use cardinal_api::control::created_organization_body;
-use cardinal_api::seed::{self, OrganizationPlan};
+use cardinal_api::sandbox::control::created_organization_body;
+use cardinal_api::sandbox::seed::{self, OrganizationPlan};
 use cardinal_api::AppState;
 use cardinal_domain::Role;
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@ use crate::database::{
     ensure_key_matches, open_store, without_password, write_private, SideFiles, CARD_KEY_CHECK, CARD_KEY_ROTATING_TO,
 };
 use crate::first_run;
-use cardinal_api::rate_limit::{Cidr, RateLimits, Rule};
+use cardinal_api::http::rate_limit::{Cidr, RateLimits, Rule};
 use cardinal_api::secrets::{hash_secret, new_token, CardKey, CardVault};
 use cardinal_api::{ApiConfig, AppState, Mode};
 use cardinal_store::Store;

@@ -7,6 +7,7 @@
 mod card;
 mod events;
 mod organization;
+pub mod rendered;
 mod transactions;
 
 pub use card::*;

@@ -35,7 +35,7 @@ async fn organization_and_bank_accounts() {
     assert!(
         account["iban"].as_str().unwrap().starts_with("FR76") || account["iban"].as_str().unwrap().starts_with("FR")
     );
-    assert!(cardinal_api::seed::iban_valid(account["iban"].as_str().unwrap()));
+    assert!(cardinal_api::sandbox::seed::iban_valid(account["iban"].as_str().unwrap()));
 
     let list = app.get("/v2/bank_accounts", &org.token(Owner)).await;
     assert_eq!(list.body["bank_accounts"][0]["id"], account["id"]);

@@ -173,7 +173,7 @@ async fn every_route_enforces_the_scope_its_table_row_names() {
     for (op, _) in operations() {
         let Some(needed) = op.scope.filter(|_| op.surface == Surface::Qonto) else { continue };
         // A token with every scope but the one this route needs.
-        let others: Vec<&str> = cardinal_api::auth::scope::ALL.iter().copied().filter(|s| *s != needed).collect();
+        let others: Vec<&str> = cardinal_api::http::auth::scope::ALL.iter().copied().filter(|s| *s != needed).collect();
         let token = app
             .admin(
                 Method::POST,

@@ -93,7 +93,7 @@ async fn auth_errors_never_reveal_whose_credential() {
 
 #[tokio::test]
 async fn past_the_rate_limit_answers_429_with_retry_after() {
-    use cardinal_api::rate_limit::{RateLimits, Rule};
+    use cardinal_api::http::rate_limit::{RateLimits, Rule};
     let limits =
         RateLimits { requests: vec![Rule::parse("5/10s").unwrap()], unauthorized: None, trusted_proxies: vec![] };
     let app = TestApp::builder().rate_limits(limits).build().await;
@@ -109,7 +109,7 @@ async fn past_the_rate_limit_answers_429_with_retry_after() {
 
 #[tokio::test]
 async fn too_many_unauthorized_answers_throttle_the_client() {
-    use cardinal_api::rate_limit::{RateLimits, Rule};
+    use cardinal_api::http::rate_limit::{RateLimits, Rule};
     let limits =
         RateLimits { requests: vec![], unauthorized: Some(Rule::parse("3/1h").unwrap()), trusted_proxies: vec![] };
     let app = TestApp::builder().rate_limits(limits).build().await;
@@ -123,7 +123,7 @@ async fn too_many_unauthorized_answers_throttle_the_client() {
 
 #[tokio::test]
 async fn the_401_throttle_spares_valid_credentials_and_the_control_api() {
-    use cardinal_api::rate_limit::{RateLimits, Rule};
+    use cardinal_api::http::rate_limit::{RateLimits, Rule};
     let limits = RateLimits {
         requests: vec![Rule::parse("20/10s").unwrap()],
         unauthorized: Some(Rule::parse("3/1h").unwrap()),
@@ -147,7 +147,7 @@ async fn the_401_throttle_spares_valid_credentials_and_the_control_api() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limits() {
-    use cardinal_api::rate_limit::{Cidr, RateLimits, Rule};
+    use cardinal_api::http::rate_limit::{Cidr, RateLimits, Rule};
     // In-process requests come from no address (0.0.0.0): that is the "proxy" here.
     let limits = RateLimits {
         requests: vec![Rule::parse("2/10s").unwrap()],

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use cardinal_api::rate_limit::RateLimits;
+use cardinal_api::http::rate_limit::RateLimits;
 use cardinal_api::secrets::{CardKey, CardVault};
 use cardinal_api::{router, ApiConfig, AppState, Mode};
 use cardinal_domain::Role;

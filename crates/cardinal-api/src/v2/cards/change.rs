@@ -12,11 +12,11 @@
 //!
 //! A handler only declares its action and how its body reads into a change.
 
-use crate::audit::{audit_event, changed_fields, verb};
-use crate::auth::Principal;
-use crate::cards::{render, CardBody, CardId};
-use crate::error::ApiResult;
-use crate::sca::ScaStep;
+use crate::http::auth::Principal;
+use crate::http::error::ApiResult;
+use crate::issuing::audit::{audit_event, changed_fields, verb};
+use crate::v2::cards::{render, CardBody, CardId};
+use crate::v2::sca::ScaStep;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -36,7 +36,7 @@ pub struct CardCall {
 }
 
 impl FromRequestParts<AppState> for CardCall {
-    type Rejection = crate::error::ApiError;
+    type Rejection = crate::http::error::ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<CardCall> {
         let principal = Principal::from_request_parts(parts, state).await?;
@@ -93,7 +93,7 @@ async fn change_card(
     mut rule: impl CardRule,
 ) -> ApiResult<StoredCard> {
     let now = principal.now();
-    let (who, actor, request_id) = (principal.clone(), principal.actor(), crate::trace::request_id());
+    let (who, actor, request_id) = (principal.clone(), principal.actor(), crate::http::trace::request_id());
     let stored = state
         .store
         .update_card(

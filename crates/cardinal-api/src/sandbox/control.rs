@@ -2,13 +2,13 @@
 //! card states that the Qonto surface cannot create, and read cards' audit trails.
 //! Mounted only in sandbox mode; authenticated with the admin token.
 
-use crate::audit::audit_event;
-use crate::auth::{scope, Admin};
-use crate::body::JsonBody;
-use crate::cards::{card_id, CardBody};
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::{scope, Admin};
+use crate::http::body::JsonBody;
+use crate::http::error::{ApiError, ApiResult};
+use crate::issuing::audit::audit_event;
+use crate::sandbox::seed::{self, MemberPlan, OrganizationPlan};
 use crate::secrets::{hash_secret, new_token};
-use crate::seed::{self, MemberPlan, OrganizationPlan};
+use crate::v2::cards::{card_id, CardBody};
 use crate::wire::{self, BankAccountBody, EventBody, Time};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -176,7 +176,7 @@ pub fn text_field(value: &str, pointer: &str, min: usize, max: usize) -> ApiResu
 /// A non-negative euro amount with at most two decimals, as cents.
 pub fn euros(number: &serde_json::Number, pointer: &str) -> ApiResult<Cents> {
     let field = pointer.rsplit('/').next().unwrap_or(pointer);
-    crate::fields::euros(&Value::Number(number.clone()))
+    crate::http::fields::euros(&Value::Number(number.clone()))
         .map_err(|why| ApiError::field("invalid", pointer, format!("{field} {why}")))
 }
 
@@ -378,7 +378,7 @@ where
 {
     let (card, organization) = card_and_organization(state, raw).await?;
     let now = organization.now();
-    let request_id = crate::trace::request_id();
+    let request_id = crate::http::trace::request_id();
     let mut rule: Box<SystemRule> = Box::new(rule);
     let stored = state
         .store

@@ -1,6 +1,6 @@
 //! Request bodies: read within the size limit, parsed as JSON, failures in the error shape.
 
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -73,9 +73,9 @@ mod tests {
     fn nul_characters_are_refused_with_their_pointer() {
         let err = parse::<serde_json::Value>(br#"{"card":{"nickname":"a\u0000b"}}"#).unwrap_err();
         assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(err.errors[0].source, Some(crate::error::Source::Pointer("/card/nickname".into())));
+        assert_eq!(err.errors[0].source, Some(crate::http::error::Source::Pointer("/card/nickname".into())));
         let err = parse::<serde_json::Value>(br#"{"cards":[{"card":{}},{"card":{"x\u0000":1}}]}"#).unwrap_err();
-        assert_eq!(err.errors[0].source, Some(crate::error::Source::Pointer("/cards/1/card/x\u{0}".into())));
+        assert_eq!(err.errors[0].source, Some(crate::http::error::Source::Pointer("/cards/1/card/x\u{0}".into())));
         assert!(parse::<serde_json::Value>(br#"{"nickname":"a\\u0000b"}"#).is_ok(), "an escaped backslash is no NUL");
     }
 }

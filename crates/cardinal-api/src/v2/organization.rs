@@ -1,8 +1,8 @@
 //! `/v2/organization`, `/v2/bank_accounts`, `/v2/memberships`, `/v2/membership`.
 
-use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::params::Params;
 use crate::wire::{BankAccountBody, MembershipDetail, MembershipSummary, Meta, OrganizationBody};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};

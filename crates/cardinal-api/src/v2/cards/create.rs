@@ -1,14 +1,14 @@
 //! `POST /v2/cards` and `POST /v2/cards/bulk` (spec §3.2, §3.3): validate everything, then
 //! SCA, then issue — PAN, CVV and expiry generated, the PAN sealed before it reaches the store.
 
-use crate::audit::audit_event;
-use crate::auth::Principal;
-use crate::card_updates::{read_restrictions, LimitsPatch};
-use crate::cards::{render, CardBody};
-use crate::error::{ApiError, ApiResult};
-use crate::fields::{wrapped, Fields};
-use crate::sca::ScaStep;
-use crate::seed;
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::fields::{wrapped, Fields};
+use crate::issuing::audit::audit_event;
+use crate::issuing::issue;
+use crate::v2::cards::actions::{read_restrictions, LimitsPatch};
+use crate::v2::cards::{render, CardBody};
+use crate::v2::sca::ScaStep;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -213,7 +213,7 @@ async fn build(
     let initiator = r.initiator_id.unwrap_or(principal.membership.id);
     let tz = org.time_zone();
     let (mut card, secrets) =
-        seed::issue(&state.vault, r.level, &holder, account.id, initiator, monthly, Cents::ZERO, now, &tz);
+        issue::card(&state.vault, r.level, &holder, account.id, initiator, monthly, Cents::ZERO, now, &tz);
     if r.level == CardLevel::Flash {
         // A flash card's budget is its lifespan limit; the monthly limit follows it.
         card.limits.payment_monthly = Cents::euros(rules::FLASH_LIFESPAN_MAX_EUROS);
@@ -282,7 +282,7 @@ async fn prepare(
 
 async fn insert(state: &AppState, principal: &Principal, cards: Vec<NewCard>) -> ApiResult<Vec<CardBody>> {
     let now = principal.now();
-    let request_id = crate::trace::request_id();
+    let request_id = crate::http::trace::request_id();
     let events: Vec<AuditEvent> = cards
         .iter()
         .map(|new| audit_event(&new.card, "create", principal.actor(), None, now, &request_id, shipping(&new.card)))
@@ -315,7 +315,7 @@ pub async fn insert_with_fresh_pans(
                 if attempt < ATTEMPTS && cause.contains("pan_fingerprint") =>
             {
                 for new in &mut cards {
-                    seed::reissue_pan(&state.vault, new);
+                    issue::reissue_pan(&state.vault, new);
                 }
             }
             other => return Ok(other?),
@@ -332,7 +332,7 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<CardBody>> {
     require_creator(&principal)?;
-    let json: Value = crate::body::parse(&body)?;
+    let json: Value = crate::http::body::parse(&body)?;
     let item = wrapped(&json, "card")?;
     let cards = prepare(&state, &principal, vec![(item, "/card".to_owned())]).await?;
     sca.pass(&state, &principal, Some(&json)).await?;
@@ -353,7 +353,7 @@ pub async fn bulk(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<BulkBody>> {
     require_creator(&principal)?;
-    let json: Value = crate::body::parse(&body)?;
+    let json: Value = crate::http::body::parse(&body)?;
     let list = json.get("cards").and_then(Value::as_array).ok_or_else(|| {
         ApiError::field("required", "/cards", "the body must be {\"cards\": [{\"card\": {...}}, ...]}")
     })?;

@@ -1,11 +1,11 @@
 //! Simulated card payments (spec §6.1, §6.2), on the control API: authorize at a merchant,
 //! then settle or reverse. Declines are answers, not errors.
 
-use crate::auth::Admin;
-use crate::body::JsonBody;
-use crate::cards::card_id;
-use crate::error::{ApiError, ApiResult};
-use crate::fields::Fields;
+use crate::http::auth::Admin;
+use crate::http::body::JsonBody;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::fields::Fields;
+use crate::v2::cards::card_id;
 use crate::wire::{Euros, Time, TransactionBody};
 use crate::AppState;
 use axum::extract::{Path, State};

@@ -1,11 +1,11 @@
 //! Showing a card's number (spec §3.4): `GET /v2/cards/{id}/data_view` hands out a single-use
 //! link valid five minutes; the page behind it is the only place PAN and CVV ever appear.
 
-use crate::audit::audit_event;
-use crate::auth::Principal;
-use crate::cards::{card_for, CardId};
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ApiResult};
+use crate::issuing::audit::audit_event;
 use crate::secrets::{hash_secret, new_token};
+use crate::v2::cards::{card_for, CardId};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -60,7 +60,7 @@ pub async fn page(
 ) -> Response {
     let lang = language(query.as_deref(), &headers);
     let text = Text::of(lang);
-    let request_id = crate::trace::request_id();
+    let request_id = crate::http::trace::request_id();
     let audit: cardinal_store::DataViewAudit = Box::new(move |stored, member, now| {
         let actor = Actor { kind: ActorKind::Membership, id: Some(member) };
         audit_event(&stored.card, "data_view", actor, Some(stored.card.status(now)), now, &request_id, json!({}))

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of every route, built from [`crate::routes::operations`] and the
 //! wire field tables, served at `/openapi.json`.
 
-use crate::auth::scope;
+use crate::http::auth::scope;
 use crate::routes::{operations, Operation, ParamKind, Reply, Surface};
 use crate::wire::{FieldType, CARD_FIELDS};
 use crate::Mode;

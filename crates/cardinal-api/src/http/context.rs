@@ -1,8 +1,8 @@
 //! Per-request context: the request id every response and error carries, access logging,
 //! and turning panics and timeouts into JSON errors instead of dropped connections.
 
-use crate::error::ApiError;
-use crate::trace::{new_request_id, REQUEST_ID, REQUEST_ID_HEADER, TYK_TRACE_ID_HEADER};
+use crate::http::error::ApiError;
+use crate::http::trace::{new_request_id, REQUEST_ID, REQUEST_ID_HEADER, TYK_TRACE_ID_HEADER};
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -23,14 +23,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let id = new_request_id();
     let patience = state.config.body_stall;
-    let (request, stalled) = crate::stall::guard_body(request, patience);
+    let (request, stalled) = crate::http::stall::guard_body(request, patience);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let run = CatchPanic(Box::pin(async move {
         match nul_in_query(request.uri().query()) {
             Some(refused) => refused.into_response(),
-            None => crate::rate_limit::admitted(&state, request, next).await,
+            None => crate::http::rate_limit::admitted(&state, request, next).await,
         }
     }));
     let response = REQUEST_ID
@@ -50,7 +50,7 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
     // A client that stopped sending its body gets 408 and the connection closed, whatever
     // the handler made of the broken body (spec: never a 5xx for a client's silence).
     let response = match stalled.is_some_and(|flag| flag.load(std::sync::atomic::Ordering::Relaxed)) {
-        true => REQUEST_ID.scope(id.clone(), async { crate::stall::timed_out(patience) }).await,
+        true => REQUEST_ID.scope(id.clone(), async { crate::http::stall::timed_out(patience) }).await,
         false => response,
     };
     let mut response = REQUEST_ID.scope(id.clone(), in_contract_shape(response)).await;

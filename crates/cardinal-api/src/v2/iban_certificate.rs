@@ -2,9 +2,9 @@
 //! PDF (holder, IBAN, BIC, bank, date), in the language of `?locale=` or, by default, of the
 //! organization's country — as Qonto serves it.
 
-use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::params::Params;
 use crate::{AppState, Mode};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};

@@ -1,6 +1,6 @@
 //! Card images the appearances catalog links to, drawn as SVG from each design's colours.
 
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
 use crate::wire::ASSET_NAMES;
 use axum::extract::Path;
 use axum::http::header;

@@ -2,7 +2,7 @@
 //! `{"errors":[{"code","detail","source"?}],"trace_id"}`, with `trace_id` equal to the
 //! response's `X-Request-Id`.
 
-use crate::trace;
+use crate::http::trace;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cardinal_domain::{DomainError, FieldIssue};

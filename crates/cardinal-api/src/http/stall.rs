@@ -4,7 +4,7 @@
 //! same patience as for request heads) fails, and the request is answered
 //! `408 request_timeout` with the connection closed.
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};

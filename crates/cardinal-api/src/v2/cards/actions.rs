@@ -1,11 +1,11 @@
 //! Changing an existing card: the lifecycle actions (`PUT lock|unlock|lost|stolen|discard`)
 //! and the settings updates (`PATCH limits|nickname|options|restrictions`, spec §3.5). Each
-//! handler declares its action and reads its body; [`crate::card_action`] does the rest.
+//! handler declares its action and reads its body; [`crate::v2::cards::change`] does the rest.
 
-use crate::card_action::{perform, settings, transition, CardCall};
-use crate::cards::CardBody;
-use crate::error::ApiResult;
-use crate::fields::{wrapped, Fields};
+use crate::http::error::ApiResult;
+use crate::http::fields::{wrapped, Fields};
+use crate::v2::cards::change::{perform, settings, transition, CardCall};
+use crate::v2::cards::CardBody;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -93,7 +93,7 @@ fn card_body<T>(body: &Value, read: impl FnOnce(&mut Fields) -> T) -> ApiResult<
 
 /// `PATCH /v2/cards/{id}/limits` — owners and admins, with SCA; checked on the resulting card.
 pub async fn limits(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
-    let json = crate::body::parse::<Value>(&body)?;
+    let json = crate::http::body::parse::<Value>(&body)?;
     let patch = card_body(&json, LimitsPatch::read)?;
     let action = CardAction::UpdateLimits;
     perform(&state, call, action, Some(&json), settings(action, move |card| patch.apply(card))).await
@@ -101,7 +101,7 @@ pub async fn limits(State(state): State<AppState>, call: CardCall, body: Bytes) 
 
 /// `PATCH /v2/cards/{id}/nickname`.
 pub async fn nickname(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
-    let nickname = card_body(&crate::body::parse::<Value>(&body)?, |f| {
+    let nickname = card_body(&crate::http::body::parse::<Value>(&body)?, |f| {
         let raw = f.string("nickname");
         let raw = f.required("nickname", raw)?;
         rules::check_nickname(&raw, f.prefix()).map_err(|issue| f.push(issue)).ok()
@@ -113,7 +113,7 @@ pub async fn nickname(State(state): State<AppState>, call: CardCall, body: Bytes
 
 /// `PATCH /v2/cards/{id}/options` — all four options are required (Qonto).
 pub async fn options(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
-    let [atm, nfc, online, foreign] = card_body(&crate::body::parse::<Value>(&body)?, |f| {
+    let [atm, nfc, online, foreign] = card_body(&crate::http::body::parse::<Value>(&body)?, |f| {
         ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| {
             let value = f.boolean(name);
             f.required(name, value).unwrap_or_default()
@@ -126,7 +126,7 @@ pub async fn options(State(state): State<AppState>, call: CardCall, body: Bytes)
 
 /// `PATCH /v2/cards/{id}/restrictions` — `active_days` and/or `categories`.
 pub async fn restrictions(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
-    let (days, categories) = card_body(&crate::body::parse::<Value>(&body)?, |f| {
+    let (days, categories) = card_body(&crate::http::body::parse::<Value>(&body)?, |f| {
         if !f.has("active_days") && !f.has("categories") {
             f.issue("required", "active_days", "give active_days, categories, or both");
         }

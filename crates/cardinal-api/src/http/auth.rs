@@ -1,7 +1,7 @@
 //! Who is calling: OAuth access tokens and API keys (spec §1.2), the staging token (§1.3),
 //! scopes, and the control API's admin token.
 
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
 use crate::secrets::{hash_secret, hashes_equal};
 use crate::AppState;
 use axum::extract::{FromRequestParts, Request, State};

@@ -11,7 +11,7 @@
 //! Counters live in this process (fixed windows per IP). With several Cardinal processes
 //! behind a load balancer, each enforces the limits for the traffic it receives.
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::AppState;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;

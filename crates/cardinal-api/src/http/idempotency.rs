@@ -3,8 +3,8 @@
 //! concurrent duplicates exactly one runs — and a `2xx` answer is replayed for 30 minutes.
 //! Anything else, a `428` SCA challenge included, releases the key so a retry proceeds.
 
-use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::http::auth::Principal;
+use crate::http::error::ApiError;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};

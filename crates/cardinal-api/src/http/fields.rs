@@ -1,7 +1,7 @@
 //! Reading JSON request bodies field by field, collecting every problem with a JSON pointer
 //! (`/card/payment_monthly_limit`, `/cards/3/card/holder_id`) instead of stopping at the first.
 
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
 use cardinal_domain::{Cents, FieldIssue};
 use jiff::Timestamp;
 use serde_json::{Map, Value};

@@ -2,14 +2,14 @@
 //! credentials and, by default, a live virtual and a live physical card per member.
 //! The control API (`POST /_sandbox/organizations`) and first-run seeding both use it.
 
-use crate::audit::audit_event;
-use crate::auth::scope;
-use crate::secrets::{hash_secret, new_cvv, new_pan, new_token, CardVault};
+use crate::http::auth::scope;
+use crate::issuing::audit::audit_event;
+use crate::issuing::issue;
+use crate::secrets::{hash_secret, new_token, CardVault};
 use cardinal_domain::card::Outcome;
-use cardinal_domain::issuing::Blueprint;
 use cardinal_domain::{Card, CardAction, CardLevel, Cents, Role};
 use cardinal_store::*;
-use jiff::{tz::TimeZone, Timestamp};
+use jiff::Timestamp;
 use rand::Rng;
 use uuid::Uuid;
 
@@ -116,7 +116,7 @@ pub fn build(plan: OrganizationPlan, vault: &CardVault, now: Timestamp) -> Creat
         for m in &memberships {
             for (level, monthly, atm) in [(CardLevel::Virtual, 1_000, 0), (CardLevel::Standard, 5_000, 1_000)] {
                 let (card, secrets) =
-                    issue(vault, level, m, account.id, m.id, Cents::euros(monthly), Cents::euros(atm), now, &tz);
+                    issue::card(vault, level, m, account.id, m.id, Cents::euros(monthly), Cents::euros(atm), now, &tz);
                 let (card, seeded) = activate_for_seed(card, now);
                 events.extend(seeded);
                 cards.push(NewCard { card, secrets });
@@ -139,57 +139,10 @@ pub fn build(plan: OrganizationPlan, vault: &CardVault, now: Timestamp) -> Creat
     }
 }
 
-/// Issues a card: PAN and CVV are generated, sealed, and only their ciphertexts leave here.
-#[allow(clippy::too_many_arguments)]
-pub fn issue(
-    vault: &CardVault,
-    level: CardLevel,
-    holder: &Membership,
-    bank_account_id: Uuid,
-    initiator_id: Uuid,
-    payment_monthly_limit: Cents,
-    atm_monthly_limit: Cents,
-    now: Timestamp,
-    tz: &TimeZone,
-) -> (Card, CardSecrets) {
-    let id = crate::ids::random();
-    let pan = new_pan();
-    let secrets = CardSecrets {
-        pan_ciphertext: vault.seal(id, &pan),
-        cvv_ciphertext: vault.seal(id, &new_cvv()),
-        pan_fingerprint: vault.fingerprint(&pan),
-    };
-    let blueprint = Blueprint {
-        id,
-        organization_id: holder.organization_id,
-        bank_account_id,
-        holder_id: holder.id,
-        holder_first_name: holder.first_name.clone(),
-        holder_last_name: holder.last_name.clone(),
-        initiator_id,
-        level,
-        payment_monthly_limit,
-        atm_monthly_limit,
-        last_digits: pan[pan.len() - 4..].to_owned(),
-    };
-    (Card::issue(blueprint, now, tz), secrets)
-}
-
-/// Gives a card a new PAN and CVV (after a PAN collision), keeping everything else.
-pub fn reissue_pan(vault: &CardVault, new: &mut NewCard) {
-    let pan = new_pan();
-    new.secrets = CardSecrets {
-        pan_ciphertext: vault.seal(new.card.id, &pan),
-        cvv_ciphertext: vault.seal(new.card.id, &new_cvv()),
-        pan_fingerprint: vault.fingerprint(&pan),
-    };
-    new.card.last_digits = pan[pan.len() - 4..].to_owned();
-}
-
 /// Seeded cards are ready to pay: physical ones are activated, and both steps are audited.
 fn activate_for_seed(mut card: Card, now: Timestamp) -> (Card, Vec<AuditEvent>) {
     let system = Actor { kind: ActorKind::System, id: None };
-    let request_id = crate::trace::request_id();
+    let request_id = crate::http::trace::request_id();
     let mut events = vec![audit_event(&card, "create", system.clone(), None, now, &request_id, serde_json::json!({}))];
     let pending = card.status(now);
     if card.level.is_physical() && card.apply(CardAction::Activate, now) == Ok(Outcome::Changed) {

@@ -2,9 +2,9 @@
 //! one bank account, with Qonto's filters, sorting and pagination; employees see only their
 //! own cards' transactions, managers also their team's.
 
-use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::params::Params;
 use crate::wire::{Meta, TransactionBody, VatDetails};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};

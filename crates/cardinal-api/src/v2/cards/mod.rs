@@ -1,8 +1,14 @@
-//! `/v2/cards`: list, show, appearances and the lifecycle actions.
+//! `/v2/cards`: list, show and appearances here; creation, the actions on one card and the
+//! data view in their modules.
 
-use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
+pub mod actions;
+pub mod change;
+pub mod create;
+pub mod data_view;
+
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::params::Params;
 use crate::wire::{self, Meta};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};

@@ -1,6 +1,6 @@
 //! `/healthz` (the process answers), `/readyz` (and so does its database) and `/openapi.json`.
 
-use crate::error::ApiResult;
+use crate::http::error::ApiResult;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;

@@ -1,7 +1,7 @@
 //! Query strings the way Qonto clients send them (spec §1.5): `name[]=a&name[]=b`, the same
 //! percent-encoded (`name%5B%5D=a`), or repeated `name=a&name=b`, plus page/per_page.
 
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
 use cardinal_store::PageRequest;
 use std::collections::HashMap;
 use uuid::Uuid;

@@ -4,8 +4,8 @@
 //! the token runs once: the session is spent in the same transaction as the change.
 //! Which routes need SCA is the route table's `sca` column, read by [`ScaStep`].
 
-use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ApiResult};
 use crate::secrets::{hash_secret, new_token};
 use crate::AppState;
 use axum::extract::{FromRequestParts, MatchedPath, Path, State};

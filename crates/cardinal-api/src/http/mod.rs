@@ -1,0 +1,15 @@
+//! The HTTP stage every request passes before and after a resource's handler: request
+//! context and trace ids, errors in Qonto's shape, body and query parsing, rate limits,
+//! idempotency keys, stalled bodies, the credential extractors, health.
+
+pub mod auth;
+pub mod body;
+pub mod context;
+pub mod error;
+pub mod fields;
+pub mod health;
+pub mod idempotency;
+pub mod params;
+pub mod rate_limit;
+pub mod stall;
+pub mod trace;

@@ -1,0 +1,9 @@
+//! Qonto's `/v2` resources, one module each: what each route reads from its request and
+//! which use case it calls.
+
+pub mod assets;
+pub mod cards;
+pub mod iban_certificate;
+pub mod organization;
+pub mod sca;
+pub mod transactions;
