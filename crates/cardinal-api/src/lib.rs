@@ -1,4 +1,3 @@
-#![recursion_limit = "512"]
 //! Cardinal's HTTP surface: the Qonto-compatible `/v2` API, the sandbox control API under
 //! `/_sandbox`, card images, and health endpoints.
 

@@ -1,21 +1,23 @@
 //! The card (spec §2.1) and the card-design catalog as Qonto shows them.
 
-use super::{time, Euros, Limit, Links, Time};
+use super::{schema, time, Euros, Limit, Links, Time};
 use cardinal_domain::catalog::{self, Design};
 use cardinal_domain::CardLevel;
 use cardinal_store::StoredCard;
 use jiff::{tz::TimeZone, Timestamp};
+use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "AppearanceAssets")]
 pub struct Assets {
     pub front_large: String,
     pub front_small: String,
     pub front_small_wallet: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Appearance {
     pub assets: Assets,
     pub theme: &'static str,
@@ -38,7 +40,7 @@ impl Appearance {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct ParentCardSummary {
     pub id: Uuid,
     pub last_digits: String,
@@ -139,11 +141,12 @@ pub const CARD_FIELDS: &[(&str, FieldType, bool)] = {
 };
 
 /// Every field of spec §2.1, in Qonto's names; nullable ones serialize as `null`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Card {
     pub id: Uuid,
     pub nickname: String,
     pub embossed_name: Option<String>,
+    #[schemars(schema_with = "schema::card_status")]
     pub status: &'static str,
     pub pin_set: bool,
     pub mask_pan: Option<String>,
@@ -168,6 +171,7 @@ pub struct Card {
     pub payment_daily_limit_option: bool,
     pub payment_transaction_limit: Limit,
     pub payment_transaction_limit_option: bool,
+    #[schemars(schema_with = "schema::weekdays")]
     pub active_days: Vec<i8>,
     pub holder_id: Uuid,
     pub initiator_id: Uuid,
@@ -177,10 +181,12 @@ pub struct Card {
     pub created_at: Time,
     pub shipped_at: Option<Time>,
     pub card_type: &'static str,
+    #[schemars(schema_with = "schema::card_level")]
     pub card_level: &'static str,
     pub payment_lifespan_limit: Option<Limit>,
     pub payment_lifespan_spent: Euros,
     pub pre_expires_at: Option<Time>,
+    #[schemars(schema_with = "schema::categories")]
     pub categories: Vec<&'static str>,
     pub renewed: bool,
     pub renewal: bool,

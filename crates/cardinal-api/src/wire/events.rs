@@ -2,17 +2,22 @@
 
 use super::Time;
 use cardinal_store::AuditEvent;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Actor")]
 pub struct ActorBody {
     #[serde(rename = "type")]
+    #[schemars(schema_with = "actor_kinds")]
     pub kind: &'static str,
     pub id: Option<Uuid>,
 }
 
-#[derive(Serialize)]
+/// One audit event of a card.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Event")]
 pub struct EventBody {
     pub id: Uuid,
     pub action: String,
@@ -37,4 +42,8 @@ impl From<&AuditEvent> for EventBody {
             at: Time(e.at),
         }
     }
+}
+
+fn actor_kinds(_: &mut SchemaGenerator) -> Schema {
+    super::schema::one_of(["membership", "api_key", "system"])
 }

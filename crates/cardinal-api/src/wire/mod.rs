@@ -8,6 +8,7 @@ mod card;
 mod events;
 mod organization;
 pub mod rendered;
+pub mod schema;
 mod transactions;
 
 pub use card::*;
@@ -19,6 +20,7 @@ use cardinal_domain::time::rfc3339;
 use cardinal_domain::Cents;
 use cardinal_store::{Page, PageRequest};
 use jiff::Timestamp;
+use schemars::JsonSchema;
 use serde::{Serialize, Serializer};
 
 /// Euros on the wire: whole amounts as integers (`1000`), others with up to two decimals.
@@ -67,7 +69,8 @@ pub(crate) fn time(ts: Option<Timestamp>) -> Option<Time> {
     ts.map(Time)
 }
 
-#[derive(Serialize)]
+/// Where a page of a list is.
+#[derive(Serialize, JsonSchema)]
 pub struct Meta {
     pub current_page: u32,
     pub next_page: Option<u32>,

@@ -2,10 +2,12 @@
 
 use super::{Euros, Time};
 use cardinal_store::{BankAccount, Membership, Organization};
+use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "BankAccount")]
 pub struct BankAccountBody {
     pub id: Uuid,
     pub name: String,
@@ -42,7 +44,8 @@ impl From<&BankAccount> for BankAccountBody {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Organization")]
 pub struct OrganizationBody {
     pub id: Uuid,
     pub slug: String,
@@ -64,11 +67,13 @@ impl OrganizationBody {
 }
 
 /// A member as `GET /v2/memberships` lists them.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Membership")]
 pub struct MembershipSummary {
     pub id: Uuid,
     pub first_name: String,
     pub last_name: String,
+    #[schemars(schema_with = "super::schema::role")]
     pub role: &'static str,
     pub status: String,
     pub team_id: Option<Uuid>,
@@ -88,12 +93,13 @@ impl From<&Membership> for MembershipSummary {
 }
 
 /// The caller, as `GET /v2/membership` shows them.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct MembershipDetail {
     pub id: Uuid,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
+    #[schemars(schema_with = "super::schema::role")]
     pub role: &'static str,
     pub status: String,
     pub team_id: Option<Uuid>,

@@ -1,11 +1,13 @@
 //! Card transactions.
 
 use super::{time, Euros, Time};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use uuid::Uuid;
 
 /// A card transaction as Qonto shows it (spec §6.3).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Transaction")]
 pub struct TransactionBody {
     pub id: Uuid,
     pub transaction_id: String,
@@ -15,9 +17,11 @@ pub struct TransactionBody {
     pub local_amount: Euros,
     pub local_amount_cents: i64,
     pub local_currency: String,
+    #[schemars(schema_with = "sides")]
     pub side: String,
     pub operation_type: String,
     /// `pending`, `completed` or `declined` (reversed transactions show as declined).
+    #[schemars(schema_with = "statuses")]
     pub status: &'static str,
     pub label: String,
     pub clean_counterparty_name: String,
@@ -42,15 +46,18 @@ pub struct TransactionBody {
     /// Present only when asked for with `includes[]`, in Qonto's shapes; empty while Cardinal
     /// has no labels, attachments or VAT details.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<serde_json::Value>")]
     pub labels: Option<Vec<serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<serde_json::Value>")]
     pub attachments: Option<Vec<serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "VatDetails")]
     pub vat_details: Option<VatDetails>,
 }
 
 /// `vat_details` of a transaction: `{"items": [...]}`.
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, JsonSchema)]
 pub struct VatDetails {
     pub items: Vec<serde_json::Value>,
 }
@@ -99,4 +106,12 @@ impl From<&cardinal_store::Transaction> for TransactionBody {
             vat_details: None,
         }
     }
+}
+
+fn sides(_: &mut SchemaGenerator) -> Schema {
+    super::schema::one_of(["credit", "debit"])
+}
+
+fn statuses(_: &mut SchemaGenerator) -> Schema {
+    super::schema::one_of(["pending", "declined", "completed"])
 }

@@ -340,7 +340,9 @@ pub async fn create(
     created.pop().map(Json).ok_or_else(ApiError::internal)
 }
 
-#[derive(Serialize)]
+/// `{"cards": [{"card": {...}}, ...]}`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "BulkCards")]
 pub struct BulkBody {
     cards: Vec<CardBody>,
 }

@@ -21,7 +21,9 @@ use cardinal_store::{CardQuery, CardSortField, StoredCard};
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Serialize)]
+/// `{"card": {...}}`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "CardEnvelope")]
 pub struct CardBody {
     pub card: wire::Card,
 }

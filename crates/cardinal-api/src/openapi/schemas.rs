@@ -1,0 +1,173 @@
+//! The schemas of `components.schemas`. Answers' schemas are derived from the wire types
+//! that serialize them (`#[derive(JsonSchema)]`), so the document cannot drift from what is
+//! sent; requests' are written here as the handlers' field readers take them.
+
+use crate::http::auth::scope;
+use crate::v2::cards::create::BulkBody;
+use crate::v2::cards::CardBody;
+use crate::wire;
+use cardinal_domain::card::Category;
+use cardinal_domain::{CardLevel, Role};
+use schemars::generate::SchemaSettings;
+use serde_json::{json, Map, Value};
+
+pub fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+pub fn enumeration(values: impl IntoIterator<Item = &'static str>) -> Value {
+    json!({"type": "string", "enum": values.into_iter().collect::<Vec<_>>()})
+}
+
+fn object(properties: Value, required: &[&str]) -> Value {
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+fn nullable(mut schema: Value) -> Value {
+    if let Some(kind) = schema.get("type").cloned() {
+        schema["type"] = json!([kind, "null"]);
+    }
+    schema
+}
+
+fn limit_properties() -> Value {
+    let money = json!({"type": "integer", "minimum": 0, "description": "whole euros"});
+    let flag = json!({"type": "boolean"});
+    json!({
+        "atm_monthly_limit": money, "atm_daily_limit": money, "atm_daily_limit_option": flag,
+        "payment_monthly_limit": money, "payment_daily_limit": money, "payment_daily_limit_option": flag,
+        "payment_transaction_limit": money, "payment_transaction_limit_option": flag, "payment_lifespan_limit": money,
+    })
+}
+
+fn create_card_schema() -> Value {
+    let mut properties = limit_properties();
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let more = json!({
+        "holder_id": uuid, "bank_account_id": uuid, "initiator_id": uuid,
+        "organization_id": {"type": "string", "description": "your organization's id or slug"},
+        "card_level": enumeration(CardLevel::ALL.iter().map(|l| l.as_str())),
+        "nickname": {"type": "string", "minLength": 1, "maxLength": 40},
+        "card_design": {"type": "string"},
+        "active_days": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7}},
+        "categories": {"type": "array", "items": enumeration(Category::ALL.iter().map(|c| c.as_str()))},
+        "atm_option": {"type": "boolean"}, "nfc_option": {"type": "boolean"},
+        "online_option": {"type": "boolean"}, "foreign_option": {"type": "boolean"},
+        "ship_to_business": {"type": "boolean"},
+        "address": object(json!({"contact_name": {"type": "string", "maxLength": 100},
+            "first_line": {"type": "string", "minLength": 1, "maxLength": 100},
+            "second_line": {"type": "string", "maxLength": 100}, "third_line": {"type": "string", "maxLength": 100},
+            "zipcode": {"type": "string", "minLength": 1, "maxLength": 20},
+            "city": {"type": "string", "minLength": 1, "maxLength": 100},
+            "country": {"type": "string", "minLength": 1, "maxLength": 2}}),
+            &["first_line", "zipcode", "city", "country"]),
+        "type_of_print": enumeration(["print", "embossed"]),
+        "pre_expires_at": {"type": "string", "format": "date-time"},
+    });
+    if let (Some(p), Some(m)) = (properties.as_object_mut(), more.as_object()) {
+        p.extend(m.clone());
+    }
+    object(properties, &["holder_id", "bank_account_id", "card_level"])
+}
+
+fn wrap(key: &str, schema: Value) -> Value {
+    json!({"type": "object", "properties": {key: schema}, "required": [key]})
+}
+
+fn list_of(key: &str, item: Value) -> Value {
+    object(json!({key: {"type": "array", "items": item}, "meta": reference("Meta")}), &[key, "meta"])
+}
+
+/// Every schema the document names: the answers' derived from the wire types that serialize
+/// them, the requests' as the handlers read them.
+pub fn all() -> Value {
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let text = json!({"type": "string"});
+    let time = json!({"type": "string", "format": "date-time"});
+    let money = json!({"type": "number"});
+    let role = enumeration(Role::ALL.iter().map(|r| r.as_str()));
+    let mut schemas = derived();
+    let written = json!({
+        "CardList": list_of("cards", reference("Card")),
+        "Error": object(json!({
+            "errors": {"type": "array", "items": object(json!({"code": text, "detail": text,
+                "source": {"type": "object", "properties": {"pointer": text, "parameter": text}}}), &["code", "detail"])},
+            "trace_id": {"type": "string", "description": "equals the X-Request-Id response header"}}), &["errors", "trace_id"]),
+        "ScaAnswer": object(json!({"code": enumeration(["sca_required", "sca_not_enrolled", "sca_denied", "sca_pending", "sca_session_invalid"]),
+            "message": text, "action_type": text, "sca_session_token": text, "trace_id": text}), &["code", "message", "trace_id"]),
+        "ScaSession": object(json!({"result": enumeration(["waiting", "allow", "deny"]), "canceled_at": nullable(time.clone())}),
+            &["result", "canceled_at"]),
+        "Message": object(json!({"message": text}), &["message"]),
+        "CreateCardRequest": wrap("card", create_card_schema()),
+        "BulkCreateRequest": wrap("cards", json!({"type": "array", "minItems": 1, "maxItems": 50,
+            "items": {"oneOf": [wrap("card", reference("CardFields")), reference("CardFields")]}})),
+        "CardFields": create_card_schema(),
+        "LimitsUpdate": wrap("card", object(limit_properties(), &[])),
+        "NicknameUpdate": wrap("card", object(json!({"nickname": {"type": "string", "minLength": 1, "maxLength": 40}}), &["nickname"])),
+        "OptionsUpdate": wrap("card", object(json!({"atm_option": {"type": "boolean"}, "nfc_option": {"type": "boolean"},
+            "online_option": {"type": "boolean"}, "foreign_option": {"type": "boolean"}}),
+            &["atm_option", "nfc_option", "online_option", "foreign_option"])),
+        "RestrictionsUpdate": wrap("card", object(json!({
+            "active_days": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1, "maximum": 7}},
+            "categories": {"type": "array", "items": enumeration(Category::ALL.iter().map(|c| c.as_str()))}}), &[])),
+        "DataViewLink": object(json!({"iframe_url": {"type": "string", "format": "uri"}}), &["iframe_url"]),
+        "Appearances": object(json!({"card_type_appearances": {"type": "array", "items": {"type": "object"}}}), &["card_type_appearances"]),
+        "BankAccountEnvelope": wrap("bank_account", reference("BankAccount")),
+        "BankAccountList": list_of("bank_accounts", reference("BankAccount")),
+        "OrganizationEnvelope": wrap("organization", reference("Organization")),
+        "MembershipList": list_of("memberships", reference("Membership")),
+        "MembershipEnvelope": wrap("membership", reference("MembershipDetail")),
+        "SandboxOrganizationRequest": object(json!({"legal_name": text, "slug": text,
+            "sca_mode": enumeration(["required", "disabled", "not_enrolled"]), "timezone": text, "balance": money,
+            "country": text, "cards": {"type": "boolean"},
+            "members": {"type": "array", "items": object(json!({"first_name": text, "last_name": text, "role": role, "team": text}),
+                &["first_name", "last_name", "role"])}}), &[]),
+        "SandboxOrganization": object(json!({"organization": {"type": "object"}, "bank_account": reference("BankAccount"),
+            "api_key": object(json!({"login": text, "secret_key": text}), &["login", "secret_key"]),
+            "memberships": {"type": "array", "items": {"type": "object"}},
+            "cards": {"type": "array", "items": reference("Card")}}), &["organization", "bank_account", "api_key", "memberships", "cards"]),
+        "ClockRequest": object(json!({"advance_by": {"type": "integer", "minimum": 0}, "set": time}), &[]),
+        "Clock": object(json!({"now": time}), &["now"]),
+        "TokenRequest": object(json!({"membership_id": uuid, "scopes": {"type": "array", "items": enumeration(scope::ALL.iter().copied())},
+            "expires_in": {"type": "integer", "minimum": 1}}), &["membership_id"]),
+        "AccessToken": object(json!({"access_token": text, "scopes": {"type": "array", "items": text}, "expires_at": nullable(time.clone())}),
+            &["access_token", "scopes", "expires_at"]),
+        "SystemLockRequest": object(json!({"reason": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}}), &["reason"]),
+        "Events": object(json!({"events": {"type": "array", "items": reference("Event")}}), &["events"]),
+        "Status": object(json!({"status": text}), &["status"]),
+        "OpenApiDocument": {"type": "object"},
+        "TransactionEnvelope": wrap("transaction", reference("Transaction")),
+        "TransactionList": list_of("transactions", reference("Transaction")),
+        "AuthorizationRequest": object(json!({"amount": {"type": "number", "exclusiveMinimum": 0}, "currency": enumeration(["EUR"]),
+            "channel": enumeration(["chip", "contactless", "online", "atm"]),
+            "merchant": object(json!({"name": text, "category": text, "country": text}), &["name", "category", "country"]),
+            "at": time}), &["amount", "channel", "merchant"]),
+        "Authorization": wrap("authorization", object(json!({"id": uuid, "card_id": uuid,
+            "decision": enumeration(["approved", "declined"]), "decline_reason": nullable(text.clone()), "amount": money,
+            "transaction_id": uuid, "at": time}), &["id", "card_id", "decision", "decline_reason", "amount", "transaction_id", "at"])),
+    });
+    if let Value::Object(written) = written {
+        schemas.extend(written);
+    }
+    Value::Object(schemas)
+}
+
+/// The schemas of the answers' wire types and of every type they use, by schema name.
+fn derived() -> Map<String, Value> {
+    let mut generator = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator();
+    generator.subschema_for::<CardBody>();
+    generator.subschema_for::<BulkBody>();
+    generator.subschema_for::<wire::Meta>();
+    generator.subschema_for::<wire::OrganizationBody>();
+    generator.subschema_for::<wire::MembershipSummary>();
+    generator.subschema_for::<wire::MembershipDetail>();
+    generator.subschema_for::<wire::TransactionBody>();
+    generator.subschema_for::<wire::EventBody>();
+    generator.take_definitions(true)
+}
