@@ -8,46 +8,29 @@ use cardinal_domain::{CardLevel, Role};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use std::borrow::Cow;
 
-impl JsonSchema for Euros {
-    fn schema_name() -> Cow<'static, str> {
-        "Euros".into()
-    }
+/// A wire value type whose schema is written inline wherever it is used.
+macro_rules! inline_schema {
+    ($($type:ident => $schema:tt),+ $(,)?) => {$(
+        impl JsonSchema for $type {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($type).into()
+            }
 
-    fn inline_schema() -> bool {
-        true
-    }
+            fn inline_schema() -> bool {
+                true
+            }
 
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "number", "description": "euros: an integer when whole, else up to two decimals"})
-    }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!($schema)
+            }
+        }
+    )+};
 }
 
-impl JsonSchema for Limit {
-    fn schema_name() -> Cow<'static, str> {
-        "Limit".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "integer", "minimum": 0, "description": "whole euros"})
-    }
-}
-
-impl JsonSchema for Time {
-    fn schema_name() -> Cow<'static, str> {
-        "Time".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "string", "format": "date-time"})
-    }
+inline_schema! {
+    Euros => {"type": "number", "description": "euros: an integer when whole, else up to two decimals"},
+    Limit => {"type": "integer", "minimum": 0, "description": "whole euros"},
+    Time => {"type": "string", "format": "date-time"},
 }
 
 /// A string from a fixed list.
