@@ -9,6 +9,7 @@ pub mod routes;
 pub mod sandbox;
 pub mod secrets;
 pub mod v2;
+pub mod webhooks;
 pub mod wire;
 
 use axum::extract::DefaultBodyLimit;
@@ -38,6 +39,9 @@ pub struct ApiConfig {
     /// How long a request body may stop arriving before the request is answered 408.
     pub body_stall: std::time::Duration,
     pub rate_limits: http::rate_limit::RateLimits,
+    /// How long a failed webhook delivery waits before each next attempt; after the last,
+    /// the delivery is failed. Qonto-like by default ([`webhooks::delivery::RETRY_DELAYS`]).
+    pub webhook_retry_delays: Vec<jiff::SignedDuration>,
 }
 
 impl ApiConfig {
@@ -50,6 +54,7 @@ impl ApiConfig {
             body_limit_bytes: 256 * 1024,
             body_stall: std::time::Duration::from_secs(20),
             rate_limits: http::rate_limit::RateLimits::default(),
+            webhook_retry_delays: webhooks::delivery::RETRY_DELAYS.to_vec(),
         }
     }
 }

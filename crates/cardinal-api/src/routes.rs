@@ -2,10 +2,10 @@
 //! OpenAPI document (`/openapi.json`): a route cannot exist without being documented.
 
 use crate::http::{auth::scope, health};
-use crate::sandbox::{control, payments};
+use crate::sandbox::{self, control, payments};
 use crate::v2::cards::{self, actions, create, data_view};
 use crate::v2::sca::ScaAction;
-use crate::v2::{assets, iban_certificate, organization, sca, transactions};
+use crate::v2::{assets, iban_certificate, organization, sca, transactions, webhook_subscriptions};
 use crate::AppState;
 use axum::routing::MethodRouter;
 
@@ -206,6 +206,17 @@ const TRANSACTION_QUERY: &[Param] = &[
     PAGINATION[1],
 ];
 
+fn delivery_statuses() -> Vec<&'static str> {
+    cardinal_store::DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect()
+}
+
+const DELIVERY_QUERY: &[Param] = &[
+    param("status", ParamKind::OneOf(delivery_statuses), "`pending`, `delivered` or `failed`."),
+    param("subscription_id", ParamKind::Uuid, "One subscription's deliveries."),
+    PAGINATION[0],
+    PAGINATION[1],
+];
+
 const TRANSACTION_SHOW_QUERY: &[Param] =
     &[param("includes[]", ParamKind::AnyOf(transaction_includes), "Related objects to add to the transaction.")];
 
@@ -269,6 +280,20 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             query = TRANSACTION_QUERY, reply = Reply::Json(200, "TransactionList")),
         operation!(get "/v2/transactions/{id}" => transactions::show; Qonto, "getTransaction", "Show a transaction",
             scope = Some(ORGANIZATION_READ), query = TRANSACTION_SHOW_QUERY, reply = Reply::Json(200, "TransactionEnvelope")),
+        operation!(get "/v2/webhook_subscriptions" => webhook_subscriptions::list; Qonto, "listWebhookSubscriptions",
+            "The caller's webhook subscriptions", scope = Some(WEBHOOK), query = &PAGINATION,
+            reply = Reply::Json(200, "WebhookSubscriptionList")),
+        operation!(post "/v2/webhook_subscriptions" => webhook_subscriptions::create; Qonto, "createWebhookSubscription",
+            "Subscribe a callback URL to event types (owners and admins); the secret is shown once",
+            scope = Some(WEBHOOK), request = Some("WebhookSubscriptionRequest"),
+            reply = Reply::Json(201, "WebhookSubscriptionWithSecret")),
+        operation!(get "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::show; Qonto, "getWebhookSubscription",
+            "Show a webhook subscription", scope = Some(WEBHOOK), reply = Reply::Json(200, "WebhookSubscription")),
+        operation!(put "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::replace; Qonto,
+            "updateWebhookSubscription", "Replace a subscription's URL, types and description", scope = Some(WEBHOOK),
+            request = Some("WebhookSubscriptionUpdate"), reply = Reply::Json(200, "WebhookSubscription")),
+        operation!(delete "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::delete; Qonto,
+            "deleteWebhookSubscription", "Delete a webhook subscription", scope = Some(WEBHOOK), reply = Reply::NoContent),
         operation!(get "/v2/mocked_sca_sessions/{token}" => sca::mocked_show; MockedSca, "getMockedScaSession",
             "Sandbox: see an SCA session", reply = Reply::Json(200, "ScaSession")),
         operation!(post "/v2/mocked_sca_sessions/{token}/{decision}" => sca::mocked_decide; MockedSca, "decideMockedScaSession",
@@ -299,6 +324,14 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             "Settle a pending transaction", reply = Reply::Json(200, "TransactionEnvelope")),
         operation!(post "/_sandbox/transactions/{id}/reverse" => payments::reverse; Control, "reverseTransaction",
             "Reverse a pending transaction", reply = Reply::Json(200, "TransactionEnvelope")),
+        operation!(get "/_sandbox/organizations/{id}/webhook_deliveries" => sandbox::webhooks::list; Control,
+            "listWebhookDeliveries", "An organization's webhook deliveries, newest first", query = DELIVERY_QUERY,
+            reply = Reply::Json(200, "WebhookDeliveryList")),
+        operation!(get "/_sandbox/webhook_deliveries/{id}" => sandbox::webhooks::show; Control, "getWebhookDelivery",
+            "A delivery: the exact body sent and every attempt", reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
+        operation!(post "/_sandbox/webhook_deliveries/{id}/retry" => sandbox::webhooks::retry; Control,
+            "retryWebhookDelivery", "Attempt a delivery now, whatever its state",
+            reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
         operation!(get "/card_data/{token}" => data_view::page; Public, "showCardData",
             "The card-details page a data-view link opens (once)", reply = Reply::Html),
         operation!(get "/assets/cards/{design}/{file}" => assets::card_image; Public, "getCardImage",

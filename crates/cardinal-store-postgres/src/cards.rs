@@ -90,6 +90,7 @@ pub(crate) async fn commit_card_write<C: GenericClient + Sync>(
         save_card(client, stored).await?;
         insert_event(client, event).await?;
     }
+    write_outbox(client, &write.events).await?;
     if let Some(redemption) = write.redeems_sca {
         if !spend_sca_session(client, &redemption.token_hash, redemption.now).await? {
             return Err(Fail::Store(StoreError::ScaSessionUsed));
@@ -217,6 +218,7 @@ impl PostgresStore {
         &self,
         cards: Vec<NewCard>,
         events: Vec<AuditEvent>,
+        outbox: Vec<OutboxEvent>,
     ) -> StoreResult<Vec<StoredCard>> {
         transaction!(self, |tx| {
             let mut stored = Vec::with_capacity(cards.len());
@@ -230,6 +232,7 @@ impl PostgresStore {
             for event in &events {
                 insert_event(&*tx, event).await?;
             }
+            write_outbox(&*tx, &outbox).await?;
             stored
         })
     }

@@ -30,6 +30,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
+use webhooks::write_outbox;
 
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -185,6 +186,7 @@ mod organizations;
 mod sca;
 mod settings;
 mod transactions;
+mod webhooks;
 
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((2u64 << attempt.min(7)) + u64::from(std::process::id() % 7))
@@ -374,8 +376,13 @@ impl Store for PostgresStore {
         PostgresStore::update_card(self, org, id, change).await
     }
 
-    async fn insert_cards(&self, cards: Vec<NewCard>, events: Vec<AuditEvent>) -> StoreResult<Vec<StoredCard>> {
-        PostgresStore::insert_cards(self, cards, events).await
+    async fn insert_cards(
+        &self,
+        cards: Vec<NewCard>,
+        events: Vec<AuditEvent>,
+        outbox: Vec<OutboxEvent>,
+    ) -> StoreResult<Vec<StoredCard>> {
+        PostgresStore::insert_cards(self, cards, events, outbox).await
     }
 
     async fn insert_sca_session(&self, s: ScaSession) -> StoreResult<()> {
@@ -447,6 +454,70 @@ impl Store for PostgresStore {
 
     async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
         PostgresStore::card_events(self, org, card).await
+    }
+
+    async fn insert_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<()> {
+        PostgresStore::insert_webhook_subscription(self, subscription).await
+    }
+
+    async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+        PostgresStore::webhook_secrets(self).await
+    }
+
+    async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()> {
+        PostgresStore::reseal_webhook_secrets(self, secrets).await
+    }
+
+    async fn webhook_subscriptions(
+        &self,
+        org: Uuid,
+        membership: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<WebhookSubscription>> {
+        PostgresStore::webhook_subscriptions(self, org, membership, page).await
+    }
+
+    async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
+        PostgresStore::webhook_subscription(self, org, id).await
+    }
+
+    async fn update_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<bool> {
+        PostgresStore::update_webhook_subscription(self, subscription).await
+    }
+
+    async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool> {
+        PostgresStore::delete_webhook_subscription(self, org, id).await
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        owner: Uuid,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        PostgresStore::claim_webhook_deliveries(self, owner, now, lease_until, limit).await
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        owner: Uuid,
+        attempt: DeliveryAttempt,
+        outcome: AttemptOutcome,
+    ) -> StoreResult<bool> {
+        PostgresStore::record_webhook_attempt(self, owner, attempt, outcome).await
+    }
+
+    async fn webhook_deliveries(&self, query: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
+        PostgresStore::webhook_deliveries(self, query).await
+    }
+
+    async fn webhook_delivery(&self, id: Uuid) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
+        PostgresStore::webhook_delivery(self, id).await
+    }
+
+    async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        PostgresStore::retry_webhook_delivery(self, id, now).await
     }
 }
 

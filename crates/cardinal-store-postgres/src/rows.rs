@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-fn corrupt(what: impl std::fmt::Display) -> Fail {
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> Fail {
     Fail::Store(StoreError::Backend(format!("unreadable row: {what}")))
 }
 
@@ -22,7 +22,7 @@ pub fn timestamp(seconds: i64) -> Result<Timestamp, Fail> {
     Timestamp::from_second(seconds).map_err(corrupt)
 }
 
-fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, name: &str) -> Result<T, Fail> {
+pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, name: &str) -> Result<T, Fail> {
     row.try_get(name).map_err(|e| corrupt(format!("{name}: {e}")))
 }
 

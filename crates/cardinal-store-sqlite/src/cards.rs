@@ -194,6 +194,7 @@ impl SqliteStore {
         &self,
         cards: Vec<NewCard>,
         events: Vec<AuditEvent>,
+        outbox: Vec<OutboxEvent>,
     ) -> StoreResult<Vec<StoredCard>> {
         let cache = self.cache.clone();
         self.engine
@@ -212,6 +213,7 @@ impl SqliteStore {
                     for event in &events {
                         insert_event(conn, event)?;
                     }
+                    write_outbox(conn, &outbox)?;
                     Ok(stored)
                 },
                 move |stored| cache.committed_cards(stored),
@@ -325,6 +327,7 @@ fn commit_card_write(conn: &Connection, stored: &StoredCard, write: &CardWrite) 
         save_card(conn, stored)?;
         insert_event(conn, event)?;
     }
+    write_outbox(conn, &write.events)?;
     if let Some(redemption) = write.redeems_sca {
         if !spend_sca_session(conn, &redemption.token_hash, redemption.now)? {
             return Err(StoreError::ScaSessionUsed);

@@ -13,6 +13,7 @@ mod sca;
 mod settings;
 mod stats;
 mod transactions;
+mod webhooks;
 
 pub use engine::Location;
 
@@ -32,6 +33,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
 use sca::spend_sca_session;
 use std::sync::LazyLock;
 use uuid::Uuid;
+use webhooks::write_outbox;
 
 pub struct SqliteStore {
     engine: Engine,
@@ -211,8 +213,13 @@ impl Store for SqliteStore {
         SqliteStore::update_card(self, org, id, change).await
     }
 
-    async fn insert_cards(&self, cards: Vec<NewCard>, events: Vec<AuditEvent>) -> StoreResult<Vec<StoredCard>> {
-        SqliteStore::insert_cards(self, cards, events).await
+    async fn insert_cards(
+        &self,
+        cards: Vec<NewCard>,
+        events: Vec<AuditEvent>,
+        outbox: Vec<OutboxEvent>,
+    ) -> StoreResult<Vec<StoredCard>> {
+        SqliteStore::insert_cards(self, cards, events, outbox).await
     }
 
     async fn insert_sca_session(&self, session: ScaSession) -> StoreResult<()> {
@@ -284,5 +291,69 @@ impl Store for SqliteStore {
 
     async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
         SqliteStore::card_events(self, org, card).await
+    }
+
+    async fn insert_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<()> {
+        SqliteStore::insert_webhook_subscription(self, subscription).await
+    }
+
+    async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+        SqliteStore::webhook_secrets(self).await
+    }
+
+    async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()> {
+        SqliteStore::reseal_webhook_secrets(self, secrets).await
+    }
+
+    async fn webhook_subscriptions(
+        &self,
+        org: Uuid,
+        membership: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<WebhookSubscription>> {
+        SqliteStore::webhook_subscriptions(self, org, membership, page).await
+    }
+
+    async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
+        SqliteStore::webhook_subscription(self, org, id).await
+    }
+
+    async fn update_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<bool> {
+        SqliteStore::update_webhook_subscription(self, subscription).await
+    }
+
+    async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool> {
+        SqliteStore::delete_webhook_subscription(self, org, id).await
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        owner: Uuid,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        SqliteStore::claim_webhook_deliveries(self, owner, now, lease_until, limit).await
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        owner: Uuid,
+        attempt: DeliveryAttempt,
+        outcome: AttemptOutcome,
+    ) -> StoreResult<bool> {
+        SqliteStore::record_webhook_attempt(self, owner, attempt, outcome).await
+    }
+
+    async fn webhook_deliveries(&self, query: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
+        SqliteStore::webhook_deliveries(self, query).await
+    }
+
+    async fn webhook_delivery(&self, id: Uuid) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
+        SqliteStore::webhook_delivery(self, id).await
+    }
+
+    async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        SqliteStore::retry_webhook_delivery(self, id, now).await
     }
 }

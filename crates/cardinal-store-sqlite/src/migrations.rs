@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_card_api.sql"),
     include_str!("../migrations/0003_transactions.sql"),
     include_str!("../migrations/0004_card_counts.sql"),
+    include_str!("../migrations/0005_webhooks.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {

@@ -12,10 +12,12 @@ mod idempotency;
 pub mod sql;
 mod transactions;
 mod types;
+mod webhooks;
 
 pub use idempotency::*;
 pub use transactions::*;
 pub use types::*;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
@@ -57,6 +59,9 @@ pub type CardChange = Box<dyn FnMut(&mut StoredCard) -> Result<CardWrite, Domain
 pub struct CardWrite {
     /// The audit event of a change; `None` when the card is as it was.
     pub event: Option<AuditEvent>,
+    /// The events this change reports (`v1/cards`), written with it for the subscriptions of
+    /// its organization to their topic.
+    pub events: Vec<OutboxEvent>,
     /// The allowed SCA session this request spends. It is marked used in the same
     /// transaction; a session used meanwhile (by a concurrent request) fails the whole change
     /// with [`StoreError::ScaSessionUsed`].
@@ -72,11 +77,11 @@ pub struct ScaRedemption {
 
 impl CardWrite {
     /// Nothing to write: the card is unchanged and no session is spent.
-    pub const NOTHING: CardWrite = CardWrite { event: None, redeems_sca: None };
+    pub const NOTHING: CardWrite = CardWrite { event: None, events: Vec::new(), redeems_sca: None };
 
     /// A change recorded by `event`.
     pub fn of(event: AuditEvent) -> CardWrite {
-        CardWrite { event: Some(event), redeems_sca: None }
+        CardWrite { event: Some(event), events: Vec::new(), redeems_sca: None }
     }
 }
 
@@ -132,9 +137,14 @@ pub trait Store: Send + Sync + 'static {
     /// audit event, the SCA session it redeems) together. A missing card is
     /// `DomainError::NotFound`.
     async fn update_card(&self, org: Uuid, id: Uuid, change: CardChange) -> StoreResult<StoredCard>;
-    /// Inserts new cards and their audit events, all or nothing. Holders must be members of
-    /// the cards' organization.
-    async fn insert_cards(&self, cards: Vec<NewCard>, events: Vec<AuditEvent>) -> StoreResult<Vec<StoredCard>>;
+    /// Inserts new cards, their audit events and the webhook events they report, all or
+    /// nothing. Holders must be members of the cards' organization.
+    async fn insert_cards(
+        &self,
+        cards: Vec<NewCard>,
+        events: Vec<AuditEvent>,
+        outbox: Vec<OutboxEvent>,
+    ) -> StoreResult<Vec<StoredCard>>;
 
     async fn insert_sca_session(&self, session: ScaSession) -> StoreResult<()>;
     async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>>;
@@ -173,4 +183,46 @@ pub trait Store: Send + Sync + 'static {
 
     /// The card's audit events, oldest first.
     async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>>;
+
+    async fn insert_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<()>;
+    /// Every subscription's sealed secret, for a key rotation.
+    async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>>;
+    /// Replaces these subscriptions' sealed secrets, in one transaction.
+    async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()>;
+    /// The subscriptions `membership` made in `org`, oldest first.
+    async fn webhook_subscriptions(
+        &self,
+        org: Uuid,
+        membership: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<WebhookSubscription>>;
+    async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>>;
+    /// Replaces a subscription's URL, types and description. False when there is none.
+    async fn update_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<bool>;
+    /// Removes a subscription and its deliveries. False when there was none.
+    async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// Takes the lease of at most `limit` deliveries due at `now` (real time) whose lease is
+    /// free or expired and that no earlier pending delivery of the same subscription and
+    /// ordering key precedes; each is then attempted by `owner` only, until `lease_until`.
+    async fn claim_webhook_deliveries(
+        &self,
+        owner: Uuid,
+        now: jiff::Timestamp,
+        lease_until: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records an attempt and its outcome, and frees the lease, if `owner` still holds it.
+    /// False when it does not (its lease expired and another worker took the delivery).
+    async fn record_webhook_attempt(
+        &self,
+        owner: Uuid,
+        attempt: DeliveryAttempt,
+        outcome: AttemptOutcome,
+    ) -> StoreResult<bool>;
+    async fn webhook_deliveries(&self, query: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>>;
+    /// A delivery of any organization with its attempts, oldest first.
+    async fn webhook_delivery(&self, id: Uuid) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>>;
+    /// Makes a delivery due now whatever its state (pending again if it had failed or was
+    /// delivered), lease freed. False when there is none.
+    async fn retry_webhook_delivery(&self, id: Uuid, now: jiff::Timestamp) -> StoreResult<bool>;
 }

@@ -72,7 +72,7 @@ pub async fn seed_organization(args: SeedArgs) -> Result<(), String> {
         if sample.len() < 1_000 {
             sample.extend(cards.iter().take(1_000 - sample.len()).map(|c| c.card.id.to_string()));
         }
-        store.insert_cards(cards, vec![]).await.map_err(|e| e.to_string())?;
+        store.insert_cards(cards, vec![], vec![]).await.map_err(|e| e.to_string())?;
         remaining -= batch;
     }
     let owner = members.iter().position(|m| m.role == cardinal_domain::Role::Owner).unwrap_or(0);

@@ -51,8 +51,9 @@ pub async fn rotate(args: RotateArgs) -> Result<(), String> {
         }
     };
     let moved = reseal_all(store.as_ref(), &old, &new, args.batch.max(1)).await?;
+    let secrets = reseal_webhook_secrets(store.as_ref(), &old, &new).await?;
     store.set_setting(CARD_KEY_CHECK, Some(&new.check_value())).await.map_err(|e| e.to_string())?;
-    println!("Re-sealed {moved} cards under key {}.", new.check_value());
+    println!("Re-sealed {moved} cards and {secrets} webhook secrets under key {}.", new.check_value());
     finish(store.as_ref(), &files, new).await
 }
 
@@ -132,6 +133,24 @@ impl Keys {
 }
 
 /// Moves every card still under `old` to `new`, batch by batch; returns how many moved.
+/// Webhook subscriptions' signing secrets, sealed with the same key: few, in one transaction.
+/// A secret the new key opens already moved (a resumed rotation).
+async fn reseal_webhook_secrets(store: &dyn Store, old: &CardKey, new: &CardKey) -> Result<usize, String> {
+    let (old, new) = (CardVault::new(old), CardVault::new(new));
+    let mut resealed = Vec::new();
+    for (id, sealed) in store.webhook_secrets().await.map_err(|e| e.to_string())? {
+        if new.open(id, &sealed).is_some() {
+            continue;
+        }
+        let secret =
+            old.open(id, &sealed).ok_or_else(|| format!("webhook subscription {id}: its secret does not open"))?;
+        resealed.push((id, new.seal(id, &secret)));
+    }
+    let count = resealed.len();
+    store.reseal_webhook_secrets(resealed).await.map_err(|e| e.to_string())?;
+    Ok(count)
+}
+
 async fn reseal_all(store: &dyn Store, old: &CardKey, new: &CardKey, batch: u32) -> Result<u64, String> {
     let (old, new) = (CardVault::new(old), CardVault::new(new));
     let progress = Progress::start();

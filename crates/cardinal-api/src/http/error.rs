@@ -76,6 +76,21 @@ impl ApiError {
         ApiError { flat: Some(flat), ..ApiError::new(status, code, message) }
     }
 
+    /// The same error in the flat shape of Qonto's webhook-subscription routes:
+    /// `{"code","detail","source"?}` at the top level (beside `errors` and `trace_id`).
+    pub fn flattened(mut self) -> ApiError {
+        if let Some(first) = self.errors.first() {
+            let mut flat = serde_json::Map::new();
+            flat.insert("code".into(), first.code.into());
+            flat.insert("detail".into(), first.detail.clone().into());
+            if let Some(source) = &first.source {
+                flat.insert("source".into(), serde_json::to_value(source).unwrap_or_default());
+            }
+            self.flat.get_or_insert_with(Default::default).extend(flat);
+        }
+        self
+    }
+
     /// `422 sca_session_invalid`: the presented SCA session cannot approve this request.
     pub fn sca_session_invalid(why: &str) -> ApiError {
         ApiError::sca(StatusCode::UNPROCESSABLE_ENTITY, "sca_session_invalid", why, serde_json::json!({}))

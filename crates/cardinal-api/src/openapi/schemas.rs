@@ -3,8 +3,10 @@
 //! sent; requests' are written here as the handlers' field readers take them.
 
 use crate::http::auth::scope;
+use crate::sandbox::webhooks::{AttemptBody, DeliverySummary};
 use crate::v2::cards::create::BulkBody;
 use crate::v2::cards::CardBody;
+use crate::v2::webhook_subscriptions::{SubscriptionBody, TOPICS};
 use crate::wire;
 use cardinal_domain::card::Category;
 use cardinal_domain::{CardLevel, Role};
@@ -146,10 +148,36 @@ pub fn all() -> Value {
             "decision": enumeration(["approved", "declined"]), "decline_reason": nullable(text.clone()), "amount": money,
             "transaction_id": uuid, "at": time}), &["id", "card_id", "decision", "decline_reason", "amount", "transaction_id", "at"])),
     });
-    if let Value::Object(written) = written {
-        schemas.extend(written);
+    for written in [written, webhook_schemas()] {
+        if let Value::Object(written) = written {
+            schemas.extend(written);
+        }
     }
     Value::Object(schemas)
+}
+
+/// The webhook routes' schemas written here: envelopes and requests.
+fn webhook_schemas() -> Value {
+    let text = json!({"type": "string"});
+    json!({
+        "WebhookSubscriptionList": list_of("subscriptions", reference("WebhookSubscription")),
+        "WebhookSubscriptionWithSecret": {"allOf": [reference("WebhookSubscription"), {"required": ["secret"]}]},
+        "WebhookSubscriptionRequest": object(json!({
+            "callback_url": {"type": "string", "format": "uri", "maxLength": 512,
+                "description": "https; in the sandbox also http to a loopback or private address"},
+            "types": {"type": "array", "minItems": 1, "items": enumeration(TOPICS)},
+            "secret": {"type": "string", "minLength": 32, "maxLength": 128},
+            "description": {"type": "string", "maxLength": 256}}), &["callback_url", "types"]),
+        "WebhookSubscriptionUpdate": object(json!({
+            "callback_url": {"type": "string", "format": "uri", "maxLength": 512},
+            "types": {"type": "array", "minItems": 1, "items": enumeration(TOPICS)},
+            "description": {"type": "string", "maxLength": 256}}), &["callback_url", "types"]),
+        "WebhookDeliveryList": list_of("webhook_deliveries", reference("WebhookDelivery")),
+        "WebhookDeliveryEnvelope": wrap("webhook_delivery", json!({"allOf": [reference("WebhookDelivery"), object(json!({
+            "callback_url": text, "body": {"type": "string", "description": "the exact body sent"},
+            "attempts_made": {"type": "array", "items": reference("WebhookAttempt")}}),
+            &["callback_url", "body", "attempts_made"])]})),
+    })
 }
 
 /// The schemas of the answers' wire types and of every type they use, by schema name.
@@ -169,5 +197,8 @@ fn derived() -> Map<String, Value> {
     generator.subschema_for::<wire::MembershipDetail>();
     generator.subschema_for::<wire::TransactionBody>();
     generator.subschema_for::<wire::EventBody>();
+    generator.subschema_for::<SubscriptionBody>();
+    generator.subschema_for::<DeliverySummary>();
+    generator.subschema_for::<AttemptBody>();
     generator.take_definitions(true)
 }

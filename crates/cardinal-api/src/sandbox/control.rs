@@ -6,6 +6,7 @@ use crate::http::auth::{scope, Admin};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::issuing::audit::audit_event;
+use crate::issuing::events::{card_event, card_outbox, status_event};
 use crate::sandbox::seed::{self, MemberPlan, OrganizationPlan};
 use crate::secrets::{hash_secret, new_token};
 use crate::v2::cards::{card_id, CardBody};
@@ -389,9 +390,16 @@ where
                 let from = stored.card.status(now);
                 let (outcome, action, changes) = rule(&mut stored.card, now)?;
                 let system = Actor { kind: ActorKind::System, id: None };
-                let event = (outcome == Outcome::Changed)
-                    .then(|| audit_event(&stored.card, action, system, Some(from), now, &request_id, changes));
-                Ok(CardWrite { event, redeems_sca: None })
+                if outcome == Outcome::Unchanged {
+                    return Ok(CardWrite::NOTHING);
+                }
+                let webhook = match action {
+                    "activate" => card_event(CardAction::Activate),
+                    _ => status_event(from, stored.card.status(now)),
+                };
+                let events = card_outbox(&stored.card, webhook, now);
+                let event = audit_event(&stored.card, action, system, Some(from), now, &request_id, changes);
+                Ok(CardWrite { event: Some(event), events, redeems_sca: None })
             }),
         )
         .await?;

@@ -4,3 +4,4 @@
 pub mod control;
 pub mod payments;
 pub mod seed;
+pub mod webhooks;

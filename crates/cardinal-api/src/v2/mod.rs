@@ -7,3 +7,4 @@ pub mod iban_certificate;
 pub mod organization;
 pub mod sca;
 pub mod transactions;
+pub mod webhook_subscriptions;

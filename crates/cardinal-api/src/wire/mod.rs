@@ -10,6 +10,7 @@ mod organization;
 pub mod rendered;
 pub mod schema;
 mod transactions;
+pub mod webhooks;
 
 pub use card::*;
 pub use events::*;

@@ -19,3 +19,4 @@ mod sca;
 mod security;
 mod strict_schema;
 mod updates;
+mod webhooks;

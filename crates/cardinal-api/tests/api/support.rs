@@ -67,6 +67,7 @@ pub struct Builder {
     mode: Mode,
     staging_token: Option<String>,
     on_disk: bool,
+    webhook_retry_delays: Option<Vec<jiff::SignedDuration>>,
 }
 
 impl Builder {
@@ -82,6 +83,12 @@ impl Builder {
 
     pub fn production(mut self) -> Builder {
         self.mode = Mode::Production;
+        self
+    }
+
+    /// Short retry delays, for tests that watch a delivery's later attempts.
+    pub fn webhook_retry_delays(mut self, delays: Vec<jiff::SignedDuration>) -> Builder {
+        self.webhook_retry_delays = Some(delays);
         self
     }
 
@@ -112,6 +119,9 @@ impl Builder {
         };
         let mut config = ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), ADMIN);
         config.rate_limits = self.rate_limits;
+        if let Some(delays) = self.webhook_retry_delays {
+            config.webhook_retry_delays = delays;
+        }
         let state = AppState::new(store, config, CardVault::new(&CardKey::generate()));
         TestApp { state, database_path: path }
     }
@@ -173,7 +183,13 @@ impl Org {
 impl TestApp {
     pub fn builder() -> Builder {
         // Tests send many requests from one address: no limits unless a test asks for them.
-        Builder { rate_limits: RateLimits::off(), mode: Mode::Sandbox, staging_token: None, on_disk: false }
+        Builder {
+            rate_limits: RateLimits::off(),
+            mode: Mode::Sandbox,
+            staging_token: None,
+            on_disk: false,
+            webhook_retry_delays: None,
+        }
     }
 
     pub async fn new() -> TestApp {

@@ -184,7 +184,7 @@ pub async fn a_duplicate_card_number_is_a_conflict(store: Arc<dyn Store>) {
     let mut twin = new_card(&seed.memberships[1], seed.bank_accounts[0].id, CardLevel::Virtual, now(), &tz);
     twin.secrets.pan_fingerprint = seed.cards[0].secrets.pan_fingerprint;
     let fresh = new_card(&seed.memberships[1], seed.bank_accounts[0].id, CardLevel::Virtual, now(), &tz);
-    let err = store.insert_cards(vec![fresh.clone(), twin], vec![]).await.unwrap_err();
+    let err = store.insert_cards(vec![fresh.clone(), twin], vec![], vec![]).await.unwrap_err();
     match err {
         StoreError::Conflict(cause) => assert!(cause.contains("pan_fingerprint"), "{cause}"),
         other => panic!("expected a conflict, got {other:?}"),

@@ -14,11 +14,13 @@ mod cards;
 mod organizations;
 mod payments;
 mod secrets;
+mod webhooks;
 
 pub use cards::*;
 pub use organizations::*;
 pub use payments::*;
 pub use secrets::*;
+pub use webhooks::*;
 
 /// Generates one `#[tokio::test]` per story. `$make` yields `Arc<dyn Store>` for a fresh
 /// database; with `optional:`, an `Option` of one (`None` skips, loudly). The stories are
@@ -37,6 +39,8 @@ macro_rules! conformance_tests {
             concurrent_clock_advances_all_count, sealed_secrets_are_walked_and_replaced,
             idempotency_keys_claim_replay_and_expire, sca_sessions_are_decided_once_and_used_once,
             card_changes_spend_their_sca_session_with_the_change,
+            card_changes_write_their_deliveries_with_them, delivery_leases_are_exclusive_and_ordered,
+            webhook_secrets_are_walked_and_replaced,
             data_view_tokens_open_once_before_they_expire);
     };
     (@each_optional $make:expr; $($story:ident),+) => {

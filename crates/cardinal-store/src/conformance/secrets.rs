@@ -156,7 +156,7 @@ pub async fn card_changes_spend_their_sca_session_with_the_change(store: Arc<dyn
         Box::new(move |stored| {
             stored.card.nickname = name.into();
             let redeems_sca = Some(ScaRedemption { token_hash: [hash; 32], now: t0 });
-            Ok(CardWrite { event: Some(event(&stored.card, "nickname")), redeems_sca })
+            Ok(CardWrite { redeems_sca, ..CardWrite::of(event(&stored.card, "nickname")) })
         })
     };
     let events_before = store.card_events(org, card).await.unwrap().len();

@@ -6,8 +6,8 @@
 //! 2. the route's SCA step is checked against the presented session, writing nothing;
 //! 3. in the card's transaction, on the card as it is locked: the role check from the one
 //!    permission table, then the SCA verdict, the domain transition and the card's validation;
-//! 4. the card, its audit event and the spent SCA session commit together
-//!    ([`cardinal_store::CardWrite`]; the outbox event of a webhook joins them there);
+//! 4. the card, its audit event, its webhook events (the outbox) and the spent SCA session
+//!    commit together ([`cardinal_store::CardWrite`]);
 //! 5. the card is rendered.
 //!
 //! A handler only declares its action and how its body reads into a change.
@@ -15,6 +15,7 @@
 use crate::http::auth::Principal;
 use crate::http::error::ApiResult;
 use crate::issuing::audit::{audit_event, changed_fields, verb};
+use crate::issuing::events::{card_event, card_outbox};
 use crate::v2::cards::{render, CardBody, CardId};
 use crate::v2::sca::ScaStep;
 use crate::AppState;
@@ -105,14 +106,15 @@ async fn change_card(
                 let before = stored.card.clone();
                 rule(&mut stored.card, now)?;
                 if stored.card == before {
-                    return Ok(CardWrite { event: None, redeems_sca });
+                    return Ok(CardWrite { redeems_sca, ..CardWrite::NOTHING });
                 }
                 stored.card.updated_at = now;
                 DomainError::check(rules::check_card(&stored.card, "/card"))?;
                 let changes = changed_fields(&before, &stored.card, now);
                 let from = Some(before.status(now));
                 let event = audit_event(&stored.card, verb(action), actor.clone(), from, now, &request_id, changes);
-                Ok(CardWrite { event: Some(event), redeems_sca })
+                let events = card_outbox(&stored.card, card_event(action), now);
+                Ok(CardWrite { event: Some(event), events, redeems_sca })
             }),
         )
         .await?;

@@ -5,6 +5,7 @@ use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::fields::{wrapped, Fields};
 use crate::issuing::audit::audit_event;
+use crate::issuing::events::{card_event, card_outbox};
 use crate::issuing::issue;
 use crate::v2::cards::actions::{read_restrictions, LimitsPatch};
 use crate::v2::cards::{render, CardBody};
@@ -310,7 +311,10 @@ pub async fn insert_with_fresh_pans(
 ) -> ApiResult<Vec<cardinal_store::StoredCard>> {
     const ATTEMPTS: usize = 5;
     for attempt in 1..=ATTEMPTS {
-        match state.store.insert_cards(cards.clone(), events.clone()).await {
+        // Made again on each attempt: a new number shows in the event's `masked_pan`.
+        let outbox =
+            cards.iter().flat_map(|new| card_outbox(&new.card, card_event(CardAction::Create), new.card.created_at));
+        match state.store.insert_cards(cards.clone(), events.clone(), outbox.collect()).await {
             Err(cardinal_store::StoreError::Conflict(cause))
                 if attempt < ATTEMPTS && cause.contains("pan_fingerprint") =>
             {

@@ -1,0 +1,146 @@
+//! The control API's view of webhook deliveries (spec §7): list them, see exactly what was
+//! sent and answered on each attempt, and retry one now.
+
+use crate::http::auth::Admin;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::params::Params;
+use crate::wire::webhooks::envelope;
+use crate::wire::{Meta, Time};
+use crate::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use cardinal_store::{DeliveryAttempt, DeliveryQuery, DeliveryStatus, WebhookDelivery};
+use serde::Serialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// One event to one subscription.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookDelivery")]
+pub struct DeliverySummary {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub event_id: Uuid,
+    #[serde(rename = "type")]
+    pub topic: String,
+    /// The `data.event` of the payload (`locked`, `created`, …).
+    pub event: String,
+    #[schemars(schema_with = "statuses")]
+    pub status: &'static str,
+    pub attempts: u32,
+    pub next_attempt_at: Option<Time>,
+    pub created_at: Time,
+}
+
+impl From<&WebhookDelivery> for DeliverySummary {
+    fn from(d: &WebhookDelivery) -> DeliverySummary {
+        let event = serde_json::from_str::<Value>(&d.event.data)
+            .ok()
+            .and_then(|data| data.get("event").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default();
+        DeliverySummary {
+            id: d.id,
+            subscription_id: d.subscription_id,
+            event_id: d.event.id,
+            topic: d.event.topic.clone(),
+            event,
+            status: d.status.as_str(),
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at.map(Time),
+            created_at: Time(d.event.created_at),
+        }
+    }
+}
+
+/// One attempt of a delivery.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookAttempt")]
+pub struct AttemptBody {
+    pub number: u32,
+    pub at: String,
+    pub status_code: Option<u16>,
+    pub latency_ms: u32,
+    pub error: Option<String>,
+    /// The first 2 KiB of the answer.
+    pub answer: String,
+    /// The headers sent, signature included.
+    pub headers: serde_json::Map<String, Value>,
+}
+
+impl From<&DeliveryAttempt> for AttemptBody {
+    fn from(a: &DeliveryAttempt) -> AttemptBody {
+        AttemptBody {
+            number: a.number,
+            at: a.at.to_string(),
+            status_code: a.status_code,
+            latency_ms: a.latency_ms,
+            error: a.error.clone(),
+            answer: a.answer.clone(),
+            headers: a.request_headers.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect(),
+        }
+    }
+}
+
+/// `GET /_sandbox/organizations/{id}/webhook_deliveries`: newest first; `status`,
+/// `subscription_id`, `page`, `per_page`.
+pub async fn list(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let organization_id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("organization"))?;
+    state.store.organization(organization_id).await?.ok_or_else(|| ApiError::not_found("organization"))?;
+    let params = Params::parse(query.as_deref());
+    let status = params
+        .one("status")
+        .map(|v| {
+            DeliveryStatus::parse(v).ok_or_else(|| {
+                ApiError::parameter("not_in_list", "status", "status is one of: pending, delivered, failed")
+            })
+        })
+        .transpose()?;
+    let subscription_id = params
+        .one("subscription_id")
+        .map(|v| Uuid::parse_str(v).map_err(|_| ApiError::parameter("invalid", "subscription_id", "not a valid id")))
+        .transpose()?;
+    let page = params.page()?;
+    let found =
+        state.store.webhook_deliveries(&DeliveryQuery { organization_id, status, subscription_id, page }).await?;
+    let items: Vec<DeliverySummary> = found.items.iter().map(DeliverySummary::from).collect();
+    Ok(Json(json!({"webhook_deliveries": items, "meta": Meta::of(&found, page)})))
+}
+
+/// `GET /_sandbox/webhook_deliveries/{id}`: the exact body sent and every attempt.
+pub async fn show(State(state): State<AppState>, _: Admin, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(detail(&state, &raw).await?))
+}
+
+/// `POST /_sandbox/webhook_deliveries/{id}/retry`: due now, whatever its state.
+pub async fn retry(State(state): State<AppState>, _: Admin, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+    let id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("webhook delivery"))?;
+    if !state.store.retry_webhook_delivery(id, jiff::Timestamp::now()).await? {
+        return Err(ApiError::not_found("webhook delivery"));
+    }
+    Ok(Json(detail(&state, &raw).await?))
+}
+
+async fn detail(state: &AppState, raw: &str) -> ApiResult<Value> {
+    let not_found = || ApiError::not_found("webhook delivery");
+    let id = Uuid::parse_str(raw).map_err(|_| not_found())?;
+    let (delivery, attempts) = state.store.webhook_delivery(id).await?.ok_or_else(not_found)?;
+    let subscription = state
+        .store
+        .webhook_subscription(delivery.event.organization_id, delivery.subscription_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut body = serde_json::to_value(DeliverySummary::from(&delivery)).unwrap_or_default();
+    body["callback_url"] = json!(subscription.callback_url);
+    body["body"] = json!(envelope(&delivery.event, &subscription));
+    body["attempts_made"] = json!(attempts.iter().map(AttemptBody::from).collect::<Vec<_>>());
+    Ok(json!({"webhook_delivery": body}))
+}
+
+fn statuses(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::schema::one_of(DeliveryStatus::ALL.iter().map(|s| s.as_str()))
+}

@@ -1,0 +1,286 @@
+//! `/v2/webhook_subscriptions` (spec §7, `qonto-reference.md` §1.1): owners and admins with an
+//! OAuth token holding `webhook` and each subscribed topic's scope. Objects are unwrapped,
+//! the secret shows only in the `201`, and errors are Qonto's flat `{code, detail}`.
+
+use crate::http::auth::{scope, Principal};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::fields::Fields;
+use crate::http::params::Params;
+use crate::secrets::new_token;
+use crate::wire::{Meta, Time};
+use crate::{AppState, Mode};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cardinal_domain::Role;
+use cardinal_store::{WebhookSubscription, TOPICS_SENT};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::net::IpAddr;
+use uuid::Uuid;
+
+/// Every topic Qonto lists; only [`TOPICS_SENT`] are ever delivered.
+pub const TOPICS: [&str; 15] = [
+    "v1/transactions",
+    "v1/accounts",
+    "v1/organizations",
+    "v1/memberships",
+    "v1/consent-revocations",
+    "v1/cards",
+    "v1/payment-links",
+    "v1/payment-links-connections",
+    "v1/beneficiaries",
+    "v1/client-invoices",
+    "v1/terminal-payments",
+    "v1/clients",
+    "v1/products",
+    "v1/sepa-direct-debit-collections",
+    "v1/sepa-direct-debit-mandates",
+];
+
+/// A subscription as Qonto shows it; `secret` only in the create answer.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookSubscription")]
+pub struct SubscriptionBody {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub membership_id: Uuid,
+    pub callback_url: String,
+    pub types: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub created_at: Time,
+    pub updated_at: Time,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl SubscriptionBody {
+    fn of(s: &WebhookSubscription, secret: Option<String>) -> SubscriptionBody {
+        SubscriptionBody {
+            id: s.id,
+            organization_id: s.organization_id,
+            membership_id: s.membership_id,
+            callback_url: s.callback_url.clone(),
+            types: s.types.clone(),
+            description: s.description.clone(),
+            created_at: Time(s.created_at),
+            updated_at: Time(s.updated_at),
+            secret,
+        }
+    }
+}
+
+/// What a create or replace body asks for.
+struct Requested {
+    callback_url: String,
+    types: Vec<String>,
+    description: Option<String>,
+    secret: Option<String>,
+}
+
+/// Owners and admins manage subscriptions; each topic needs its scope too (Qonto).
+fn permitted(principal: &Principal, types: &[String]) -> ApiResult<()> {
+    if !matches!(principal.role(), Role::Owner | Role::Admin) {
+        return Err(ApiError::forbidden(format!("a {} may not manage webhook subscriptions", principal.role())));
+    }
+    for topic in types {
+        match topic.as_str() {
+            "v1/cards" => principal.require(scope::CARD_READ)?,
+            "v1/transactions" => principal.require(scope::ORGANIZATION_READ)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn read_body(state: &AppState, body: &Bytes, with_secret: bool) -> ApiResult<Requested> {
+    let json: Value = crate::http::body::parse(body)?;
+    let object = json.as_object().ok_or_else(|| ApiError::field("invalid", "", "the body must be a JSON object"))?;
+    let mut f = Fields::new(object, "");
+    let url = f.string("callback_url");
+    let callback_url =
+        f.required("callback_url", url).and_then(|url| match callback_problem(&url, state.config.mode) {
+            None => Some(url),
+            Some(problem) => {
+                f.issue("invalid", "callback_url", problem);
+                None
+            }
+        });
+    let types = f.strings("types");
+    let types = f.required("types", types).and_then(|types| match types_problem(&types) {
+        None => Some(types),
+        Some(problem) => {
+            f.issue("invalid", "types", problem);
+            None
+        }
+    });
+    let description = f.string("description");
+    if description.as_ref().is_some_and(|d| d.chars().count() > 256) {
+        f.issue("too_long", "description", "description must have at most 256 characters");
+    }
+    let secret = if with_secret { f.string("secret") } else { None };
+    if secret.as_ref().is_some_and(|s| !(32..=128).contains(&s.chars().count())) {
+        f.issue("invalid", "secret", "secret must have 32 to 128 characters");
+    }
+    f.finish()?;
+    match (callback_url, types) {
+        (Some(callback_url), Some(types)) => Ok(Requested { callback_url, types, description, secret }),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+fn types_problem(types: &[String]) -> Option<String> {
+    if types.is_empty() {
+        return Some("types must list at least one event type".into());
+    }
+    let unknown: Vec<&str> = types.iter().map(String::as_str).filter(|t| !TOPICS.contains(t)).collect();
+    (!unknown.is_empty()).then(|| format!("unknown event types {unknown:?}; Qonto's are {}", TOPICS.join(", ")))
+}
+
+/// Why a callback URL is refused, if it is: `https://` (max 512 characters), or in sandbox
+/// mode `http://` to a loopback or private address, where test receivers run.
+pub fn callback_problem(url: &str, mode: Mode) -> Option<String> {
+    if url.chars().count() > 512 {
+        return Some("callback_url must have at most 512 characters".into());
+    }
+    let Ok(parsed) = reqwest::Url::parse(url) else { return Some("callback_url must be an absolute URL".into()) };
+    let host = parsed.host_str()?;
+    match parsed.scheme() {
+        "https" => None,
+        "http" if mode == Mode::Sandbox && is_local(host) => None,
+        "http" if mode == Mode::Sandbox => {
+            Some("callback_url must use https (http only to a loopback or private address in the sandbox)".into())
+        }
+        _ => Some("callback_url must use https".into()),
+    }
+}
+
+fn is_local(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Ok(IpAddr::V6(ip)) => ip.is_loopback() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        Err(_) => false,
+    }
+}
+
+/// Errors of these routes are flat, as Qonto shows them.
+fn flat<T>(result: ApiResult<T>) -> ApiResult<T> {
+    result.map_err(ApiError::flattened)
+}
+
+/// `POST /v2/webhook_subscriptions` → `201` with the secret, the only time it is shown.
+pub async fn create(State(state): State<AppState>, principal: Principal, body: Bytes) -> ApiResult<Response> {
+    flat(create_subscription(&state, &principal, &body).await)
+}
+
+async fn create_subscription(state: &AppState, principal: &Principal, body: &Bytes) -> ApiResult<Response> {
+    let requested = read_body(state, body, true)?;
+    permitted(principal, &requested.types)?;
+    let id = Uuid::new_v4();
+    let secret = requested.secret.unwrap_or_else(|| format!("whsec_{}", new_token()));
+    let now = principal.now();
+    let subscription = WebhookSubscription {
+        id,
+        organization_id: principal.organization.id,
+        membership_id: principal.membership.id,
+        callback_url: requested.callback_url,
+        types: requested.types,
+        description: requested.description,
+        secret_sealed: state.vault.seal(id, &secret),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_webhook_subscription(subscription.clone()).await?;
+    let unsent: Vec<&String> = subscription.types.iter().filter(|t| !TOPICS_SENT.contains(&t.as_str())).collect();
+    if !unsent.is_empty() {
+        tracing::info!(subscription = %id, ?unsent, "subscribed to event types Cardinal stores but never sends");
+    }
+    Ok((StatusCode::CREATED, Json(SubscriptionBody::of(&subscription, Some(secret)))).into_response())
+}
+
+/// `GET /v2/webhook_subscriptions`: the caller's own, oldest first.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    flat(
+        async {
+            let page_request = Params::parse(query.as_deref()).page()?;
+            let page = state
+                .store
+                .webhook_subscriptions(principal.organization.id, principal.membership.id, page_request)
+                .await?;
+            let items: Vec<SubscriptionBody> = page.items.iter().map(|s| SubscriptionBody::of(s, None)).collect();
+            Ok(Json(json!({"subscriptions": items, "meta": Meta::of(&page, page_request)})))
+        }
+        .await,
+    )
+}
+
+/// The caller's subscription `raw`; 404 for another member's, like an unknown one.
+async fn own(state: &AppState, principal: &Principal, raw: &str) -> ApiResult<WebhookSubscription> {
+    let not_found = || ApiError::not_found("webhook subscription");
+    let id = Uuid::parse_str(raw).map_err(|_| not_found())?;
+    state
+        .store
+        .webhook_subscription(principal.organization.id, id)
+        .await?
+        .filter(|s| s.membership_id == principal.membership.id)
+        .ok_or_else(not_found)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<SubscriptionBody>> {
+    flat(async { Ok(Json(SubscriptionBody::of(&own(&state, &principal, &raw).await?, None))) }.await)
+}
+
+/// `PUT`: replaces the URL, the types and the description (an absent one is removed).
+pub async fn replace(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<SubscriptionBody>> {
+    flat(
+        async {
+            let mut subscription = own(&state, &principal, &raw).await?;
+            let requested = read_body(&state, &body, false)?;
+            permitted(&principal, &requested.types)?;
+            subscription.callback_url = requested.callback_url;
+            subscription.types = requested.types;
+            subscription.description = requested.description;
+            subscription.updated_at = principal.now();
+            if !state.store.update_webhook_subscription(subscription.clone()).await? {
+                return Err(ApiError::not_found("webhook subscription"));
+            }
+            Ok(Json(SubscriptionBody::of(&subscription, None)))
+        }
+        .await,
+    )
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    flat(
+        async {
+            let subscription = own(&state, &principal, &raw).await?;
+            permitted(&principal, &[])?;
+            state.store.delete_webhook_subscription(principal.organization.id, subscription.id).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        .await,
+    )
+}

@@ -1,0 +1,212 @@
+//! The delivery worker: every process runs one. It claims due deliveries under a lease (one
+//! attempt, one process, even with several processes on one database), posts each signed
+//! envelope with a 1-second limit, reads at most 2 KiB of the answer, and records the attempt
+//! and what follows: delivered, retried later on the schedule, or failed.
+
+use super::signature;
+use crate::wire::webhooks::envelope;
+use crate::AppState;
+use cardinal_store::{AttemptOutcome, ClaimedDelivery, DeliveryAttempt};
+use jiff::{SignedDuration, Timestamp};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+/// A 2xx must arrive within this, or the attempt failed (Qonto).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How much of an answer is read and kept.
+pub const ANSWER_LIMIT: usize = 2048;
+/// How long a claimed delivery stays this process's: far beyond an attempt, so only a
+/// process that died (or hung) loses it, to another after this.
+pub const LEASE: SignedDuration = SignedDuration::from_secs(30);
+/// Attempts in flight at once, per process.
+const POOL: usize = 16;
+const POLL: Duration = Duration::from_millis(200);
+
+/// After failed attempt `n` (1-based) the next waits `RETRY_DELAYS[n - 1]`; after the tenth the
+/// delivery is failed (spec §7). The default of `ApiConfig::webhook_retry_delays`.
+pub const RETRY_DELAYS: [SignedDuration; 9] = [
+    SignedDuration::from_secs(10),
+    SignedDuration::from_mins(1),
+    SignedDuration::from_mins(5),
+    SignedDuration::from_mins(30),
+    SignedDuration::from_hours(2),
+    SignedDuration::from_hours(6),
+    SignedDuration::from_hours(12),
+    SignedDuration::from_hours(24),
+    SignedDuration::from_hours(24),
+];
+
+/// Starts this process's worker; it runs as long as the runtime does.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    let worker = Worker { owner: Uuid::new_v4(), client: client(), state };
+    tokio::spawn(worker.run())
+}
+
+struct Worker {
+    state: AppState,
+    /// This worker's name on the leases it holds.
+    owner: Uuid,
+    client: reqwest::Client,
+}
+
+/// No redirects followed (a 3xx is a failed attempt), TLS through rustls with ring and the
+/// Mozilla roots, connections kept for the next event.
+fn client() -> reqwest::Client {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
+    let builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(ATTEMPT_TIMEOUT)
+        .pool_idle_timeout(Duration::from_secs(30));
+    let builder = match tls {
+        Ok(tls) => builder.use_preconfigured_tls(tls),
+        Err(e) => {
+            tracing::error!(error = %e, "webhook TLS configuration failed; https callbacks will fail");
+            builder
+        }
+    };
+    builder.build().unwrap_or_default()
+}
+
+impl Worker {
+    async fn run(self) {
+        let this = Arc::new(self);
+        let pool = Arc::new(Semaphore::new(POOL));
+        loop {
+            let free = pool.available_permits();
+            if free == 0 {
+                // Wait for an attempt to end before claiming more.
+                drop(pool.clone().acquire_owned().await);
+                continue;
+            }
+            let now = Timestamp::now();
+            let until = now.saturating_add(LEASE).unwrap_or(now);
+            match this.state.store.claim_webhook_deliveries(this.owner, now, until, free as u32).await {
+                Ok(claimed) if claimed.is_empty() => tokio::time::sleep(POLL).await,
+                Ok(claimed) => {
+                    for delivery in claimed {
+                        let Ok(permit) = pool.clone().acquire_owned().await else { return };
+                        let worker = this.clone();
+                        tokio::spawn(async move {
+                            worker.attempt(delivery).await;
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming webhook deliveries failed; retrying in a second");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// One attempt of a claimed delivery, recorded with its outcome.
+    async fn attempt(&self, claimed: ClaimedDelivery) {
+        let ClaimedDelivery { delivery, subscription } = claimed;
+        let number = delivery.attempts + 1;
+        let body = envelope(&delivery.event, &subscription);
+        let at = Timestamp::now();
+        let started = Instant::now();
+        let (request_headers, result) = match self.state.vault.open(subscription.id, &subscription.secret_sealed) {
+            None => (Vec::new(), Err("the subscription's secret does not open with this card-data key".to_owned())),
+            Some(secret) => {
+                let headers = headers(&secret, delivery.id, number, at, body.as_bytes());
+                let sent = post(&self.client, &subscription.callback_url, &headers, body).await;
+                (shown(&headers), sent)
+            }
+        };
+        let latency_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
+        let (status_code, answer, error) = match result {
+            Ok((status, answer)) if (200..300).contains(&status) => (Some(status), answer, None),
+            Ok((status, answer)) => (Some(status), answer, Some(format!("answered {status}, not 2xx"))),
+            Err(error) => (None, String::new(), Some(error)),
+        };
+        let outcome = match (&error, self.state.config.webhook_retry_delays.get(number as usize - 1)) {
+            (None, _) => AttemptOutcome::Delivered,
+            (Some(_), Some(delay)) => AttemptOutcome::RetryAt(Timestamp::now().saturating_add(*delay).unwrap_or(at)),
+            (Some(_), None) => AttemptOutcome::Failed,
+        };
+        let host = reqwest::Url::parse(&subscription.callback_url).ok().and_then(|u| u.host_str().map(str::to_owned));
+        tracing::info!(
+            delivery = %delivery.id, attempt = number, host = host.as_deref().unwrap_or("?"), status = status_code,
+            latency_ms, error = error.as_deref().unwrap_or(""), outcome = ?outcome, "webhook attempt"
+        );
+        let attempt = DeliveryAttempt {
+            delivery_id: delivery.id,
+            number,
+            at,
+            latency_ms,
+            status_code,
+            error,
+            answer,
+            request_headers,
+        };
+        match self.state.store.record_webhook_attempt(self.owner, attempt, outcome).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(delivery = %delivery.id, "the lease expired during the attempt; another worker has it")
+            }
+            Err(e) => tracing::warn!(delivery = %delivery.id, error = %e, "recording a webhook attempt failed"),
+        }
+    }
+}
+
+fn headers(secret: &str, delivery: Uuid, attempt: u32, at: Timestamp, body: &[u8]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let mut put = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    };
+    put("x-qonto-signature", signature::sign(secret, at.as_second(), body));
+    put("x-cardinal-delivery-id", delivery.to_string());
+    put("x-cardinal-attempt", attempt.to_string());
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(USER_AGENT, HeaderValue::from_static(concat!("Cardinal-Webhooks/", env!("CARGO_PKG_VERSION"))));
+    headers
+}
+
+/// The headers as the control API shows them.
+fn shown(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect()
+}
+
+/// Posts `body`; the answer's status and its first 2 KiB, or why there was none in time.
+async fn post(client: &reqwest::Client, url: &str, headers: &HeaderMap, body: String) -> Result<(u16, String), String> {
+    let deadline = tokio::time::Instant::now() + ATTEMPT_TIMEOUT;
+    let sent = client.post(url).headers(headers.clone()).body(body).send();
+    let mut response = tokio::time::timeout_at(deadline, sent)
+        .await
+        .map_err(|_| format!("no answer within {} ms", ATTEMPT_TIMEOUT.as_millis()))?
+        .map_err(describe)?;
+    let status = response.status().as_u16();
+    // The status decided the attempt; the answer is only shown, so a slow or huge one is cut.
+    let mut answer = Vec::new();
+    let read_until = deadline.max(tokio::time::Instant::now() + Duration::from_millis(200));
+    while answer.len() < ANSWER_LIMIT {
+        match tokio::time::timeout_at(read_until, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => answer.extend_from_slice(&chunk[..chunk.len().min(ANSWER_LIMIT - answer.len())]),
+            _ => break,
+        }
+    }
+    Ok((status, String::from_utf8_lossy(&answer).into_owned()))
+}
+
+/// A failure without an answer, in words (the chain of causes: "tls handshake", "refused").
+fn describe(e: reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,397 @@
+//! Webhooks: subscriptions, the outbox written with each change, deliveries and their leases.
+
+use crate::*;
+
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, organization_id, membership_id, callback_url, types, description, secret_sealed, created_at, updated_at";
+
+fn subscription(r: &tokio_postgres::Row) -> Result<WebhookSubscription, Fail> {
+    let types: String = get(r, "types")?;
+    Ok(WebhookSubscription {
+        id: uuid(&get::<String>(r, "id")?)?,
+        organization_id: uuid(&get::<String>(r, "organization_id")?)?,
+        membership_id: uuid(&get::<String>(r, "membership_id")?)?,
+        callback_url: get(r, "callback_url")?,
+        types: serde_json::from_str(&types).map_err(corrupt)?,
+        description: get(r, "description")?,
+        secret_sealed: get(r, "secret_sealed")?,
+        created_at: timestamp(get(r, "created_at")?)?,
+        updated_at: timestamp(get(r, "updated_at")?)?,
+    })
+}
+
+fn types_json(types: &[String]) -> String {
+    serde_json::to_string(types).unwrap_or_else(|_| "[]".into())
+}
+
+/// Writes each event and its deliveries, inside the caller's transaction, for the
+/// subscriptions of its organization to its topic; an event nobody subscribed to is not written.
+pub(crate) async fn write_outbox<C: GenericClient + Sync>(client: &C, events: &[OutboxEvent]) -> Result<(), Fail> {
+    for event in events {
+        let subscribers = subscribers(client, event).await?;
+        if subscribers.is_empty() {
+            continue;
+        }
+        client
+            .execute(
+                "INSERT INTO webhook_events (id, organization_id, topic, ordering_key, data, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &event.id.to_string(),
+                    &event.organization_id.to_string(),
+                    &event.topic,
+                    &event.ordering_key.to_string(),
+                    &event.data,
+                    &event.created_at.as_second(),
+                ],
+            )
+            .await
+            .map_err(pg)?;
+        for subscription_id in subscribers {
+            client
+                .execute(
+                    "INSERT INTO webhook_deliveries (id, event_id, subscription_id, organization_id, ordering_key, \
+                     status, attempts, next_attempt_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0)",
+                    &[
+                        &Uuid::new_v4().to_string(),
+                        &event.id.to_string(),
+                        &subscription_id,
+                        &event.organization_id.to_string(),
+                        &event.ordering_key.to_string(),
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the subscriptions of the event's organization to its topic.
+async fn subscribers<C: GenericClient + Sync>(client: &C, event: &OutboxEvent) -> Result<Vec<String>, Fail> {
+    let rows = client
+        .query(
+            "SELECT id, types FROM webhook_subscriptions WHERE organization_id = $1",
+            &[&event.organization_id.to_string()],
+        )
+        .await
+        .map_err(pg)?;
+    let mut ids = Vec::new();
+    for row in rows {
+        let types: Vec<String> = serde_json::from_str(&get::<String>(&row, "types")?).map_err(corrupt)?;
+        if types.contains(&event.topic) {
+            ids.push(get(&row, "id")?);
+        }
+    }
+    Ok(ids)
+}
+
+const DELIVERY_SELECT: &str = "SELECT d.id, d.subscription_id, d.status, d.attempts, d.next_attempt_ms, \
+     e.id AS event_id, e.organization_id, e.topic, e.ordering_key, e.data, e.created_at \
+     FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id";
+
+fn delivery(r: &tokio_postgres::Row) -> Result<WebhookDelivery, Fail> {
+    let status: String = get(r, "status")?;
+    let next: Option<i64> = get(r, "next_attempt_ms")?;
+    let attempts: i32 = get(r, "attempts")?;
+    Ok(WebhookDelivery {
+        id: uuid(&get::<String>(r, "id")?)?,
+        subscription_id: uuid(&get::<String>(r, "subscription_id")?)?,
+        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed),
+        attempts: attempts.max(0) as u32,
+        next_attempt_at: next.and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+        event: OutboxEvent {
+            id: uuid(&get::<String>(r, "event_id")?)?,
+            organization_id: uuid(&get::<String>(r, "organization_id")?)?,
+            topic: get(r, "topic")?,
+            ordering_key: uuid(&get::<String>(r, "ordering_key")?)?,
+            data: get(r, "data")?,
+            created_at: timestamp(get(r, "created_at")?)?,
+        },
+    })
+}
+
+fn attempt(r: &tokio_postgres::Row) -> Result<DeliveryAttempt, Fail> {
+    let headers: String = get(r, "request_headers")?;
+    let (number, latency, status): (i32, i32, Option<i32>) =
+        (get(r, "number")?, get(r, "latency_ms")?, get(r, "status_code")?);
+    Ok(DeliveryAttempt {
+        delivery_id: uuid(&get::<String>(r, "delivery_id")?)?,
+        number: number.max(0) as u32,
+        at: Timestamp::from_millisecond(get(r, "at_ms")?).map_err(corrupt)?,
+        latency_ms: latency.max(0) as u32,
+        status_code: status.map(|s| s.clamp(0, u16::MAX as i32) as u16),
+        error: get(r, "error")?,
+        answer: get(r, "answer")?,
+        request_headers: serde_json::from_str(&headers).map_err(corrupt)?,
+    })
+}
+
+async fn load_subscription<C: GenericClient + Sync>(client: &C, id: &str) -> Result<Option<WebhookSubscription>, Fail> {
+    let q = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1");
+    optional(client, &q, &[&id], subscription).await
+}
+
+impl PostgresStore {
+    pub(crate) async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
+        transaction!(self, |tx| {
+            tx.execute(
+                &format!(
+                    "INSERT INTO webhook_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                ),
+                &[
+                    &s.id.to_string(),
+                    &s.organization_id.to_string(),
+                    &s.membership_id.to_string(),
+                    &s.callback_url,
+                    &types_json(&s.types),
+                    &s.description,
+                    &s.secret_sealed,
+                    &s.created_at.as_second(),
+                    &s.updated_at.as_second(),
+                ],
+            )
+            .await
+            .map_err(pg)?;
+        })
+    }
+
+    pub(crate) async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+        read!(self, |c| {
+            let rows =
+                c.query("SELECT id, secret_sealed FROM webhook_subscriptions ORDER BY id", &[]).await.map_err(pg)?;
+            let mut secrets = Vec::with_capacity(rows.len());
+            for row in &rows {
+                secrets.push((uuid(&get::<String>(row, "id")?)?, get(row, "secret_sealed")?));
+            }
+            secrets
+        })
+    }
+
+    pub(crate) async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()> {
+        transaction!(self, |tx| {
+            for (id, sealed) in &secrets {
+                tx.execute(
+                    "UPDATE webhook_subscriptions SET secret_sealed = $1 WHERE id = $2",
+                    &[sealed, &id.to_string()],
+                )
+                .await
+                .map_err(pg)?;
+            }
+        })
+    }
+
+    pub(crate) async fn webhook_subscriptions(
+        &self,
+        org: Uuid,
+        membership: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<WebhookSubscription>> {
+        let (org, membership) = (org.to_string(), membership.to_string());
+        let (limit, offset) = (i64::from(page.per_page), page.offset() as i64);
+        read!(self, |c| {
+            let total: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM webhook_subscriptions WHERE organization_id = $1 AND membership_id = $2",
+                    &[&org, &membership],
+                )
+                .await
+                .map_err(pg)?
+                .get(0);
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE organization_id = $1 \
+                         AND membership_id = $2 ORDER BY created_at, id LIMIT $3 OFFSET $4"
+                    ),
+                    &[&org, &membership, &limit, &offset],
+                )
+                .await
+                .map_err(pg)?;
+            let items = rows.iter().map(subscription).collect::<Result<Vec<_>, Fail>>()?;
+            Page { items, total: total as u64 }
+        })
+    }
+
+    pub(crate) async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
+        let id = id.to_string();
+        let found = read!(self, |c| { load_subscription(c, &id).await? })?;
+        Ok(found.filter(|s| s.organization_id == org))
+    }
+
+    pub(crate) async fn update_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<bool> {
+        transaction!(self, |tx| {
+            tx.execute(
+                "UPDATE webhook_subscriptions SET callback_url = $1, types = $2, description = $3, updated_at = $4 \
+                 WHERE id = $5 AND organization_id = $6",
+                &[
+                    &s.callback_url,
+                    &types_json(&s.types),
+                    &s.description,
+                    &s.updated_at.as_second(),
+                    &s.id.to_string(),
+                    &s.organization_id.to_string(),
+                ],
+            )
+            .await
+            .map_err(pg)?
+                == 1
+        })
+    }
+
+    pub(crate) async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool> {
+        transaction!(self, |tx| {
+            tx.execute(
+                "DELETE FROM webhook_subscriptions WHERE id = $1 AND organization_id = $2",
+                &[&id.to_string(), &org.to_string()],
+            )
+            .await
+            .map_err(pg)?
+                == 1
+        })
+    }
+
+    /// `FOR UPDATE SKIP LOCKED`: processes claiming together take different deliveries, and
+    /// the lease (re-checked on the locked row) keeps one from taking another's until it expires.
+    pub(crate) async fn claim_webhook_deliveries(
+        &self,
+        owner: Uuid,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let owner = owner.to_string();
+        let (now, until, limit) = (now.as_millisecond(), lease_until.as_millisecond(), i64::from(limit));
+        transaction!(self, |tx| {
+            let rows = tx
+                .query(
+                    "UPDATE webhook_deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE seq IN ( \
+                       SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_ms <= $3 \
+                       AND (d.lease_until_ms IS NULL OR d.lease_until_ms < $3) \
+                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
+                         AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.seq < d.seq) \
+                       ORDER BY d.seq LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
+                    &[&owner, &until, &now, &limit],
+                )
+                .await
+                .map_err(pg)?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id: String = get(&row, "id")?;
+                let q = format!("{DELIVERY_SELECT} WHERE d.id = $1");
+                let Some(delivery) = optional(&*tx, &q, &[&id], delivery).await? else { continue };
+                let Some(subscription) = load_subscription(&*tx, &delivery.subscription_id.to_string()).await? else {
+                    continue;
+                };
+                claimed.push(ClaimedDelivery { delivery, subscription });
+            }
+            claimed
+        })
+    }
+
+    pub(crate) async fn record_webhook_attempt(
+        &self,
+        owner: Uuid,
+        a: DeliveryAttempt,
+        outcome: AttemptOutcome,
+    ) -> StoreResult<bool> {
+        let (status, next) = outcome.columns();
+        let headers = serde_json::to_string(&a.request_headers).unwrap_or_default();
+        transaction!(self, |tx| {
+            let updated = tx
+                .execute(
+                    "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_ms = $2, \
+                     lease_owner = NULL, lease_until_ms = NULL WHERE id = $3 AND lease_owner = $4",
+                    &[&status, &next, &a.delivery_id.to_string(), &owner.to_string()],
+                )
+                .await
+                .map_err(pg)?;
+            if updated == 1 {
+                tx.execute(
+                    "INSERT INTO webhook_attempts (delivery_id, number, at_ms, latency_ms, status_code, error, answer, \
+                     request_headers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (delivery_id, number) DO UPDATE SET at_ms = EXCLUDED.at_ms, \
+                     latency_ms = EXCLUDED.latency_ms, status_code = EXCLUDED.status_code, error = EXCLUDED.error, \
+                     answer = EXCLUDED.answer, request_headers = EXCLUDED.request_headers",
+                    &[
+                        &a.delivery_id.to_string(),
+                        &(a.number as i32),
+                        &a.at.as_millisecond(),
+                        &(a.latency_ms as i32),
+                        &a.status_code.map(i32::from),
+                        &a.error,
+                        &a.answer,
+                        &headers,
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            }
+            updated == 1
+        })
+    }
+
+    pub(crate) async fn webhook_deliveries(&self, q: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
+        let org = q.organization_id.to_string();
+        let status = q.status.map(|s| s.as_str().to_owned());
+        let subscription = q.subscription_id.map(|s| s.to_string());
+        let (limit, offset) = (i64::from(q.page.per_page), q.page.offset() as i64);
+        let filter = "d.organization_id = $1 AND ($2::TEXT IS NULL OR d.status = $2) \
+                      AND ($3::TEXT IS NULL OR d.subscription_id = $3)";
+        read!(self, |c| {
+            let total: i64 = c
+                .query_one(
+                    &format!("SELECT count(*) FROM webhook_deliveries d WHERE {filter}"),
+                    &[&org, &status, &subscription],
+                )
+                .await
+                .map_err(pg)?
+                .get(0);
+            let rows = c
+                .query(
+                    &format!("{DELIVERY_SELECT} WHERE {filter} ORDER BY d.seq DESC LIMIT $4 OFFSET $5"),
+                    &[&org, &status, &subscription, &limit, &offset],
+                )
+                .await
+                .map_err(pg)?;
+            Page { items: rows.iter().map(delivery).collect::<Result<Vec<_>, Fail>>()?, total: total as u64 }
+        })
+    }
+
+    pub(crate) async fn webhook_delivery(
+        &self,
+        id: Uuid,
+    ) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
+        let id = id.to_string();
+        read!(self, |c| {
+            let q = format!("{DELIVERY_SELECT} WHERE d.id = $1");
+            match optional(c, &q, &[&id], delivery).await? {
+                None => None,
+                Some(found) => {
+                    let rows = c
+                        .query(
+                            "SELECT delivery_id, number, at_ms, latency_ms, status_code, error, answer, request_headers \
+                             FROM webhook_attempts WHERE delivery_id = $1 ORDER BY number",
+                            &[&id],
+                        )
+                        .await
+                        .map_err(pg)?;
+                    Some((found, rows.iter().map(attempt).collect::<Result<Vec<_>, Fail>>()?))
+                }
+            }
+        })
+    }
+
+    pub(crate) async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        transaction!(self, |tx| {
+            tx.execute(
+                "UPDATE webhook_deliveries SET status = 'pending', next_attempt_ms = $1, lease_owner = NULL, \
+                 lease_until_ms = NULL WHERE id = $2",
+                &[&now.as_millisecond(), &id.to_string()],
+            )
+            .await
+            .map_err(pg)?
+                == 1
+        })
+    }
+}

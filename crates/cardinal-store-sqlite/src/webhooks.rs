@@ -1,0 +1,399 @@
+//! Webhooks: subscriptions, the outbox written with each change, deliveries and their leases.
+
+use crate::*;
+
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, organization_id, membership_id, callback_url, types, description, secret_sealed, created_at, updated_at";
+
+fn subscription(r: &rusqlite::Row) -> SqlResult<WebhookSubscription> {
+    let types: String = r.get(4)?;
+    Ok(WebhookSubscription {
+        id: uuid(r.get(0)?)?,
+        organization_id: uuid(r.get(1)?)?,
+        membership_id: uuid(r.get(2)?)?,
+        callback_url: r.get(3)?,
+        types: serde_json::from_str(&types).unwrap_or_default(),
+        description: r.get(5)?,
+        secret_sealed: r.get(6)?,
+        created_at: timestamp(r.get(7)?)?,
+        updated_at: timestamp(r.get(8)?)?,
+    })
+}
+
+fn types_json(types: &[String]) -> String {
+    serde_json::to_string(types).unwrap_or_else(|_| "[]".into())
+}
+
+/// Writes each event and its deliveries, inside the caller's write, for the subscriptions of
+/// its organization to its topic; an event nobody subscribed to is not written.
+pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreResult<()> {
+    for event in events {
+        let subscribers = subscribers(conn, event)?;
+        if subscribers.is_empty() {
+            continue;
+        }
+        conn.prepare_cached(
+            "INSERT INTO webhook_events (id, organization_id, topic, ordering_key, data, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                event.id.to_string(),
+                event.organization_id.to_string(),
+                event.topic,
+                event.ordering_key.to_string(),
+                event.data,
+                seconds(event.created_at),
+            ])
+        })
+        .map_err(sql)?;
+        for subscription_id in subscribers {
+            conn.prepare_cached(
+                "INSERT INTO webhook_deliveries (id, event_id, subscription_id, organization_id, ordering_key, status, \
+                 attempts, next_attempt_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, 0)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    Uuid::new_v4().to_string(),
+                    event.id.to_string(),
+                    subscription_id,
+                    event.organization_id.to_string(),
+                    event.ordering_key.to_string(),
+                ])
+            })
+            .map_err(sql)?;
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the subscriptions of the event's organization to its topic.
+fn subscribers(conn: &Connection, event: &OutboxEvent) -> StoreResult<Vec<String>> {
+    let mut statement =
+        conn.prepare_cached("SELECT id, types FROM webhook_subscriptions WHERE organization_id = ?1").map_err(sql)?;
+    let rows = statement
+        .query_map([event.organization_id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .map_err(sql)?;
+    let mut ids = Vec::new();
+    for row in rows {
+        let (id, types) = row.map_err(sql)?;
+        let types: Vec<String> = serde_json::from_str(&types).unwrap_or_default();
+        if types.contains(&event.topic) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+const DELIVERY_SELECT: &str = "SELECT d.id, d.subscription_id, d.status, d.attempts, d.next_attempt_ms, \
+     e.id, e.organization_id, e.topic, e.ordering_key, e.data, e.created_at \
+     FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id";
+
+fn delivery(r: &rusqlite::Row) -> SqlResult<WebhookDelivery> {
+    let status: String = r.get(2)?;
+    let next: Option<i64> = r.get(4)?;
+    Ok(WebhookDelivery {
+        id: uuid(r.get(0)?)?,
+        subscription_id: uuid(r.get(1)?)?,
+        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed),
+        attempts: r.get(3)?,
+        next_attempt_at: next.and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+        event: OutboxEvent {
+            id: uuid(r.get(5)?)?,
+            organization_id: uuid(r.get(6)?)?,
+            topic: r.get(7)?,
+            ordering_key: uuid(r.get(8)?)?,
+            data: r.get(9)?,
+            created_at: timestamp(r.get(10)?)?,
+        },
+    })
+}
+
+fn load_delivery(conn: &Connection, id: &str) -> StoreResult<Option<WebhookDelivery>> {
+    conn.prepare_cached(&format!("{DELIVERY_SELECT} WHERE d.id = ?1"))
+        .and_then(|mut s| s.query_row([id], delivery).optional())
+        .map_err(sql)
+}
+
+fn load_subscription(conn: &Connection, id: &str) -> StoreResult<Option<WebhookSubscription>> {
+    conn.prepare_cached(&format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = ?1"))
+        .and_then(|mut s| s.query_row([id], subscription).optional())
+        .map_err(sql)
+}
+
+fn attempt(r: &rusqlite::Row) -> SqlResult<DeliveryAttempt> {
+    let headers: String = r.get(7)?;
+    let at: i64 = r.get(2)?;
+    Ok(DeliveryAttempt {
+        delivery_id: uuid(r.get(0)?)?,
+        number: r.get(1)?,
+        at: Timestamp::from_millisecond(at).unwrap_or(Timestamp::UNIX_EPOCH),
+        latency_ms: r.get(3)?,
+        status_code: r.get(4)?,
+        error: r.get(5)?,
+        answer: r.get(6)?,
+        request_headers: serde_json::from_str(&headers).unwrap_or_default(),
+    })
+}
+
+impl SqliteStore {
+    pub(crate) async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    &format!("INSERT INTO webhook_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                    params![
+                        s.id.to_string(),
+                        s.organization_id.to_string(),
+                        s.membership_id.to_string(),
+                        s.callback_url,
+                        types_json(&s.types),
+                        s.description,
+                        s.secret_sealed,
+                        seconds(s.created_at),
+                        seconds(s.updated_at),
+                    ],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub(crate) async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+        self.engine
+            .read(|conn| {
+                conn.prepare_cached("SELECT id, secret_sealed FROM webhook_subscriptions ORDER BY id")
+                    .and_then(|mut s| s.query_map([], |r| Ok((uuid(r.get(0)?)?, r.get(1)?)))?.collect())
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    pub(crate) async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                for (id, sealed) in &secrets {
+                    conn.execute(
+                        "UPDATE webhook_subscriptions SET secret_sealed = ?1 WHERE id = ?2",
+                        params![sealed, id.to_string()],
+                    )
+                    .map_err(sql)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    pub(crate) async fn webhook_subscriptions(
+        &self,
+        org: Uuid,
+        membership: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<WebhookSubscription>> {
+        self.engine
+            .read(move |conn| {
+                let (org, membership) = (org.to_string(), membership.to_string());
+                let total: i64 = conn
+                    .query_row(
+                        "SELECT count(*) FROM webhook_subscriptions WHERE organization_id = ?1 AND membership_id = ?2",
+                        params![org, membership],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                let mut statement = conn
+                    .prepare_cached(&format!(
+                        "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE organization_id = ?1 \
+                         AND membership_id = ?2 ORDER BY created_at, id LIMIT ?3 OFFSET ?4"
+                    ))
+                    .map_err(sql)?;
+                let items = statement
+                    .query_map(params![org, membership, page.per_page, page.offset()], subscription)
+                    .and_then(|rows| rows.collect::<SqlResult<Vec<_>>>())
+                    .map_err(sql)?;
+                Ok(Page { items, total: total as u64 })
+            })
+            .await
+    }
+
+    pub(crate) async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
+        self.engine
+            .read(move |conn| Ok(load_subscription(conn, &id.to_string())?.filter(|s| s.organization_id == org)))
+            .await
+    }
+
+    pub(crate) async fn update_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<bool> {
+        self.engine
+            .write(move |conn| {
+                let changed = conn
+                    .execute(
+                        "UPDATE webhook_subscriptions SET callback_url = ?1, types = ?2, description = ?3, updated_at = ?4 \
+                         WHERE id = ?5 AND organization_id = ?6",
+                        params![
+                            s.callback_url,
+                            types_json(&s.types),
+                            s.description,
+                            seconds(s.updated_at),
+                            s.id.to_string(),
+                            s.organization_id.to_string(),
+                        ],
+                    )
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    pub(crate) async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool> {
+        self.engine
+            .write(move |conn| {
+                let deleted = conn
+                    .execute(
+                        "DELETE FROM webhook_subscriptions WHERE id = ?1 AND organization_id = ?2",
+                        params![id.to_string(), org.to_string()],
+                    )
+                    .map_err(sql)?;
+                Ok(deleted == 1)
+            })
+            .await
+    }
+
+    pub(crate) async fn claim_webhook_deliveries(
+        &self,
+        owner: Uuid,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.engine
+            .write(move |conn| {
+                let ids: Vec<String> = conn
+                    .prepare_cached(
+                        "UPDATE webhook_deliveries SET lease_owner = ?1, lease_until_ms = ?2 WHERE seq IN ( \
+                           SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_ms <= ?3 \
+                           AND (d.lease_until_ms IS NULL OR d.lease_until_ms < ?3) \
+                           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
+                             AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.seq < d.seq) \
+                           ORDER BY d.seq LIMIT ?4) RETURNING id",
+                    )
+                    .and_then(|mut s| {
+                        s.query_map(
+                            params![owner.to_string(), lease_until.as_millisecond(), now.as_millisecond(), limit],
+                            |r| r.get(0),
+                        )?
+                        .collect()
+                    })
+                    .map_err(sql)?;
+                let mut claimed = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let Some(delivery) = load_delivery(conn, &id)? else { continue };
+                    let Some(subscription) = load_subscription(conn, &delivery.subscription_id.to_string())? else {
+                        continue;
+                    };
+                    claimed.push(ClaimedDelivery { delivery, subscription });
+                }
+                Ok(claimed)
+            })
+            .await
+    }
+
+    pub(crate) async fn record_webhook_attempt(
+        &self,
+        owner: Uuid,
+        a: DeliveryAttempt,
+        outcome: AttemptOutcome,
+    ) -> StoreResult<bool> {
+        self.engine
+            .write(move |conn| {
+                let (status, next) = outcome.columns();
+                let updated = conn
+                    .prepare_cached(
+                        "UPDATE webhook_deliveries SET status = ?1, attempts = attempts + 1, next_attempt_ms = ?2, \
+                         lease_owner = NULL, lease_until_ms = NULL WHERE id = ?3 AND lease_owner = ?4",
+                    )
+                    .and_then(|mut s| s.execute(params![status, next, a.delivery_id.to_string(), owner.to_string()]))
+                    .map_err(sql)?;
+                if updated == 0 {
+                    return Ok(false);
+                }
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO webhook_attempts (delivery_id, number, at_ms, latency_ms, status_code, error, \
+                     answer, request_headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        a.delivery_id.to_string(),
+                        a.number,
+                        a.at.as_millisecond(),
+                        a.latency_ms,
+                        a.status_code,
+                        a.error,
+                        a.answer,
+                        serde_json::to_string(&a.request_headers).unwrap_or_default(),
+                    ])
+                })
+                .map_err(sql)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    pub(crate) async fn webhook_deliveries(&self, q: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
+        let q = q.clone();
+        self.engine
+            .read(move |conn| {
+                let filter = "d.organization_id = ?1 AND (?2 IS NULL OR d.status = ?2) AND (?3 IS NULL OR d.subscription_id = ?3)";
+                let args = (q.organization_id.to_string(), q.status.map(|s| s.as_str()), q.subscription_id.map(|s| s.to_string()));
+                let total: i64 = conn
+                    .query_row(
+                        &format!("SELECT count(*) FROM webhook_deliveries d WHERE {filter}"),
+                        params![args.0, args.1, args.2],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                let items = conn
+                    .prepare_cached(&format!("{DELIVERY_SELECT} WHERE {filter} ORDER BY d.seq DESC LIMIT ?4 OFFSET ?5"))
+                    .and_then(|mut s| {
+                        s.query_map(params![args.0, args.1, args.2, q.page.per_page, q.page.offset()], delivery)?
+                            .collect::<SqlResult<Vec<_>>>()
+                    })
+                    .map_err(sql)?;
+                Ok(Page { items, total: total as u64 })
+            })
+            .await
+    }
+
+    pub(crate) async fn webhook_delivery(
+        &self,
+        id: Uuid,
+    ) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
+        self.engine
+            .read(move |conn| {
+                let Some(delivery) = load_delivery(conn, &id.to_string())? else { return Ok(None) };
+                let attempts = conn
+                    .prepare_cached(
+                        "SELECT delivery_id, number, at_ms, latency_ms, status_code, error, answer, request_headers \
+                         FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY number",
+                    )
+                    .and_then(|mut s| s.query_map([id.to_string()], attempt)?.collect::<SqlResult<Vec<_>>>())
+                    .map_err(sql)?;
+                Ok(Some((delivery, attempts)))
+            })
+            .await
+    }
+
+    pub(crate) async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        self.engine
+            .write(move |conn| {
+                let changed = conn
+                    .execute(
+                        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_ms = ?1, lease_owner = NULL, \
+                         lease_until_ms = NULL WHERE id = ?2",
+                        params![now.as_millisecond(), id.to_string()],
+                    )
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+}

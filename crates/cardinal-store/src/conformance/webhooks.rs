@@ -1,0 +1,168 @@
+//! Storage stories: webhook subscriptions, the outbox written with card changes, and delivery
+//! leases.
+
+use super::*;
+
+fn subscription(seed: &OrganizationSeed, topic: &str, created_at: Timestamp) -> WebhookSubscription {
+    WebhookSubscription {
+        id: Uuid::new_v4(),
+        organization_id: seed.organization.id,
+        membership_id: seed.memberships[0].id,
+        callback_url: "https://hooks.example/q".into(),
+        types: vec![topic.to_owned()],
+        description: None,
+        secret_sealed: vec![1, 2, 3],
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+/// A nickname change reporting a `v1/cards` event.
+fn reported_rename(name: &'static str) -> CardChange {
+    Box::new(move |stored| {
+        stored.card.nickname = name.into();
+        let outbox = OutboxEvent {
+            id: Uuid::new_v4(),
+            organization_id: stored.card.organization_id,
+            topic: "v1/cards".into(),
+            ordering_key: stored.card.id,
+            data: format!(r#"{{"event":"nickname_updated","nickname":"{name}"}}"#),
+            created_at: now(),
+        };
+        Ok(CardWrite { events: vec![outbox], ..CardWrite::of(event(&stored.card, "nickname")) })
+    })
+}
+
+fn later(ms: i64) -> Timestamp {
+    Timestamp::now().checked_add(jiff::SignedDuration::from_millis(ms)).unwrap()
+}
+
+/// Events are written with their change, one delivery per subscription to their topic; a
+/// refused change writes none; subscriptions are listed to their owner, replaced and deleted.
+pub async fn card_changes_write_their_deliveries_with_them(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "outbox").await;
+    let (org, card) = (seed.organization.id, seed.cards[0].card.id);
+    store.update_card(org, card, reported_rename("before")).await.unwrap();
+    let cards_sub = subscription(&seed, "v1/cards", now());
+    let other_sub = subscription(&seed, "v1/transactions", now());
+    store.insert_webhook_subscription(cards_sub.clone()).await.unwrap();
+    store.insert_webhook_subscription(other_sub.clone()).await.unwrap();
+    let query = DeliveryQuery {
+        organization_id: org,
+        status: None,
+        subscription_id: None,
+        page: PageRequest { page: 1, per_page: 100 },
+    };
+    assert_eq!(
+        store.webhook_deliveries(&query).await.unwrap().total,
+        0,
+        "no delivery for a change before the subscription"
+    );
+
+    store.update_card(org, card, reported_rename("after")).await.unwrap();
+    let refused: CardChange = Box::new(|stored| {
+        let _ = reported_rename("refused")(stored)?;
+        Err(cardinal_domain::DomainError::InvalidState("refused".into()))
+    });
+    store.update_card(org, card, refused).await.unwrap_err();
+    let page = store.webhook_deliveries(&query).await.unwrap();
+    assert_eq!(page.total, 1, "one delivery: one event, one subscription to its topic");
+    let delivery = &page.items[0];
+    assert_eq!(
+        (delivery.subscription_id, delivery.status, delivery.attempts),
+        (cards_sub.id, DeliveryStatus::Pending, 0)
+    );
+    assert!(delivery.event.data.contains("\"after\""));
+    assert_eq!(delivery.event.ordering_key, card);
+
+    let listed =
+        store.webhook_subscriptions(org, seed.memberships[0].id, PageRequest { page: 1, per_page: 10 }).await.unwrap();
+    assert_eq!(listed.total, 2);
+    assert_eq!(
+        store
+            .webhook_subscriptions(org, seed.memberships[1].id, PageRequest { page: 1, per_page: 10 })
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let mut replaced = cards_sub.clone();
+    replaced.callback_url = "https://hooks.example/v2".into();
+    assert!(store.update_webhook_subscription(replaced.clone()).await.unwrap());
+    assert_eq!(
+        store.webhook_subscription(org, cards_sub.id).await.unwrap().unwrap().callback_url,
+        replaced.callback_url
+    );
+    assert!(store.delete_webhook_subscription(org, cards_sub.id).await.unwrap());
+    assert_eq!(store.webhook_deliveries(&query).await.unwrap().total, 0, "its deliveries go with it");
+    assert!(!store.delete_webhook_subscription(org, cards_sub.id).await.unwrap());
+}
+
+/// A claim holds its deliveries for one owner until the lease ends; an attempt recorded by an
+/// owner whose lease was taken over is refused; a card's later event waits for its earlier one.
+pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "leases").await;
+    let (org, card) = (seed.organization.id, seed.cards[0].card.id);
+    store.insert_webhook_subscription(subscription(&seed, "v1/cards", now())).await.unwrap();
+    store.update_card(org, card, reported_rename("one")).await.unwrap();
+    store.update_card(org, card, reported_rename("two")).await.unwrap();
+    store.update_card(org, seed.cards[1].card.id, reported_rename("other card")).await.unwrap();
+
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let claimed = store.claim_webhook_deliveries(a, Timestamp::now(), later(300), 10).await.unwrap();
+    let names: Vec<bool> = claimed.iter().map(|c| c.delivery.event.data.contains("\"one\"")).collect();
+    assert_eq!(claimed.len(), 2, "the first event of each card; the second waits for the first: {names:?}");
+    assert!(claimed.iter().any(|c| c.delivery.event.data.contains("\"one\"")));
+    assert!(store.claim_webhook_deliveries(b, Timestamp::now(), later(300), 10).await.unwrap().is_empty(), "leased");
+
+    // The lease runs out: another owner takes the deliveries; the first owner's record is refused.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let taken = store.claim_webhook_deliveries(b, Timestamp::now(), later(30_000), 10).await.unwrap();
+    assert_eq!(taken.len(), 2);
+    let first = taken.iter().find(|c| c.delivery.event.data.contains("\"one\"")).unwrap();
+    let attempt = |owner_note: &str| DeliveryAttempt {
+        delivery_id: first.delivery.id,
+        number: 1,
+        at: Timestamp::now(),
+        latency_ms: 3,
+        status_code: Some(200),
+        error: None,
+        answer: owner_note.into(),
+        request_headers: vec![("x-cardinal-attempt".into(), "1".into())],
+    };
+    assert!(!store.record_webhook_attempt(a, attempt("late"), AttemptOutcome::Delivered).await.unwrap());
+    assert!(store.record_webhook_attempt(b, attempt("ok"), AttemptOutcome::Delivered).await.unwrap());
+    let (delivered, attempts) = store.webhook_delivery(first.delivery.id).await.unwrap().unwrap();
+    assert_eq!((delivered.status, delivered.attempts, attempts.len()), (DeliveryStatus::Delivered, 1, 1));
+    assert_eq!(attempts[0].answer, "ok");
+    assert_eq!(attempts[0].request_headers, vec![("x-cardinal-attempt".to_owned(), "1".to_owned())]);
+
+    let next = store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), 10).await.unwrap();
+    assert_eq!(next.len(), 1, "the card's second event, now that the first was delivered");
+    assert!(next[0].delivery.event.data.contains("\"two\""));
+    let retry_at = later(60_000);
+    let failed =
+        DeliveryAttempt { delivery_id: next[0].delivery.id, number: 1, status_code: Some(500), ..attempt("no") };
+    assert!(store.record_webhook_attempt(a, failed, AttemptOutcome::RetryAt(retry_at)).await.unwrap());
+    assert!(
+        store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), 10).await.unwrap().is_empty(),
+        "not due"
+    );
+    assert!(store.retry_webhook_delivery(next[0].delivery.id, Timestamp::now()).await.unwrap());
+    assert_eq!(
+        store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), 10).await.unwrap().len(),
+        1,
+        "due now"
+    );
+}
+
+/// Secrets are listed and replaced for a key rotation.
+pub async fn webhook_secrets_are_walked_and_replaced(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "hook-secrets").await;
+    let sub = subscription(&seed, "v1/cards", now());
+    store.insert_webhook_subscription(sub.clone()).await.unwrap();
+    assert!(store.webhook_secrets().await.unwrap().contains(&(sub.id, vec![1, 2, 3])));
+    store.reseal_webhook_secrets(vec![(sub.id, vec![9, 9])]).await.unwrap();
+    let stored = store.webhook_subscription(seed.organization.id, sub.id).await.unwrap().unwrap();
+    assert_eq!(stored.secret_sealed, vec![9, 9]);
+}

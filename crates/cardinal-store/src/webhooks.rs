@@ -1,0 +1,138 @@
+//! Webhooks: subscriptions, the events changes report (the outbox) and their deliveries.
+//!
+//! An event is written in the transaction of the change it reports, and only when its
+//! organization has a subscription to its topic at that moment; a delivery row per such
+//! subscription is written with it. So no change is committed without its deliveries and no
+//! delivery exists for a change that was not, and events from before a subscription are never
+//! sent (as Qonto). Delivery workers claim due deliveries under a lease: one attempt, one process.
+
+use crate::PageRequest;
+use jiff::Timestamp;
+use uuid::Uuid;
+
+/// The topics Cardinal sends; others Qonto lists are stored on a subscription, never sent.
+pub const TOPICS_SENT: [&str; 2] = ["v1/cards", "v1/transactions"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSubscription {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    /// Who subscribed: the subscription is listed to them only.
+    pub membership_id: Uuid,
+    pub callback_url: String,
+    pub types: Vec<String>,
+    pub description: Option<String>,
+    /// The signing secret sealed with the card-data key, the subscription id as associated data.
+    pub secret_sealed: Vec<u8>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An event a change reports, written in the change's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    /// The envelope's `id`, for receivers to de-duplicate.
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    /// `v1/cards` or `v1/transactions`.
+    pub topic: String,
+    /// Deliveries with one key reach one subscription in the order they were written: the card.
+    pub ordering_key: Uuid,
+    /// The envelope's `data`, JSON text.
+    pub data: String,
+    /// On the organization's clock (sandbox time travel shows in `created_at`).
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Not yet delivered; attempts remain.
+    Pending,
+    Delivered,
+    /// Every attempt failed.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] = [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// One event to one subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    pub id: Uuid,
+    pub event: OutboxEvent,
+    pub subscription_id: Uuid,
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due (real time); `None` once delivered or failed.
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+/// A delivery a worker holds the lease of, with its subscription (whose secret signs it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub delivery: WebhookDelivery,
+    pub subscription: WebhookSubscription,
+}
+
+/// What one attempt sent and got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    pub delivery_id: Uuid,
+    /// 1 for the first attempt.
+    pub number: u32,
+    /// Real time the attempt started.
+    pub at: Timestamp,
+    pub latency_ms: u32,
+    /// The answer's status; `None` when there was none (refused, timed out, TLS error).
+    pub status_code: Option<u16>,
+    /// Why the attempt failed without an answer, or why an answer did not count.
+    pub error: Option<String>,
+    /// The first 2 KiB of the answer's body.
+    pub answer: String,
+    /// The headers sent, signature included (never the secret).
+    pub request_headers: Vec<(String, String)>,
+}
+
+/// What an attempt leaves the delivery as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered,
+    RetryAt(Timestamp),
+    Failed,
+}
+
+impl AttemptOutcome {
+    /// The delivery's status and next due time (real milliseconds) after the attempt, as both
+    /// backends store them.
+    pub fn columns(self) -> (&'static str, Option<i64>) {
+        match self {
+            AttemptOutcome::Delivered => ("delivered", None),
+            AttemptOutcome::RetryAt(at) => ("pending", Some(at.as_millisecond())),
+            AttemptOutcome::Failed => ("failed", None),
+        }
+    }
+}
+
+/// Deliveries of one organization, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryQuery {
+    pub organization_id: Uuid,
+    pub status: Option<DeliveryStatus>,
+    pub subscription_id: Option<Uuid>,
+    pub page: PageRequest,
+}
