@@ -85,10 +85,11 @@ impl PostgresStore {
             // Card, then account: every use case locks in this order, so none deadlocks another.
             let mut stored = load_card(&*tx, Some(org), card, true).await?.ok_or(DomainError::NotFound)?;
             let mut account = load_account(&*tx, stored.card.bank_account_id).await?;
-            let transaction = change(&mut stored, &mut account)?;
+            let (transaction, events) = change(&mut stored, &mut account)?;
             save_card(&*tx, &stored).await?;
             save_account(&*tx, &account).await?;
             upsert_transaction(&*tx, &transaction).await?;
+            write_outbox(&*tx, &events).await?;
             (stored, transaction)
         })
     }
@@ -105,10 +106,11 @@ impl PostgresStore {
                 load_card(&*tx, Some(peek.organization_id), peek.card_id, true).await?.ok_or(DomainError::NotFound)?;
             let mut transaction = load_transaction(&*tx, None, id, true).await?.ok_or(DomainError::NotFound)?;
             let mut account = load_account(&*tx, transaction.bank_account_id).await?;
-            change(&mut transaction, &mut stored, &mut account)?;
+            let events = change(&mut transaction, &mut stored, &mut account)?;
             save_card(&*tx, &stored).await?;
             save_account(&*tx, &account).await?;
             upsert_transaction(&*tx, &transaction).await?;
+            write_outbox(&*tx, &events).await?;
             (transaction, stored)
         })
     }

@@ -136,10 +136,11 @@ impl SqliteStore {
                     // between this read and the commit, so limits and locks hold under any load.
                     let mut stored = load_card(conn, Some(org), card)?.ok_or(DomainError::NotFound)?;
                     let mut account = load_account(conn, stored.card.bank_account_id)?;
-                    let transaction = change(&mut stored, &mut account)?;
+                    let (transaction, events) = change(&mut stored, &mut account)?;
                     save_card(conn, &stored)?;
                     save_account(conn, &account)?;
                     upsert_transaction(conn, &transaction)?;
+                    write_outbox(conn, &events)?;
                     Ok((stored, transaction))
                 },
                 move |(stored, _)| cache.committed_cards([stored]),
@@ -160,10 +161,11 @@ impl SqliteStore {
                     let mut stored = load_card(conn, Some(transaction.organization_id), transaction.card_id)?
                         .ok_or(DomainError::NotFound)?;
                     let mut account = load_account(conn, transaction.bank_account_id)?;
-                    change(&mut transaction, &mut stored, &mut account)?;
+                    let events = change(&mut transaction, &mut stored, &mut account)?;
                     save_card(conn, &stored)?;
                     save_account(conn, &account)?;
                     upsert_transaction(conn, &transaction)?;
+                    write_outbox(conn, &events)?;
                     Ok((transaction, stored))
                 },
                 move |(_, stored)| cache.committed_cards([stored]),

@@ -69,14 +69,25 @@ pub struct Transaction {
 }
 
 /// Decides a payment on the locked card and its bank account; returns the transaction to
-/// record. Card, account and transaction are written together.
+/// record and the webhook events it reports. Card, account, transaction and events are
+/// written together.
 pub type PaymentChange = Box<
-    dyn FnMut(&mut StoredCard, &mut BankAccount) -> Result<Transaction, cardinal_domain::DomainError> + Send + 'static,
+    dyn FnMut(
+            &mut StoredCard,
+            &mut BankAccount,
+        ) -> Result<(Transaction, Vec<crate::OutboxEvent>), cardinal_domain::DomainError>
+        + Send
+        + 'static,
 >;
 
-/// Changes a transaction together with its card and bank account (settle, reverse).
+/// Changes a transaction together with its card and bank account (settle, reverse); returns
+/// the webhook events the change reports, written with it.
 pub type TransactionChange = Box<
-    dyn FnMut(&mut Transaction, &mut StoredCard, &mut BankAccount) -> Result<(), cardinal_domain::DomainError>
+    dyn FnMut(
+            &mut Transaction,
+            &mut StoredCard,
+            &mut BankAccount,
+        ) -> Result<Vec<crate::OutboxEvent>, cardinal_domain::DomainError>
         + Send
         + 'static,
 >;

@@ -6,6 +6,7 @@ use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::fields::Fields;
 use crate::v2::cards::card_id;
+use crate::wire::webhooks::{outbox_event, TransactionEventData, TRANSACTIONS_TOPIC};
 use crate::wire::{Euros, Time, TransactionBody};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -14,7 +15,7 @@ use cardinal_domain::authorization::{
     decide, record_approval, record_reversal, Attempt, Channel, Context, MerchantCategory, Windows,
 };
 use cardinal_domain::{Cents, DomainError, FieldIssue};
-use cardinal_store::{Transaction, TransactionStatus};
+use cardinal_store::{OutboxEvent, Transaction, TransactionStatus};
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -163,7 +164,8 @@ pub async fn authorize(
                         transaction.decline_reason = Some(reason.as_str().to_owned());
                     }
                 }
-                Ok(transaction)
+                let events = transaction_outbox(&transaction, "created", now);
+                Ok((transaction, events))
             }),
         )
         .await?;
@@ -194,7 +196,7 @@ pub async fn settle(State(state): State<AppState>, _: Admin, Path(raw): Path<Str
                 t.settled_at = Some(organization_now);
                 t.settled_balance = Some(account.balance);
                 t.updated_at = organization_now;
-                Ok(())
+                Ok(transaction_outbox(t, "updated", organization_now))
             }),
         )
         .await?;
@@ -220,7 +222,7 @@ pub async fn reverse(State(state): State<AppState>, _: Admin, Path(raw): Path<St
                 }
                 t.status = TransactionStatus::Reversed;
                 t.updated_at = organization_now;
-                Ok(())
+                Ok(transaction_outbox(t, "updated", organization_now))
             }),
         )
         .await?;
@@ -245,4 +247,11 @@ async fn transaction_clock(state: &AppState, raw: &str) -> ApiResult<(Timestamp,
     let organization_id = state.store.transaction_organization(id).await?.ok_or_else(not_found)?;
     let organization = state.store.organization(organization_id).await?.ok_or_else(not_found)?;
     Ok((organization.now(), id))
+}
+
+/// The `v1/transactions` event a payment (`created`) or a settlement or reversal (`updated`)
+/// reports, in order with the card's other events.
+fn transaction_outbox(t: &Transaction, event: &'static str, now: Timestamp) -> Vec<OutboxEvent> {
+    let data = TransactionEventData::of(t, event);
+    vec![outbox_event(t.organization_id, TRANSACTIONS_TOPIC, t.card_id, &data, now)]
 }

@@ -393,3 +393,52 @@ async fn production_refuses_http_callbacks() {
     .is_none());
     drop(app);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_settlements_and_reversals_are_reported() {
+    let app = app_with_worker(short()).await;
+    let org = app.org().await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    subscribe(&app, &org, &url, json!(["v1/transactions"])).await;
+    let card = org.card(Employee, "virtual");
+    let pay = |amount: f64| json!({"amount": amount, "channel": "online", "merchant": {"name": "Hook Shop", "category": "other", "country": "FR"}});
+    let mut ids = Vec::new();
+    for amount in [12.5, 7.0] {
+        let r = app.admin(Method::POST, &format!("/_sandbox/cards/{card}/authorizations"), Some(pay(amount))).await;
+        r.assert_status(200);
+        ids.push(r.body["authorization"]["transaction_id"].as_str().unwrap().to_owned());
+    }
+    app.admin(Method::POST, &format!("/_sandbox/transactions/{}/settle", ids[0]), None).await.assert_status(200);
+    app.admin(Method::POST, &format!("/_sandbox/transactions/{}/reverse", ids[1]), None).await.assert_status(200);
+    app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await.assert_status(200); // not subscribed
+    let received = receiver.wait_for(4).await;
+    let data: Vec<Value> = received
+        .iter()
+        .map(|r| verify(r, SECRET))
+        .map(|e| {
+            assert_eq!(e["type"], "v1/transactions");
+            e["data"].clone()
+        })
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = data
+        .iter()
+        .map(|d| (d["event"].as_str().unwrap(), d["id"].as_str().unwrap(), d["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("created", ids[0].as_str(), "pending"),
+            ("created", ids[1].as_str(), "pending"),
+            ("updated", ids[0].as_str(), "completed"),
+            ("updated", ids[1].as_str(), "declined"),
+        ]
+    );
+    assert_eq!(data[0]["amount"], "12.50", "amounts are decimal strings");
+    assert_eq!(data[1]["amount"], "7.00");
+    assert_eq!(data[0]["subject_type"], "Card");
+    assert_eq!(data[2]["settled_balance"], "99987.50");
+    assert_eq!(data[0]["side"], "debit");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 4, "the lock is a v1/cards event: not sent to this subscription");
+}

@@ -43,7 +43,7 @@ fn spend(amount: Cents) -> PaymentChange {
         }
         card.last_activity_at = Some(now());
         let status = if fits { TransactionStatus::Pending } else { TransactionStatus::Declined };
-        Ok(transaction_for(card, amount, status, now()))
+        Ok((transaction_for(card, amount, status, now()), vec![]))
     })
 }
 
@@ -116,7 +116,7 @@ pub async fn concurrent_payments_never_overspend(store: Arc<dyn Store>) {
             card,
             Box::new(|stored, _| {
                 stored.card.limits.payment_monthly = Cents::euros(50);
-                Ok(transaction_for(&stored.card, Cents::ZERO, TransactionStatus::Declined, now()))
+                Ok((transaction_for(&stored.card, Cents::ZERO, TransactionStatus::Declined, now()), vec![]))
             }),
         )
         .await
@@ -156,7 +156,7 @@ pub async fn transaction_changes_commit_together(store: Arc<dyn Store>) {
                 t.status = TransactionStatus::Completed;
                 t.settled_at = Some(now());
                 t.settled_balance = Some(account.balance);
-                Ok(())
+                Ok(vec![])
             }),
         )
         .await
@@ -177,7 +177,7 @@ pub async fn transaction_changes_commit_together(store: Arc<dyn Store>) {
     assert!(refused.is_err());
     assert_eq!(store.transaction(org, t.id).await.unwrap().unwrap().status, TransactionStatus::Completed);
     assert_eq!(store.bank_account(org, seed.bank_accounts[0].id).await.unwrap().unwrap().balance, Cents::euros(990));
-    let missing = store.change_transaction(Uuid::new_v4(), Box::new(|_, _, _| Ok(()))).await.unwrap_err();
+    let missing = store.change_transaction(Uuid::new_v4(), Box::new(|_, _, _| Ok(vec![]))).await.unwrap_err();
     assert!(matches!(missing, StoreError::Domain(cardinal_domain::DomainError::NotFound)));
 }
 
