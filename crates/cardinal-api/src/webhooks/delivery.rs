@@ -20,7 +20,7 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const ANSWER_LIMIT: usize = 2048;
 /// How long a claimed delivery stays this process's: far beyond an attempt, so only a
 /// process that died (or hung) loses it, to another after this.
-pub const LEASE: SignedDuration = SignedDuration::from_secs(30);
+pub const LEASE: SignedDuration = SignedDuration::from_secs(10);
 /// Attempts in flight at once, per process.
 const POOL: usize = 16;
 const POLL: Duration = Duration::from_millis(200);
@@ -41,7 +41,7 @@ pub const RETRY_DELAYS: [SignedDuration; 9] = [
 
 /// Starts this process's worker; it runs as long as the runtime does.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    let worker = Worker { owner: Uuid::new_v4(), client: client(), state };
+    let worker = Worker { owner: Uuid::new_v4(), client: client(), state, finished: Default::default() };
     tokio::spawn(worker.run())
 }
 
@@ -50,6 +50,9 @@ struct Worker {
     /// This worker's name on the leases it holds.
     owner: Uuid,
     client: reqwest::Client,
+    /// Woken when an attempt ends: the card's next event may now be due, so the worker claims
+    /// again at once instead of at the next poll.
+    finished: tokio::sync::Notify,
 }
 
 /// No redirects followed (a 3xx is a failed attempt), TLS through rustls with ring and the
@@ -88,7 +91,9 @@ impl Worker {
             let now = Timestamp::now();
             let until = now.saturating_add(LEASE).unwrap_or(now);
             match this.state.store.claim_webhook_deliveries(this.owner, now, until, free as u32).await {
-                Ok(claimed) if claimed.is_empty() => tokio::time::sleep(POLL).await,
+                Ok(claimed) if claimed.is_empty() => {
+                    let _ = tokio::time::timeout(POLL, this.finished.notified()).await;
+                }
                 Ok(claimed) => {
                     for delivery in claimed {
                         let Ok(permit) = pool.clone().acquire_owned().await else { return };
@@ -96,6 +101,7 @@ impl Worker {
                         tokio::spawn(async move {
                             worker.attempt(delivery).await;
                             drop(permit);
+                            worker.finished.notify_one();
                         });
                     }
                 }
