@@ -265,6 +265,21 @@ impl SqliteStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
+        // Workers poll: a read connection answers "nothing due" without taking the writer.
+        let due = self
+            .engine
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_ms <= ?1 \
+                     AND (lease_until_ms IS NULL OR lease_until_ms < ?1))",
+                )
+                .and_then(|mut s| s.query_row([now.as_millisecond()], |r| r.get::<_, bool>(0)))
+                .map_err(sql)
+            })
+            .await?;
+        if !due {
+            return Ok(Vec::new());
+        }
         self.engine
             .write(move |conn| {
                 let ids: Vec<String> = conn

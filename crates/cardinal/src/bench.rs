@@ -23,7 +23,9 @@ pub async fn baseline(args: BaselineArgs) -> Result<(), String> {
     };
     let app = axum::Router::new()
         .route("/", axum::routing::get(|| async { r#"{"status":"ok"}"# }))
-        .route("/bytes/{n}", axum::routing::get(sized));
+        .route("/bytes/{n}", axum::routing::get(sized))
+        // A webhook receiver that takes everything: what delivering costs Cardinal, not it.
+        .route("/hook", axum::routing::post(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| e.to_string())?;
     println!("baseline listening on http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     axum::serve(listener, app).await.map_err(|e| e.to_string())

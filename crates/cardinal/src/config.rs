@@ -116,6 +116,10 @@ pub struct ServeArgs {
     /// limit at start) allows, less a reserve.
     #[arg(long, env = "CARDINAL_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// `off`: this process writes webhook events but does not deliver them (leave delivery to
+    /// other processes on the same database).
+    #[arg(long, env = "CARDINAL_WEBHOOK_DELIVERY", default_value = "on", value_parser = ["on", "off"])]
+    pub webhook_delivery: String,
     /// `self-signed` (sandbox only): serve HTTPS with a certificate made for the bind host and
     /// kept beside the database.
     #[arg(long, env = "CARDINAL_TLS")]

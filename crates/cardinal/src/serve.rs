@@ -40,8 +40,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     config.rate_limits = rate_limits(&args)?;
     config.body_stall = std::time::Duration::from_secs(args.idle_timeout.max(1));
     let state = AppState::new(store.clone(), config, CardVault::new(&key));
-    // Every process delivers webhooks; leases keep two from making one attempt.
-    let _deliveries = cardinal_api::webhooks::delivery::spawn(state.clone());
+    // Every process delivers webhooks unless told not to; leases keep two from making one attempt.
+    if args.webhook_delivery == "on" {
+        cardinal_api::webhooks::delivery::spawn(state.clone());
+    }
 
     println!(
         "Cardinal listening on {public_url} ({} mode, database {})",

@@ -168,10 +168,11 @@ fn webhook_schemas() -> Value {
             "types": {"type": "array", "minItems": 1, "items": enumeration(TOPICS)},
             "secret": {"type": "string", "minLength": 32, "maxLength": 128},
             "description": {"type": "string", "maxLength": 256}}), &["callback_url", "types"]),
-        "WebhookSubscriptionUpdate": object(json!({
-            "callback_url": {"type": "string", "format": "uri", "maxLength": 512},
-            "types": {"type": "array", "minItems": 1, "items": enumeration(TOPICS)},
-            "description": {"type": "string", "maxLength": 256}}), &["callback_url", "types"]),
+        "WebhookSubscriptionUpdate": {"type": "object", "minProperties": 1,
+            "description": "The fields to change; the others stay. A null description removes it.",
+            "properties": {"callback_url": {"type": "string", "format": "uri", "maxLength": 512},
+                "types": {"type": "array", "minItems": 1, "items": enumeration(TOPICS)},
+                "description": {"type": ["string", "null"], "maxLength": 256}}},
         "WebhookDeliveryList": list_of("webhook_deliveries", reference("WebhookDelivery")),
         "WebhookDeliveryEnvelope": wrap("webhook_delivery", json!({"allOf": [reference("WebhookDelivery"), object(json!({
             "callback_url": text, "body": {"type": "string", "description": "the exact body sent"},

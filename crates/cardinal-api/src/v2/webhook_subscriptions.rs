@@ -73,11 +73,12 @@ impl SubscriptionBody {
     }
 }
 
-/// What a create or replace body asks for.
+/// What a create or update body asks for; `None` leaves a field as it is (update only).
 struct Requested {
-    callback_url: String,
-    types: Vec<String>,
-    description: Option<String>,
+    callback_url: Option<String>,
+    types: Option<Vec<String>>,
+    /// `Some(None)`: `"description": null`, which removes it.
+    description: Option<Option<String>>,
     secret: Option<String>,
 }
 
@@ -96,40 +97,42 @@ fn permitted(principal: &Principal, types: &[String]) -> ApiResult<()> {
     Ok(())
 }
 
-fn read_body(state: &AppState, body: &Bytes, with_secret: bool) -> ApiResult<Requested> {
+/// Reads a create body (`creating`: URL and types required, a secret may be given) or an
+/// update body (every field optional, at least one).
+fn read_body(state: &AppState, body: &Bytes, creating: bool) -> ApiResult<Requested> {
     let json: Value = crate::http::body::parse(body)?;
     let object = json.as_object().ok_or_else(|| ApiError::field("invalid", "", "the body must be a JSON object"))?;
     let mut f = Fields::new(object, "");
-    let url = f.string("callback_url");
-    let callback_url =
-        f.required("callback_url", url).and_then(|url| match callback_problem(&url, state.config.mode) {
-            None => Some(url),
-            Some(problem) => {
-                f.issue("invalid", "callback_url", problem);
-                None
-            }
-        });
-    let types = f.strings("types");
-    let types = f.required("types", types).and_then(|types| match types_problem(&types) {
-        None => Some(types),
-        Some(problem) => {
-            f.issue("invalid", "types", problem);
-            None
-        }
-    });
-    let description = f.string("description");
-    if description.as_ref().is_some_and(|d| d.chars().count() > 256) {
+    let mut callback_url = f.string("callback_url");
+    if let Some(problem) = callback_url.as_deref().and_then(|url| callback_problem(url, state.config.mode)) {
+        f.issue("invalid", "callback_url", problem);
+        callback_url = None;
+    }
+    let mut types = f.strings("types");
+    if let Some(problem) = types.as_deref().and_then(types_problem) {
+        f.issue("invalid", "types", problem);
+        types = None;
+    }
+    let description = match object.get("description") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(f.string("description")),
+    };
+    if description.as_ref().and_then(Option::as_ref).is_some_and(|d| d.chars().count() > 256) {
         f.issue("too_long", "description", "description must have at most 256 characters");
     }
-    let secret = if with_secret { f.string("secret") } else { None };
+    let secret = if creating { f.string("secret") } else { None };
     if secret.as_ref().is_some_and(|s| !(32..=128).contains(&s.chars().count())) {
         f.issue("invalid", "secret", "secret must have 32 to 128 characters");
     }
-    f.finish()?;
-    match (callback_url, types) {
-        (Some(callback_url), Some(types)) => Ok(Requested { callback_url, types, description, secret }),
-        _ => Err(ApiError::internal()),
+    if creating {
+        f.required("callback_url", callback_url.as_ref());
+        f.required("types", types.as_ref());
+    } else if !["callback_url", "types", "description"].iter().any(|name| object.contains_key(*name)) {
+        f.issue("required", "callback_url", "give callback_url, types or description");
     }
+    f.finish()?;
+    Ok(Requested { callback_url, types, description, secret })
 }
 
 fn types_problem(types: &[String]) -> Option<String> {
@@ -181,7 +184,10 @@ pub async fn create(State(state): State<AppState>, principal: Principal, body: B
 
 async fn create_subscription(state: &AppState, principal: &Principal, body: &Bytes) -> ApiResult<Response> {
     let requested = read_body(state, body, true)?;
-    permitted(principal, &requested.types)?;
+    let (Some(callback_url), Some(types)) = (requested.callback_url, requested.types) else {
+        return Err(ApiError::internal());
+    };
+    permitted(principal, &types)?;
     let id = Uuid::new_v4();
     let secret = requested.secret.unwrap_or_else(|| format!("whsec_{}", new_token()));
     let now = principal.now();
@@ -189,9 +195,9 @@ async fn create_subscription(state: &AppState, principal: &Principal, body: &Byt
         id,
         organization_id: principal.organization.id,
         membership_id: principal.membership.id,
-        callback_url: requested.callback_url,
-        types: requested.types,
-        description: requested.description,
+        callback_url,
+        types,
+        description: requested.description.flatten(),
         secret_sealed: state.vault.seal(id, &secret),
         created_at: now,
         updated_at: now,
@@ -244,7 +250,7 @@ pub async fn show(
     flat(async { Ok(Json(SubscriptionBody::of(&own(&state, &principal, &raw).await?, None))) }.await)
 }
 
-/// `PUT`: replaces the URL, the types and the description (an absent one is removed).
+/// `PUT`: changes the fields given (`"description": null` removes it); the others stay.
 pub async fn replace(
     State(state): State<AppState>,
     principal: Principal,
@@ -255,10 +261,10 @@ pub async fn replace(
         async {
             let mut subscription = own(&state, &principal, &raw).await?;
             let requested = read_body(&state, &body, false)?;
-            permitted(&principal, &requested.types)?;
-            subscription.callback_url = requested.callback_url;
-            subscription.types = requested.types;
-            subscription.description = requested.description;
+            subscription.callback_url = requested.callback_url.unwrap_or(subscription.callback_url);
+            subscription.types = requested.types.unwrap_or(subscription.types);
+            subscription.description = requested.description.unwrap_or(subscription.description);
+            permitted(&principal, &subscription.types)?;
             subscription.updated_at = principal.now();
             if !state.store.update_webhook_subscription(subscription.clone()).await? {
                 return Err(ApiError::not_found("webhook subscription"));

@@ -342,6 +342,14 @@ async fn subscriptions_are_managed_as_qonto_answers() {
     assert!(replaced.body.get("description").is_none());
     let shown = app.get(&format!("/v2/webhook_subscriptions/{id}"), &owner).await;
     assert_eq!(shown.body["types"], json!(["v1/transactions", "v1/cards"]));
+    let path = format!("/v2/webhook_subscriptions/{id}");
+    let described = app.send(Method::PUT, &path, Some(&owner), Some(json!({"description": "only this"}))).await;
+    described.assert_status(200);
+    assert_eq!(described.body["description"], "only this");
+    assert_eq!(described.body["callback_url"], "https://hooks.example.com/v2", "fields not given stay");
+    let removed = app.send(Method::PUT, &path, Some(&owner), Some(json!({"description": null}))).await;
+    assert!(removed.body.get("description").is_none());
+    app.send(Method::PUT, &path, Some(&owner), Some(json!({}))).await.assert_status(422);
 
     app.send(Method::DELETE, &format!("/v2/webhook_subscriptions/{id}"), Some(&owner), None).await.assert_status(204);
     let gone = app.get(&format!("/v2/webhook_subscriptions/{id}"), &owner).await;
