@@ -208,6 +208,23 @@ impl Card {
         }
     }
 
+    /// Whether the clock has made this card `expired` while it is not stored so: the change
+    /// [`Card::settle_expiry`] makes, which announces the expiry (`cards.expired`) once.
+    pub fn expiry_due(&self, now: Timestamp) -> bool {
+        !self.lifecycle.is_terminal() && self.effective_lifecycle(now) == Lifecycle::Expired
+    }
+
+    /// Stores the expiry the clock shows (the status read does not change: it already read
+    /// `expired`). Unchanged when it is not due.
+    pub fn settle_expiry(&mut self, now: Timestamp) -> Outcome {
+        if !self.expiry_due(now) {
+            return Outcome::Unchanged;
+        }
+        self.lifecycle = Lifecycle::Expired;
+        self.updated_at = now;
+        Outcome::Changed
+    }
+
     /// The `status` field (spec §2.2). The one place status is computed.
     pub fn status(&self, now: Timestamp) -> Status {
         let state = self.effective_lifecycle(now);

@@ -40,8 +40,11 @@ CREATE TABLE webhook_deliveries (
     lease_owner     TEXT,
     lease_until_ms  BIGINT
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ms);
-CREATE INDEX webhook_deliveries_by_key ON webhook_deliveries (subscription_id, ordering_key, status, seq);
+-- The queue: only pending deliveries are indexed for the worker, so both indexes stay as small
+-- as the backlog and a change's insert lands on pages the last ones already dirtied. Event and
+-- delivery ids are UUIDv7 (time-ordered) for the same reason: their keys append.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms, seq) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_waiting ON webhook_deliveries (subscription_id, ordering_key, seq) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_organization ON webhook_deliveries (organization_id, seq);
 
 CREATE TABLE webhook_attempts (

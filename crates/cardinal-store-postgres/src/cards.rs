@@ -300,6 +300,20 @@ impl PostgresStore {
         })
     }
 
+    pub(crate) async fn cards_due_to_expire(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
+        read!(self, |c| {
+            let rows = c
+                .query(
+                    "SELECT id FROM cards WHERE organization_id = $1 AND NOT terminal AND pre_expires_at IS NULL \
+                     AND expires_at <= $2 ORDER BY expires_at, id LIMIT $3",
+                    &[&org.to_string(), &now.as_second(), &i64::from(limit)],
+                )
+                .await
+                .map_err(pg)?;
+            rows.iter().map(|r| uuid(&get::<String>(r, "id")?)).collect::<Result<Vec<_>, Fail>>()?
+        })
+    }
+
     pub(crate) async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
         read!(self, |c| {
             let rows = c

@@ -456,6 +456,10 @@ impl Store for PostgresStore {
         PostgresStore::card_events(self, org, card).await
     }
 
+    async fn cards_due_to_expire(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
+        PostgresStore::cards_due_to_expire(self, org, now, limit).await
+    }
+
     async fn insert_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<()> {
         PostgresStore::insert_webhook_subscription(self, subscription).await
     }
@@ -499,13 +503,12 @@ impl Store for PostgresStore {
         PostgresStore::claim_webhook_deliveries(self, owner, now, lease_until, limit).await
     }
 
-    async fn record_webhook_attempt(
+    async fn record_webhook_attempts(
         &self,
         owner: Uuid,
-        attempt: DeliveryAttempt,
-        outcome: AttemptOutcome,
-    ) -> StoreResult<bool> {
-        PostgresStore::record_webhook_attempt(self, owner, attempt, outcome).await
+        attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+    ) -> StoreResult<Vec<bool>> {
+        PostgresStore::record_webhook_attempts(self, owner, attempts).await
     }
 
     async fn webhook_deliveries(&self, query: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {

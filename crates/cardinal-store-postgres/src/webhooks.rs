@@ -53,7 +53,7 @@ pub(crate) async fn write_outbox<C: GenericClient + Sync>(client: &C, events: &[
                     "INSERT INTO webhook_deliveries (id, event_id, subscription_id, organization_id, ordering_key, \
                      status, attempts, next_attempt_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0)",
                     &[
-                        &Uuid::new_v4().to_string(),
+                        &Uuid::now_v7().to_string(),
                         &event.id.to_string(),
                         &subscription_id,
                         &event.organization_id.to_string(),
@@ -270,7 +270,7 @@ impl PostgresStore {
                        AND (d.lease_until_ms IS NULL OR d.lease_until_ms < $3) \
                        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
                          AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.seq < d.seq) \
-                       ORDER BY d.seq LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
+                       ORDER BY d.next_attempt_ms, d.seq LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
                     &[&owner, &until, &now, &limit],
                 )
                 .await
@@ -289,45 +289,18 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn record_webhook_attempt(
+    pub(crate) async fn record_webhook_attempts(
         &self,
         owner: Uuid,
-        a: DeliveryAttempt,
-        outcome: AttemptOutcome,
-    ) -> StoreResult<bool> {
-        let (status, next) = outcome.columns();
-        let headers = serde_json::to_string(&a.request_headers).unwrap_or_default();
+        attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+    ) -> StoreResult<Vec<bool>> {
+        let owner = owner.to_string();
         transaction!(self, |tx| {
-            let updated = tx
-                .execute(
-                    "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_ms = $2, \
-                     lease_owner = NULL, lease_until_ms = NULL WHERE id = $3 AND lease_owner = $4",
-                    &[&status, &next, &a.delivery_id.to_string(), &owner.to_string()],
-                )
-                .await
-                .map_err(pg)?;
-            if updated == 1 {
-                tx.execute(
-                    "INSERT INTO webhook_attempts (delivery_id, number, at_ms, latency_ms, status_code, error, answer, \
-                     request_headers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (delivery_id, number) DO UPDATE SET at_ms = EXCLUDED.at_ms, \
-                     latency_ms = EXCLUDED.latency_ms, status_code = EXCLUDED.status_code, error = EXCLUDED.error, \
-                     answer = EXCLUDED.answer, request_headers = EXCLUDED.request_headers",
-                    &[
-                        &a.delivery_id.to_string(),
-                        &(a.number as i32),
-                        &a.at.as_millisecond(),
-                        &(a.latency_ms as i32),
-                        &a.status_code.map(i32::from),
-                        &a.error,
-                        &a.answer,
-                        &headers,
-                    ],
-                )
-                .await
-                .map_err(pg)?;
+            let mut recorded = Vec::with_capacity(attempts.len());
+            for (attempt, outcome) in &attempts {
+                recorded.push(record_attempt(&*tx, &owner, attempt, *outcome).await?);
             }
-            updated == 1
+            recorded
         })
     }
 
@@ -394,4 +367,46 @@ impl PostgresStore {
                 == 1
         })
     }
+}
+
+/// Records one attempt and frees its lease, if `owner` still holds it.
+async fn record_attempt<C: GenericClient + Sync>(
+    client: &C,
+    owner: &str,
+    a: &DeliveryAttempt,
+    outcome: AttemptOutcome,
+) -> Result<bool, Fail> {
+    let (status, next) = outcome.columns();
+    let updated = client
+        .execute(
+            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_ms = $2, \
+             lease_owner = NULL, lease_until_ms = NULL WHERE id = $3 AND lease_owner = $4",
+            &[&status, &next, &a.delivery_id.to_string(), &owner],
+        )
+        .await
+        .map_err(pg)?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    client
+        .execute(
+            "INSERT INTO webhook_attempts (delivery_id, number, at_ms, latency_ms, status_code, error, answer, \
+             request_headers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (delivery_id, number) DO UPDATE SET at_ms = EXCLUDED.at_ms, \
+             latency_ms = EXCLUDED.latency_ms, status_code = EXCLUDED.status_code, error = EXCLUDED.error, \
+             answer = EXCLUDED.answer, request_headers = EXCLUDED.request_headers",
+            &[
+                &a.delivery_id.to_string(),
+                &(a.number as i32),
+                &a.at.as_millisecond(),
+                &(a.latency_ms as i32),
+                &a.status_code.map(i32::from),
+                &a.error,
+                &a.answer,
+                &serde_json::to_string(&a.request_headers).unwrap_or_default(),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(true)
 }

@@ -27,20 +27,26 @@ CREATE TABLE webhook_events (
 
 CREATE TABLE webhook_deliveries (
     -- Write order: a card's events reach a subscription in it; lists show newest first.
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- (No AUTOINCREMENT: a rowid above every existing one is enough for order, and it spares
+    -- each insert a write to sqlite_sequence. No foreign key to the event either: both are
+    -- written together, and go together with their organization or subscription.)
+    seq             INTEGER PRIMARY KEY,
     id              TEXT NOT NULL UNIQUE,
-    event_id        TEXT NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
+    event_id        TEXT NOT NULL,
     subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions(id) ON DELETE CASCADE,
     organization_id TEXT NOT NULL,
     ordering_key    TEXT NOT NULL,
     status          TEXT NOT NULL,
     attempts        INTEGER NOT NULL,
-    next_attempt_ms INTEGER,
-    lease_owner     TEXT,
-    lease_until_ms  INTEGER
+    -- (No lease columns: one process owns a SQLite database, so leases live in its memory.)
+    next_attempt_ms INTEGER
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ms);
-CREATE INDEX webhook_deliveries_by_key ON webhook_deliveries (subscription_id, ordering_key, status, seq);
+-- The queue: only pending deliveries are indexed, so the index stays as small as the backlog
+-- and a change's insert lands on pages the last ones already dirtied; claims (reads, see
+-- Leases) walk it. Event and delivery ids are UUIDv7 (time-ordered) for the same reason: their
+-- keys append. Each index here is work for the single writer on every change a subscription
+-- wants, so there are no others.
+CREATE INDEX webhook_deliveries_waiting ON webhook_deliveries (subscription_id, ordering_key, seq) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_organization ON webhook_deliveries (organization_id, seq);
 
 CREATE TABLE webhook_attempts (

@@ -281,6 +281,22 @@ impl SqliteStore {
             .await
     }
 
+    pub(crate) async fn cards_due_to_expire(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
+        self.engine
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT id FROM cards WHERE organization_id = ?1 AND NOT terminal AND pre_expires_at IS NULL \
+                     AND expires_at <= ?2 ORDER BY expires_at, id LIMIT ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![org.to_string(), now.as_second(), limit], |r| uuid(r.get(0)?))?
+                        .collect::<SqlResult<Vec<_>>>()
+                })
+                .map_err(sql)
+            })
+            .await
+    }
+
     pub(crate) async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
         self.engine
             .read(move |conn| {

@@ -38,6 +38,10 @@ use webhooks::write_outbox;
 pub struct SqliteStore {
     engine: Engine,
     cache: std::sync::Arc<cache::Cache>,
+    /// Webhook delivery leases. One process owns a SQLite database (its engine is the only
+    /// writer), so a lease lives in that process's memory, and a claim is a read, not a write
+    /// through the single writer the card changes need.
+    leases: webhooks::Leases,
 }
 
 impl SqliteStore {
@@ -64,7 +68,11 @@ impl SqliteStore {
         let max_pages = engine::url_option(url, "max_pages")
             .map(|v| v.parse::<u64>().map_err(|_| StoreError::Backend(format!("max_pages must be a number in {url}"))))
             .transpose()?;
-        Ok(SqliteStore { engine: Engine::open_with(location, max_pages)?, cache: Default::default() })
+        Ok(SqliteStore {
+            engine: Engine::open_with(location, max_pages)?,
+            cache: Default::default(),
+            leases: Default::default(),
+        })
     }
 }
 
@@ -293,6 +301,10 @@ impl Store for SqliteStore {
         SqliteStore::card_events(self, org, card).await
     }
 
+    async fn cards_due_to_expire(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
+        SqliteStore::cards_due_to_expire(self, org, now, limit).await
+    }
+
     async fn insert_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<()> {
         SqliteStore::insert_webhook_subscription(self, subscription).await
     }
@@ -336,13 +348,12 @@ impl Store for SqliteStore {
         SqliteStore::claim_webhook_deliveries(self, owner, now, lease_until, limit).await
     }
 
-    async fn record_webhook_attempt(
+    async fn record_webhook_attempts(
         &self,
         owner: Uuid,
-        attempt: DeliveryAttempt,
-        outcome: AttemptOutcome,
-    ) -> StoreResult<bool> {
-        SqliteStore::record_webhook_attempt(self, owner, attempt, outcome).await
+        attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+    ) -> StoreResult<Vec<bool>> {
+        SqliteStore::record_webhook_attempts(self, owner, attempts).await
     }
 
     async fn webhook_deliveries(&self, query: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {

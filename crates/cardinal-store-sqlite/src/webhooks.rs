@@ -54,7 +54,7 @@ pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreRe
             )
             .and_then(|mut s| {
                 s.execute(params![
-                    Uuid::new_v4().to_string(),
+                    Uuid::now_v7().to_string(),
                     event.id.to_string(),
                     subscription_id,
                     event.organization_id.to_string(),
@@ -265,40 +265,31 @@ impl SqliteStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        // Workers poll: a read connection answers "nothing due" without taking the writer.
-        let due = self
+        // The heads of the queues (no earlier pending delivery of the same card and
+        // subscription), as many more as are leased now, so that enough are free.
+        let leased = self.leases.held(now) as u32;
+        let candidates = self
             .engine
             .read(move |conn| {
                 conn.prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_ms <= ?1 \
-                     AND (lease_until_ms IS NULL OR lease_until_ms < ?1))",
+                    "SELECT d.id FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 \
+                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
+                       AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.seq < d.seq) \
+                     ORDER BY d.next_attempt_ms, d.seq LIMIT ?2",
                 )
-                .and_then(|mut s| s.query_row([now.as_millisecond()], |r| r.get::<_, bool>(0)))
+                .and_then(|mut s| {
+                    s.query_map(params![now.as_millisecond(), limit.saturating_add(leased)], |r| r.get::<_, String>(0))?
+                        .collect::<SqlResult<Vec<_>>>()
+                })
                 .map_err(sql)
             })
             .await?;
-        if !due {
+        let ids = self.leases.take(owner, now, lease_until, candidates, limit as usize);
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
         self.engine
-            .write(move |conn| {
-                let ids: Vec<String> = conn
-                    .prepare_cached(
-                        "UPDATE webhook_deliveries SET lease_owner = ?1, lease_until_ms = ?2 WHERE seq IN ( \
-                           SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_ms <= ?3 \
-                           AND (d.lease_until_ms IS NULL OR d.lease_until_ms < ?3) \
-                           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
-                             AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.seq < d.seq) \
-                           ORDER BY d.seq LIMIT ?4) RETURNING id",
-                    )
-                    .and_then(|mut s| {
-                        s.query_map(
-                            params![owner.to_string(), lease_until.as_millisecond(), now.as_millisecond(), limit],
-                            |r| r.get(0),
-                        )?
-                        .collect()
-                    })
-                    .map_err(sql)?;
+            .read(move |conn| {
                 let mut claimed = Vec::with_capacity(ids.len());
                 for id in ids {
                     let Some(delivery) = load_delivery(conn, &id)? else { continue };
@@ -312,45 +303,31 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn record_webhook_attempt(
+    pub(crate) async fn record_webhook_attempts(
         &self,
         owner: Uuid,
-        a: DeliveryAttempt,
-        outcome: AttemptOutcome,
-    ) -> StoreResult<bool> {
+        attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+    ) -> StoreResult<Vec<bool>> {
+        // An attempt whose lease another owner took over is not recorded. The leases are given
+        // up once the write is done, so no claim meanwhile takes a delivery still pending in
+        // the database; if the write fails they run out and the attempts are made again.
+        let ids: Vec<String> = attempts.iter().map(|(a, _)| a.delivery_id.to_string()).collect();
+        let held: Vec<bool> = ids.iter().map(|id| self.leases.holds(owner, id)).collect();
+        let recorded = held.clone();
         self.engine
             .write(move |conn| {
-                let (status, next) = outcome.columns();
-                let updated = conn
-                    .prepare_cached(
-                        "UPDATE webhook_deliveries SET status = ?1, attempts = attempts + 1, next_attempt_ms = ?2, \
-                         lease_owner = NULL, lease_until_ms = NULL WHERE id = ?3 AND lease_owner = ?4",
-                    )
-                    .and_then(|mut s| s.execute(params![status, next, a.delivery_id.to_string(), owner.to_string()]))
-                    .map_err(sql)?;
-                if updated == 0 {
-                    return Ok(false);
+                for ((attempt, outcome), held) in attempts.iter().zip(&held) {
+                    if *held {
+                        record_attempt(conn, attempt, *outcome)?;
+                    }
                 }
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO webhook_attempts (delivery_id, number, at_ms, latency_ms, status_code, error, \
-                     answer, request_headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        a.delivery_id.to_string(),
-                        a.number,
-                        a.at.as_millisecond(),
-                        a.latency_ms,
-                        a.status_code,
-                        a.error,
-                        a.answer,
-                        serde_json::to_string(&a.request_headers).unwrap_or_default(),
-                    ])
-                })
-                .map_err(sql)?;
-                Ok(true)
+                Ok(())
             })
-            .await
+            .await?;
+        for (id, _) in ids.iter().zip(&recorded).filter(|(_, held)| **held) {
+            self.leases.release(owner, id);
+        }
+        Ok(recorded)
     }
 
     pub(crate) async fn webhook_deliveries(&self, q: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
@@ -398,17 +375,106 @@ impl SqliteStore {
     }
 
     pub(crate) async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
-        self.engine
+        let changed = self
+            .engine
             .write(move |conn| {
                 let changed = conn
                     .execute(
-                        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_ms = ?1, lease_owner = NULL, \
-                         lease_until_ms = NULL WHERE id = ?2",
+                        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_ms = ?1 WHERE id = ?2",
                         params![now.as_millisecond(), id.to_string()],
                     )
                     .map_err(sql)?;
                 Ok(changed == 1)
             })
-            .await
+            .await?;
+        self.leases.forget(&id.to_string());
+        Ok(changed)
+    }
+}
+
+/// Records one attempt and what it leaves its delivery as.
+fn record_attempt(conn: &Connection, a: &DeliveryAttempt, outcome: AttemptOutcome) -> StoreResult<()> {
+    let (status, next) = outcome.columns();
+    conn.prepare_cached(
+        "UPDATE webhook_deliveries SET status = ?1, attempts = attempts + 1, next_attempt_ms = ?2 WHERE id = ?3",
+    )
+    .and_then(|mut s| s.execute(params![status, next, a.delivery_id.to_string()]))
+    .map_err(sql)?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO webhook_attempts (delivery_id, number, at_ms, latency_ms, status_code, error, \
+         answer, request_headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            a.delivery_id.to_string(),
+            a.number,
+            a.at.as_millisecond(),
+            a.latency_ms,
+            a.status_code,
+            a.error,
+            a.answer,
+            serde_json::to_string(&a.request_headers).unwrap_or_default(),
+        ])
+    })
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// This process's delivery leases: delivery id → (owner, until, in real milliseconds).
+#[derive(Default)]
+pub(crate) struct Leases(std::sync::Mutex<std::collections::HashMap<String, (Uuid, i64)>>);
+
+impl Leases {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Uuid, i64)>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many leases run at `now` (expired ones are dropped).
+    fn held(&self, now: Timestamp) -> usize {
+        let mut map = self.map();
+        map.retain(|_, (_, until)| *until > now.as_millisecond());
+        map.len()
+    }
+
+    /// Leases up to `limit` of the candidates that nobody holds at `now` to `owner`.
+    fn take(
+        &self,
+        owner: Uuid,
+        now: Timestamp,
+        until: Timestamp,
+        candidates: Vec<String>,
+        limit: usize,
+    ) -> Vec<String> {
+        let mut map = self.map();
+        let mut taken = Vec::new();
+        for id in candidates {
+            if taken.len() == limit {
+                break;
+            }
+            let free = map.get(&id).is_none_or(|(_, lease_until)| *lease_until <= now.as_millisecond());
+            if free {
+                map.insert(id.clone(), (owner, until.as_millisecond()));
+                taken.push(id);
+            }
+        }
+        taken
+    }
+
+    /// Whether `owner` holds the lease of a delivery (it may have run out: nobody took it over).
+    fn holds(&self, owner: Uuid, id: &str) -> bool {
+        self.map().get(id).is_some_and(|(holder, _)| *holder == owner)
+    }
+
+    /// Gives up `owner`'s lease of a delivery, if it holds it.
+    fn release(&self, owner: Uuid, id: &str) {
+        let mut map = self.map();
+        if map.get(id).is_some_and(|(holder, _)| *holder == owner) {
+            map.remove(id);
+        }
+    }
+
+    /// Drops any lease of a delivery (a retry makes it due now, for whoever claims it).
+    fn forget(&self, id: &str) {
+        self.map().remove(id);
     }
 }

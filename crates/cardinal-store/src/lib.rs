@@ -183,6 +183,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The card's audit events, oldest first.
     async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>>;
+    /// Up to `limit` cards of the organization that read as `expired` at `now` (its clock)
+    /// but are not stored so yet: not terminal, no flash budget window, past `expires_at`.
+    async fn cards_due_to_expire(&self, org: Uuid, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<Uuid>>;
 
     async fn insert_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<()>;
     /// Every subscription's sealed secret, for a key rotation.
@@ -211,14 +214,14 @@ pub trait Store: Send + Sync + 'static {
         lease_until: jiff::Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
-    /// Records an attempt and its outcome, and frees the lease, if `owner` still holds it.
-    /// False when it does not (its lease expired and another worker took the delivery).
-    async fn record_webhook_attempt(
+    /// Records attempts and their outcomes in one write, and frees their leases, where `owner`
+    /// still holds them. One answer per attempt, in order: false where it does not (its lease
+    /// expired and another worker took the delivery), and that attempt is not recorded.
+    async fn record_webhook_attempts(
         &self,
         owner: Uuid,
-        attempt: DeliveryAttempt,
-        outcome: AttemptOutcome,
-    ) -> StoreResult<bool>;
+        attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+    ) -> StoreResult<Vec<bool>>;
     async fn webhook_deliveries(&self, query: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>>;
     /// A delivery of any organization with its attempts, oldest first.
     async fn webhook_delivery(&self, id: Uuid) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>>;

@@ -5,4 +5,5 @@
 
 pub mod audit;
 pub mod events;
+pub mod expiry;
 pub mod issue;

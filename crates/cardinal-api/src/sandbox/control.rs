@@ -7,6 +7,7 @@ use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::issuing::audit::audit_event;
 use crate::issuing::events::{card_event, card_outbox, status_event};
+use crate::issuing::expiry;
 use crate::sandbox::seed::{self, MemberPlan, OrganizationPlan};
 use crate::secrets::{hash_secret, new_token};
 use crate::v2::cards::{card_id, CardBody};
@@ -250,7 +251,10 @@ pub async fn clock(
         _ => return Err(ApiError::field("required", "/advance_by", "give exactly one of advance_by or set")),
     };
     let updated = state.store.advance_clock(id, change).await?.ok_or_else(not_found)?;
-    Ok(Json(json!({"now": Time(updated.now_at(real_now))})))
+    let now = updated.now_at(real_now);
+    // The cards this move expired announce it now (cards.expired), not at their next read.
+    let expired = expiry::sweep(&state, id, now).await?;
+    Ok(Json(json!({"now": Time(now), "cards_expired": expired})))
 }
 
 #[derive(Deserialize)]

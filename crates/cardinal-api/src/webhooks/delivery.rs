@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// A 2xx must arrive within this, or the attempt failed (Qonto).
@@ -22,7 +22,7 @@ pub const ANSWER_LIMIT: usize = 2048;
 /// process that died (or hung) loses it, to another after this.
 pub const LEASE: SignedDuration = SignedDuration::from_secs(10);
 /// Attempts in flight at once, per process.
-const POOL: usize = 16;
+const POOL: usize = 64;
 const POLL: Duration = Duration::from_millis(200);
 
 /// After failed attempt `n` (1-based) the next waits `RETRY_DELAYS[n - 1]`; after the tenth the
@@ -41,7 +41,7 @@ pub const RETRY_DELAYS: [SignedDuration; 9] = [
 
 /// Starts this process's worker; it runs as long as the runtime does.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    let worker = Worker { owner: Uuid::new_v4(), client: client(), state, finished: Default::default() };
+    let worker = Worker { owner: Uuid::new_v4(), client: client(), state };
     tokio::spawn(worker.run())
 }
 
@@ -50,10 +50,10 @@ struct Worker {
     /// This worker's name on the leases it holds.
     owner: Uuid,
     client: reqwest::Client,
-    /// Woken when an attempt ends: the card's next event may now be due, so the worker claims
-    /// again at once instead of at the next poll.
-    finished: tokio::sync::Notify,
 }
+
+/// An attempt made, waiting to be recorded.
+type Finished = (DeliveryAttempt, AttemptOutcome);
 
 /// No redirects followed (a 3xx is a failed attempt), TLS through rustls with ring and the
 /// Mozilla roots, connections kept for the next event.
@@ -78,43 +78,80 @@ fn client() -> reqwest::Client {
 }
 
 impl Worker {
+    /// One loop: record the attempts that ended (all of them in one write), claim as many due
+    /// deliveries as the pool has room for (one write), start them, and wait for an attempt to
+    /// end or for the next poll. Attempts that end while a write is under way are recorded by
+    /// the next, so under load each write carries many: the single SQLite writer is shared with
+    /// the card changes themselves.
     async fn run(self) {
         let this = Arc::new(self);
-        let pool = Arc::new(Semaphore::new(POOL));
+        let (done, mut finished) = mpsc::unbounded_channel::<Finished>();
+        let mut ended: Vec<Finished> = Vec::new();
+        let mut in_flight = 0usize;
         loop {
-            let free = pool.available_permits();
-            if free == 0 {
-                // Wait for an attempt to end before claiming more.
-                drop(pool.clone().acquire_owned().await);
-                continue;
+            while let Ok(attempt) = finished.try_recv() {
+                ended.push(attempt);
             }
-            let now = Timestamp::now();
-            let until = now.saturating_add(LEASE).unwrap_or(now);
-            match this.state.store.claim_webhook_deliveries(this.owner, now, until, free as u32).await {
-                Ok(claimed) if claimed.is_empty() => {
-                    let _ = tokio::time::timeout(POLL, this.finished.notified()).await;
-                }
-                Ok(claimed) => {
-                    for delivery in claimed {
-                        let Ok(permit) = pool.clone().acquire_owned().await else { return };
-                        let worker = this.clone();
-                        tokio::spawn(async move {
-                            worker.attempt(delivery).await;
-                            drop(permit);
-                            worker.finished.notify_one();
-                        });
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming webhook deliveries failed; retrying in a second");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+            in_flight -= ended.len();
+            let free = POOL - in_flight;
+            // Both writes at once: they share the writer's next commit. A claim that runs first
+            // cannot take what is being recorded (this worker's leases still hold it); it only
+            // misses a card's next event, which the next loop claims.
+            let (_, claimed) = tokio::join!(this.record(std::mem::take(&mut ended)), this.claim(free));
+            let full = claimed.len() == free;
+            for delivery in claimed {
+                in_flight += 1;
+                let (worker, done) = (this.clone(), done.clone());
+                tokio::spawn(async move {
+                    let _ = done.send(worker.attempt(delivery).await);
+                });
+            }
+            if full && free > 0 {
+                continue; // more may be due: claim again once this loop has recorded
+            }
+            // Wait for an attempt to end (the card's next event may now be due) or the poll.
+            if let Ok(Some(attempt)) = tokio::time::timeout(POLL, finished.recv()).await {
+                ended.push(attempt);
             }
         }
     }
 
-    /// One attempt of a claimed delivery, recorded with its outcome.
-    async fn attempt(&self, claimed: ClaimedDelivery) {
+    /// Leases up to `room` due deliveries; none when the store cannot answer now.
+    async fn claim(&self, room: usize) -> Vec<ClaimedDelivery> {
+        if room == 0 {
+            return Vec::new();
+        }
+        let now = Timestamp::now();
+        let until = now.saturating_add(LEASE).unwrap_or(now);
+        match self.state.store.claim_webhook_deliveries(self.owner, now, until, room as u32).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming webhook deliveries failed; retrying in a second");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Records attempts that ended, in one write. One that cannot be recorded stays leased
+    /// until its lease expires, then is attempted again: at least once.
+    async fn record(&self, attempts: Vec<Finished>) {
+        if attempts.is_empty() {
+            return;
+        }
+        let ids: Vec<Uuid> = attempts.iter().map(|(a, _)| a.delivery_id).collect();
+        match self.state.store.record_webhook_attempts(self.owner, attempts).await {
+            Ok(recorded) => {
+                for (id, _) in ids.iter().zip(recorded).filter(|(_, recorded)| !recorded) {
+                    tracing::warn!(delivery = %id, "the lease expired during the attempt; another worker has it");
+                }
+            }
+            Err(e) => tracing::warn!(deliveries = ids.len(), error = %e, "recording webhook attempts failed"),
+        }
+    }
+
+    /// One attempt of a claimed delivery, and what it leaves the delivery as.
+    async fn attempt(&self, claimed: ClaimedDelivery) -> Finished {
         let ClaimedDelivery { delivery, subscription } = claimed;
         let number = delivery.attempts + 1;
         let body = envelope(&delivery.event, &subscription);
@@ -154,13 +191,7 @@ impl Worker {
             answer,
             request_headers,
         };
-        match self.state.store.record_webhook_attempt(self.owner, attempt, outcome).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(delivery = %delivery.id, "the lease expired during the attempt; another worker has it")
-            }
-            Err(e) => tracing::warn!(delivery = %delivery.id, error = %e, "recording a webhook attempt failed"),
-        }
+        (attempt, outcome)
     }
 }
 

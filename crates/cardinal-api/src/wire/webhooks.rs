@@ -174,7 +174,8 @@ pub fn outbox_event(
     now: Timestamp,
 ) -> OutboxEvent {
     OutboxEvent {
-        id: Uuid::new_v4(),
+        // Time-ordered, so the outbox's keys append (see the webhooks migration).
+        id: Uuid::now_v7(),
         organization_id,
         topic: topic.to_owned(),
         ordering_key,

@@ -450,3 +450,58 @@ async fn payments_settlements_and_reversals_are_reported() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received().len(), 4, "the lock is a v1/cards event: not sent to this subscription");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_is_reported_once_by_the_first_read_or_the_clock() {
+    let app = app_with_worker(short()).await;
+    let org = app.org().await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    subscribe(&app, &org, &url, json!(["v1/cards"])).await;
+    let owner = org.token(Owner);
+    let card = org.card(Employee, "virtual");
+
+    // Time passes (as real time would, without the control API): the first read that shows the
+    // card expired stores it and reports it.
+    let org_id: uuid::Uuid = org.id().parse().unwrap();
+    let six_years = 6 * 366 * 24 * 3600;
+    app.state.store.advance_clock(org_id, cardinal_store::ClockChange::By(six_years)).await.unwrap().unwrap();
+    let shown = app.get(&format!("/v2/cards/{card}"), &owner).await;
+    shown.assert_status(200);
+    assert_eq!(shown.card()["status"], "expired");
+    let first = receiver.wait_for(1).await;
+    let data = &verify(&first[0], SECRET)["data"];
+    assert_eq!(
+        (data["event"].as_str(), data["id"].as_str(), data["status"].as_str()),
+        (Some("expired"), Some(card.as_str()), Some("expired"))
+    );
+
+    // The clock moves through the control API: every other card it expired is reported now.
+    let moved = app
+        .admin(Method::POST, &format!("/_sandbox/organizations/{}/clock", org.id()), Some(json!({"advance_by": 1})))
+        .await;
+    moved.assert_status(200);
+    let others = moved.body["cards_expired"].as_u64().unwrap() as usize;
+    assert!(others >= 1, "the organization's other cards expired too: {}", moved.body);
+    let all = receiver.wait_for(1 + others).await;
+
+    // Reads and clock moves after that report nothing again.
+    app.get(&format!("/v2/cards/{card}"), &owner).await.assert_status(200);
+    app.get("/v2/cards", &owner).await.assert_status(200);
+    let again = app
+        .admin(Method::POST, &format!("/_sandbox/organizations/{}/clock", org.id()), Some(json!({"advance_by": 60})))
+        .await;
+    assert_eq!(again.body["cards_expired"], 0);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(receiver.received().len(), all.len(), "each card's expiry once");
+    let mut cards = std::collections::HashSet::new();
+    for received in &all {
+        let data = &verify(received, SECRET)["data"];
+        assert_eq!(data["event"], "expired");
+        assert!(cards.insert(data["id"].as_str().unwrap().to_owned()), "one event per card");
+    }
+    let events = app.admin(Method::GET, &format!("/_sandbox/cards/{card}/events"), None).await;
+    let actions: Vec<&str> =
+        events.body["events"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "expire").count(), 1, "audited once: {actions:?}");
+}

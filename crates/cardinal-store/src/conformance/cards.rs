@@ -176,6 +176,33 @@ pub async fn expiry_shows_in_status_filters(store: Arc<dyn Store>) {
     assert_eq!(listed(&store, &q).await.len(), 0);
 }
 
+/// The cards a clock expired and that are not stored so are found; one stored as expired is
+/// not found again, and still lists as expired.
+pub async fn stored_expiries_are_found_once(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "expiry-stored").await;
+    let (org, card) = (seed.organization.id, &seed.cards[0].card);
+    let before = Timestamp::from_second(card.expires_at.as_second() - 1).unwrap();
+    assert!(store.cards_due_to_expire(org, before, 100).await.unwrap().is_empty(), "nothing before expiry");
+    let due = store.cards_due_to_expire(org, card.expires_at, 100).await.unwrap();
+    assert_eq!(due.len(), 6, "every card of the seed is due at its expiry instant");
+    assert_eq!(store.cards_due_to_expire(org, card.expires_at, 2).await.unwrap().len(), 2, "the limit holds");
+
+    let at = card.expires_at;
+    let settle: CardChange = Box::new(move |s| {
+        assert_eq!(s.card.settle_expiry(at), Outcome::Changed);
+        Ok(CardWrite::of(event(&s.card, "expire")))
+    });
+    store.update_card(org, card.id, settle).await.unwrap();
+    let due = store.cards_due_to_expire(org, at, 100).await.unwrap();
+    assert_eq!(due.len(), 5);
+    assert!(!due.contains(&card.id), "a stored expiry is not due again");
+    let mut q = query(&seed);
+    q.now = at;
+    q.statuses = vec![Status::Expired];
+    assert_eq!(listed(&store, &q).await.len(), 6, "stored or derived, an expired card lists as expired");
+    assert!(store.cards_due_to_expire(Uuid::new_v4(), at, 100).await.unwrap().is_empty(), "another organization's");
+}
+
 /// Card numbers are random within the BIN; a collision must be reported as such (the API then
 /// issues a new number), and must write nothing.
 pub async fn a_duplicate_card_number_is_a_conflict(store: Arc<dyn Store>) {

@@ -130,8 +130,14 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
         answer: owner_note.into(),
         request_headers: vec![("x-cardinal-attempt".into(), "1".into())],
     };
-    assert!(!store.record_webhook_attempt(a, attempt("late"), AttemptOutcome::Delivered).await.unwrap());
-    assert!(store.record_webhook_attempt(b, attempt("ok"), AttemptOutcome::Delivered).await.unwrap());
+    let late = store.record_webhook_attempts(a, vec![(attempt("late"), AttemptOutcome::Delivered)]).await.unwrap();
+    assert_eq!(late, vec![false], "a lease taken over refuses its former owner's record");
+    // One write records several attempts: the other card's as well.
+    let other = taken.iter().find(|c| c.delivery.id != first.delivery.id).unwrap();
+    let other_attempt = DeliveryAttempt { delivery_id: other.delivery.id, ..attempt("other") };
+    let both = vec![(attempt("ok"), AttemptOutcome::Delivered), (other_attempt, AttemptOutcome::Delivered)];
+    assert_eq!(store.record_webhook_attempts(b, both).await.unwrap(), vec![true, true]);
+    assert_eq!(store.webhook_delivery(other.delivery.id).await.unwrap().unwrap().0.status, DeliveryStatus::Delivered);
     let (delivered, attempts) = store.webhook_delivery(first.delivery.id).await.unwrap().unwrap();
     assert_eq!((delivered.status, delivered.attempts, attempts.len()), (DeliveryStatus::Delivered, 1, 1));
     assert_eq!(attempts[0].answer, "ok");
@@ -143,7 +149,10 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
     let retry_at = later(60_000);
     let failed =
         DeliveryAttempt { delivery_id: next[0].delivery.id, number: 1, status_code: Some(500), ..attempt("no") };
-    assert!(store.record_webhook_attempt(a, failed, AttemptOutcome::RetryAt(retry_at)).await.unwrap());
+    assert_eq!(
+        store.record_webhook_attempts(a, vec![(failed, AttemptOutcome::RetryAt(retry_at))]).await.unwrap(),
+        vec![true]
+    );
     assert!(
         store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), 10).await.unwrap().is_empty(),
         "not due"

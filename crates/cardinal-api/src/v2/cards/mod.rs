@@ -9,6 +9,7 @@ pub mod data_view;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
+use crate::issuing::expiry;
 use crate::wire::{self, Meta};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
@@ -59,6 +60,7 @@ pub async fn list(
     let params = Params::parse(query.as_deref());
     let q = card_query(&params, &principal)?;
     let page = state.store.list_cards(&q).await?;
+    settle_expiries(&state, &principal, page.items.iter()).await;
     let meta = Meta::of(&page, q.page);
     // Each card's document is rendered once per version, as for `show`: a page of 100 mostly
     // copies bytes rendered before.
@@ -138,10 +140,21 @@ fn sort(raw: Option<&str>) -> ApiResult<(CardSortField, bool)> {
 
 pub async fn show(State(state): State<AppState>, principal: Principal, CardId(id): CardId) -> ApiResult<Response> {
     let stored = card_for(&state, &principal, id, CardAction::See).await?;
+    settle_expiries(&state, &principal, [&stored].into_iter()).await;
     // The most frequent read: its document is rendered once per version of the card.
     let view = wire::CardView::at(&stored.card, principal.now(), &principal.organization.time_zone());
     let body = state.rendered.card_body(&stored, view, state.links()).map_err(unrenderable)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A read that shows a card `expired` whose expiry is not stored yet stores it first (with its
+/// `cards.expired` event); what it answers does not change, the card read as expired already.
+async fn settle_expiries(state: &AppState, principal: &Principal, cards: impl Iterator<Item = &StoredCard>) {
+    let now = principal.now();
+    let due: Vec<Uuid> = cards.filter(|c| c.card.expiry_due(now)).map(|c| c.card.id).collect();
+    if !due.is_empty() {
+        expiry::settle(state, principal.organization.id, now, due).await;
+    }
 }
 
 /// The card, loaded once, if the permission table lets the caller do `action` on it: 404 for
