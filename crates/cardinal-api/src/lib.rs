@@ -2,7 +2,8 @@
 //! `/_sandbox`, card images, and health endpoints.
 
 pub mod http;
-pub mod ids;
+/// Identifiers are minted in the store crate, where the outbox mints delivery ids too.
+pub use cardinal_store::ids;
 pub mod issuing;
 pub mod openapi;
 pub mod routes;
@@ -172,7 +173,7 @@ fn with_operation_layers(
     handler: axum::routing::MethodRouter<AppState>,
     state: &AppState,
 ) -> axum::routing::MethodRouter<AppState> {
-    match op.surface == Surface::Qonto && http::idempotency::honoured_by(op.method) {
+    match op.takes_idempotency_keys() {
         true => handler.layer(middleware::from_fn_with_state(state.clone(), http::idempotency::idempotency)),
         false => handler,
     }

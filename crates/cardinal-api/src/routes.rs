@@ -87,6 +87,13 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// Whether the route honours `X-Qonto-Idempotency-Key` (spec §1.6: Qonto's `POST`, `PUT`
+    /// and `PATCH`). The router puts the idempotency layer on these and the OpenAPI document
+    /// declares the header on these: one rule for both.
+    pub fn takes_idempotency_keys(&self) -> bool {
+        self.surface == Surface::Qonto && matches!(self.method, "post" | "put" | "patch")
+    }
+
     const fn new(
         method: &'static str,
         path: &'static str,

@@ -53,7 +53,7 @@ pub(crate) async fn write_outbox<C: GenericClient + Sync>(client: &C, events: &[
                     "INSERT INTO webhook_deliveries (id, event_id, subscription_id, organization_id, ordering_key, \
                      status, attempts, next_attempt_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0)",
                     &[
-                        &Uuid::now_v7().to_string(),
+                        &cardinal_store::ids::time_ordered().to_string(),
                         &event.id.to_string(),
                         &subscription_id,
                         &event.organization_id.to_string(),

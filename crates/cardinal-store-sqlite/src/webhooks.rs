@@ -54,7 +54,7 @@ pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreRe
             )
             .and_then(|mut s| {
                 s.execute(params![
-                    Uuid::now_v7().to_string(),
+                    cardinal_store::ids::time_ordered().to_string(),
                     event.id.to_string(),
                     subscription_id,
                     event.organization_id.to_string(),

@@ -9,6 +9,7 @@ pub mod bounded;
 pub mod conformance;
 pub mod documents;
 mod idempotency;
+pub mod ids;
 pub mod sql;
 mod transactions;
 mod types;

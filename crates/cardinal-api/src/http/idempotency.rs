@@ -22,13 +22,7 @@ const KEEP_FOR_SECONDS: i64 = 30 * 60;
 const ABANDON_AFTER_SECONDS: i64 = 60;
 const MAX_KEY_LENGTH: usize = 255;
 
-/// Whether operations of this method (as the route table writes it: `post`, `put`…) honour
-/// idempotency keys: Qonto's writes do. The router puts [`idempotency`] on those only.
-pub fn honoured_by(method: &str) -> bool {
-    matches!(method, "post" | "put" | "patch")
-}
-
-/// The layer on the operations [`honoured_by`] names.
+/// The layer on the operations that take keys (`Operation::takes_idempotency_keys`).
 pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let key = request.headers().get(KEY_HEADER).map(|v| v.to_str().map(str::to_owned));
     let auth = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes().to_vec());

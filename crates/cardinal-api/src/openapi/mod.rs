@@ -42,7 +42,7 @@ fn operation(op: &Operation) -> Value {
             json!({"name": p.name, "in": "query", "required": false, "description": p.description, "schema": schema}),
         );
     }
-    if op.surface == Surface::Qonto && op.method != "get" {
+    if op.takes_idempotency_keys() {
         parameters.push(idempotency_header());
     }
     if op.sca.is_some() {

@@ -236,14 +236,28 @@ async fn post(client: &reqwest::Client, url: &str, headers: &HeaderMap, body: St
     Ok((status, String::from_utf8_lossy(&answer).into_owned()))
 }
 
-/// A failure without an answer, in words (the chain of causes: "tls handshake", "refused").
+/// A failure without an answer, in words: the chain of causes ("connection refused"), said to
+/// be TLS's when it is (rustls's own words, "received corrupt message", do not say so).
 fn describe(e: reqwest::Error) -> String {
     let mut text = e.to_string();
+    let mut tls = false;
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
+        tls |= is_tls(cause);
         text.push_str(": ");
         text.push_str(&cause.to_string());
         source = cause.source();
     }
+    if tls {
+        text.insert_str(0, "TLS failed: ");
+    }
     text
+}
+
+/// A rustls error, possibly inside I/O errors (the connector wraps it in two).
+fn is_tls(cause: &(dyn std::error::Error + 'static)) -> bool {
+    match cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        Some(inner) => is_tls(inner),
+        None => cause.is::<rustls::Error>(),
+    }
 }

@@ -505,3 +505,20 @@ async fn expiry_is_reported_once_by_the_first_read_or_the_clock() {
         events.body["events"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "expire").count(), 1, "audited once: {actions:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_failure_is_a_failed_attempt() {
+    let app = app_with_worker(vec![jiff::SignedDuration::from_millis(50); 1]).await;
+    let org = app.org().await;
+    let receiver = Receiver::default();
+    // https to a receiver that speaks plain http: the handshake fails.
+    let url = receiver.start().await.replace("http://", "https://");
+    subscribe(&app, &org, &url, json!(["v1/cards"])).await;
+    let card = org.card(Employee, "virtual");
+    app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await.assert_status(200);
+    let delivery = settled_delivery(&app, &org).await;
+    assert_eq!((delivery["status"].as_str(), delivery["attempts"].as_u64()), (Some("failed"), Some(2)));
+    let error = delivery["attempts_made"][0]["error"].as_str().unwrap().to_lowercase();
+    assert!(error.starts_with("tls failed"), "{error}");
+    assert_eq!(delivery["attempts_made"][0]["status_code"], Value::Null);
+}

@@ -12,7 +12,8 @@ pub fn random() -> Uuid {
     Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
-/// A time-ordered (version 7) id, for append-only records (audit events, transactions):
+/// A time-ordered (version 7) id, for append-only records (audit events, transactions,
+/// webhook events and deliveries):
 /// successive ids sort together, so their primary-key and by-account index entries land on
 /// the same last B-tree pages instead of one random page each. On a durable write, every page
 /// touched is written to disk before the answer, so this halves what an authorization writes.
