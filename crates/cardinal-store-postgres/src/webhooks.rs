@@ -275,32 +275,65 @@ impl PostgresStore {
                 )
                 .await
                 .map_err(pg)?;
-            let mut claimed = Vec::with_capacity(rows.len());
-            for row in rows {
-                let id: String = get(&row, "id")?;
-                let q = format!("{DELIVERY_SELECT} WHERE d.id = $1");
-                let Some(delivery) = optional(&*tx, &q, &[&id], delivery).await? else { continue };
-                let Some(subscription) = load_subscription(&*tx, &delivery.subscription_id.to_string()).await? else {
-                    continue;
-                };
-                claimed.push(ClaimedDelivery { delivery, subscription });
+            let ids = rows.iter().map(|row| get::<String>(row, "id")).collect::<Result<Vec<_>, Fail>>()?;
+            // Two queries for the whole claim, not two per delivery: the round trips were most
+            // of a claim's time.
+            let deliveries = tx
+                .query(&format!("{DELIVERY_SELECT} WHERE d.id = ANY($1)"), &[&ids])
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(delivery)
+                .collect::<Result<Vec<_>, Fail>>()?;
+            let subscription_ids: Vec<String> = deliveries.iter().map(|d| d.subscription_id.to_string()).collect();
+            let subscriptions = tx
+                .query(
+                    &format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = ANY($1)"),
+                    &[&subscription_ids],
+                )
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(subscription)
+                .collect::<Result<Vec<_>, Fail>>()?;
+            let mut claimed = Vec::with_capacity(deliveries.len());
+            for delivery in deliveries {
+                if let Some(subscription) = subscriptions.iter().find(|s| s.id == delivery.subscription_id) {
+                    claimed.push(ClaimedDelivery { delivery, subscription: subscription.clone() });
+                }
             }
             claimed
         })
     }
 
+    /// Two statements for the whole batch (arrays unnested), not two per attempt.
     pub(crate) async fn record_webhook_attempts(
         &self,
         owner: Uuid,
         attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
     ) -> StoreResult<Vec<bool>> {
         let owner = owner.to_string();
+        let ids: Vec<String> = attempts.iter().map(|(a, _)| a.delivery_id.to_string()).collect();
+        let statuses: Vec<&str> = attempts.iter().map(|(_, outcome)| outcome.columns().0).collect();
+        let nexts: Vec<Option<i64>> = attempts.iter().map(|(_, outcome)| outcome.columns().1).collect();
         transaction!(self, |tx| {
-            let mut recorded = Vec::with_capacity(attempts.len());
-            for (attempt, outcome) in &attempts {
-                recorded.push(record_attempt(&*tx, &owner, attempt, *outcome).await?);
-            }
-            recorded
+            let held: Vec<String> = tx
+                .query(
+                    "UPDATE webhook_deliveries d SET status = i.status, attempts = d.attempts + 1, \
+                     next_attempt_ms = i.next, lease_owner = NULL, lease_until_ms = NULL \
+                     FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS i(id, status, next) \
+                     WHERE d.id = i.id AND d.lease_owner = $4 RETURNING d.id",
+                    &[&ids, &statuses, &nexts, &owner],
+                )
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(|row| get::<String>(row, "id"))
+                .collect::<Result<_, Fail>>()?;
+            let recorded: Vec<&DeliveryAttempt> =
+                attempts.iter().map(|(a, _)| a).filter(|a| held.contains(&a.delivery_id.to_string())).collect();
+            insert_attempts(&*tx, &recorded).await?;
+            ids.iter().map(|id| held.contains(id)).collect::<Vec<bool>>()
         })
     }
 
@@ -369,44 +402,31 @@ impl PostgresStore {
     }
 }
 
-/// Records one attempt and frees its lease, if `owner` still holds it.
-async fn record_attempt<C: GenericClient + Sync>(
-    client: &C,
-    owner: &str,
-    a: &DeliveryAttempt,
-    outcome: AttemptOutcome,
-) -> Result<bool, Fail> {
-    let (status, next) = outcome.columns();
-    let updated = client
-        .execute(
-            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_ms = $2, \
-             lease_owner = NULL, lease_until_ms = NULL WHERE id = $3 AND lease_owner = $4",
-            &[&status, &next, &a.delivery_id.to_string(), &owner],
-        )
-        .await
-        .map_err(pg)?;
-    if updated == 0 {
-        return Ok(false);
+/// The attempts' rows, in one statement.
+async fn insert_attempts<C: GenericClient + Sync>(client: &C, attempts: &[&DeliveryAttempt]) -> Result<(), Fail> {
+    if attempts.is_empty() {
+        return Ok(());
     }
+    let column = |f: fn(&DeliveryAttempt) -> String| attempts.iter().map(|a| f(a)).collect::<Vec<String>>();
+    let ids = column(|a| a.delivery_id.to_string());
+    let answers = column(|a| a.answer.clone());
+    let headers = column(|a| serde_json::to_string(&a.request_headers).unwrap_or_default());
+    let numbers: Vec<i32> = attempts.iter().map(|a| a.number as i32).collect();
+    let ats: Vec<i64> = attempts.iter().map(|a| a.at.as_millisecond()).collect();
+    let latencies: Vec<i32> = attempts.iter().map(|a| a.latency_ms as i32).collect();
+    let codes: Vec<Option<i32>> = attempts.iter().map(|a| a.status_code.map(i32::from)).collect();
+    let errors: Vec<Option<String>> = attempts.iter().map(|a| a.error.clone()).collect();
     client
         .execute(
             "INSERT INTO webhook_attempts (delivery_id, number, at_ms, latency_ms, status_code, error, answer, \
-             request_headers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             request_headers) SELECT * FROM UNNEST($1::TEXT[], $2::INTEGER[], $3::BIGINT[], $4::INTEGER[], \
+             $5::INTEGER[], $6::TEXT[], $7::TEXT[], $8::TEXT[]) \
              ON CONFLICT (delivery_id, number) DO UPDATE SET at_ms = EXCLUDED.at_ms, \
              latency_ms = EXCLUDED.latency_ms, status_code = EXCLUDED.status_code, error = EXCLUDED.error, \
              answer = EXCLUDED.answer, request_headers = EXCLUDED.request_headers",
-            &[
-                &a.delivery_id.to_string(),
-                &(a.number as i32),
-                &a.at.as_millisecond(),
-                &(a.latency_ms as i32),
-                &a.status_code.map(i32::from),
-                &a.error,
-                &a.answer,
-                &serde_json::to_string(&a.request_headers).unwrap_or_default(),
-            ],
+            &[&ids, &numbers, &ats, &latencies, &codes, &errors, &answers, &headers],
         )
         .await
         .map_err(pg)?;
-    Ok(true)
+    Ok(())
 }
