@@ -5,6 +5,7 @@ use crate::http::auth::Admin;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::fields::Fields;
+use crate::issuing::expiry;
 use crate::v2::cards::card_id;
 use crate::wire::webhooks::{outbox_event, TransactionEventData, TRANSACTIONS_TOPIC};
 use crate::wire::{Euros, Time, TransactionBody};
@@ -169,6 +170,12 @@ pub async fn authorize(
             }),
         )
         .await?;
+    // An attempt that finds the card expired is a read that shows it so: the expiry is stored
+    // and reported now, as a read of the card would (spec §7).
+    let now = organization.now();
+    if card.card.expiry_due(now) {
+        expiry::settle(&state, organization.id, now, vec![id]).await;
+    }
     let approved = transaction.status == TransactionStatus::Pending;
     Ok(Json(json!({"authorization": {
         "id": transaction.id,

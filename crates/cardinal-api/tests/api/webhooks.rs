@@ -476,6 +476,15 @@ async fn expiry_is_reported_once_by_the_first_read_or_the_clock() {
         (Some("expired"), Some(card.as_str()), Some("expired"))
     );
 
+    // A payment attempt on another card finds it expired too: declined, and reported.
+    let paid = org.card(Manager, "virtual");
+    let attempt =
+        json!({"amount": 5.0, "channel": "online", "merchant": {"name": "Late", "category": "other", "country": "FR"}});
+    let declined = app.admin(Method::POST, &format!("/_sandbox/cards/{paid}/authorizations"), Some(attempt)).await;
+    assert_eq!(declined.body["authorization"]["decline_reason"], "card_expired");
+    let second = receiver.wait_for(2).await;
+    assert_eq!(verify(&second[1], SECRET)["data"]["id"], paid.as_str());
+
     // The clock moves through the control API: every other card it expired is reported now.
     let moved = app
         .admin(Method::POST, &format!("/_sandbox/organizations/{}/clock", org.id()), Some(json!({"advance_by": 1})))
@@ -483,7 +492,7 @@ async fn expiry_is_reported_once_by_the_first_read_or_the_clock() {
     moved.assert_status(200);
     let others = moved.body["cards_expired"].as_u64().unwrap() as usize;
     assert!(others >= 1, "the organization's other cards expired too: {}", moved.body);
-    let all = receiver.wait_for(1 + others).await;
+    let all = receiver.wait_for(2 + others).await;
 
     // Reads and clock moves after that report nothing again.
     app.get(&format!("/v2/cards/{card}"), &owner).await.assert_status(200);
