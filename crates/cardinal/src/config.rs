@@ -120,6 +120,10 @@ pub struct ServeArgs {
     /// other processes on the same database).
     #[arg(long, env = "CARDINAL_WEBHOOK_DELIVERY", default_value = "on", value_parser = ["on", "off"])]
     pub webhook_delivery: String,
+    /// Delays between a failed webhook attempt and the next, comma-separated (s, m, h, d); one
+    /// attempt more than delays, then the delivery is `failed`.
+    #[arg(long, env = "CARDINAL_WEBHOOK_RETRY_DELAYS", default_value = "10s,1m,5m,30m,2h,6h,12h,24h,24h")]
+    pub webhook_retry_delays: String,
     /// `self-signed` (sandbox only): serve HTTPS with a certificate made for the bind host and
     /// kept beside the database.
     #[arg(long, env = "CARDINAL_TLS")]

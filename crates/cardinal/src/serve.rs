@@ -39,6 +39,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     config.admin_token_hash = admin_hash;
     config.rate_limits = rate_limits(&args)?;
     config.body_stall = std::time::Duration::from_secs(args.idle_timeout.max(1));
+    config.webhook_retry_delays = cardinal_api::webhooks::delivery::parse_retry_delays(&args.webhook_retry_delays)
+        .map_err(|e| format!("--webhook-retry-delays: {e}"))?;
     let state = AppState::new(store.clone(), config, CardVault::new(&key));
     // Every process delivers webhooks unless told not to; leases keep two from making one attempt.
     if args.webhook_delivery == "on" {

@@ -311,3 +311,10 @@ fn tls_self_signed_serves_https_and_says_so() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("sandbox"), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn a_bad_webhook_retry_schedule_refuses_to_start() {
+    let dir = temp_dir();
+    let stderr = refused_start(&dir, "127.0.0.1:0", &[("CARDINAL_WEBHOOK_RETRY_DELAYS", "1s,soon")]);
+    assert!(stderr.contains("--webhook-retry-delays") && stderr.contains("\"soon\""), "{stderr}");
+}

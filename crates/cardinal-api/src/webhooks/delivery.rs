@@ -39,6 +39,39 @@ pub const RETRY_DELAYS: [SignedDuration; 9] = [
     SignedDuration::from_hours(24),
 ];
 
+/// `--webhook-retry-delays`: the delays after each failed attempt, comma-separated, each a
+/// whole number of seconds, minutes, hours or days (`10s,1m,5m,30m,2h,6h,12h,24h,24h` is the
+/// default, [`RETRY_DELAYS`]): one attempt more than delays, then `failed`. A sandbox that
+/// wants to see a delivery fail in a minute says `1s,1s` instead of waiting three days.
+pub fn parse_retry_delays(text: &str) -> Result<Vec<SignedDuration>, String> {
+    const MOST: usize = 20;
+    let delays = text.split(',').map(|one| parse_delay(one.trim())).collect::<Result<Vec<_>, String>>()?;
+    if delays.len() > MOST {
+        return Err(format!("at most {MOST} retry delays, not {}", delays.len()));
+    }
+    Ok(delays)
+}
+
+/// `10s`, `5m`, `2h`, `1d`: at least a second, at most seven days.
+fn parse_delay(text: &str) -> Result<SignedDuration, String> {
+    let invalid = || format!("{text:?} is not a retry delay such as 10s, 5m, 2h or 1d");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().map_err(|_| invalid())?;
+    let unit_seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(invalid()),
+    };
+    let seconds = number.checked_mul(unit_seconds).ok_or_else(invalid)?;
+    if !(1..=7 * 86_400).contains(&seconds) {
+        return Err(format!("{text:?}: a retry delay is at least 1s and at most 7d"));
+    }
+    Ok(SignedDuration::from_secs(seconds))
+}
+
 /// Starts this process's worker; it runs as long as the runtime does.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     let worker = Worker { owner: Uuid::new_v4(), client: client(), state };
@@ -259,5 +292,28 @@ fn is_tls(cause: &(dyn std::error::Error + 'static)) -> bool {
     match cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
         Some(inner) => is_tls(inner),
         None => cause.is::<rustls::Error>(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_schedule_is_written_as_the_flag_takes_it() {
+        assert_eq!(parse_retry_delays("10s,1m,5m,30m,2h,6h,12h,24h,24h").unwrap(), RETRY_DELAYS.to_vec());
+        assert_eq!(
+            parse_retry_delays(" 1s , 2s ").unwrap(),
+            vec![SignedDuration::from_secs(1), SignedDuration::from_secs(2)]
+        );
+        assert_eq!(parse_retry_delays("1d").unwrap(), vec![SignedDuration::from_hours(24)]);
+    }
+
+    #[test]
+    fn bad_delays_are_refused_with_their_reason() {
+        for bad in ["", "10", "s", "10x", "-1s", "0s", "8d", "1.5s", "99999999999999999999s"] {
+            assert!(parse_retry_delays(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_retry_delays(&vec!["1s"; 21].join(",")).unwrap_err().contains("at most 20"));
     }
 }
