@@ -12,16 +12,12 @@ fn subscription(r: &tokio_postgres::Row) -> Result<WebhookSubscription, Fail> {
         organization_id: uuid(&get::<String>(r, "organization_id")?)?,
         membership_id: uuid(&get::<String>(r, "membership_id")?)?,
         callback_url: get(r, "callback_url")?,
-        types: serde_json::from_str(&types).map_err(corrupt)?,
+        types: types_from_column(&types).ok_or_else(|| corrupt("a subscription's types are not a JSON array"))?,
         description: get(r, "description")?,
         secret_sealed: get(r, "secret_sealed")?,
         created_at: timestamp(get(r, "created_at")?)?,
         updated_at: timestamp(get(r, "updated_at")?)?,
     })
-}
-
-fn types_json(types: &[String]) -> String {
-    serde_json::to_string(types).unwrap_or_else(|_| "[]".into())
 }
 
 /// Writes each event and its deliveries, inside the caller's transaction, for the
@@ -78,7 +74,8 @@ async fn subscribers<C: GenericClient + Sync>(client: &C, event: &OutboxEvent) -
         .map_err(pg)?;
     let mut ids = Vec::new();
     for row in rows {
-        let types: Vec<String> = serde_json::from_str(&get::<String>(&row, "types")?).map_err(corrupt)?;
+        let types = types_from_column(&get::<String>(&row, "types")?)
+            .ok_or_else(|| corrupt("a subscription's types are not a JSON array"))?;
         if types.contains(&event.topic) {
             ids.push(get(&row, "id")?);
         }
@@ -144,7 +141,7 @@ impl PostgresStore {
                     &s.organization_id.to_string(),
                     &s.membership_id.to_string(),
                     &s.callback_url,
-                    &types_json(&s.types),
+                    &types_column(&s.types),
                     &s.description,
                     &s.secret_sealed,
                     &s.created_at.as_second(),
@@ -226,7 +223,7 @@ impl PostgresStore {
                  WHERE id = $5 AND organization_id = $6",
                 &[
                     &s.callback_url,
-                    &types_json(&s.types),
+                    &types_column(&s.types),
                     &s.description,
                     &s.updated_at.as_second(),
                     &s.id.to_string(),

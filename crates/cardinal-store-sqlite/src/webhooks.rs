@@ -1,6 +1,7 @@
 //! Webhooks: subscriptions, the outbox written with each change, deliveries and their leases.
 
 use crate::*;
+use std::collections::HashMap;
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, organization_id, membership_id, callback_url, types, description, secret_sealed, created_at, updated_at";
@@ -12,16 +13,12 @@ fn subscription(r: &rusqlite::Row) -> SqlResult<WebhookSubscription> {
         organization_id: uuid(r.get(1)?)?,
         membership_id: uuid(r.get(2)?)?,
         callback_url: r.get(3)?,
-        types: serde_json::from_str(&types).unwrap_or_default(),
+        types: types_from_column(&types).unwrap_or_default(),
         description: r.get(5)?,
         secret_sealed: r.get(6)?,
         created_at: timestamp(r.get(7)?)?,
         updated_at: timestamp(r.get(8)?)?,
     })
-}
-
-fn types_json(types: &[String]) -> String {
-    serde_json::to_string(types).unwrap_or_else(|_| "[]".into())
 }
 
 /// Writes each event and its deliveries, inside the caller's write, for the subscriptions of
@@ -77,8 +74,7 @@ fn subscribers(conn: &Connection, event: &OutboxEvent) -> StoreResult<Vec<String
     let mut ids = Vec::new();
     for row in rows {
         let (id, types) = row.map_err(sql)?;
-        let types: Vec<String> = serde_json::from_str(&types).unwrap_or_default();
-        if types.contains(&event.topic) {
+        if types_from_column(&types).is_some_and(|types| types.contains(&event.topic)) {
             ids.push(id);
         }
     }
@@ -147,7 +143,7 @@ impl SqliteStore {
                         s.organization_id.to_string(),
                         s.membership_id.to_string(),
                         s.callback_url,
-                        types_json(&s.types),
+                        types_column(&s.types),
                         s.description,
                         s.secret_sealed,
                         seconds(s.created_at),
@@ -231,7 +227,7 @@ impl SqliteStore {
                          WHERE id = ?5 AND organization_id = ?6",
                         params![
                             s.callback_url,
-                            types_json(&s.types),
+                            types_column(&s.types),
                             s.description,
                             seconds(s.updated_at),
                             s.id.to_string(),
@@ -290,13 +286,22 @@ impl SqliteStore {
         }
         self.engine
             .read(move |conn| {
+                // A claim's deliveries mostly share a subscription: each is read once.
+                let mut subscriptions: HashMap<Uuid, Option<WebhookSubscription>> = HashMap::new();
                 let mut claimed = Vec::with_capacity(ids.len());
                 for id in ids {
                     let Some(delivery) = load_delivery(conn, &id)? else { continue };
-                    let Some(subscription) = load_subscription(conn, &delivery.subscription_id.to_string())? else {
-                        continue;
+                    let subscription = match subscriptions.get(&delivery.subscription_id) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let loaded = load_subscription(conn, &delivery.subscription_id.to_string())?;
+                            subscriptions.insert(delivery.subscription_id, loaded.clone());
+                            loaded
+                        }
                     };
-                    claimed.push(ClaimedDelivery { delivery, subscription });
+                    if let Some(subscription) = subscription {
+                        claimed.push(ClaimedDelivery { delivery, subscription });
+                    }
                 }
                 Ok(claimed)
             })

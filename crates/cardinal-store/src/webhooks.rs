@@ -136,3 +136,13 @@ pub struct DeliveryQuery {
     pub subscription_id: Option<Uuid>,
     pub page: PageRequest,
 }
+
+/// A subscription's `types` as both backends store them: a JSON array of strings.
+pub fn types_column(types: &[String]) -> String {
+    serde_json::to_string(types).unwrap_or_else(|_| "[]".into())
+}
+
+/// The stored `types`, read back; `None` when the column is not such an array.
+pub fn types_from_column(text: &str) -> Option<Vec<String>> {
+    serde_json::from_str(text).ok()
+}

@@ -4,6 +4,7 @@
 //! and what follows: delivered, retried later on the schedule, or failed.
 
 use super::signature;
+use crate::http::rate_limit::{span_seconds, UP_TO_DAYS};
 use crate::wire::webhooks::envelope;
 use crate::AppState;
 use cardinal_store::{AttemptOutcome, ClaimedDelivery, DeliveryAttempt};
@@ -45,7 +46,7 @@ pub const RETRY_DELAYS: [SignedDuration; 9] = [
 /// wants to see a delivery fail in a minute says `1s,1s` instead of waiting three days.
 pub fn parse_retry_delays(text: &str) -> Result<Vec<SignedDuration>, String> {
     const MOST: usize = 20;
-    let delays = text.split(',').map(|one| parse_delay(one.trim())).collect::<Result<Vec<_>, String>>()?;
+    let delays = text.split(',').map(parse_delay).collect::<Result<Vec<_>, String>>()?;
     if delays.len() > MOST {
         return Err(format!("at most {MOST} retry delays, not {}", delays.len()));
     }
@@ -54,22 +55,13 @@ pub fn parse_retry_delays(text: &str) -> Result<Vec<SignedDuration>, String> {
 
 /// `10s`, `5m`, `2h`, `1d`: at least a second, at most seven days.
 fn parse_delay(text: &str) -> Result<SignedDuration, String> {
-    let invalid = || format!("{text:?} is not a retry delay such as 10s, 5m, 2h or 1d");
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
-    let (number, unit) = text.split_at(split);
-    let number: i64 = number.parse().map_err(|_| invalid())?;
-    let unit_seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(invalid()),
-    };
-    let seconds = number.checked_mul(unit_seconds).ok_or_else(invalid)?;
-    if !(1..=7 * 86_400).contains(&seconds) {
+    let seconds = span_seconds(text, UP_TO_DAYS)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("{text:?} is not a retry delay such as 10s, 5m, 2h or 1d"))?;
+    if seconds > 7 * 86_400 {
         return Err(format!("{text:?}: a retry delay is at least 1s and at most 7d"));
     }
-    Ok(SignedDuration::from_secs(seconds))
+    Ok(SignedDuration::from_secs(seconds as i64))
 }
 
 /// Starts this process's worker; it runs as long as the runtime does.
