@@ -1,5 +1,5 @@
-# Helpers bench/run and bench/ab share; they expect $work, $ADMIN, $THREADS, $CONNECTIONS,
-# $DURATION and a pids array.
+# Helpers bench/run, bench/ab and bench/webhooks share; they expect $work, $ADMIN, $THREADS,
+# $CONNECTIONS, $DURATION and a pids array (the webhook ones $TOKEN, $ORG and $HOOK_URL too).
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
@@ -75,4 +75,67 @@ request = function()
   return wrk.format(nil, "/_sandbox/cards/" .. ids[math.random(#ids)] .. "/authorizations")
 end
 LUA
+}
+
+# The machine's CPU time, busy and total, in clock ticks (from /proc/stat's first line).
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
+# The share of CPU time spent busy between two cpu_ticks, in percent.
+cpu_busy() {
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
+    printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
+# The SQLite writer's running totals from its last "group commits" log line (logged at debug
+# level at most once a second while it commits): "commits operations executing_us committing_us".
+# grep finds the line: the log also holds a line per request, millions by then, too many for jq.
+commit_totals() {
+  sleep 0.1 # log lines are written every 25 ms
+  grep -F '"group commits"' "$work/serve-$PORT.log" | tail -n1 \
+    | jq -r '.fields | "\(.commits) \(.operations) \(.executing_us) \(.committing_us)"' | grep . || echo "0 0 0 0"
+}
+# Operations per commit, µs executing per operation and ms committing per commit, between two
+# commit_totals.
+commit_costs() {
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); c = y[1] - x[1]; o = y[2] - x[2]
+    if (c == 0 || o == 0) { print "no commits logged"; exit }
+    printf "%.1f operations per commit, executing %.0f us per operation, committing (WAL write and sync) %.2f ms per commit\n",
+      o / c, (y[3] - x[3]) / o, (y[4] - x[4]) / c / 1000 }'
+}
+
+# Webhook subscriptions of the seeded owner ($TOKEN) on the server at $PORT, to $HOOK_URL.
+subscribe() {
+  curl -sf -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
+    -d "{\"callback_url\":\"$HOOK_URL\",\"types\":[\"v1/cards\"]}" \
+    "http://127.0.0.1:$PORT/v2/webhook_subscriptions" | jq -r .id
+}
+unsubscribe() {
+  curl -sf -o /dev/null -X DELETE -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v2/webhook_subscriptions/$1"
+}
+# Deliveries of the seeded organization ($ORG) not made yet.
+pending() {
+  curl -sf -H "Authorization: Bearer $ADMIN" \
+    "http://127.0.0.1:$PORT/_sandbox/organizations/$ORG/webhook_deliveries?status=pending&per_page=1" | jq .meta.total_count
+}
+drained() { while [ "$(pending)" != "0" ]; do sleep 0.1; done; }
+
+# One interleaved round on the server at $PORT: lock/unlock ($work/lock.lua) without a webhook
+# subscription, then with one; with $1 = on (the server delivers) waits for its deliveries;
+# then deletes it (its deliveries not made go with it). Sets ROUND=(without_rps with_rps
+# with_p99_ms pending_at_stop), and ROUND_WRITER and ROUND_CPU: the writer's totals
+# (commit_totals) and the CPU's ticks (cpu_ticks) around each run.
+subscription_round() {
+  local t1 c1 t2 c2 t3 c3 t4 c4 without with p99 id left
+  t1="$(commit_totals)"; c1="$(cpu_ticks)"
+  read -r without _ _ _ <<<"$(measure -s "$work/lock.lua" "http://127.0.0.1:$PORT")"
+  t2="$(commit_totals)"; c2="$(cpu_ticks)"
+  id="$(subscribe)"
+  t3="$(commit_totals)"; c3="$(cpu_ticks)"
+  read -r with _ p99 _ <<<"$(measure -s "$work/lock.lua" "http://127.0.0.1:$PORT")"
+  t4="$(commit_totals)"; c4="$(cpu_ticks)"
+  left="$(pending)"
+  if [ "$1" = on ]; then drained; fi
+  unsubscribe "$id"
+  ROUND=("$without" "$with" "$p99" "$left")
+  ROUND_WRITER=("$t1" "$t2" "$t3" "$t4")
+  ROUND_CPU=("$c1" "$c2" "$c3" "$c4")
 }

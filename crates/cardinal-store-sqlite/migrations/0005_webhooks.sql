@@ -1,5 +1,6 @@
 -- Webhooks: subscriptions, the events changes report (written in the change's transaction when
--- a subscription wants them), one delivery per event and subscription, and every attempt.
+-- a subscription wants them), one delivery per event and subscription (made from the events
+-- by the worker, or before a control-API read), and every attempt.
 -- Times of deliveries and attempts are real milliseconds; an event's created_at is the
 -- organization's clock in seconds.
 
@@ -17,22 +18,35 @@ CREATE TABLE webhook_subscriptions (
 CREATE INDEX webhook_subscriptions_by_owner ON webhook_subscriptions (organization_id, membership_id, created_at);
 
 CREATE TABLE webhook_events (
-    id              TEXT PRIMARY KEY,
+    -- The outbox. A change appends its events here, in its own transaction, naming the
+    -- subscriptions that want each (comma-separated ids): one row and no index, so the change
+    -- pays little for it. Deliveries are made from these rows later, off the change's path
+    -- (webhook_expansion). AUTOINCREMENT: a seq is never reused, even once the newest events
+    -- went with their organization, so the expansion's cursor can skip none.
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL,
     organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
     topic           TEXT NOT NULL,
     ordering_key    TEXT NOT NULL,
     data            TEXT NOT NULL,
-    created_at      INTEGER NOT NULL
+    created_at      INTEGER NOT NULL,
+    subscribers     TEXT NOT NULL
 ) STRICT;
+
+-- The newest event made into deliveries. One row.
+CREATE TABLE webhook_expansion (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    cursor INTEGER NOT NULL
+) STRICT;
+INSERT INTO webhook_expansion (id, cursor) VALUES (1, 0);
 
 CREATE TABLE webhook_deliveries (
     -- Write order: a card's events reach a subscription in it; lists show newest first.
-    -- (No AUTOINCREMENT: a rowid above every existing one is enough for order, and it spares
-    -- each insert a write to sqlite_sequence. No foreign key to the event either: both are
-    -- written together, and go together with their organization or subscription.)
+    -- (No AUTOINCREMENT: a rowid above every existing one is enough for order. No foreign key
+    -- to the event either: both go with their organization.)
     seq             INTEGER PRIMARY KEY,
     id              TEXT NOT NULL UNIQUE,
-    event_id        TEXT NOT NULL,
+    event_seq       INTEGER NOT NULL,
     subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions(id) ON DELETE CASCADE,
     organization_id TEXT NOT NULL,
     ordering_key    TEXT NOT NULL,
@@ -42,10 +56,9 @@ CREATE TABLE webhook_deliveries (
     next_attempt_ms INTEGER
 );
 -- The queue: only pending deliveries are indexed, so the index stays as small as the backlog
--- and a change's insert lands on pages the last ones already dirtied; claims (reads, see
--- Leases) walk it. Event and delivery ids are UUIDv7 (time-ordered) for the same reason: their
--- keys append. Each index here is work for the single writer on every change a subscription
--- wants, so there are no others.
+-- and an expansion's inserts land on pages the last ones already dirtied; claims (reads, see
+-- Leases) walk it. Delivery ids are UUIDv7 (time-ordered) for the same reason: their keys
+-- append.
 CREATE INDEX webhook_deliveries_waiting ON webhook_deliveries (subscription_id, ordering_key, seq) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_organization ON webhook_deliveries (organization_id, seq);
 

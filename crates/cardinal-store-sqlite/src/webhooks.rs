@@ -1,4 +1,5 @@
-//! Webhooks: subscriptions, the outbox written with each change, deliveries and their leases.
+//! Webhooks: subscriptions, the outbox written with each change, the deliveries made from it
+//! and their leases.
 
 use crate::*;
 use std::collections::HashMap;
@@ -21,8 +22,9 @@ fn subscription(r: &rusqlite::Row) -> SqlResult<WebhookSubscription> {
     })
 }
 
-/// Writes each event and its deliveries, inside the caller's write, for the subscriptions of
-/// its organization to its topic; an event nobody subscribed to is not written.
+/// Appends each event, inside the caller's write, naming the subscriptions of its organization
+/// to its topic; an event nobody subscribed to is not written. Its deliveries are made later,
+/// by [`expand_outbox`], so the change pays for one row.
 pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreResult<()> {
     for event in events {
         let subscribers = subscribers(conn, event)?;
@@ -30,8 +32,8 @@ pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreRe
             continue;
         }
         conn.prepare_cached(
-            "INSERT INTO webhook_events (id, organization_id, topic, ordering_key, data, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO webhook_events (id, organization_id, topic, ordering_key, data, created_at, subscribers) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -41,27 +43,57 @@ pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreRe
                 event.ordering_key.to_string(),
                 event.data,
                 seconds(event.created_at),
+                subscribers.join(","),
             ])
         })
         .map_err(sql)?;
-        for subscription_id in subscribers {
-            conn.prepare_cached(
-                "INSERT INTO webhook_deliveries (id, event_id, subscription_id, organization_id, ordering_key, status, \
-                 attempts, next_attempt_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, 0)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    cardinal_store::ids::time_ordered().to_string(),
-                    event.id.to_string(),
-                    subscription_id,
-                    event.organization_id.to_string(),
-                    event.ordering_key.to_string(),
-                ])
-            })
-            .map_err(sql)?;
-        }
     }
     Ok(())
+}
+
+/// Most events one expansion write turns into deliveries; a backlog takes several writes, so
+/// none holds the writer long.
+const EXPANSION_BATCH: i64 = 2_000;
+
+/// Makes the deliveries of up to [`EXPANSION_BATCH`] events written since the last expansion,
+/// one per subscription an event names that still exists, and moves the cursor past them.
+/// Runs on the writer, so two expansions never make the same delivery. Answers how many
+/// events it expanded.
+fn expand_outbox(conn: &Connection) -> StoreResult<usize> {
+    let cursor: i64 = conn
+        .prepare_cached("SELECT cursor FROM webhook_expansion WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(sql)?;
+    let events = conn
+        .prepare_cached(
+            "SELECT seq, organization_id, ordering_key, subscribers FROM webhook_events \
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![cursor, EXPANSION_BATCH], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })?
+            .collect::<SqlResult<Vec<_>>>()
+        })
+        .map_err(sql)?;
+    let Some(&(last, ..)) = events.last() else { return Ok(0) };
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries (id, event_seq, subscription_id, organization_id, ordering_key, status, \
+             attempts, next_attempt_ms) SELECT ?1, ?2, id, ?3, ?4, 'pending', 0, 0 FROM webhook_subscriptions \
+             WHERE id = ?5",
+        )
+        .map_err(sql)?;
+    for (seq, organization, ordering_key, subscribers) in &events {
+        for subscription in subscribers.split(',') {
+            let id = cardinal_store::ids::time_ordered().to_string();
+            insert.execute(params![id, seq, organization, ordering_key, subscription]).map_err(sql)?;
+        }
+    }
+    conn.prepare_cached("UPDATE webhook_expansion SET cursor = ?1 WHERE id = 1")
+        .and_then(|mut s| s.execute([last]))
+        .map_err(sql)?;
+    Ok(events.len())
 }
 
 /// The ids of the subscriptions of the event's organization to its topic.
@@ -83,7 +115,7 @@ fn subscribers(conn: &Connection, event: &OutboxEvent) -> StoreResult<Vec<String
 
 const DELIVERY_SELECT: &str = "SELECT d.id, d.subscription_id, d.status, d.attempts, d.next_attempt_ms, \
      e.id, e.organization_id, e.topic, e.ordering_key, e.data, e.created_at \
-     FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id";
+     FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq";
 
 fn delivery(r: &rusqlite::Row) -> SqlResult<WebhookDelivery> {
     let status: String = r.get(2)?;
@@ -133,6 +165,26 @@ fn attempt(r: &rusqlite::Row) -> SqlResult<DeliveryAttempt> {
 }
 
 impl SqliteStore {
+    /// Makes the deliveries of every event written so far: before a claim, and before the
+    /// control API shows deliveries, so that what it shows is what the worker will attempt.
+    async fn expand_outbox(&self) -> StoreResult<()> {
+        // A read first: most polls find nothing new, and need not queue at the writer.
+        let behind = self
+            .engine
+            .read(|conn| {
+                conn.prepare_cached(
+                    "SELECT coalesce((SELECT max(seq) FROM webhook_events), 0) > cursor FROM webhook_expansion",
+                )
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, bool>(0)))
+                .map_err(sql)
+            })
+            .await?;
+        if behind {
+            while self.engine.write(expand_outbox).await? as i64 == EXPANSION_BATCH {}
+        }
+        Ok(())
+    }
+
     pub(crate) async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
@@ -263,6 +315,7 @@ impl SqliteStore {
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         // The heads of the queues (no earlier pending delivery of the same card and
         // subscription), as many more as are leased now, so that enough are free.
+        self.expand_outbox().await?;
         let leased = self.leases.held(now) as u32;
         let candidates = self
             .engine
@@ -337,6 +390,7 @@ impl SqliteStore {
 
     pub(crate) async fn webhook_deliveries(&self, q: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
         let q = q.clone();
+        self.expand_outbox().await?;
         self.engine
             .read(move |conn| {
                 let filter = "d.organization_id = ?1 AND (?2 IS NULL OR d.status = ?2) AND (?3 IS NULL OR d.subscription_id = ?3)";
@@ -364,6 +418,7 @@ impl SqliteStore {
         &self,
         id: Uuid,
     ) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
+        self.expand_outbox().await?;
         self.engine
             .read(move |conn| {
                 let Some(delivery) = load_delivery(conn, &id.to_string())? else { return Ok(None) };

@@ -165,6 +165,57 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
     );
 }
 
+/// An event becomes a delivery for each subscription that wanted it and still exists, however
+/// late its deliveries are made; events that went with their organization make no later event
+/// of another organization skipped (the SQLite outbox is read behind a cursor).
+pub async fn outbox_events_outlive_nothing_and_skip_nothing(store: Arc<dyn Store>) {
+    let (gone, kept) = (seeded(&store, "outbox-gone").await, seeded(&store, "outbox-kept").await);
+    let owner = Uuid::new_v4();
+    let claim = || store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), 100);
+    let delivered = |claimed: &[ClaimedDelivery]| {
+        claimed
+            .iter()
+            .map(|c| {
+                let attempt = DeliveryAttempt {
+                    delivery_id: c.delivery.id,
+                    number: 1,
+                    at: Timestamp::now(),
+                    latency_ms: 1,
+                    status_code: Some(200),
+                    error: None,
+                    answer: String::new(),
+                    request_headers: Vec::new(),
+                };
+                (attempt, AttemptOutcome::Delivered)
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // A subscription deleted before its event's delivery was made: no delivery.
+    let dropped = subscription(&kept, "v1/cards", now());
+    store.insert_webhook_subscription(dropped.clone()).await.unwrap();
+    store.update_card(kept.organization.id, kept.cards[0].card.id, reported_rename("unwanted")).await.unwrap();
+    assert!(store.delete_webhook_subscription(kept.organization.id, dropped.id).await.unwrap());
+    assert!(claim().await.unwrap().is_empty(), "the subscription went before its delivery was made");
+
+    // The newest events go with their organization after earlier ones were delivered; the next
+    // organization's event is still delivered.
+    store.insert_webhook_subscription(subscription(&gone, "v1/cards", now())).await.unwrap();
+    let gone_org = gone.organization.id;
+    store.update_card(gone_org, gone.cards[0].card.id, reported_rename("early")).await.unwrap();
+    let early = claim().await.unwrap();
+    assert_eq!(early.len(), 1);
+    store.record_webhook_attempts(owner, delivered(&early)).await.unwrap();
+    store.update_card(gone_org, gone.cards[0].card.id, reported_rename("late")).await.unwrap();
+    store.update_card(gone_org, gone.cards[1].card.id, reported_rename("late too")).await.unwrap();
+    assert!(store.delete_organization(gone_org).await.unwrap());
+    store.insert_webhook_subscription(subscription(&kept, "v1/cards", now())).await.unwrap();
+    store.update_card(kept.organization.id, kept.cards[1].card.id, reported_rename("next")).await.unwrap();
+    let next = claim().await.unwrap();
+    assert_eq!(next.len(), 1, "the other organization's event, and nothing of the deleted one");
+    assert!(next[0].delivery.event.data.contains("\"next\""));
+}
+
 /// Secrets are listed and replaced for a key rotation.
 pub async fn webhook_secrets_are_walked_and_replaced(store: Arc<dyn Store>) {
     let seed = seeded(&store, "hook-secrets").await;
