@@ -93,17 +93,15 @@ impl SqliteStore {
 
     pub(crate) async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
         let cache = self.cache.clone();
-        self.engine
-            .write_then(
-                move |conn| {
-                    let deleted =
-                        conn.execute("DELETE FROM organizations WHERE id = ?1", [id.to_string()]).map_err(sql)?;
-                    Ok(deleted > 0)
-                },
-                // The deletion cascades to credentials and cards: none may outlive it in the cache.
-                move |deleted| cache.committed_other(*deleted),
-            )
-            .await
+        let delete = self.engine.write_then(
+            move |conn| {
+                let deleted = conn.execute("DELETE FROM organizations WHERE id = ?1", [id.to_string()]).map_err(sql)?;
+                Ok(deleted > 0)
+            },
+            // The deletion cascades to credentials and cards: none may outlive it in the cache.
+            move |deleted| cache.committed_other(*deleted),
+        );
+        self.delete_with_ledger("DELETE FROM webhook_deliveries WHERE organization_id = ?1", id, delete).await
     }
 
     pub(crate) async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {

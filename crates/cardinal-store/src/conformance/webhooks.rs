@@ -3,7 +3,8 @@
 
 use super::*;
 
-fn subscription(seed: &OrganizationSeed, topic: &str, created_at: Timestamp) -> WebhookSubscription {
+/// A subscription of the seed's first member to `topic`.
+pub fn subscription(seed: &OrganizationSeed, topic: &str, created_at: Timestamp) -> WebhookSubscription {
     WebhookSubscription {
         id: Uuid::new_v4(),
         organization_id: seed.organization.id,
@@ -18,7 +19,7 @@ fn subscription(seed: &OrganizationSeed, topic: &str, created_at: Timestamp) -> 
 }
 
 /// A nickname change reporting a `v1/cards` event.
-fn reported_rename(name: &'static str) -> CardChange {
+pub fn reported_rename(name: &'static str) -> CardChange {
     Box::new(move |stored| {
         stored.card.nickname = name.into();
         let outbox = OutboxEvent {
@@ -33,7 +34,8 @@ fn reported_rename(name: &'static str) -> CardChange {
     })
 }
 
-fn later(ms: i64) -> Timestamp {
+/// `ms` milliseconds from now.
+pub fn later(ms: i64) -> Timestamp {
     Timestamp::now().checked_add(jiff::SignedDuration::from_millis(ms)).unwrap()
 }
 
