@@ -85,13 +85,12 @@ cpu_busy() {
     printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
 }
 
-# The main SQLite writer's running totals from its last "group commits" log line (logged at
-# debug level at most once a second while it commits): "commits operations executing_us
-# committing_us". The webhook ledger's writer logs its own (database "webhooks").
+# The SQLite writer's running totals from its last "group commits" log line (logged at debug
+# level at most once a second while it commits): "commits operations executing_us committing_us".
 # grep finds the line: the log also holds a line per request, millions by then, too many for jq.
 commit_totals() {
   sleep 0.1 # log lines are written every 25 ms
-  grep -F '"group commits"' "$work/serve-$PORT.log" | grep -F '"database":"main"' | tail -n1 \
+  grep -F '"group commits"' "$work/serve-$PORT.log" | tail -n1 \
     | jq -r '.fields | "\(.commits) \(.operations) \(.executing_us) \(.committing_us)"' | grep . || echo "0 0 0 0"
 }
 # Operations per commit, µs executing per operation and ms committing per commit, between two

@@ -7,7 +7,6 @@
 //! Nobody is answered before the commit that holds their write is durable.
 //! Reads run on a pool of read-only connections and, thanks to WAL, never wait on writes.
 
-use crate::migrations::Schema;
 use crate::stats::{CommitStats, CommitTimes};
 use cardinal_store::{StoreError, StoreResult};
 use rusqlite::Connection;
@@ -53,8 +52,6 @@ pub struct Engine {
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<std::thread::JoinHandle<()>>,
     readers: Option<Readers>,
-    /// Whether this open created the database (no migration had been applied).
-    created: bool,
 }
 
 impl Drop for Engine {
@@ -74,26 +71,21 @@ impl Drop for Engine {
 }
 
 impl Engine {
-    /// Opens the database and brings it to `schema`; with `max_pages`, the writer may not grow
-    /// it past that many pages.
-    pub fn open_with(location: Location, max_pages: Option<u64>, schema: &'static Schema) -> StoreResult<Engine> {
+    /// Opens the database; with `max_pages`, the writer may not grow it past that many pages.
+    pub fn open_with(location: Location, max_pages: Option<u64>) -> StoreResult<Engine> {
         let mut writer = match &location {
             Location::File(path) => create_private(path).and_then(|_| Connection::open(path).map_err(backend)),
             Location::Memory => Connection::open_in_memory().map_err(backend),
         }?;
-        configure_writer(&writer, schema)?;
+        configure_writer(&writer)?;
         if let Some(pages) = max_pages {
             writer.pragma_update(None, "max_page_count", pages).map_err(backend)?;
         }
-        let created = crate::migrations::migrate(&mut writer, schema)?;
+        crate::migrations::migrate(&mut writer)?;
         let (readers, checkpoints) = match location {
             Location::File(path) => {
                 checkpoint_whole_log(&writer)?;
-                // A database whose commits are not synced checkpoints in its writer, as SQLite
-                // does by default: its writer keeps no client waiting, and a thread
-                // checkpointing after each of its commits cost more CPU than the checkpoints.
-                let checkpointer = if schema.synced_commits { Some(spawn_checkpointer(&path)?) } else { None };
-                (Some(Readers::new(path.clone())), checkpointer)
+                (Some(Readers::new(path.clone())), Some(spawn_checkpointer(&path)?))
             }
             // A private in-memory database has one connection and no WAL: reads queue behind
             // writes, and there is nothing to checkpoint.
@@ -101,15 +93,10 @@ impl Engine {
         };
         let (jobs, queue) = mpsc::channel::<Job>();
         let writer = std::thread::Builder::new()
-            .name(format!("sqlite-writer-{}", schema.name))
-            .spawn(move || run_writer(writer, queue, checkpoints, schema.name))
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(writer, queue, checkpoints))
             .map_err(backend)?;
-        Ok(Engine { jobs: Some(jobs), writer: Some(writer), readers, created })
-    }
-
-    /// Whether opening it created the database.
-    pub fn created(&self) -> bool {
-        self.created
+        Ok(Engine { jobs: Some(jobs), writer: Some(writer), readers })
     }
 
     /// Runs `op` in the next group commit and answers once that commit is durable.
@@ -228,9 +215,8 @@ fn create_private(path: &std::path::Path) -> StoreResult<()> {
     }
 }
 
-fn configure_writer(conn: &Connection, schema: &Schema) -> StoreResult<()> {
-    // WAL lets readers proceed during writes; FULL makes an answered write survive power loss
-    // (NORMAL, for a schema that allows it, survives a crash of the process, not of the machine).
+fn configure_writer(conn: &Connection) -> StoreResult<()> {
+    // WAL lets readers proceed during writes; FULL makes an answered write survive power loss.
     // The writer keeps up to 8 MiB of pages in its own cache: every operation first reads the
     // rows it changes, and a page read from the operating system costs a system call. Not
     // more: SQLite scans the cache's whole hash table at commits that split a B-tree page,
@@ -239,13 +225,11 @@ fn configure_writer(conn: &Connection, schema: &Schema) -> StoreResult<()> {
     // backstop, when the WAL has grown to WRITER_CHECKPOINT_PAGES.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = {};
+         PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -8192;
-         PRAGMA wal_autocheckpoint = {};",
-        if schema.synced_commits { "FULL" } else { "NORMAL" },
-        if schema.synced_commits { WRITER_CHECKPOINT_PAGES } else { UNSYNCED_CHECKPOINT_PAGES }
+         PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};"
     ))
     .map_err(backend)?;
     configure_statements(conn)?;
@@ -279,10 +263,6 @@ fn map_database_file(conn: &Connection) -> StoreResult<()> {
 /// begins — which a steady stream of commits never allows. At this size the writer finishes
 /// the copy (little is left by then) and the WAL restarts: its size stays bounded.
 const WRITER_CHECKPOINT_PAGES: u32 = 8192;
-
-/// WAL pages after which the writer of a database whose commits are not synced checkpoints
-/// (SQLite's default; such a database has no checkpointer thread).
-const UNSYNCED_CHECKPOINT_PAGES: u32 = 1000;
 
 /// The shortest time between two checkpoints while commits keep coming. Small on purpose:
 /// measured under a steady durable-write load, checkpoints every 2 ms (each copying a few
@@ -352,13 +332,8 @@ fn checkpoint_whole_log(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-fn run_writer(
-    conn: Connection,
-    queue: mpsc::Receiver<Job>,
-    checkpointer: Option<Checkpointer>,
-    database: &'static str,
-) {
-    let mut stats = CommitStats::new(database);
+fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>, checkpointer: Option<Checkpointer>) {
+    let mut stats = CommitStats::new();
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -534,7 +509,7 @@ mod tests {
         std::mem::forget(conn);
         assert!(wal_len(&path) > 100_000, "the WAL holds the writes");
 
-        let _engine = Engine::open_with(Location::File(path.clone()), None, &crate::migrations::MAIN).unwrap();
+        let _engine = Engine::open_with(Location::File(path.clone()), None).unwrap();
         assert_eq!(wal_len(&path), 0, "the WAL was copied and emptied");
         assert_eq!(rows_in(&path), 200, "and nothing it held was lost");
         let _ = std::fs::remove_dir_all(&dir);
@@ -544,7 +519,7 @@ mod tests {
     async fn a_dropped_engine_leaves_its_writes_in_the_database_and_an_empty_log() {
         let dir = temp_dir();
         let path = dir.join("closed.db");
-        let engine = Engine::open_with(Location::File(path.clone()), None, &crate::migrations::MAIN).unwrap();
+        let engine = Engine::open_with(Location::File(path.clone()), None).unwrap();
         engine.write(|conn| conn.execute_batch(TWO_HUNDRED_ROWS).map_err(backend)).await.unwrap();
         // A reader's connection on another thread outlives the engine, so SQLite's own copy when
         // the last connection closes does not happen.

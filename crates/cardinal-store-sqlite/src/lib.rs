@@ -6,7 +6,6 @@ mod cards;
 mod credentials;
 mod engine;
 mod idempotency;
-mod ledger;
 mod migrations;
 mod organizations;
 mod rows;
@@ -39,14 +38,10 @@ use webhooks::write_outbox;
 pub struct SqliteStore {
     engine: Engine,
     cache: std::sync::Arc<cache::Cache>,
-    /// The webhook ledger: deliveries and attempts, in a database of their own (ledger.rs).
-    ledger: Engine,
     /// Webhook delivery leases. One process owns a SQLite database (its engine is the only
-    /// writer), so a lease lives in that process's memory, and a claim is a read, not a write.
-    leases: ledger::Leases,
-    /// Held while the outbox is made into deliveries, and while a subscription or an
-    /// organization and its ledger rows are deleted.
-    expanding: tokio::sync::Mutex<()>,
+    /// writer), so a lease lives in that process's memory, and a claim is a read, not a write
+    /// through the single writer the card changes need.
+    leases: webhooks::Leases,
 }
 
 impl SqliteStore {
@@ -66,35 +61,17 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `url`
     /// (`sqlite://path` or `sqlite::memory:`).
     /// Opens `sqlite://path`, `sqlite::memory:`; `?max_pages=N` caps the database at N pages
-    /// (SQLite's `max_page_count`): writes past it fail as `Unavailable`, reads go on. The
-    /// webhook ledger is `path-webhooks` beside it (or in memory too), under the same cap.
+    /// (SQLite's `max_page_count`): writes past it fail as `Unavailable`, reads go on.
     pub fn open(url: &str) -> StoreResult<SqliteStore> {
         let location =
             Location::parse(url).ok_or_else(|| StoreError::Backend(format!("not a SQLite database URL: {url}")))?;
         let max_pages = engine::url_option(url, "max_pages")
             .map(|v| v.parse::<u64>().map_err(|_| StoreError::Backend(format!("max_pages must be a number in {url}"))))
             .transpose()?;
-        // The ledger's file is the database's name with "-webhooks" (as SQLite's "-wal").
-        let files = match &location {
-            Location::File(path) => {
-                let mut ledger = path.clone().into_os_string();
-                ledger.push("-webhooks");
-                Some((path.clone(), std::path::PathBuf::from(ledger)))
-            }
-            Location::Memory => None,
-        };
-        let engine = Engine::open_with(location, max_pages, &migrations::MAIN)?;
-        let ledger_location = files.as_ref().map_or(Location::Memory, |(_, ledger)| Location::File(ledger.clone()));
-        let ledger = Engine::open_with(ledger_location, max_pages, &migrations::WEBHOOKS)?;
-        if let Some((main, ledger_file)) = files.filter(|_| ledger.created() && !engine.created()) {
-            ledger::start_at_outbox_end(&main, &ledger_file)?;
-        }
         Ok(SqliteStore {
-            engine,
+            engine: Engine::open_with(location, max_pages)?,
             cache: Default::default(),
-            ledger,
             leases: Default::default(),
-            expanding: Default::default(),
         })
     }
 }

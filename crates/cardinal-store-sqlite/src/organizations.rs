@@ -93,15 +93,17 @@ impl SqliteStore {
 
     pub(crate) async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
         let cache = self.cache.clone();
-        let delete = self.engine.write_then(
-            move |conn| {
-                let deleted = conn.execute("DELETE FROM organizations WHERE id = ?1", [id.to_string()]).map_err(sql)?;
-                Ok(deleted > 0)
-            },
-            // The deletion cascades to credentials and cards: none may outlive it in the cache.
-            move |deleted| cache.committed_other(*deleted),
-        );
-        self.delete_with_ledger("DELETE FROM webhook_deliveries WHERE organization_id = ?1", id, delete).await
+        self.engine
+            .write_then(
+                move |conn| {
+                    let deleted =
+                        conn.execute("DELETE FROM organizations WHERE id = ?1", [id.to_string()]).map_err(sql)?;
+                    Ok(deleted > 0)
+                },
+                // The deletion cascades to credentials and cards: none may outlive it in the cache.
+                move |deleted| cache.committed_other(*deleted),
+            )
+            .await
     }
 
     pub(crate) async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {

@@ -5,8 +5,7 @@
 //! The writer counts, per commit, the operations it carried, the time it spent running them and
 //! the time the commit took (writing the WAL and syncing it). At most once a second, and only
 //! while commits happen, it logs the running totals (`target: cardinal_store_sqlite`, message
-//! `group commits`, field `database`: `main` or `webhooks`, each with its own writer): the
-//! difference between two lines of a database is what happened in between.
+//! `group commits`): the difference between two lines is what happened in between.
 
 use std::time::{Duration, Instant};
 
@@ -14,8 +13,6 @@ use std::time::{Duration, Instant};
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 pub struct CommitStats {
-    /// The database's name in the logs (`main`, `webhooks`).
-    database: &'static str,
     commits: u64,
     operations: u64,
     executing: Duration,
@@ -31,9 +28,8 @@ pub struct CommitTimes {
 }
 
 impl CommitStats {
-    pub fn new(database: &'static str) -> CommitStats {
+    pub fn new() -> CommitStats {
         CommitStats {
-            database,
             commits: 0,
             operations: 0,
             executing: Duration::ZERO,
@@ -55,7 +51,6 @@ impl CommitStats {
 
     pub fn report(&self) {
         tracing::debug!(
-            database = self.database,
             commits = self.commits,
             operations = self.operations,
             executing_us = self.executing.as_micros() as u64,
@@ -71,7 +66,7 @@ mod tests {
 
     #[test]
     fn totals_add_up_over_commits() {
-        let mut stats = CommitStats::new("main");
+        let mut stats = CommitStats::new();
         let t = Instant::now();
         let ms = Duration::from_millis;
         stats.record(3, CommitTimes { began: t, executed: t + ms(2), committed: t + ms(5) });

@@ -1,7 +1,8 @@
-//! Webhooks: subscriptions, and the outbox written with each change. The deliveries made from
-//! it are the ledger's (ledger.rs).
+//! Webhooks: subscriptions, the outbox written with each change, the deliveries made from it
+//! and their leases.
 
 use crate::*;
+use std::collections::HashMap;
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, organization_id, membership_id, callback_url, types, description, secret_sealed, created_at, updated_at";
@@ -23,7 +24,7 @@ fn subscription(r: &rusqlite::Row) -> SqlResult<WebhookSubscription> {
 
 /// Appends each event, inside the caller's write, naming the subscriptions of its organization
 /// to its topic; an event nobody subscribed to is not written. Its deliveries are made later,
-/// in the webhook ledger (ledger.rs), so the change pays for one row.
+/// by [`expand_outbox`], so the change pays for one row.
 pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreResult<()> {
     for event in events {
         let subscribers = subscribers(conn, event)?;
@@ -50,6 +51,51 @@ pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreRe
     Ok(())
 }
 
+/// Most events one expansion write turns into deliveries; a backlog takes several writes, so
+/// none holds the writer long.
+const EXPANSION_BATCH: i64 = 2_000;
+
+/// Makes the deliveries of up to [`EXPANSION_BATCH`] events written since the last expansion,
+/// one per subscription an event names that still exists, and moves the cursor past them.
+/// Runs on the writer, so two expansions never make the same delivery. Answers how many
+/// events it expanded.
+fn expand_outbox(conn: &Connection) -> StoreResult<usize> {
+    let cursor: i64 = conn
+        .prepare_cached("SELECT cursor FROM webhook_expansion WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(sql)?;
+    let events = conn
+        .prepare_cached(
+            "SELECT seq, organization_id, ordering_key, subscribers FROM webhook_events \
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![cursor, EXPANSION_BATCH], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })?
+            .collect::<SqlResult<Vec<_>>>()
+        })
+        .map_err(sql)?;
+    let Some(&(last, ..)) = events.last() else { return Ok(0) };
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries (id, event_seq, subscription_id, organization_id, ordering_key, status, \
+             attempts, next_attempt_ms) SELECT ?1, ?2, id, ?3, ?4, 'pending', 0, 0 FROM webhook_subscriptions \
+             WHERE id = ?5",
+        )
+        .map_err(sql)?;
+    for (seq, organization, ordering_key, subscribers) in &events {
+        for subscription in subscribers.split(',') {
+            let id = cardinal_store::ids::time_ordered().to_string();
+            insert.execute(params![id, seq, organization, ordering_key, subscription]).map_err(sql)?;
+        }
+    }
+    conn.prepare_cached("UPDATE webhook_expansion SET cursor = ?1 WHERE id = 1")
+        .and_then(|mut s| s.execute([last]))
+        .map_err(sql)?;
+    Ok(events.len())
+}
+
 /// The ids of the subscriptions of the event's organization to its topic.
 fn subscribers(conn: &Connection, event: &OutboxEvent) -> StoreResult<Vec<String>> {
     let mut statement =
@@ -67,13 +113,78 @@ fn subscribers(conn: &Connection, event: &OutboxEvent) -> StoreResult<Vec<String
     Ok(ids)
 }
 
-pub(crate) fn load_subscription(conn: &Connection, id: &str) -> StoreResult<Option<WebhookSubscription>> {
+const DELIVERY_SELECT: &str = "SELECT d.id, d.subscription_id, d.status, d.attempts, d.next_attempt_ms, \
+     e.id, e.organization_id, e.topic, e.ordering_key, e.data, e.created_at \
+     FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq";
+
+fn delivery(r: &rusqlite::Row) -> SqlResult<WebhookDelivery> {
+    let status: String = r.get(2)?;
+    let next: Option<i64> = r.get(4)?;
+    Ok(WebhookDelivery {
+        id: uuid(r.get(0)?)?,
+        subscription_id: uuid(r.get(1)?)?,
+        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed),
+        attempts: r.get(3)?,
+        next_attempt_at: next.and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+        event: OutboxEvent {
+            id: uuid(r.get(5)?)?,
+            organization_id: uuid(r.get(6)?)?,
+            topic: r.get(7)?,
+            ordering_key: uuid(r.get(8)?)?,
+            data: r.get(9)?,
+            created_at: timestamp(r.get(10)?)?,
+        },
+    })
+}
+
+fn load_delivery(conn: &Connection, id: &str) -> StoreResult<Option<WebhookDelivery>> {
+    conn.prepare_cached(&format!("{DELIVERY_SELECT} WHERE d.id = ?1"))
+        .and_then(|mut s| s.query_row([id], delivery).optional())
+        .map_err(sql)
+}
+
+fn load_subscription(conn: &Connection, id: &str) -> StoreResult<Option<WebhookSubscription>> {
     conn.prepare_cached(&format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = ?1"))
         .and_then(|mut s| s.query_row([id], subscription).optional())
         .map_err(sql)
 }
 
+fn attempt(r: &rusqlite::Row) -> SqlResult<DeliveryAttempt> {
+    let headers: String = r.get(7)?;
+    let at: i64 = r.get(2)?;
+    Ok(DeliveryAttempt {
+        delivery_id: uuid(r.get(0)?)?,
+        number: r.get(1)?,
+        at: Timestamp::from_millisecond(at).unwrap_or(Timestamp::UNIX_EPOCH),
+        latency_ms: r.get(3)?,
+        status_code: r.get(4)?,
+        error: r.get(5)?,
+        answer: r.get(6)?,
+        request_headers: serde_json::from_str(&headers).unwrap_or_default(),
+    })
+}
+
 impl SqliteStore {
+    /// Makes the deliveries of every event written so far: before a claim, and before the
+    /// control API shows deliveries, so that what it shows is what the worker will attempt.
+    async fn expand_outbox(&self) -> StoreResult<()> {
+        // A read first: most polls find nothing new, and need not queue at the writer.
+        let behind = self
+            .engine
+            .read(|conn| {
+                conn.prepare_cached(
+                    "SELECT coalesce((SELECT max(seq) FROM webhook_events), 0) > cursor FROM webhook_expansion",
+                )
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, bool>(0)))
+                .map_err(sql)
+            })
+            .await?;
+        if behind {
+            while self.engine.write(expand_outbox).await? as i64 == EXPANSION_BATCH {}
+        }
+        Ok(())
+    }
+
     pub(crate) async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
@@ -179,5 +290,251 @@ impl SqliteStore {
                 Ok(changed == 1)
             })
             .await
+    }
+
+    pub(crate) async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool> {
+        self.engine
+            .write(move |conn| {
+                let deleted = conn
+                    .execute(
+                        "DELETE FROM webhook_subscriptions WHERE id = ?1 AND organization_id = ?2",
+                        params![id.to_string(), org.to_string()],
+                    )
+                    .map_err(sql)?;
+                Ok(deleted == 1)
+            })
+            .await
+    }
+
+    pub(crate) async fn claim_webhook_deliveries(
+        &self,
+        owner: Uuid,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        // The heads of the queues (no earlier pending delivery of the same card and
+        // subscription), as many more as are leased now, so that enough are free.
+        self.expand_outbox().await?;
+        let leased = self.leases.held(now) as u32;
+        let candidates = self
+            .engine
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT d.id FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 \
+                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
+                       AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.seq < d.seq) \
+                     ORDER BY d.next_attempt_ms, d.seq LIMIT ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![now.as_millisecond(), limit.saturating_add(leased)], |r| r.get::<_, String>(0))?
+                        .collect::<SqlResult<Vec<_>>>()
+                })
+                .map_err(sql)
+            })
+            .await?;
+        let ids = self.leases.take(owner, now, lease_until, candidates, limit as usize);
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.engine
+            .read(move |conn| {
+                // A claim's deliveries mostly share a subscription: each is read once.
+                let mut subscriptions: HashMap<Uuid, Option<WebhookSubscription>> = HashMap::new();
+                let mut claimed = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let Some(delivery) = load_delivery(conn, &id)? else { continue };
+                    let subscription = match subscriptions.get(&delivery.subscription_id) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let loaded = load_subscription(conn, &delivery.subscription_id.to_string())?;
+                            subscriptions.insert(delivery.subscription_id, loaded.clone());
+                            loaded
+                        }
+                    };
+                    if let Some(subscription) = subscription {
+                        claimed.push(ClaimedDelivery { delivery, subscription });
+                    }
+                }
+                Ok(claimed)
+            })
+            .await
+    }
+
+    pub(crate) async fn record_webhook_attempts(
+        &self,
+        owner: Uuid,
+        attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+    ) -> StoreResult<Vec<bool>> {
+        // An attempt whose lease another owner took over is not recorded. The leases are given
+        // up once the write is done, so no claim meanwhile takes a delivery still pending in
+        // the database; if the write fails they run out and the attempts are made again.
+        let ids: Vec<String> = attempts.iter().map(|(a, _)| a.delivery_id.to_string()).collect();
+        let held: Vec<bool> = ids.iter().map(|id| self.leases.holds(owner, id)).collect();
+        let recorded = held.clone();
+        self.engine
+            .write(move |conn| {
+                for ((attempt, outcome), held) in attempts.iter().zip(&held) {
+                    if *held {
+                        record_attempt(conn, attempt, *outcome)?;
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        for (id, _) in ids.iter().zip(&recorded).filter(|(_, held)| **held) {
+            self.leases.release(owner, id);
+        }
+        Ok(recorded)
+    }
+
+    pub(crate) async fn webhook_deliveries(&self, q: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
+        let q = q.clone();
+        self.expand_outbox().await?;
+        self.engine
+            .read(move |conn| {
+                let filter = "d.organization_id = ?1 AND (?2 IS NULL OR d.status = ?2) AND (?3 IS NULL OR d.subscription_id = ?3)";
+                let args = (q.organization_id.to_string(), q.status.map(|s| s.as_str()), q.subscription_id.map(|s| s.to_string()));
+                let total: i64 = conn
+                    .query_row(
+                        &format!("SELECT count(*) FROM webhook_deliveries d WHERE {filter}"),
+                        params![args.0, args.1, args.2],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                let items = conn
+                    .prepare_cached(&format!("{DELIVERY_SELECT} WHERE {filter} ORDER BY d.seq DESC LIMIT ?4 OFFSET ?5"))
+                    .and_then(|mut s| {
+                        s.query_map(params![args.0, args.1, args.2, q.page.per_page, q.page.offset()], delivery)?
+                            .collect::<SqlResult<Vec<_>>>()
+                    })
+                    .map_err(sql)?;
+                Ok(Page { items, total: total as u64 })
+            })
+            .await
+    }
+
+    pub(crate) async fn webhook_delivery(
+        &self,
+        id: Uuid,
+    ) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
+        self.expand_outbox().await?;
+        self.engine
+            .read(move |conn| {
+                let Some(delivery) = load_delivery(conn, &id.to_string())? else { return Ok(None) };
+                let attempts = conn
+                    .prepare_cached(
+                        "SELECT delivery_id, number, at_ms, latency_ms, status_code, error, answer, request_headers \
+                         FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY number",
+                    )
+                    .and_then(|mut s| s.query_map([id.to_string()], attempt)?.collect::<SqlResult<Vec<_>>>())
+                    .map_err(sql)?;
+                Ok(Some((delivery, attempts)))
+            })
+            .await
+    }
+
+    pub(crate) async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        let changed = self
+            .engine
+            .write(move |conn| {
+                let changed = conn
+                    .execute(
+                        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_ms = ?1 WHERE id = ?2",
+                        params![now.as_millisecond(), id.to_string()],
+                    )
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await?;
+        self.leases.forget(&id.to_string());
+        Ok(changed)
+    }
+}
+
+/// Records one attempt and what it leaves its delivery as.
+fn record_attempt(conn: &Connection, a: &DeliveryAttempt, outcome: AttemptOutcome) -> StoreResult<()> {
+    let (status, next) = outcome.columns();
+    conn.prepare_cached(
+        "UPDATE webhook_deliveries SET status = ?1, attempts = attempts + 1, next_attempt_ms = ?2 WHERE id = ?3",
+    )
+    .and_then(|mut s| s.execute(params![status, next, a.delivery_id.to_string()]))
+    .map_err(sql)?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO webhook_attempts (delivery_id, number, at_ms, latency_ms, status_code, error, \
+         answer, request_headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            a.delivery_id.to_string(),
+            a.number,
+            a.at.as_millisecond(),
+            a.latency_ms,
+            a.status_code,
+            a.error,
+            a.answer,
+            serde_json::to_string(&a.request_headers).unwrap_or_default(),
+        ])
+    })
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// This process's delivery leases: delivery id → (owner, until, in real milliseconds).
+#[derive(Default)]
+pub(crate) struct Leases(std::sync::Mutex<std::collections::HashMap<String, (Uuid, i64)>>);
+
+impl Leases {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Uuid, i64)>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many leases run at `now` (expired ones are dropped).
+    fn held(&self, now: Timestamp) -> usize {
+        let mut map = self.map();
+        map.retain(|_, (_, until)| *until > now.as_millisecond());
+        map.len()
+    }
+
+    /// Leases up to `limit` of the candidates that nobody holds at `now` to `owner`.
+    fn take(
+        &self,
+        owner: Uuid,
+        now: Timestamp,
+        until: Timestamp,
+        candidates: Vec<String>,
+        limit: usize,
+    ) -> Vec<String> {
+        let mut map = self.map();
+        let mut taken = Vec::new();
+        for id in candidates {
+            if taken.len() == limit {
+                break;
+            }
+            let free = map.get(&id).is_none_or(|(_, lease_until)| *lease_until <= now.as_millisecond());
+            if free {
+                map.insert(id.clone(), (owner, until.as_millisecond()));
+                taken.push(id);
+            }
+        }
+        taken
+    }
+
+    /// Whether `owner` holds the lease of a delivery (it may have run out: nobody took it over).
+    fn holds(&self, owner: Uuid, id: &str) -> bool {
+        self.map().get(id).is_some_and(|(holder, _)| *holder == owner)
+    }
+
+    /// Gives up `owner`'s lease of a delivery, if it holds it.
+    fn release(&self, owner: Uuid, id: &str) {
+        let mut map = self.map();
+        if map.get(id).is_some_and(|(holder, _)| *holder == owner) {
+            map.remove(id);
+        }
+    }
+
+    /// Drops any lease of a delivery (a retry makes it due now, for whoever claims it).
+    fn forget(&self, id: &str) {
+        self.map().remove(id);
     }
 }

@@ -26,7 +26,7 @@ fn first_run_walkthrough_survives_a_restart() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&credentials_path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the credentials file is private");
-        for private in ["cardinal.db", "cardinal.db-webhooks", "cardinal.key"] {
+        for private in ["cardinal.db", "cardinal.key"] {
             let mode = std::fs::metadata(dir.join(private)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{private} is private");
         }

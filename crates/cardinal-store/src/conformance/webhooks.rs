@@ -3,8 +3,7 @@
 
 use super::*;
 
-/// A subscription of the seed's first member to `topic`.
-pub fn subscription(seed: &OrganizationSeed, topic: &str, created_at: Timestamp) -> WebhookSubscription {
+fn subscription(seed: &OrganizationSeed, topic: &str, created_at: Timestamp) -> WebhookSubscription {
     WebhookSubscription {
         id: Uuid::new_v4(),
         organization_id: seed.organization.id,
@@ -19,7 +18,7 @@ pub fn subscription(seed: &OrganizationSeed, topic: &str, created_at: Timestamp)
 }
 
 /// A nickname change reporting a `v1/cards` event.
-pub fn reported_rename(name: &'static str) -> CardChange {
+fn reported_rename(name: &'static str) -> CardChange {
     Box::new(move |stored| {
         stored.card.nickname = name.into();
         let outbox = OutboxEvent {
@@ -34,8 +33,7 @@ pub fn reported_rename(name: &'static str) -> CardChange {
     })
 }
 
-/// `ms` milliseconds from now.
-pub fn later(ms: i64) -> Timestamp {
+fn later(ms: i64) -> Timestamp {
     Timestamp::now().checked_add(jiff::SignedDuration::from_millis(ms)).unwrap()
 }
 
