@@ -24,7 +24,7 @@ fn subscription(r: &rusqlite::Row) -> SqlResult<WebhookSubscription> {
 
 /// Appends each event, inside the caller's write, naming the subscriptions of its organization
 /// to its topic; an event nobody subscribed to is not written. Its deliveries are made later,
-/// by [`expand_outbox`], so the change pays for one row.
+/// by [`expand_next_batch`], so the change pays for one row.
 pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreResult<()> {
     for event in events {
         let subscribers = subscribers(conn, event)?;
@@ -59,7 +59,7 @@ const EXPANSION_BATCH: i64 = 2_000;
 /// one per subscription an event names that still exists, and moves the cursor past them.
 /// Runs on the writer, so two expansions never make the same delivery. Answers how many
 /// events it expanded.
-fn expand_outbox(conn: &Connection) -> StoreResult<usize> {
+fn expand_next_batch(conn: &Connection) -> StoreResult<usize> {
     let cursor: i64 = conn
         .prepare_cached("SELECT cursor FROM webhook_expansion WHERE id = 1")
         .and_then(|mut s| s.query_row([], |r| r.get(0)))
@@ -180,7 +180,7 @@ impl SqliteStore {
             })
             .await?;
         if behind {
-            while self.engine.write(expand_outbox).await? as i64 == EXPANSION_BATCH {}
+            while self.engine.write(expand_next_batch).await? as i64 == EXPANSION_BATCH {}
         }
         Ok(())
     }
@@ -313,37 +313,42 @@ impl SqliteStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        // The heads of the queues (no earlier pending delivery of the same card and
-        // subscription), as many more as are leased now, so that enough are free.
         self.expand_outbox().await?;
+        // The heads of the queues (no earlier pending delivery of the same card and
+        // subscription), as many more as are leased now, so that enough are free; read whole,
+        // so the ones leased need no second read.
         let leased = self.leases.held(now) as u32;
         let candidates = self
             .engine
             .read(move |conn| {
-                conn.prepare_cached(
-                    "SELECT d.id FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 \
-                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
-                       AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.seq < d.seq) \
-                     ORDER BY d.next_attempt_ms, d.seq LIMIT ?2",
-                )
+                conn.prepare_cached(&format!(
+                    "{DELIVERY_SELECT} WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 \
+                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier \
+                       WHERE earlier.subscription_id = d.subscription_id AND earlier.ordering_key = d.ordering_key \
+                       AND earlier.status = 'pending' AND earlier.seq < d.seq) \
+                     ORDER BY d.next_attempt_ms, d.seq LIMIT ?2"
+                ))
                 .and_then(|mut s| {
-                    s.query_map(params![now.as_millisecond(), limit.saturating_add(leased)], |r| r.get::<_, String>(0))?
+                    s.query_map(params![now.as_millisecond(), limit.saturating_add(leased)], delivery)?
                         .collect::<SqlResult<Vec<_>>>()
                 })
                 .map_err(sql)
             })
             .await?;
-        let ids = self.leases.take(owner, now, lease_until, candidates, limit as usize);
-        if ids.is_empty() {
+        let ids = candidates.iter().map(|c| c.id.to_string()).collect();
+        let taken: std::collections::HashSet<String> =
+            self.leases.take(owner, now, lease_until, ids, limit as usize).into_iter().collect();
+        let deliveries: Vec<WebhookDelivery> =
+            candidates.into_iter().filter(|c| taken.contains(&c.id.to_string())).collect();
+        if deliveries.is_empty() {
             return Ok(Vec::new());
         }
         self.engine
             .read(move |conn| {
                 // A claim's deliveries mostly share a subscription: each is read once.
                 let mut subscriptions: HashMap<Uuid, Option<WebhookSubscription>> = HashMap::new();
-                let mut claimed = Vec::with_capacity(ids.len());
-                for id in ids {
-                    let Some(delivery) = load_delivery(conn, &id)? else { continue };
+                let mut claimed = Vec::with_capacity(deliveries.len());
+                for delivery in deliveries {
                     let subscription = match subscriptions.get(&delivery.subscription_id) {
                         Some(known) => known.clone(),
                         None => {

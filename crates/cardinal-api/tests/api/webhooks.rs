@@ -132,6 +132,18 @@ fn short() -> Vec<jiff::SignedDuration> {
     vec![jiff::SignedDuration::from_millis(100); 9]
 }
 
+/// An app whose worker delivers (retries 100 ms apart), an organization, and a receiver that
+/// gives `script`'s answers first (then 200), subscribed by the owner to `types`.
+async fn hooked(types: Value, script: impl IntoIterator<Item = Answer>) -> (TestApp, Org, Receiver) {
+    let app = app_with_worker(short()).await;
+    let org = app.org().await;
+    let receiver = Receiver::default();
+    receiver.script(script);
+    let url = receiver.start().await;
+    subscribe(&app, &org, &url, types).await;
+    (app, org, receiver)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_card_event_arrives_once_signed_and_in_order() {
     let app = app_with_worker(short()).await;
@@ -207,11 +219,7 @@ async fn every_card_event_arrives_once_signed_and_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_created_card_and_an_activated_one_are_reported() {
-    let app = app_with_worker(short()).await;
-    let org = app.org().await;
-    let receiver = Receiver::default();
-    let url = receiver.start().await;
-    subscribe(&app, &org, &url, json!(["v1/cards", "v1/transactions"])).await;
+    let (app, org, receiver) = hooked(json!(["v1/cards", "v1/transactions"]), []).await;
     let body = json!({"card": {"holder_id": org.member_id(Employee), "bank_account_id": org.body["bank_account"]["id"],
         "card_level": "standard", "ship_to_business": true}});
     let created = app.post("/v2/cards", &org.token(Owner), body).await;
@@ -228,12 +236,7 @@ async fn a_created_card_and_an_activated_one_are_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_failing_twice_gets_the_third_attempt() {
-    let app = app_with_worker(short()).await;
-    let org = app.org().await;
-    let receiver = Receiver::default();
-    receiver.script([Answer::Status(500), Answer::Status(503)]);
-    let url = receiver.start().await;
-    subscribe(&app, &org, &url, json!(["v1/cards"])).await;
+    let (app, org, receiver) = hooked(json!(["v1/cards"]), [Answer::Status(500), Answer::Status(503)]).await;
     let card = org.card(Employee, "virtual");
     app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await.assert_status(200);
     let received = receiver.wait_for(3).await;
@@ -267,12 +270,11 @@ async fn settled_delivery(app: &TestApp, org: &Org) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_redirecting_and_huge_answers_are_failed_attempts_or_cut() {
-    let app = app_with_worker(short()).await;
-    let org = app.org().await;
-    let receiver = Receiver::default();
-    receiver.script([Answer::Slow(Duration::from_millis(1500)), Answer::Redirect, Answer::Huge(10_000)]);
-    let url = receiver.start().await;
-    subscribe(&app, &org, &url, json!(["v1/cards"])).await;
+    let (app, org, _receiver) = hooked(
+        json!(["v1/cards"]),
+        [Answer::Slow(Duration::from_millis(1500)), Answer::Redirect, Answer::Huge(10_000)],
+    )
+    .await;
     let card = org.card(Employee, "virtual");
     app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await.assert_status(200);
     let delivery = settled_delivery(&app, &org).await;
@@ -404,11 +406,7 @@ async fn production_refuses_http_callbacks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_settlements_and_reversals_are_reported() {
-    let app = app_with_worker(short()).await;
-    let org = app.org().await;
-    let receiver = Receiver::default();
-    let url = receiver.start().await;
-    subscribe(&app, &org, &url, json!(["v1/transactions"])).await;
+    let (app, org, receiver) = hooked(json!(["v1/transactions"]), []).await;
     let card = org.card(Employee, "virtual");
     let pay = |amount: f64| json!({"amount": amount, "channel": "online", "merchant": {"name": "Hook Shop", "category": "other", "country": "FR"}});
     let mut ids = Vec::new();
@@ -453,11 +451,7 @@ async fn payments_settlements_and_reversals_are_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_is_reported_once_by_the_first_read_or_the_clock() {
-    let app = app_with_worker(short()).await;
-    let org = app.org().await;
-    let receiver = Receiver::default();
-    let url = receiver.start().await;
-    subscribe(&app, &org, &url, json!(["v1/cards"])).await;
+    let (app, org, receiver) = hooked(json!(["v1/cards"]), []).await;
     let owner = org.token(Owner);
     let card = org.card(Employee, "virtual");
 
