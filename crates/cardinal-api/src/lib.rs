@@ -5,6 +5,7 @@ pub mod http;
 /// Identifiers are minted in the store crate, where the outbox mints delivery ids too.
 pub use cardinal_store::ids;
 pub mod issuing;
+pub mod net;
 pub mod openapi;
 pub mod routes;
 pub mod sandbox;
@@ -43,6 +44,9 @@ pub struct ApiConfig {
     /// How long a failed webhook delivery waits before each next attempt; after the last,
     /// the delivery is failed. Qonto-like by default ([`webhooks::delivery::RETRY_DELAYS`]).
     pub webhook_retry_delays: Vec<jiff::SignedDuration>,
+    /// The addresses webhooks may dial: public ones, local ones too in the sandbox, and
+    /// the blocks of `--webhook-allow-network`.
+    pub webhook_addresses: webhooks::address::AddressPolicy,
 }
 
 impl ApiConfig {
@@ -56,6 +60,7 @@ impl ApiConfig {
             body_stall: std::time::Duration::from_secs(20),
             rate_limits: http::rate_limit::RateLimits::default(),
             webhook_retry_delays: webhooks::delivery::RETRY_DELAYS.to_vec(),
+            webhook_addresses: webhooks::address::AddressPolicy::new(mode, Vec::new()),
         }
     }
 }
@@ -78,6 +83,8 @@ pub struct Shared {
     /// and the SCA step enforce them, so no handler can forget them.
     pub route_rules: RouteRules,
     pub rendered: wire::rendered::RenderedCards,
+    /// Resolves callback hosts, for the subscription check and for the delivery client alike.
+    pub resolver: Arc<dyn webhooks::address::HostResolver>,
 }
 
 impl std::ops::Deref for AppState {
@@ -90,6 +97,16 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ApiConfig, vault: CardVault) -> AppState {
+        AppState::with_resolver(store, config, vault, Arc::new(webhooks::address::SystemResolver))
+    }
+
+    /// With another resolver of callback hosts (tests script DNS answers with one).
+    pub fn with_resolver(
+        store: Arc<dyn Store>,
+        config: ApiConfig,
+        vault: CardVault,
+        resolver: Arc<dyn webhooks::address::HostResolver>,
+    ) -> AppState {
         let rate_limiter = http::rate_limit::RateLimiter::new(config.rate_limits.clone());
         AppState(Arc::new(Shared {
             store,
@@ -100,6 +117,7 @@ impl AppState {
             openapi_builder: openapi::document,
             route_rules: RouteRules::from_table(),
             rendered: Default::default(),
+            resolver,
         }))
     }
 

@@ -124,6 +124,10 @@ pub struct ServeArgs {
     /// attempt more than delays, then the delivery is `failed`.
     #[arg(long, env = "CARDINAL_WEBHOOK_RETRY_DELAYS", default_value = "10s,1m,5m,30m,2h,6h,12h,24h,24h")]
     pub webhook_retry_delays: String,
+    /// Address blocks (comma-separated, e.g. `10.1.2.0/24,fd00:1::/64`) webhooks may call
+    /// although they are not public: an operator's own internal receivers. Default none.
+    #[arg(long, env = "CARDINAL_WEBHOOK_ALLOW_NETWORK", default_value = "")]
+    pub webhook_allow_network: String,
     /// `self-signed` (sandbox only): serve HTTPS with a certificate made for the bind host and
     /// kept beside the database.
     #[arg(long, env = "CARDINAL_TLS")]

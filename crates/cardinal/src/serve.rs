@@ -5,7 +5,8 @@ use crate::database::{
     ensure_key_matches, open_store, without_password, write_private, SideFiles, CARD_KEY_CHECK, CARD_KEY_ROTATING_TO,
 };
 use crate::first_run;
-use cardinal_api::http::rate_limit::{Cidr, RateLimits, Rule};
+use cardinal_api::http::rate_limit::{RateLimits, Rule};
+use cardinal_api::net::parse_blocks;
 use cardinal_api::secrets::{hash_secret, new_token, CardKey, CardVault};
 use cardinal_api::{ApiConfig, AppState, Mode};
 use cardinal_store::Store;
@@ -41,6 +42,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     config.body_stall = std::time::Duration::from_secs(args.idle_timeout.max(1));
     config.webhook_retry_delays = cardinal_api::webhooks::delivery::parse_retry_delays(&args.webhook_retry_delays)
         .map_err(|e| format!("--webhook-retry-delays: {e}"))?;
+    let allowed = parse_blocks(&args.webhook_allow_network).map_err(|e| format!("--webhook-allow-network: {e}"))?;
+    config.webhook_addresses = cardinal_api::webhooks::address::AddressPolicy::new(mode, allowed);
     let state = AppState::new(store.clone(), config, CardVault::new(&key));
     // Every process delivers webhooks unless told not to; leases keep two from making one attempt.
     if args.webhook_delivery == "on" {
@@ -87,12 +90,7 @@ fn rate_limits(args: &ServeArgs) -> Result<RateLimits, String> {
     };
     let unauthorized =
         if args.unauthorized_limit.trim() == "off" { None } else { Some(Rule::parse(&args.unauthorized_limit)?) };
-    let trusted_proxies = args
-        .trusted_proxies
-        .split(',')
-        .filter(|block| !block.trim().is_empty())
-        .map(Cidr::parse)
-        .collect::<Result<Vec<Cidr>, String>>()?;
+    let trusted_proxies = parse_blocks(&args.trusted_proxies)?;
     Ok(RateLimits { requests: parse_list(&args.rate_limits)?, unauthorized, trusted_proxies })
 }
 

@@ -7,8 +7,9 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::fields::Fields;
 use crate::http::params::Params;
 use crate::secrets::new_token;
+use crate::webhooks::address::callback_problem;
 use crate::wire::{Meta, Time};
-use crate::{AppState, Mode};
+use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -18,7 +19,6 @@ use cardinal_domain::Role;
 use cardinal_store::{WebhookSubscription, TOPICS_SENT};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::net::IpAddr;
 use uuid::Uuid;
 
 /// Every topic Qonto lists; only [`TOPICS_SENT`] are ever delivered.
@@ -99,14 +99,16 @@ fn permitted(principal: &Principal, types: &[String]) -> ApiResult<()> {
 
 /// Reads a create body (`creating`: URL and types required, a secret may be given) or an
 /// update body (every field optional, at least one).
-fn read_body(state: &AppState, body: &Bytes, creating: bool) -> ApiResult<Requested> {
+async fn read_body(state: &AppState, body: &Bytes, creating: bool) -> ApiResult<Requested> {
     let json: Value = crate::http::body::parse(body)?;
     let object = json.as_object().ok_or_else(|| ApiError::field("invalid", "", "the body must be a JSON object"))?;
     let mut f = Fields::new(object, "");
     let mut callback_url = f.string("callback_url");
-    if let Some(problem) = callback_url.as_deref().and_then(|url| callback_problem(url, state.config.mode)) {
-        f.issue("invalid", "callback_url", problem);
-        callback_url = None;
+    if let Some(url) = callback_url.as_deref() {
+        if let Some(problem) = callback_problem(url, &state.config.webhook_addresses, state.resolver.as_ref()).await {
+            f.issue("invalid", "callback_url", problem);
+            callback_url = None;
+        }
     }
     let mut types = f.strings("types");
     if let Some(problem) = types.as_deref().and_then(types_problem) {
@@ -143,35 +145,6 @@ fn types_problem(types: &[String]) -> Option<String> {
     (!unknown.is_empty()).then(|| format!("unknown event types {unknown:?}; Qonto's are {}", TOPICS.join(", ")))
 }
 
-/// Why a callback URL is refused, if it is: `https://` (max 512 characters), or in sandbox
-/// mode `http://` to a loopback or private address, where test receivers run.
-pub fn callback_problem(url: &str, mode: Mode) -> Option<String> {
-    if url.chars().count() > 512 {
-        return Some("callback_url must have at most 512 characters".into());
-    }
-    let Ok(parsed) = reqwest::Url::parse(url) else { return Some("callback_url must be an absolute URL".into()) };
-    let host = parsed.host_str()?;
-    match parsed.scheme() {
-        "https" => None,
-        "http" if mode == Mode::Sandbox && is_local(host) => None,
-        "http" if mode == Mode::Sandbox => {
-            Some("callback_url must use https (http only to a loopback or private address in the sandbox)".into())
-        }
-        _ => Some("callback_url must use https".into()),
-    }
-}
-
-fn is_local(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
-        Ok(IpAddr::V6(ip)) => ip.is_loopback() || (ip.segments()[0] & 0xfe00) == 0xfc00,
-        Err(_) => false,
-    }
-}
-
 /// Errors of these routes are flat, as Qonto shows them.
 fn flat<T>(result: ApiResult<T>) -> ApiResult<T> {
     result.map_err(ApiError::flattened)
@@ -183,7 +156,7 @@ pub async fn create(State(state): State<AppState>, principal: Principal, body: B
 }
 
 async fn create_subscription(state: &AppState, principal: &Principal, body: &Bytes) -> ApiResult<Response> {
-    let requested = read_body(state, body, true)?;
+    let requested = read_body(state, body, true).await?;
     let (Some(callback_url), Some(types)) = (requested.callback_url, requested.types) else {
         return Err(ApiError::internal());
     };
@@ -260,7 +233,7 @@ pub async fn replace(
     flat(
         async {
             let mut subscription = own(&state, &principal, &raw).await?;
-            let requested = read_body(&state, &body, false)?;
+            let requested = read_body(&state, &body, false).await?;
             subscription.callback_url = requested.callback_url.unwrap_or(subscription.callback_url);
             subscription.types = requested.types.unwrap_or(subscription.types);
             subscription.description = requested.description.unwrap_or(subscription.description);

@@ -3,6 +3,7 @@
 //! envelope with a 1-second limit, reads at most 2 KiB of the answer, and records the attempt
 //! and what follows: delivered, retried later on the schedule, or failed.
 
+use super::address::{is_not_allowed, literal_refusal, AddressPolicy, GuardedResolver, NOT_ALLOWED};
 use super::signature;
 use crate::http::rate_limit::{span_seconds, UP_TO_DAYS};
 use crate::wire::webhooks::envelope;
@@ -66,7 +67,8 @@ fn parse_delay(text: &str) -> Result<SignedDuration, String> {
 
 /// Starts this process's worker; it runs as long as the runtime does.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    let worker = Worker { owner: Uuid::new_v4(), client: client(), state };
+    let client = client(&state);
+    let worker = Worker { owner: Uuid::new_v4(), client, state };
     tokio::spawn(worker.run())
 }
 
@@ -80,9 +82,11 @@ struct Worker {
 /// An attempt made, waiting to be recorded.
 type Finished = (DeliveryAttempt, AttemptOutcome);
 
-/// No redirects followed (a 3xx is a failed attempt), TLS through rustls with ring and the
-/// Mozilla roots, connections kept for the next event.
-fn client() -> reqwest::Client {
+/// No redirects followed (a 3xx is a failed attempt) and no proxy (the address dialled is the
+/// callback's), names resolved through the address rules ([`GuardedResolver`]), TLS through
+/// rustls with ring and the Mozilla roots, connections kept for the next event.
+fn client(state: &AppState) -> reqwest::Client {
+    let guarded = GuardedResolver { policy: state.config.webhook_addresses.clone(), resolver: state.resolver.clone() };
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -90,6 +94,8 @@ fn client() -> reqwest::Client {
         .map(|b| b.with_root_certificates(roots).with_no_client_auth());
     let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(guarded))
         .connect_timeout(ATTEMPT_TIMEOUT)
         .pool_idle_timeout(Duration::from_secs(30));
     let builder = match tls {
@@ -186,7 +192,8 @@ impl Worker {
             None => (Vec::new(), Err("the subscription's secret does not open with this card-data key".to_owned())),
             Some(secret) => {
                 let headers = headers(&secret, delivery.id, number, at, body.as_bytes());
-                let sent = post(&self.client, &subscription.callback_url, &headers, body).await;
+                let policy = &self.state.config.webhook_addresses;
+                let sent = post(&self.client, policy, &subscription.callback_url, &headers, body).await;
                 (shown(&headers), sent)
             }
         };
@@ -241,7 +248,17 @@ fn shown(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// Posts `body`; the answer's status and its first 2 KiB, or why there was none in time.
-async fn post(client: &reqwest::Client, url: &str, headers: &HeaderMap, body: String) -> Result<(u16, String), String> {
+async fn post(
+    client: &reqwest::Client,
+    policy: &AddressPolicy,
+    url: &str,
+    headers: &HeaderMap,
+    body: String,
+) -> Result<(u16, String), String> {
+    let url = reqwest::Url::parse(url).map_err(|_| "the callback URL does not parse".to_owned())?;
+    if literal_refusal(&url, policy).is_some() {
+        return Err(NOT_ALLOWED.to_owned());
+    }
     let deadline = tokio::time::Instant::now() + ATTEMPT_TIMEOUT;
     let sent = client.post(url).headers(headers.clone()).body(body).send();
     let mut response = tokio::time::timeout_at(deadline, sent)
@@ -264,6 +281,9 @@ async fn post(client: &reqwest::Client, url: &str, headers: &HeaderMap, body: St
 /// A failure without an answer, in words: the chain of causes ("connection refused"), said to
 /// be TLS's when it is (rustls's own words, "received corrupt message", do not say so).
 fn describe(e: reqwest::Error) -> String {
+    if is_not_allowed(&e) {
+        return NOT_ALLOWED.to_owned();
+    }
     let mut text = e.to_string();
     let mut tls = false;
     let mut source = std::error::Error::source(&e);

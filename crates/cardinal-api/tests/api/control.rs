@@ -18,7 +18,7 @@ async fn the_control_api_needs_the_admin_token() {
 #[tokio::test]
 async fn production_mode_has_no_control_api() {
     let app = TestApp::builder().production().build().await;
-    let r = app.admin(Method::POST, "/_sandbox/organizations", Some(json!({}))).await;
+    let r = app.send(Method::POST, "/_sandbox/organizations", Some(&format!("Bearer {ADMIN}")), Some(json!({}))).await;
     r.assert_status(404);
     assert_eq!(r.error_code(), "not_found");
 }

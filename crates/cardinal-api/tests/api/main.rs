@@ -19,4 +19,5 @@ mod sca;
 mod security;
 mod strict_schema;
 mod updates;
+mod webhook_addresses;
 mod webhooks;

@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use cardinal_api::http::rate_limit::RateLimits;
 use cardinal_api::secrets::{CardKey, CardVault};
+use cardinal_api::webhooks::address::{AddressPolicy, HostResolver, SystemResolver};
 use cardinal_api::{router, ApiConfig, AppState, Mode};
 use cardinal_domain::Role;
 use cardinal_store::Store;
@@ -17,6 +18,9 @@ pub const ADMIN: &str = "test-admin-token";
 
 pub struct TestApp {
     pub state: AppState,
+    /// Serves the control API: the app itself in sandbox mode; in production mode (which has
+    /// none) a sandbox twin on the same store and key, so tests can set organizations up.
+    pub control: AppState,
     pub database_path: Option<std::path::PathBuf>,
 }
 
@@ -68,6 +72,8 @@ pub struct Builder {
     staging_token: Option<String>,
     on_disk: bool,
     webhook_retry_delays: Option<Vec<jiff::SignedDuration>>,
+    webhook_allow_network: Vec<cardinal_api::net::Cidr>,
+    resolver: Option<Arc<dyn HostResolver>>,
 }
 
 impl Builder {
@@ -89,6 +95,18 @@ impl Builder {
     /// Short retry delays, for tests that watch a delivery's later attempts.
     pub fn webhook_retry_delays(mut self, delays: Vec<jiff::SignedDuration>) -> Builder {
         self.webhook_retry_delays = Some(delays);
+        self
+    }
+
+    /// `--webhook-allow-network`.
+    pub fn webhook_allow_network(mut self, blocks: &str) -> Builder {
+        self.webhook_allow_network = cardinal_api::net::parse_blocks(blocks).unwrap();
+        self
+    }
+
+    /// Resolves callback hosts with `resolver` instead of the system's.
+    pub fn resolver(mut self, resolver: Arc<dyn HostResolver>) -> Builder {
+        self.resolver = Some(resolver);
         self
     }
 
@@ -122,8 +140,19 @@ impl Builder {
         if let Some(delays) = self.webhook_retry_delays {
             config.webhook_retry_delays = delays;
         }
-        let state = AppState::new(store, config, CardVault::new(&CardKey::generate()));
-        TestApp { state, database_path: path }
+        config.webhook_addresses = AddressPolicy::new(self.mode, self.webhook_allow_network);
+        let key = CardKey::generate();
+        let resolver = self.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
+        let control = match self.mode {
+            Mode::Sandbox => None,
+            Mode::Production => {
+                let addresses = AddressPolicy::new(Mode::Sandbox, Vec::new());
+                let config = ApiConfig { mode: Mode::Sandbox, webhook_addresses: addresses, ..config.clone() };
+                Some(AppState::with_resolver(store.clone(), config, CardVault::new(&key), resolver.clone()))
+            }
+        };
+        let state = AppState::with_resolver(store, config, CardVault::new(&key), resolver);
+        TestApp { control: control.unwrap_or_else(|| state.clone()), state, database_path: path }
     }
 }
 
@@ -189,6 +218,8 @@ impl TestApp {
             staging_token: None,
             on_disk: false,
             webhook_retry_delays: None,
+            webhook_allow_network: Vec::new(),
+            resolver: None,
         }
     }
 
@@ -203,7 +234,7 @@ impl TestApp {
     }
 
     pub async fn org_with(&self, body: Value) -> Org {
-        let r = self.send(Method::POST, "/_sandbox/organizations", Some(&format!("Bearer {ADMIN}")), Some(body)).await;
+        let r = self.admin(Method::POST, "/_sandbox/organizations", Some(body)).await;
         r.assert_status(201);
         Org { body: r.body }
     }
@@ -242,10 +273,21 @@ impl TestApp {
     }
 
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Response {
-        self.send(method, path, Some(&format!("Bearer {ADMIN}")), body).await
+        self.send_to(&self.control, method, path, Some(&format!("Bearer {ADMIN}")), body).await
     }
 
     pub async fn send(&self, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> Response {
+        self.send_to(&self.state, method, path, auth, body).await
+    }
+
+    async fn send_to(
+        &self,
+        state: &AppState,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(auth) = auth {
             request = request.header("authorization", auth);
@@ -257,11 +299,17 @@ impl TestApp {
             }
             None => Body::empty(),
         };
-        self.raw(request.body(body).unwrap()).await
+        serve(state, request.body(body).unwrap()).await
     }
 
     pub async fn raw(&self, request: Request<Body>) -> Response {
-        let response = router(self.state.clone()).oneshot(request).await.unwrap();
+        serve(&self.state, request).await
+    }
+}
+
+async fn serve(state: &AppState, request: Request<Body>) -> Response {
+    {
+        let response = router(state.clone()).oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
