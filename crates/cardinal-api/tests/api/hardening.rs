@@ -104,3 +104,39 @@ async fn odd_numbers_ids_and_schemes_get_the_right_answer() {
         Request::builder().uri("/v2/cards").header("authorization", org.token(Owner)).body(Body::empty()).unwrap();
     assert_eq!(app.raw(request).await.headers["content-type"], "application/json; charset=utf-8");
 }
+
+/// A body that never sends a byte.
+struct Silent;
+
+impl http_body::Body for Silent {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_at_once() {
+    let app = TestApp::new().await;
+    let org = app.org().await;
+    for (method, path) in [(Method::POST, "/v2/cards"), (Method::GET, "/v2/cards"), (Method::POST, "/nowhere")] {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", org.token(Owner))
+            .header("content-length", "10000000000")
+            .body(Body::new(Silent))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let r = tokio::time::timeout(std::time::Duration::from_secs(2), app.raw(request)).await.expect("no wait");
+        r.assert_status(413);
+        assert_eq!(r.error_code(), "payload_too_large");
+        assert_eq!(r.headers["connection"], "close");
+        assert!(started.elapsed() < std::time::Duration::from_millis(500), "{path}: {:?}", started.elapsed());
+    }
+}
