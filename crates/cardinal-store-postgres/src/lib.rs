@@ -36,7 +36,14 @@ const MAX_ATTEMPTS: u32 = 8;
 
 pub struct PostgresStore {
     pool: Pool,
+    /// How long one store call may take, retries included, before it answers `Unavailable`.
+    timeout: Duration,
 }
+
+/// A request's patience with the database: a hung server answers 503 after this
+/// (`--database-timeout`). Commands that move many rows at once (seeding, key rotation,
+/// migrations) give themselves more with [`PostgresStore::open_with_timeout`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Why a transaction attempt failed: for the caller, or worth another attempt.
 pub(crate) enum Fail {
@@ -130,23 +137,33 @@ fn store_error(fail: Fail) -> StoreError {
 }
 
 /// Runs `$body` (which may use `?` on `Fail` results) in a transaction on `$tx`, committing at
-/// the end and retrying the whole attempt when it lost a race or its connection.
+/// the end and retrying the whole attempt when it lost a race or its connection. Every try
+/// shares one deadline ([`PostgresStore::deadline`]): a database that hangs (paused,
+/// partitioned) answers `Unavailable` when it passes, and the connection it hung on is closed.
 macro_rules! transaction {
     ($store:expr, |$tx:ident| $body:block) => {{
+        let deadline = $store.deadline();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let outcome: Result<_, Fail> = async {
-                let mut client = $store.client().await?;
-                let $tx = client.transaction().await.map_err(pg)?;
-                let value = $body;
-                $tx.commit().await.map_err(commit_failure)?;
-                Ok(value)
+                let mut client = $store.client(deadline).await?;
+                let work = async {
+                    let $tx = client.transaction().await.map_err(pg)?;
+                    let value = $body;
+                    $tx.commit().await.map_err(commit_failure)?;
+                    Ok(value)
+                };
+                let timed = tokio::time::timeout_at(deadline, work).await;
+                match timed {
+                    Ok(done) => done,
+                    Err(_) => Err($store.abandon(client)),
+                }
             }
             .await;
             match outcome {
                 Ok(value) => break Ok(value),
-                Err(Fail::Retry(cause)) if attempt < MAX_ATTEMPTS => {
+                Err(Fail::Retry(cause)) if attempt < MAX_ATTEMPTS && tokio::time::Instant::now() < deadline => {
                     tracing::debug!(attempt, %cause, "retrying a transaction");
                     tokio::time::sleep(backoff(attempt)).await;
                 }
@@ -156,21 +173,32 @@ macro_rules! transaction {
     }};
 }
 
-/// Reads need no transaction; they are retried only on a lost connection.
+/// Reads need no transaction; they are retried only on a lost connection, within the same
+/// deadline as transactions.
 macro_rules! read {
     ($store:expr, |$client:ident| $body:block) => {{
+        let deadline = $store.deadline();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let outcome: Result<_, Fail> = async {
-                let pooled = $store.client().await?;
-                let $client: &tokio_postgres::Client = &pooled;
-                Ok($body)
+                let pooled = $store.client(deadline).await?;
+                let work = async {
+                    let $client: &tokio_postgres::Client = &pooled;
+                    Ok($body)
+                };
+                let timed = tokio::time::timeout_at(deadline, work).await;
+                match timed {
+                    Ok(done) => done,
+                    Err(_) => Err($store.abandon(pooled)),
+                }
             }
             .await;
             match outcome {
                 Ok(value) => break Ok(value),
-                Err(Fail::Retry(_)) if attempt < MAX_ATTEMPTS => tokio::time::sleep(backoff(attempt)).await,
+                Err(Fail::Retry(_)) if attempt < MAX_ATTEMPTS && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(backoff(attempt)).await
+                }
                 Err(fail) => break Err(store_error(fail)),
             }
         }
@@ -195,19 +223,22 @@ fn backoff(attempt: u32) -> Duration {
 impl PostgresStore {
     /// Connects to `postgres://…` and brings the schema up to date.
     pub async fn open(url: &str) -> StoreResult<PostgresStore> {
-        PostgresStore::open_with(url, None).await
+        PostgresStore::open_with(url, None, DEFAULT_TIMEOUT).await
+    }
+
+    /// The same with another timeout for each store call.
+    pub async fn open_with_timeout(url: &str, timeout: Duration) -> StoreResult<PostgresStore> {
+        PostgresStore::open_with(url, None, timeout).await
     }
 
     /// The same, in a schema of its own (created if needed): how tests isolate themselves.
     pub async fn open_in_schema(url: &str, schema: &str) -> StoreResult<PostgresStore> {
-        PostgresStore::open_with(url, Some(schema)).await
+        PostgresStore::open_with(url, Some(schema), DEFAULT_TIMEOUT).await
     }
 
-    async fn open_with(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
+    async fn open_with(url: &str, schema: Option<&str>, timeout: Duration) -> StoreResult<PostgresStore> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(format!("{url}: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(3));
-        }
+        with_timeouts(&mut config, timeout);
         if let Some(schema) = schema {
             let valid =
                 !schema.is_empty() && schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
@@ -222,34 +253,80 @@ impl PostgresStore {
                 Ok(()) | Err(Fail::Store(StoreError::Conflict(_))) => {}
                 Err(fail) => return Err(store_error(fail)),
             }
-            config.options(format!("-c search_path={schema}"));
+            let options = config.get_options().unwrap_or_default().to_owned();
+            config.options(format!("{options} -c search_path={schema}"));
         }
         let manager = Manager::from_config(
             config,
             tokio_postgres::NoTls,
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
-        // Bounded waits: while PostgreSQL is down a request fails within seconds (503), it
-        // never hangs on a connection that cannot be made.
+        // Bounded waits: while PostgreSQL is down or hung a request fails within the timeout
+        // (503), it never waits for a connection that cannot be made or a busy pool.
         let pool = Pool::builder(manager)
             .max_size(16)
             .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(Duration::from_secs(5)))
-            .create_timeout(Some(Duration::from_secs(3)))
-            .recycle_timeout(Some(Duration::from_secs(3)))
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let store = PostgresStore { pool };
-        store.migrate().await?;
-        Ok(store)
+        // Migrations may rewrite large tables: they get far more than a request.
+        let migrating = PostgresStore { pool: pool.clone(), timeout: timeout.max(Duration::from_secs(600)) };
+        migrating.migrate().await?;
+        Ok(PostgresStore { pool, timeout })
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Client, Fail> {
-        self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(e) => pg(e),
-            other => Fail::Retry(other.to_string()),
-        })
+    /// When a store call starting now must have answered.
+    pub(crate) fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.timeout
     }
+
+    /// A pooled connection, by `deadline`.
+    async fn client(&self, deadline: tokio::time::Instant) -> Result<deadpool_postgres::Client, Fail> {
+        match tokio::time::timeout_at(deadline, self.pool.get()).await {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(deadpool_postgres::PoolError::Backend(e))) => Err(pg(e)),
+            Ok(Err(other)) => Err(Fail::Retry(other.to_string())),
+            Err(_) => Err(self.no_answer()),
+        }
+    }
+
+    /// A connection that did not answer by the deadline: it leaves the pool and closes (its
+    /// state is unknown: a statement may still be running on it), and the call is unavailable.
+    fn abandon(&self, client: deadpool_postgres::Client) -> Fail {
+        drop(deadpool_postgres::Object::take(client));
+        self.no_answer()
+    }
+
+    fn no_answer(&self) -> Fail {
+        Fail::Store(StoreError::Unavailable(format!(
+            "PostgreSQL did not answer within {} ms",
+            self.timeout.as_millis()
+        )))
+    }
+}
+
+/// The client side of the timeouts: connecting takes at most `timeout`; TCP keepalives and a
+/// TCP user timeout close a connection whose server vanished (a partition) within seconds
+/// instead of the kernel's minutes; and the server cancels a statement running longer than a
+/// request could wait for it, and ends a transaction whose client went silent.
+fn with_timeouts(config: &mut tokio_postgres::Config, timeout: Duration) {
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(timeout);
+    }
+    config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(5))
+        .keepalives_interval(Duration::from_secs(1))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(10));
+    let statement_ms = timeout.as_millis().max(1000);
+    let options = config.get_options().unwrap_or_default().to_owned();
+    config.options(format!(
+        "{options} -c statement_timeout={statement_ms} -c idle_in_transaction_session_timeout={}",
+        statement_ms * 10
+    ));
 }
 
 type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;

@@ -13,6 +13,9 @@ impl PostgresStore {
         for (index, sql) in MIGRATIONS.iter().enumerate() {
             let target = index as i32 + 1;
             let applied: StoreResult<()> = transaction!(self, |tx| {
+                // Connections cancel statements past a request's timeout; a migration may
+                // rewrite a large table.
+                tx.batch_execute("SET LOCAL statement_timeout = 0").await.map_err(pg)?;
                 let row = tx
                     .query_one("SELECT version FROM cardinal_schema WHERE id = 1 FOR UPDATE", &[])
                     .await

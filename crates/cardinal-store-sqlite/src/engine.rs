@@ -44,8 +44,14 @@ impl Location {
 /// Finishes one operation once its batch's commit is known.
 type Reply = Box<dyn FnOnce(Result<(), CommitFailed>) + Send>;
 /// One write operation: runs on the writer's connection inside a savepoint and says whether
-/// it succeeded (false rolls its savepoint back).
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+/// it succeeded (false rolls its savepoint back). Without a connection (no transaction could
+/// begin) it does not run, and only makes its reply.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Reply) + Send>;
+
+/// How long a connection waits for a lock another process holds on the database file (a
+/// backup, the `sqlite3` shell) before its operation answers `Unavailable` (503): a request's
+/// patience, `--database-timeout`.
+pub const DEFAULT_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct Engine {
     /// `None` only while dropping: closing it tells the writer to finish and stop.
@@ -72,7 +78,8 @@ impl Drop for Engine {
 
 impl Engine {
     /// Opens the database; with `max_pages`, the writer may not grow it past that many pages.
-    pub fn open_with(location: Location, max_pages: Option<u64>) -> StoreResult<Engine> {
+    /// Connections wait `busy` for another process's lock on the file.
+    pub fn open_with(location: Location, max_pages: Option<u64>, busy: std::time::Duration) -> StoreResult<Engine> {
         let mut writer = match &location {
             Location::File(path) => create_private(path).and_then(|_| Connection::open(path).map_err(backend)),
             Location::Memory => Connection::open_in_memory().map_err(backend),
@@ -82,10 +89,11 @@ impl Engine {
             writer.pragma_update(None, "max_page_count", pages).map_err(backend)?;
         }
         crate::migrations::migrate(&mut writer)?;
+        writer.busy_timeout(busy).map_err(backend)?;
         let (readers, checkpoints) = match location {
             Location::File(path) => {
                 checkpoint_whole_log(&writer)?;
-                (Some(Readers::new(path.clone())), Some(spawn_checkpointer(&path)?))
+                (Some(Readers::new(path.clone(), busy)), Some(spawn_checkpointer(&path)?))
             }
             // A private in-memory database has one connection and no WAL: reads queue behind
             // writes, and there is nothing to checkpoint.
@@ -118,7 +126,10 @@ impl Engine {
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let result = op(conn);
+            let result = match conn {
+                Some(conn) => op(conn),
+                None => Err(StoreError::Unavailable("the database is locked or cannot be written".into())),
+            };
             let succeeded = result.is_ok();
             let reply: Reply = Box::new(move |commit| {
                 if let (Ok(()), Ok(value)) = (&commit, &result) {
@@ -163,11 +174,12 @@ thread_local! {
 struct Readers {
     id: usize,
     path: PathBuf,
+    busy: std::time::Duration,
 }
 
 impl Readers {
-    fn new(path: PathBuf) -> Readers {
-        Readers { id: NEXT_DATABASE.fetch_add(1, Ordering::Relaxed), path }
+    fn new(path: PathBuf, busy: std::time::Duration) -> Readers {
+        Readers { id: NEXT_DATABASE.fetch_add(1, Ordering::Relaxed), path, busy }
     }
 
     fn with_connection<T>(&self, op: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -187,7 +199,8 @@ impl Readers {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(backend)?;
-        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;").map_err(backend)?;
+        conn.execute_batch("PRAGMA query_only = ON;").map_err(backend)?;
+        conn.busy_timeout(self.busy).map_err(backend)?;
         configure_statements(&conn)?;
         map_database_file(&conn)?;
         Ok(conn)
@@ -370,9 +383,14 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>, stats: &mut CommitStats) {
     let began = Instant::now();
     let operations = batch.len();
     if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
-        // Nothing can run without a transaction. Dropping the operations drops their reply
-        // channels, so each caller is answered with an error rather than left waiting.
+        // Nothing can run without a transaction: each caller is answered that the database is
+        // unavailable (503, retry), not left waiting.
         tracing::error!(error = %e, operations = batch.len(), "could not begin a write transaction");
+        let failed = CommitFailed::of(&e);
+        for job in batch {
+            let (_, reply) = job(None);
+            reply(Err(failed.clone()));
+        }
         return;
     }
     let mut replies = Vec::with_capacity(batch.len());
@@ -400,7 +418,7 @@ fn run_in_savepoint(conn: &Connection, job: Job) -> Option<Reply> {
         tracing::error!(error = %e, "could not open a savepoint; the operation is abandoned");
         return None;
     }
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(conn)));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(Some(conn))));
     let succeeded = matches!(outcome, Ok((true, _)));
     if !succeeded {
         let _ = run(conn, "ROLLBACK TO op");
@@ -509,7 +527,7 @@ mod tests {
         std::mem::forget(conn);
         assert!(wal_len(&path) > 100_000, "the WAL holds the writes");
 
-        let _engine = Engine::open_with(Location::File(path.clone()), None).unwrap();
+        let _engine = Engine::open_with(Location::File(path.clone()), None, DEFAULT_BUSY_TIMEOUT).unwrap();
         assert_eq!(wal_len(&path), 0, "the WAL was copied and emptied");
         assert_eq!(rows_in(&path), 200, "and nothing it held was lost");
         let _ = std::fs::remove_dir_all(&dir);
@@ -519,7 +537,7 @@ mod tests {
     async fn a_dropped_engine_leaves_its_writes_in_the_database_and_an_empty_log() {
         let dir = temp_dir();
         let path = dir.join("closed.db");
-        let engine = Engine::open_with(Location::File(path.clone()), None).unwrap();
+        let engine = Engine::open_with(Location::File(path.clone()), None, DEFAULT_BUSY_TIMEOUT).unwrap();
         engine.write(|conn| conn.execute_batch(TWO_HUNDRED_ROWS).map_err(backend)).await.unwrap();
         // A reader's connection on another thread outlives the engine, so SQLite's own copy when
         // the last connection closes does not happen.

@@ -63,13 +63,19 @@ impl SqliteStore {
     /// Opens `sqlite://path`, `sqlite::memory:`; `?max_pages=N` caps the database at N pages
     /// (SQLite's `max_page_count`): writes past it fail as `Unavailable`, reads go on.
     pub fn open(url: &str) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with_timeout(url, engine::DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// The same, waiting `busy` for another process's lock on the file before an operation
+    /// answers `Unavailable`.
+    pub fn open_with_timeout(url: &str, busy: std::time::Duration) -> StoreResult<SqliteStore> {
         let location =
             Location::parse(url).ok_or_else(|| StoreError::Backend(format!("not a SQLite database URL: {url}")))?;
         let max_pages = engine::url_option(url, "max_pages")
             .map(|v| v.parse::<u64>().map_err(|_| StoreError::Backend(format!("max_pages must be a number in {url}"))))
             .transpose()?;
         Ok(SqliteStore {
-            engine: Engine::open_with(location, max_pages)?,
+            engine: Engine::open_with(location, max_pages, busy)?,
             cache: Default::default(),
             leases: Default::default(),
         })

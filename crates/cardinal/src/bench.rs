@@ -35,7 +35,7 @@ pub async fn baseline(args: BaselineArgs) -> Result<(), String> {
 /// straight through the store, and prints its credentials and some card ids as JSON.
 pub async fn seed_organization(args: SeedArgs) -> Result<(), String> {
     let started = Instant::now();
-    let store = crate::database::open_store(&args.database).await?;
+    let store = crate::database::open_store(&args.database, crate::database::COMMAND_TIMEOUT).await?;
     let key = CardKey::parse(&args.card_key)?;
     crate::database::ensure_key_matches(store.as_ref(), &key, &args.database).await?;
     let vault = CardVault::new(&key);

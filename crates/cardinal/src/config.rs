@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// sqlite::memory:, or postgres://user:password@host:5432/db (several processes may share it).
     #[arg(long, env = "CARDINAL_DATABASE", default_value = "sqlite://cardinal.db")]
     pub database: String,
+    /// How long a request waits for the database (a connection, a lock, an answer) before it
+    /// is answered 503 with Retry-After: `1s`, `2500ms`. A hung PostgreSQL answers within it.
+    #[arg(long, env = "CARDINAL_DATABASE_TIMEOUT", default_value = "1s", value_parser = parse_timeout)]
+    pub database_timeout: std::time::Duration,
     /// sandbox: control API, mocked SCA and a demo organization; production: none of them.
     #[arg(long, env = "CARDINAL_MODE", value_enum, default_value_t = ModeArg::Sandbox)]
     pub mode: ModeArg,
@@ -153,4 +157,20 @@ pub enum ModeArg {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// `1s`, `2500ms`, `1m`: from 100 ms to 10 minutes.
+pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let millis = match (number.parse::<u64>(), unit) {
+        (Ok(n), "ms") => n,
+        (Ok(n), "s") => n.saturating_mul(1000),
+        (Ok(n), "m") => n.saturating_mul(60_000),
+        _ => return Err(format!("{text:?} is not a timeout such as 1s or 2500ms")),
+    };
+    if !(100..=600_000).contains(&millis) {
+        return Err(format!("{text:?}: a timeout is from 100ms to 10m"));
+    }
+    Ok(std::time::Duration::from_millis(millis))
 }

@@ -26,13 +26,22 @@ pub fn is_postgres(url: &str) -> bool {
 }
 
 /// The backend the URL's scheme names.
-pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+/// Opens the store; each of its calls waits at most `timeout` for the database (a request's
+/// patience for `serve`, far more for commands that move many rows, [`COMMAND_TIMEOUT`]).
+pub async fn open_store(url: &str, timeout: std::time::Duration) -> Result<Arc<dyn Store>, String> {
     if is_postgres(url) {
-        let store = PostgresStore::open(url).await.map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
+        let store = PostgresStore::open_with_timeout(url, timeout)
+            .await
+            .map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
         return Ok(Arc::new(store));
     }
-    Ok(Arc::new(SqliteStore::open(url).map_err(|e| format!("cannot open the SQLite database {url}: {e}"))?))
+    let store = SqliteStore::open_with_timeout(url, timeout)
+        .map_err(|e| format!("cannot open the SQLite database {url}: {e}"))?;
+    Ok(Arc::new(store))
 }
+
+/// The patience of commands that write in large batches (seeding, key rotation).
+pub const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Files Cardinal keeps beside a file database: the sandbox card key and the credentials.
 pub struct SideFiles {

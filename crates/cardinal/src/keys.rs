@@ -23,7 +23,7 @@ pub async fn rotate(args: RotateArgs) -> Result<(), String> {
     let files = SideFiles::for_database(&args.database)?;
     // A server holding this SQLite file would keep sealing cards with the old key.
     let _exclusive = files.lock_database()?;
-    let store = open_store(&args.database).await?;
+    let store = open_store(&args.database, crate::database::COMMAND_TIMEOUT).await?;
     let committed = store
         .setting(CARD_KEY_CHECK)
         .await

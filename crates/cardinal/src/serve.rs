@@ -32,7 +32,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     // Held until the server stops: a second server on the same SQLite file refuses to start.
     let _exclusive = files.lock_database()?;
     require_configured_key(&args, mode, &files)?;
-    let store = open_store(&args.database).await?;
+    let store = open_store(&args.database, args.database_timeout).await?;
     let key = card_key(&args, &files, store.as_ref()).await?;
 
     let (admin_hash, generated_admin_token) = admin_token(&args, store.as_ref()).await?;

@@ -140,3 +140,31 @@ async fn a_declared_length_over_the_limit_is_refused_at_once() {
         assert!(started.elapsed() < std::time::Duration::from_millis(500), "{path}: {:?}", started.elapsed());
     }
 }
+
+/// Another process holding the SQLite file's write lock (a backup, the `sqlite3` shell): a
+/// write waits for it about a second (the busy timeout), then answers 503 with Retry-After,
+/// having changed nothing; reads go on. Once the lock is gone, the same write succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_sqlite_file_answers_503_within_about_a_second() {
+    if std::env::var("CARDINAL_TEST_API_BACKEND").is_ok_and(|b| b == "postgres") {
+        return; // a SQLite story (PostgreSQL's is crates/cardinal/tests/postgres_hang.rs)
+    }
+    let app = TestApp::builder().on_disk().build().await;
+    let org = app.org().await;
+    let card = org.card(Employee, "virtual");
+    let other = rusqlite::Connection::open(app.database_path.as_ref().unwrap()).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let started = std::time::Instant::now();
+    let locked = app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await;
+    let took = started.elapsed();
+    locked.assert_status(503);
+    assert!(locked.headers.contains_key("retry-after"));
+    assert!(took < std::time::Duration::from_millis(2500), "answered after {took:?}");
+    app.get(&format!("/v2/cards/{card}"), &org.token(Owner)).await.assert_status(200);
+    other.execute_batch("COMMIT").unwrap();
+    let shown = app.get(&format!("/v2/cards/{card}"), &org.token(Owner)).await;
+    assert_eq!(shown.card()["status"], "live", "the refused lock changed nothing");
+    let again = app.put(&format!("/v2/cards/{card}/lock"), &org.token(Owner)).await;
+    again.assert_status(200);
+    assert_eq!(again.card()["status"], "paused");
+}
