@@ -575,9 +575,9 @@ impl Store for PostgresStore {
         owner: Uuid,
         now: Timestamp,
         lease_until: Timestamp,
-        limit: u32,
+        share: &FairShare,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        PostgresStore::claim_webhook_deliveries(self, owner, now, lease_until, limit).await
+        PostgresStore::claim_webhook_deliveries(self, owner, now, lease_until, share).await
     }
 
     async fn record_webhook_attempts(

@@ -249,26 +249,46 @@ impl PostgresStore {
     }
 
     /// `FOR UPDATE SKIP LOCKED`: processes claiming together take different deliveries, and
-    /// the lease (re-checked on the locked row) keeps one from taking another's until it expires.
+    /// the lease (re-checked on the locked row) keeps one from taking another's until it
+    /// expires. The candidates leave out organizations and subscriptions at their cap; the
+    /// share picks among them, and only those picked are leased.
     pub(crate) async fn claim_webhook_deliveries(
         &self,
         owner: Uuid,
         now: Timestamp,
         lease_until: Timestamp,
-        limit: u32,
+        share: &FairShare,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         let owner = owner.to_string();
-        let (now, until, limit) = (now.as_millisecond(), lease_until.as_millisecond(), i64::from(limit));
+        let (now, until, wanted) = (now.as_millisecond(), lease_until.as_millisecond(), share.candidates() as i64);
+        let (full_organizations, full_subscriptions) = share.saturated();
+        let texts = |ids: Vec<Uuid>| ids.iter().map(Uuid::to_string).collect::<Vec<String>>();
+        let (full_organizations, full_subscriptions) = (texts(full_organizations), texts(full_subscriptions));
         transaction!(self, |tx| {
+            let candidates = tx
+                .query(
+                    "SELECT d.seq, d.organization_id, d.subscription_id FROM webhook_deliveries d \
+                     WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 \
+                     AND (d.lease_until_ms IS NULL OR d.lease_until_ms < $1) \
+                     AND d.organization_id <> ALL($3) AND d.subscription_id <> ALL($4) \
+                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
+                       AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.seq < d.seq) \
+                     ORDER BY d.next_attempt_ms, d.seq LIMIT $2 FOR UPDATE SKIP LOCKED",
+                    &[&now, &wanted, &full_organizations, &full_subscriptions],
+                )
+                .await
+                .map_err(pg)?;
+            let mut keyed = Vec::with_capacity(candidates.len());
+            for row in &candidates {
+                let organization = uuid(&get::<String>(row, "organization_id")?)?;
+                keyed.push((get::<i64>(row, "seq")?, organization, uuid(&get::<String>(row, "subscription_id")?)?));
+            }
+            let picked: Vec<i64> =
+                share.pick(keyed.iter().map(|(_, org, sub)| (*org, *sub))).into_iter().map(|i| keyed[i].0).collect();
             let rows = tx
                 .query(
-                    "UPDATE webhook_deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE seq IN ( \
-                       SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_ms <= $3 \
-                       AND (d.lease_until_ms IS NULL OR d.lease_until_ms < $3) \
-                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
-                         AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.seq < d.seq) \
-                       ORDER BY d.next_attempt_ms, d.seq LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
-                    &[&owner, &until, &now, &limit],
+                    "UPDATE webhook_deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE seq = ANY($3) RETURNING id",
+                    &[&owner, &until, &picked],
                 )
                 .await
                 .map_err(pg)?;

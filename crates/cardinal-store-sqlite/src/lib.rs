@@ -349,9 +349,9 @@ impl Store for SqliteStore {
         owner: Uuid,
         now: Timestamp,
         lease_until: Timestamp,
-        limit: u32,
+        share: &FairShare,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        SqliteStore::claim_webhook_deliveries(self, owner, now, lease_until, limit).await
+        SqliteStore::claim_webhook_deliveries(self, owner, now, lease_until, share).await
     }
 
     async fn record_webhook_attempts(

@@ -311,35 +311,45 @@ impl SqliteStore {
         owner: Uuid,
         now: Timestamp,
         lease_until: Timestamp,
-        limit: u32,
+        share: &FairShare,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         self.expand_outbox().await?;
         // The heads of the queues (no earlier pending delivery of the same card and
-        // subscription), as many more as are leased now, so that enough are free; read whole,
-        // so the ones leased need no second read.
-        let leased = self.leases.held(now) as u32;
+        // subscription), of organizations and subscriptions below their caps, as many more as
+        // are leased now, so that enough are free; read whole, so the ones leased need no
+        // second read.
+        let leased = self.leases.held(now);
+        let (full_organizations, full_subscriptions) = share.saturated();
+        let ids = |ids: Vec<Uuid>| serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+        let (full_organizations, full_subscriptions) = (ids(full_organizations), ids(full_subscriptions));
+        let wanted = share.candidates().saturating_add(leased) as i64;
         let candidates = self
             .engine
             .read(move |conn| {
                 conn.prepare_cached(&format!(
                     "{DELIVERY_SELECT} WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 \
+                     AND d.organization_id NOT IN (SELECT value FROM json_each(?3)) \
+                     AND d.subscription_id NOT IN (SELECT value FROM json_each(?4)) \
                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier \
                        WHERE earlier.subscription_id = d.subscription_id AND earlier.ordering_key = d.ordering_key \
                        AND earlier.status = 'pending' AND earlier.seq < d.seq) \
                      ORDER BY d.next_attempt_ms, d.seq LIMIT ?2"
                 ))
                 .and_then(|mut s| {
-                    s.query_map(params![now.as_millisecond(), limit.saturating_add(leased)], delivery)?
+                    s.query_map(params![now.as_millisecond(), wanted, full_organizations, full_subscriptions], delivery)?
                         .collect::<SqlResult<Vec<_>>>()
                 })
                 .map_err(sql)
             })
             .await?;
-        let ids = candidates.iter().map(|c| c.id.to_string()).collect();
+        let free: Vec<WebhookDelivery> =
+            candidates.into_iter().filter(|c| !self.leases.is_leased(&c.id.to_string(), now)).collect();
+        let picked = share.pick(free.iter().map(|d| (d.event.organization_id, d.subscription_id)));
+        let picked: Vec<WebhookDelivery> = picked.into_iter().map(|i| free[i].clone()).collect();
+        let ids = picked.iter().map(|c| c.id.to_string()).collect();
         let taken: std::collections::HashSet<String> =
-            self.leases.take(owner, now, lease_until, ids, limit as usize).into_iter().collect();
-        let deliveries: Vec<WebhookDelivery> =
-            candidates.into_iter().filter(|c| taken.contains(&c.id.to_string())).collect();
+            self.leases.take(owner, now, lease_until, ids, share.room).into_iter().collect();
+        let deliveries: Vec<WebhookDelivery> = picked.into_iter().filter(|c| taken.contains(&c.id.to_string())).collect();
         if deliveries.is_empty() {
             return Ok(Vec::new());
         }
@@ -523,6 +533,11 @@ impl Leases {
             }
         }
         taken
+    }
+
+    /// Whether anyone holds an unexpired lease of a delivery.
+    fn is_leased(&self, id: &str, now: Timestamp) -> bool {
+        self.map().get(id).is_some_and(|(_, until)| *until > now.as_millisecond())
     }
 
     /// Whether `owner` holds the lease of a delivery (it may have run out: nobody took it over).

@@ -208,12 +208,13 @@ pub trait Store: Send + Sync + 'static {
     /// Takes the lease of at most `limit` deliveries due at `now` (real time) whose lease is
     /// free or expired and that no earlier pending delivery of the same subscription and
     /// ordering key precedes; each is then attempted by `owner` only, until `lease_until`.
+    /// At most `share.room` of them, within `share`'s caps per subscription and organization.
     async fn claim_webhook_deliveries(
         &self,
         owner: Uuid,
         now: jiff::Timestamp,
         lease_until: jiff::Timestamp,
-        limit: u32,
+        share: &FairShare,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Records attempts and their outcomes in one write, and frees their leases, where `owner`
     /// still holds them. One answer per attempt, in order: false where it does not (its lease

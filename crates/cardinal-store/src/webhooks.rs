@@ -146,3 +146,69 @@ pub fn types_column(types: &[String]) -> String {
 pub fn types_from_column(text: &str) -> Option<Vec<String>> {
     serde_json::from_str(text).ok()
 }
+
+/// How one claim shares a worker's room out, so that one organization (or one subscription)
+/// with a flood of due deliveries cannot take every attempt slot while another waits: each
+/// subscription may have at most `per_subscription` attempts in flight, each organization at
+/// most `per_organization`. Subscriptions and organizations already at their cap are left out
+/// of the claim's query, so the deliveries behind a flood are reached at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FairShare {
+    /// Deliveries the worker can attempt now.
+    pub room: usize,
+    pub per_subscription: usize,
+    pub per_organization: usize,
+    /// The worker's attempts in flight, as (organization, subscription).
+    pub in_flight: Vec<(Uuid, Uuid)>,
+}
+
+impl FairShare {
+    /// Room for `room` deliveries and no caps: for tests and tools.
+    pub fn room(room: usize) -> FairShare {
+        FairShare { room, per_subscription: usize::MAX, per_organization: usize::MAX, in_flight: Vec::new() }
+    }
+
+    fn counts(&self) -> (std::collections::HashMap<Uuid, usize>, std::collections::HashMap<Uuid, usize>) {
+        let (mut organizations, mut subscriptions) = (std::collections::HashMap::new(), std::collections::HashMap::new());
+        for (organization, subscription) in &self.in_flight {
+            *organizations.entry(*organization).or_insert(0) += 1;
+            *subscriptions.entry(*subscription).or_insert(0) += 1;
+        }
+        (organizations, subscriptions)
+    }
+
+    /// Organizations and subscriptions at their cap: the claim's query leaves them out.
+    pub fn saturated(&self) -> (Vec<Uuid>, Vec<Uuid>) {
+        let (organizations, subscriptions) = self.counts();
+        let full = |counts: std::collections::HashMap<Uuid, usize>, cap: usize| {
+            counts.into_iter().filter(|(_, n)| *n >= cap).map(|(id, _)| id).collect::<Vec<Uuid>>()
+        };
+        (full(organizations, self.per_organization), full(subscriptions, self.per_subscription))
+    }
+
+    /// How many candidates a claim reads: more than its room, so that caps reached within the
+    /// claim still leave enough.
+    pub fn candidates(&self) -> usize {
+        self.room.saturating_mul(4).max(16)
+    }
+
+    /// Of `candidates` (in due order, as (organization, subscription)), the positions this claim
+    /// takes: in order, within the room and the caps.
+    pub fn pick(&self, candidates: impl IntoIterator<Item = (Uuid, Uuid)>) -> Vec<usize> {
+        let (mut organizations, mut subscriptions) = self.counts();
+        let mut picked = Vec::new();
+        for (position, (organization, subscription)) in candidates.into_iter().enumerate() {
+            if picked.len() == self.room {
+                break;
+            }
+            let in_organization = organizations.entry(organization).or_insert(0);
+            let in_subscription = subscriptions.entry(subscription).or_insert(0);
+            if *in_organization < self.per_organization && *in_subscription < self.per_subscription {
+                *in_organization += 1;
+                *in_subscription += 1;
+                picked.push(position);
+            }
+        }
+        picked
+    }
+}

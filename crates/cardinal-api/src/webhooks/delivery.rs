@@ -8,7 +8,7 @@ use super::signature;
 use crate::http::rate_limit::{span_seconds, UP_TO_DAYS};
 use crate::wire::webhooks::envelope;
 use crate::AppState;
-use cardinal_store::{AttemptOutcome, ClaimedDelivery, DeliveryAttempt};
+use cardinal_store::{AttemptOutcome, ClaimedDelivery, DeliveryAttempt, FairShare};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use std::sync::Arc;
@@ -25,6 +25,11 @@ pub const ANSWER_LIMIT: usize = 2048;
 pub const LEASE: SignedDuration = SignedDuration::from_secs(10);
 /// Attempts in flight at once, per process.
 const POOL: usize = 64;
+/// Attempts in flight at once to one subscription, per process: a receiver that hangs holds
+/// at most this many of the pool (Svix and Stripe cap concurrency per endpoint likewise).
+pub const PER_SUBSCRIPTION: usize = 4;
+/// The least share of the pool an organization may hold; see [`fair_share`].
+const LEAST_ORGANIZATION_SHARE: usize = 8;
 const POLL: Duration = Duration::from_millis(200);
 
 /// After failed attempt `n` (1-based) the next waits `RETRY_DELAYS[n - 1]`; after the tenth the
@@ -118,20 +123,25 @@ impl Worker {
         let this = Arc::new(self);
         let (done, mut finished) = mpsc::unbounded_channel::<Finished>();
         let mut ended: Vec<Finished> = Vec::new();
-        let mut in_flight = 0usize;
+        // Each attempt in flight: its delivery, organization and subscription.
+        let mut in_flight: std::collections::HashMap<Uuid, (Uuid, Uuid)> = std::collections::HashMap::new();
         loop {
             while let Ok(attempt) = finished.try_recv() {
                 ended.push(attempt);
             }
-            in_flight -= ended.len();
-            let free = POOL - in_flight;
+            for (attempt, _) in &ended {
+                in_flight.remove(&attempt.delivery_id);
+            }
+            let free = POOL - in_flight.len();
             // Both writes at once: they share the writer's next commit. A claim that runs first
             // cannot take what is being recorded (this worker's leases still hold it); it only
             // misses a card's next event, which the next loop claims.
-            let (_, claimed) = tokio::join!(this.record(std::mem::take(&mut ended)), this.claim(free));
+            let share = fair_share(free, &in_flight);
+            let (_, claimed) = tokio::join!(this.record(std::mem::take(&mut ended)), this.claim(&share));
             let full = claimed.len() == free;
             for delivery in claimed {
-                in_flight += 1;
+                let key = (delivery.delivery.event.organization_id, delivery.subscription.id);
+                in_flight.insert(delivery.delivery.id, key);
                 let (worker, done) = (this.clone(), done.clone());
                 tokio::spawn(async move {
                     let _ = done.send(worker.attempt(delivery).await);
@@ -147,14 +157,14 @@ impl Worker {
         }
     }
 
-    /// Leases up to `room` due deliveries; none when the store cannot answer now.
-    async fn claim(&self, room: usize) -> Vec<ClaimedDelivery> {
-        if room == 0 {
+    /// Leases due deliveries within `share`; none when the store cannot answer now.
+    async fn claim(&self, share: &FairShare) -> Vec<ClaimedDelivery> {
+        if share.room == 0 {
             return Vec::new();
         }
         let now = Timestamp::now();
         let until = now.saturating_add(LEASE).unwrap_or(now);
-        match self.state.store.claim_webhook_deliveries(self.owner, now, until, room as u32).await {
+        match self.state.store.claim_webhook_deliveries(self.owner, now, until, share).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming webhook deliveries failed; retrying in a second");
@@ -224,6 +234,21 @@ impl Worker {
             request_headers,
         };
         (attempt, outcome)
+    }
+}
+
+/// How the pool's `free` slots are shared out: at most [`PER_SUBSCRIPTION`] attempts per
+/// subscription, and per organization an equal part of the pool among the organizations with
+/// attempts in flight plus one (room for an organization that has none yet), never less than
+/// [`LEAST_ORGANIZATION_SHARE`]. So one organization flooding its receivers holds at most half
+/// the pool while another's deliveries wait, a third of it with two such, and so on.
+fn fair_share(free: usize, in_flight: &std::collections::HashMap<Uuid, (Uuid, Uuid)>) -> FairShare {
+    let organizations: std::collections::HashSet<Uuid> = in_flight.values().map(|(org, _)| *org).collect();
+    FairShare {
+        room: free,
+        per_subscription: PER_SUBSCRIPTION,
+        per_organization: (POOL / (organizations.len() + 1)).max(LEAST_ORGANIZATION_SHARE),
+        in_flight: in_flight.values().copied().collect(),
     }
 }
 

@@ -109,15 +109,15 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
     store.update_card(org, seed.cards[1].card.id, reported_rename("other card")).await.unwrap();
 
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-    let claimed = store.claim_webhook_deliveries(a, Timestamp::now(), later(300), 10).await.unwrap();
+    let claimed = store.claim_webhook_deliveries(a, Timestamp::now(), later(300), &FairShare::room(10)).await.unwrap();
     let names: Vec<bool> = claimed.iter().map(|c| c.delivery.event.data.contains("\"one\"")).collect();
     assert_eq!(claimed.len(), 2, "the first event of each card; the second waits for the first: {names:?}");
     assert!(claimed.iter().any(|c| c.delivery.event.data.contains("\"one\"")));
-    assert!(store.claim_webhook_deliveries(b, Timestamp::now(), later(300), 10).await.unwrap().is_empty(), "leased");
+    assert!(store.claim_webhook_deliveries(b, Timestamp::now(), later(300), &FairShare::room(10)).await.unwrap().is_empty(), "leased");
 
     // The lease runs out: another owner takes the deliveries; the first owner's record is refused.
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let taken = store.claim_webhook_deliveries(b, Timestamp::now(), later(30_000), 10).await.unwrap();
+    let taken = store.claim_webhook_deliveries(b, Timestamp::now(), later(30_000), &FairShare::room(10)).await.unwrap();
     assert_eq!(taken.len(), 2);
     let first = taken.iter().find(|c| c.delivery.event.data.contains("\"one\"")).unwrap();
     let attempt = |owner_note: &str| DeliveryAttempt {
@@ -143,7 +143,7 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
     assert_eq!(attempts[0].answer, "ok");
     assert_eq!(attempts[0].request_headers, vec![("x-cardinal-attempt".to_owned(), "1".to_owned())]);
 
-    let next = store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), 10).await.unwrap();
+    let next = store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), &FairShare::room(10)).await.unwrap();
     assert_eq!(next.len(), 1, "the card's second event, now that the first was delivered");
     assert!(next[0].delivery.event.data.contains("\"two\""));
     let retry_at = later(60_000);
@@ -154,12 +154,12 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
         vec![true]
     );
     assert!(
-        store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), 10).await.unwrap().is_empty(),
+        store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), &FairShare::room(10)).await.unwrap().is_empty(),
         "not due"
     );
     assert!(store.retry_webhook_delivery(next[0].delivery.id, Timestamp::now()).await.unwrap());
     assert_eq!(
-        store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), 10).await.unwrap().len(),
+        store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), &FairShare::room(10)).await.unwrap().len(),
         1,
         "due now"
     );
@@ -171,7 +171,8 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
 pub async fn outbox_events_outlive_nothing_and_skip_nothing(store: Arc<dyn Store>) {
     let (gone, kept) = (seeded(&store, "outbox-gone").await, seeded(&store, "outbox-kept").await);
     let owner = Uuid::new_v4();
-    let claim = || store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), 100);
+    let room = FairShare::room(100);
+    let claim = || store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), &room);
     let delivered = |claimed: &[ClaimedDelivery]| {
         claimed
             .iter()
@@ -225,4 +226,35 @@ pub async fn webhook_secrets_are_walked_and_replaced(store: Arc<dyn Store>) {
     store.reseal_webhook_secrets(vec![(sub.id, vec![9, 9])]).await.unwrap();
     let stored = store.webhook_subscription(seed.organization.id, sub.id).await.unwrap().unwrap();
     assert_eq!(stored.secret_sealed, vec![9, 9]);
+}
+
+/// A claim shares the room out: a subscription (or organization) at its cap is passed over,
+/// so another organization's delivery due later is claimed before the flood's backlog.
+pub async fn claims_share_the_room_out_fairly(store: Arc<dyn Store>) {
+    let (flood, quiet) = (seeded(&store, "fair-flood").await, seeded(&store, "fair-quiet").await);
+    let (flooding, waiting) = (subscription(&flood, "v1/cards", now()), subscription(&quiet, "v1/cards", now()));
+    store.insert_webhook_subscription(flooding.clone()).await.unwrap();
+    store.insert_webhook_subscription(waiting.clone()).await.unwrap();
+    for card in &flood.cards {
+        store.update_card(flood.organization.id, card.card.id, reported_rename("flood")).await.unwrap();
+    }
+    store.update_card(quiet.organization.id, quiet.cards[0].card.id, reported_rename("quiet")).await.unwrap();
+    assert!(flood.cards.len() >= 3, "the flood has more heads than its cap");
+    let owner = Uuid::new_v4();
+    let busy = FairShare {
+        room: 10,
+        per_subscription: 2,
+        per_organization: 10,
+        in_flight: vec![(flood.organization.id, flooding.id); 2],
+    };
+    let claimed = store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), &busy).await.unwrap();
+    let subscriptions: Vec<Uuid> = claimed.iter().map(|c| c.subscription.id).collect();
+    assert_eq!(subscriptions, [waiting.id], "the flooding subscription at its cap is passed over");
+    let fresh = FairShare { room: 10, per_subscription: 2, per_organization: 10, in_flight: vec![] };
+    let claimed = store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), &fresh).await.unwrap();
+    assert_eq!(claimed.len(), 2, "at most two of one subscription in one claim");
+    assert!(claimed.iter().all(|c| c.subscription.id == flooding.id));
+    let capped = FairShare { room: 10, per_subscription: 10, per_organization: 3, in_flight: vec![] };
+    let claimed = store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), &capped).await.unwrap();
+    assert_eq!(claimed.len(), 3, "an organization's cap holds within one claim");
 }
