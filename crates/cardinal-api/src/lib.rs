@@ -47,6 +47,8 @@ pub struct ApiConfig {
     /// The addresses webhooks may dial: public ones, local ones too in the sandbox, and
     /// the blocks of `--webhook-allow-network`.
     pub webhook_addresses: webhooks::address::AddressPolicy,
+    /// When a failing subscription is slowed and when disabled (`--webhook-disable-after`).
+    pub webhook_health: cardinal_store::HealthRules,
 }
 
 impl ApiConfig {
@@ -61,6 +63,7 @@ impl ApiConfig {
             rate_limits: http::rate_limit::RateLimits::default(),
             webhook_retry_delays: webhooks::delivery::RETRY_DELAYS.to_vec(),
             webhook_addresses: webhooks::address::AddressPolicy::new(mode, Vec::new()),
+            webhook_health: cardinal_store::HealthRules::default(),
         }
     }
 }

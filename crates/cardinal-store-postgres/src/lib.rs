@@ -552,7 +552,7 @@ impl Store for PostgresStore {
     async fn webhook_subscriptions(
         &self,
         org: Uuid,
-        membership: Uuid,
+        membership: Option<Uuid>,
         page: PageRequest,
     ) -> StoreResult<Page<WebhookSubscription>> {
         PostgresStore::webhook_subscriptions(self, org, membership, page).await
@@ -584,8 +584,9 @@ impl Store for PostgresStore {
         &self,
         owner: Uuid,
         attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+        rules: HealthRules,
     ) -> StoreResult<Vec<bool>> {
-        PostgresStore::record_webhook_attempts(self, owner, attempts).await
+        PostgresStore::record_webhook_attempts(self, owner, attempts, rules).await
     }
 
     async fn webhook_deliveries(&self, query: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {

@@ -3,8 +3,11 @@
 use crate::*;
 
 /// Every migration, in order; `cardinal_schema.version` says how many are applied.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_webhooks.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_webhooks.sql"),
+    include_str!("../migrations/0003_webhook_health.sql"),
+];
 
 impl PostgresStore {
     /// Applies missing migrations, one transaction each, serialized by the schema row's lock.

@@ -4,6 +4,10 @@ use crate::*;
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, organization_id, membership_id, callback_url, types, description, secret_sealed, created_at, updated_at";
+/// The columns read: the written ones and the receiver's health.
+const SUBSCRIPTION_SELECT: &str =
+    "id, organization_id, membership_id, callback_url, types, description, secret_sealed, \
+     created_at, updated_at, consecutive_failures, failing_since_ms, paused_until_ms, disabled_at_ms";
 
 fn subscription(r: &tokio_postgres::Row) -> Result<WebhookSubscription, Fail> {
     let types: String = get(r, "types")?;
@@ -17,6 +21,12 @@ fn subscription(r: &tokio_postgres::Row) -> Result<WebhookSubscription, Fail> {
         secret_sealed: get(r, "secret_sealed")?,
         created_at: timestamp(get(r, "created_at")?)?,
         updated_at: timestamp(get(r, "updated_at")?)?,
+        health: SubscriptionHealth::from_columns(
+            i64::from(get::<i32>(r, "consecutive_failures")?),
+            get(r, "failing_since_ms")?,
+            get(r, "paused_until_ms")?,
+            get(r, "disabled_at_ms")?,
+        ),
     })
 }
 
@@ -43,17 +53,18 @@ pub(crate) async fn write_outbox<C: GenericClient + Sync>(client: &C, events: &[
             )
             .await
             .map_err(pg)?;
-        for subscription_id in subscribers {
+        for (subscription_id, due) in subscribers {
             client
                 .execute(
                     "INSERT INTO webhook_deliveries (id, event_id, subscription_id, organization_id, ordering_key, \
-                     status, attempts, next_attempt_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0)",
+                     status, attempts, next_attempt_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6)",
                     &[
                         &cardinal_store::ids::time_ordered().to_string(),
                         &event.id.to_string(),
                         &subscription_id,
                         &event.organization_id.to_string(),
                         &event.ordering_key.to_string(),
+                        &due,
                     ],
                 )
                 .await
@@ -63,11 +74,13 @@ pub(crate) async fn write_outbox<C: GenericClient + Sync>(client: &C, events: &[
     Ok(())
 }
 
-/// The ids of the subscriptions of the event's organization to its topic.
-async fn subscribers<C: GenericClient + Sync>(client: &C, event: &OutboxEvent) -> Result<Vec<String>, Fail> {
+/// The subscriptions of the event's organization to its topic that are not disabled, with when
+/// their deliveries are due (after a slowed one's pause).
+async fn subscribers<C: GenericClient + Sync>(client: &C, event: &OutboxEvent) -> Result<Vec<(String, i64)>, Fail> {
     let rows = client
         .query(
-            "SELECT id, types FROM webhook_subscriptions WHERE organization_id = $1",
+            "SELECT id, types, coalesce(paused_until_ms, 0) AS due FROM webhook_subscriptions \
+             WHERE organization_id = $1 AND disabled_at_ms IS NULL",
             &[&event.organization_id.to_string()],
         )
         .await
@@ -77,7 +90,7 @@ async fn subscribers<C: GenericClient + Sync>(client: &C, event: &OutboxEvent) -
         let types = types_from_column(&get::<String>(&row, "types")?)
             .ok_or_else(|| corrupt("a subscription's types are not a JSON array"))?;
         if types.contains(&event.topic) {
-            ids.push(get(&row, "id")?);
+            ids.push((get(&row, "id")?, get(&row, "due")?));
         }
     }
     Ok(ids)
@@ -125,13 +138,25 @@ fn attempt(r: &tokio_postgres::Row) -> Result<DeliveryAttempt, Fail> {
 }
 
 async fn load_subscription<C: GenericClient + Sync>(client: &C, id: &str) -> Result<Option<WebhookSubscription>, Fail> {
-    let q = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1");
+    let q = format!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = $1");
     optional(client, &q, &[&id], subscription).await
 }
 
 impl PostgresStore {
     pub(crate) async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
+        let org = s.organization_id.to_string();
         transaction!(self, |tx| {
+            // The organization's row lock serializes its subscriptions' creations: the count
+            // below stays true until the commit.
+            tx.execute("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE", &[&org]).await.map_err(pg)?;
+            let existing: i64 = tx
+                .query_one("SELECT count(*) FROM webhook_subscriptions WHERE organization_id = $1", &[&org])
+                .await
+                .map_err(pg)?
+                .get(0);
+            if existing >= SUBSCRIPTIONS_PER_ORGANIZATION {
+                return Err(Fail::Store(too_many_subscriptions()));
+            }
             tx.execute(
                 &format!(
                     "INSERT INTO webhook_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -181,15 +206,16 @@ impl PostgresStore {
     pub(crate) async fn webhook_subscriptions(
         &self,
         org: Uuid,
-        membership: Uuid,
+        membership: Option<Uuid>,
         page: PageRequest,
     ) -> StoreResult<Page<WebhookSubscription>> {
-        let (org, membership) = (org.to_string(), membership.to_string());
+        let (org, membership) = (org.to_string(), membership.map(|m| m.to_string()));
         let (limit, offset) = (i64::from(page.per_page), page.offset() as i64);
         read!(self, |c| {
             let total: i64 = c
                 .query_one(
-                    "SELECT count(*) FROM webhook_subscriptions WHERE organization_id = $1 AND membership_id = $2",
+                    "SELECT count(*) FROM webhook_subscriptions WHERE organization_id = $1 \
+                     AND ($2::TEXT IS NULL OR membership_id = $2)",
                     &[&org, &membership],
                 )
                 .await
@@ -198,8 +224,8 @@ impl PostgresStore {
             let rows = c
                 .query(
                     &format!(
-                        "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE organization_id = $1 \
-                         AND membership_id = $2 ORDER BY created_at, id LIMIT $3 OFFSET $4"
+                        "SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE organization_id = $1 \
+                         AND ($2::TEXT IS NULL OR membership_id = $2) ORDER BY created_at, id LIMIT $3 OFFSET $4"
                     ),
                     &[&org, &membership, &limit, &offset],
                 )
@@ -217,9 +243,11 @@ impl PostgresStore {
     }
 
     pub(crate) async fn update_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<bool> {
+        let health = s.health.columns();
         transaction!(self, |tx| {
             tx.execute(
-                "UPDATE webhook_subscriptions SET callback_url = $1, types = $2, description = $3, updated_at = $4 \
+                "UPDATE webhook_subscriptions SET callback_url = $1, types = $2, description = $3, updated_at = $4, \
+                 consecutive_failures = $7, failing_since_ms = $8, paused_until_ms = $9, disabled_at_ms = $10 \
                  WHERE id = $5 AND organization_id = $6",
                 &[
                     &s.callback_url,
@@ -228,6 +256,10 @@ impl PostgresStore {
                     &s.updated_at.as_second(),
                     &s.id.to_string(),
                     &s.organization_id.to_string(),
+                    &(health.0 as i32),
+                    &health.1,
+                    &health.2,
+                    &health.3,
                 ],
             )
             .await
@@ -305,7 +337,7 @@ impl PostgresStore {
             let subscription_ids: Vec<String> = deliveries.iter().map(|d| d.subscription_id.to_string()).collect();
             let subscriptions = tx
                 .query(
-                    &format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = ANY($1)"),
+                    &format!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = ANY($1)"),
                     &[&subscription_ids],
                 )
                 .await
@@ -328,6 +360,7 @@ impl PostgresStore {
         &self,
         owner: Uuid,
         attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+        rules: HealthRules,
     ) -> StoreResult<Vec<bool>> {
         let owner = owner.to_string();
         let ids: Vec<String> = attempts.iter().map(|(a, _)| a.delivery_id.to_string()).collect();
@@ -347,9 +380,13 @@ impl PostgresStore {
                 .iter()
                 .map(|row| get::<String>(row, "id"))
                 .collect::<Result<_, Fail>>()?;
-            let recorded: Vec<&DeliveryAttempt> =
-                attempts.iter().map(|(a, _)| a).filter(|a| held.contains(&a.delivery_id.to_string())).collect();
-            insert_attempts(&*tx, &recorded).await?;
+            let recorded: Vec<(&DeliveryAttempt, AttemptOutcome)> = attempts
+                .iter()
+                .filter(|(a, _)| held.contains(&a.delivery_id.to_string()))
+                .map(|(a, o)| (a, *o))
+                .collect();
+            insert_attempts(&*tx, &recorded.iter().map(|(a, _)| *a).collect::<Vec<_>>()).await?;
+            update_health(&*tx, &recorded, &rules).await?;
             ids.iter().map(|id| held.contains(id)).collect::<Vec<bool>>()
         })
     }
@@ -417,6 +454,73 @@ impl PostgresStore {
                 == 1
         })
     }
+}
+
+/// What the recorded attempts say of their subscriptions' receivers (as SQLite's
+/// `update_health`): health brought up to date under the subscription's row lock, a newly
+/// slowed one's pending deliveries moved to the end of its pause, a newly disabled one's failed.
+async fn update_health<C: GenericClient + Sync>(
+    client: &C,
+    recorded: &[(&DeliveryAttempt, AttemptOutcome)],
+    rules: &HealthRules,
+) -> Result<(), Fail> {
+    if recorded.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = recorded.iter().map(|(a, _)| a.delivery_id.to_string()).collect();
+    let mut subscription_of = std::collections::HashMap::new();
+    for row in client
+        .query("SELECT id, subscription_id FROM webhook_deliveries WHERE id = ANY($1)", &[&ids])
+        .await
+        .map_err(pg)?
+    {
+        subscription_of.insert(uuid(&get::<String>(&row, "id")?)?, uuid(&get::<String>(&row, "subscription_id")?)?);
+    }
+    let now = Timestamp::now();
+    for (subscription, made) in attempts_by_subscription(recorded, |d| subscription_of.get(&d).copied()) {
+        let id = subscription.to_string();
+        let q = format!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = $1 FOR UPDATE");
+        let Some(before) = optional(client, &q, &[&id], self::subscription).await?.map(|s| s.health) else { continue };
+        let after = before.after(&made, now, rules);
+        if after == before {
+            continue;
+        }
+        let (failures, since, paused, disabled) = after.columns();
+        client
+            .execute(
+                "UPDATE webhook_subscriptions SET consecutive_failures = $1, failing_since_ms = $2, \
+                 paused_until_ms = $3, disabled_at_ms = $4 WHERE id = $5",
+                &[&(failures as i32), &since, &paused, &disabled, &id],
+            )
+            .await
+            .map_err(pg)?;
+        match HealthConsequence::of(&before, &after) {
+            HealthConsequence::Pause(until) => {
+                client
+                    .execute(
+                        "UPDATE webhook_deliveries SET next_attempt_ms = $1 WHERE subscription_id = $2 \
+                         AND status = 'pending' AND next_attempt_ms < $1",
+                        &[&until.as_millisecond(), &id],
+                    )
+                    .await
+                    .map_err(pg)?;
+            }
+            HealthConsequence::Disable => {
+                let failed = client
+                    .execute(
+                        "UPDATE webhook_deliveries SET status = 'failed', next_attempt_ms = NULL, lease_owner = NULL, \
+                         lease_until_ms = NULL WHERE subscription_id = $1 AND status = 'pending'",
+                        &[&id],
+                    )
+                    .await
+                    .map_err(pg)?;
+                tracing::warn!(subscription = %id, failures = after.consecutive_failures, pending_failed = failed,
+                    "webhook subscription disabled: its receiver failed without a success for too long");
+            }
+            HealthConsequence::None => {}
+        }
+    }
+    Ok(())
 }
 
 /// The attempts' rows, in one statement.

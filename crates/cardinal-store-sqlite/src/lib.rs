@@ -326,7 +326,7 @@ impl Store for SqliteStore {
     async fn webhook_subscriptions(
         &self,
         org: Uuid,
-        membership: Uuid,
+        membership: Option<Uuid>,
         page: PageRequest,
     ) -> StoreResult<Page<WebhookSubscription>> {
         SqliteStore::webhook_subscriptions(self, org, membership, page).await
@@ -358,8 +358,9 @@ impl Store for SqliteStore {
         &self,
         owner: Uuid,
         attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+        rules: HealthRules,
     ) -> StoreResult<Vec<bool>> {
-        SqliteStore::record_webhook_attempts(self, owner, attempts).await
+        SqliteStore::record_webhook_attempts(self, owner, attempts, rules).await
     }
 
     async fn webhook_deliveries(&self, query: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {

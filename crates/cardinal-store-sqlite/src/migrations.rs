@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_transactions.sql"),
     include_str!("../migrations/0004_card_counts.sql"),
     include_str!("../migrations/0005_webhooks.sql"),
+    include_str!("../migrations/0006_webhook_health.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {

@@ -6,6 +6,10 @@ use std::collections::HashMap;
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, organization_id, membership_id, callback_url, types, description, secret_sealed, created_at, updated_at";
+/// The columns read: the written ones and the receiver's health.
+const SUBSCRIPTION_SELECT: &str =
+    "id, organization_id, membership_id, callback_url, types, description, secret_sealed, \
+     created_at, updated_at, consecutive_failures, failing_since_ms, paused_until_ms, disabled_at_ms";
 
 fn subscription(r: &rusqlite::Row) -> SqlResult<WebhookSubscription> {
     let types: String = r.get(4)?;
@@ -19,6 +23,7 @@ fn subscription(r: &rusqlite::Row) -> SqlResult<WebhookSubscription> {
         secret_sealed: r.get(6)?,
         created_at: timestamp(r.get(7)?)?,
         updated_at: timestamp(r.get(8)?)?,
+        health: SubscriptionHealth::from_columns(r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?),
     })
 }
 
@@ -80,8 +85,8 @@ fn expand_next_batch(conn: &Connection) -> StoreResult<usize> {
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO webhook_deliveries (id, event_seq, subscription_id, organization_id, ordering_key, status, \
-             attempts, next_attempt_ms) SELECT ?1, ?2, id, ?3, ?4, 'pending', 0, 0 FROM webhook_subscriptions \
-             WHERE id = ?5",
+             attempts, next_attempt_ms) SELECT ?1, ?2, id, ?3, ?4, 'pending', 0, coalesce(paused_until_ms, 0) \
+             FROM webhook_subscriptions WHERE id = ?5 AND disabled_at_ms IS NULL",
         )
         .map_err(sql)?;
     for (seq, organization, ordering_key, subscribers) in &events {
@@ -98,8 +103,11 @@ fn expand_next_batch(conn: &Connection) -> StoreResult<usize> {
 
 /// The ids of the subscriptions of the event's organization to its topic.
 fn subscribers(conn: &Connection, event: &OutboxEvent) -> StoreResult<Vec<String>> {
-    let mut statement =
-        conn.prepare_cached("SELECT id, types FROM webhook_subscriptions WHERE organization_id = ?1").map_err(sql)?;
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT id, types FROM webhook_subscriptions WHERE organization_id = ?1 AND disabled_at_ms IS NULL",
+        )
+        .map_err(sql)?;
     let rows = statement
         .query_map([event.organization_id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .map_err(sql)?;
@@ -144,7 +152,7 @@ fn load_delivery(conn: &Connection, id: &str) -> StoreResult<Option<WebhookDeliv
 }
 
 fn load_subscription(conn: &Connection, id: &str) -> StoreResult<Option<WebhookSubscription>> {
-    conn.prepare_cached(&format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = ?1"))
+    conn.prepare_cached(&format!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = ?1"))
         .and_then(|mut s| s.query_row([id], subscription).optional())
         .map_err(sql)
 }
@@ -188,6 +196,16 @@ impl SqliteStore {
     pub(crate) async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
+                let existing: i64 = conn
+                    .query_row(
+                        "SELECT count(*) FROM webhook_subscriptions WHERE organization_id = ?1",
+                        [s.organization_id.to_string()],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                if existing >= SUBSCRIPTIONS_PER_ORGANIZATION {
+                    return Err(too_many_subscriptions());
+                }
                 conn.execute(
                     &format!("INSERT INTO webhook_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
                     params![
@@ -236,23 +254,24 @@ impl SqliteStore {
     pub(crate) async fn webhook_subscriptions(
         &self,
         org: Uuid,
-        membership: Uuid,
+        membership: Option<Uuid>,
         page: PageRequest,
     ) -> StoreResult<Page<WebhookSubscription>> {
         self.engine
             .read(move |conn| {
-                let (org, membership) = (org.to_string(), membership.to_string());
+                let (org, membership) = (org.to_string(), membership.map(|m| m.to_string()));
                 let total: i64 = conn
                     .query_row(
-                        "SELECT count(*) FROM webhook_subscriptions WHERE organization_id = ?1 AND membership_id = ?2",
+                        "SELECT count(*) FROM webhook_subscriptions WHERE organization_id = ?1 \
+                         AND (?2 IS NULL OR membership_id = ?2)",
                         params![org, membership],
                         |r| r.get(0),
                     )
                     .map_err(sql)?;
                 let mut statement = conn
                     .prepare_cached(&format!(
-                        "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE organization_id = ?1 \
-                         AND membership_id = ?2 ORDER BY created_at, id LIMIT ?3 OFFSET ?4"
+                        "SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE organization_id = ?1 \
+                         AND (?2 IS NULL OR membership_id = ?2) ORDER BY created_at, id LIMIT ?3 OFFSET ?4"
                     ))
                     .map_err(sql)?;
                 let items = statement
@@ -275,7 +294,8 @@ impl SqliteStore {
             .write(move |conn| {
                 let changed = conn
                     .execute(
-                        "UPDATE webhook_subscriptions SET callback_url = ?1, types = ?2, description = ?3, updated_at = ?4 \
+                        "UPDATE webhook_subscriptions SET callback_url = ?1, types = ?2, description = ?3, updated_at = ?4, \
+                         consecutive_failures = ?7, failing_since_ms = ?8, paused_until_ms = ?9, disabled_at_ms = ?10 \
                          WHERE id = ?5 AND organization_id = ?6",
                         params![
                             s.callback_url,
@@ -284,6 +304,10 @@ impl SqliteStore {
                             seconds(s.updated_at),
                             s.id.to_string(),
                             s.organization_id.to_string(),
+                            s.health.columns().0,
+                            s.health.columns().1,
+                            s.health.columns().2,
+                            s.health.columns().3,
                         ],
                     )
                     .map_err(sql)?;
@@ -336,8 +360,11 @@ impl SqliteStore {
                      ORDER BY d.next_attempt_ms, d.seq LIMIT ?2"
                 ))
                 .and_then(|mut s| {
-                    s.query_map(params![now.as_millisecond(), wanted, full_organizations, full_subscriptions], delivery)?
-                        .collect::<SqlResult<Vec<_>>>()
+                    s.query_map(
+                        params![now.as_millisecond(), wanted, full_organizations, full_subscriptions],
+                        delivery,
+                    )?
+                    .collect::<SqlResult<Vec<_>>>()
                 })
                 .map_err(sql)
             })
@@ -349,7 +376,8 @@ impl SqliteStore {
         let ids = picked.iter().map(|c| c.id.to_string()).collect();
         let taken: std::collections::HashSet<String> =
             self.leases.take(owner, now, lease_until, ids, share.room).into_iter().collect();
-        let deliveries: Vec<WebhookDelivery> = picked.into_iter().filter(|c| taken.contains(&c.id.to_string())).collect();
+        let deliveries: Vec<WebhookDelivery> =
+            picked.into_iter().filter(|c| taken.contains(&c.id.to_string())).collect();
         if deliveries.is_empty() {
             return Ok(Vec::new());
         }
@@ -380,6 +408,7 @@ impl SqliteStore {
         &self,
         owner: Uuid,
         attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+        rules: HealthRules,
     ) -> StoreResult<Vec<bool>> {
         // An attempt whose lease another owner took over is not recorded. The leases are given
         // up once the write is done, so no claim meanwhile takes a delivery still pending in
@@ -394,7 +423,9 @@ impl SqliteStore {
                         record_attempt(conn, attempt, *outcome)?;
                     }
                 }
-                Ok(())
+                let recorded: Vec<(&DeliveryAttempt, AttemptOutcome)> =
+                    attempts.iter().zip(&held).filter(|(_, held)| **held).map(|((a, o), _)| (a, *o)).collect();
+                update_health(conn, &recorded, &rules)
             })
             .await?;
         for (id, _) in ids.iter().zip(&recorded).filter(|(_, held)| **held) {
@@ -465,6 +496,66 @@ impl SqliteStore {
         self.leases.forget(&id.to_string());
         Ok(changed)
     }
+}
+
+/// What the recorded attempts say of their subscriptions' receivers: each subscription's
+/// health is brought up to date, a newly slowed one's pending deliveries wait for the end of
+/// its pause, and a newly disabled one's are failed.
+fn update_health(
+    conn: &Connection,
+    recorded: &[(&DeliveryAttempt, AttemptOutcome)],
+    rules: &HealthRules,
+) -> StoreResult<()> {
+    let mut subscription_of = HashMap::new();
+    for (attempt, _) in recorded {
+        let id = attempt.delivery_id.to_string();
+        let subscription: Option<String> = conn
+            .prepare_cached("SELECT subscription_id FROM webhook_deliveries WHERE id = ?1")
+            .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())
+            .map_err(sql)?;
+        if let Some(subscription) = subscription.and_then(|s| Uuid::parse_str(&s).ok()) {
+            subscription_of.insert(attempt.delivery_id, subscription);
+        }
+    }
+    let now = Timestamp::now();
+    for (subscription, made) in attempts_by_subscription(recorded, |d| subscription_of.get(&d).copied()) {
+        let id = subscription.to_string();
+        let Some(before) = load_subscription(conn, &id)?.map(|s| s.health) else { continue };
+        let after = before.after(&made, now, rules);
+        if after == before {
+            continue;
+        }
+        let (failures, since, paused, disabled) = after.columns();
+        conn.prepare_cached(
+            "UPDATE webhook_subscriptions SET consecutive_failures = ?1, failing_since_ms = ?2, paused_until_ms = ?3, \
+             disabled_at_ms = ?4 WHERE id = ?5",
+        )
+        .and_then(|mut s| s.execute(params![failures, since, paused, disabled, id]))
+        .map_err(sql)?;
+        match HealthConsequence::of(&before, &after) {
+            HealthConsequence::Pause(until) => {
+                conn.prepare_cached(
+                    "UPDATE webhook_deliveries SET next_attempt_ms = ?1 WHERE subscription_id = ?2 \
+                     AND status = 'pending' AND next_attempt_ms < ?1",
+                )
+                .and_then(|mut s| s.execute(params![until.as_millisecond(), id]))
+                .map_err(sql)?;
+            }
+            HealthConsequence::Disable => {
+                let failed = conn
+                    .prepare_cached(
+                        "UPDATE webhook_deliveries SET status = 'failed', next_attempt_ms = NULL \
+                         WHERE subscription_id = ?1 AND status = 'pending'",
+                    )
+                    .and_then(|mut s| s.execute([&id]))
+                    .map_err(sql)?;
+                tracing::warn!(subscription = %id, failures = after.consecutive_failures, pending_failed = failed,
+                    "webhook subscription disabled: its receiver failed without a success for too long");
+            }
+            HealthConsequence::None => {}
+        }
+    }
+    Ok(())
 }
 
 /// Records one attempt and what it leaves its delivery as.

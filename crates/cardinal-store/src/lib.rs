@@ -193,11 +193,11 @@ pub trait Store: Send + Sync + 'static {
     async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>>;
     /// Replaces these subscriptions' sealed secrets, in one transaction.
     async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()>;
-    /// The subscriptions `membership` made in `org`, oldest first.
+    /// The subscriptions `membership` made in `org` (all of `org`'s with `None`), oldest first.
     async fn webhook_subscriptions(
         &self,
         org: Uuid,
-        membership: Uuid,
+        membership: Option<Uuid>,
         page: PageRequest,
     ) -> StoreResult<Page<WebhookSubscription>>;
     async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>>;
@@ -218,11 +218,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Records attempts and their outcomes in one write, and frees their leases, where `owner`
     /// still holds them. One answer per attempt, in order: false where it does not (its lease
-    /// expired and another worker took the delivery), and that attempt is not recorded.
+    /// expired and another worker took the delivery), and that attempt is not recorded. The
+    /// attempts' subscriptions' health follows `rules` ([`SubscriptionHealth::after`]).
     async fn record_webhook_attempts(
         &self,
         owner: Uuid,
         attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
+        rules: HealthRules,
     ) -> StoreResult<Vec<bool>>;
     async fn webhook_deliveries(&self, query: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>>;
     /// A delivery of any organization with its attempts, oldest first.

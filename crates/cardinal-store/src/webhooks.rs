@@ -10,6 +10,20 @@ use crate::PageRequest;
 use jiff::Timestamp;
 use uuid::Uuid;
 
+/// Subscriptions one organization may have at once; one more is refused (422
+/// `limit_reached`). Each subscription multiplies every event's deliveries, so the cap bounds
+/// what one organization can ask of the delivery workers.
+pub const SUBSCRIPTIONS_PER_ORGANIZATION: i64 = 25;
+
+/// The refusal of a subscription past [`SUBSCRIPTIONS_PER_ORGANIZATION`].
+pub fn too_many_subscriptions() -> crate::StoreError {
+    crate::StoreError::Domain(cardinal_domain::DomainError::Invalid(vec![cardinal_domain::FieldIssue::new(
+        "limit_reached",
+        "",
+        format!("an organization may have at most {SUBSCRIPTIONS_PER_ORGANIZATION} webhook subscriptions"),
+    )]))
+}
+
 /// The topics Cardinal sends; others Qonto lists are stored on a subscription, never sent.
 pub const TOPICS_SENT: [&str; 2] = ["v1/cards", "v1/transactions"];
 
@@ -26,6 +40,8 @@ pub struct WebhookSubscription {
     pub secret_sealed: Vec<u8>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// How its receiver has been doing: slowed or disabled after failures.
+    pub health: SubscriptionHealth,
 }
 
 /// An event a change reports, written in the change's transaction.
@@ -169,7 +185,8 @@ impl FairShare {
     }
 
     fn counts(&self) -> (std::collections::HashMap<Uuid, usize>, std::collections::HashMap<Uuid, usize>) {
-        let (mut organizations, mut subscriptions) = (std::collections::HashMap::new(), std::collections::HashMap::new());
+        let (mut organizations, mut subscriptions) =
+            (std::collections::HashMap::new(), std::collections::HashMap::new());
         for (organization, subscription) in &self.in_flight {
             *organizations.entry(*organization).or_insert(0) += 1;
             *subscriptions.entry(*subscription).or_insert(0) += 1;
@@ -210,5 +227,165 @@ impl FairShare {
             }
         }
         picked
+    }
+}
+
+/// How a subscription's receiver has been doing, kept on the subscription: a receiver that
+/// keeps failing is slowed (its deliveries wait, with a pause that doubles), then disabled
+/// (nothing more is attempted or written for it) once it has failed without a success for
+/// [`HealthRules::disable_after`]. A success ends a streak; an update by its owner, or the
+/// control API, enables it again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubscriptionHealth {
+    /// Failed attempts since the last success.
+    pub consecutive_failures: u32,
+    /// When the first of them was made (real time).
+    pub failing_since: Option<Timestamp>,
+    /// Slowed: its deliveries are not attempted before this.
+    pub paused_until: Option<Timestamp>,
+    /// Disabled: when.
+    pub disabled_at: Option<Timestamp>,
+}
+
+/// The rules of [`SubscriptionHealth`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthRules {
+    /// Failures in a row after which the subscription is slowed.
+    pub slow_after: u32,
+    /// The first pause; each failure after it doubles the pause, up to `longest_pause`.
+    pub first_pause: jiff::SignedDuration,
+    pub longest_pause: jiff::SignedDuration,
+    /// How long a subscription may fail without a success before it is disabled.
+    pub disable_after: jiff::SignedDuration,
+}
+
+impl Default for HealthRules {
+    /// Five failures in a row slow a subscription (5 s, doubling up to 10 min); five days of
+    /// failures disable it, as Svix does.
+    fn default() -> HealthRules {
+        HealthRules {
+            slow_after: 5,
+            first_pause: jiff::SignedDuration::from_secs(5),
+            longest_pause: jiff::SignedDuration::from_mins(10),
+            disable_after: jiff::SignedDuration::from_hours(5 * 24),
+        }
+    }
+}
+
+impl SubscriptionHealth {
+    /// "active", "slowed" or "disabled" at `now`.
+    pub fn state(&self, now: Timestamp) -> &'static str {
+        match (self.disabled_at, self.paused_until) {
+            (Some(_), _) => "disabled",
+            (None, Some(until)) if until > now => "slowed",
+            _ => "active",
+        }
+    }
+
+    /// The health after `attempts` (when each was made, and whether it succeeded), in the
+    /// order they were made, recorded at `now`.
+    pub fn after(mut self, attempts: &[(Timestamp, bool)], now: Timestamp, rules: &HealthRules) -> SubscriptionHealth {
+        for (at, succeeded) in attempts {
+            if *succeeded {
+                self = SubscriptionHealth { disabled_at: self.disabled_at, ..SubscriptionHealth::default() };
+            } else {
+                self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+                self.failing_since.get_or_insert(*at);
+            }
+        }
+        if self.disabled_at.is_some() || self.consecutive_failures < rules.slow_after {
+            return self;
+        }
+        let doublings = (self.consecutive_failures - rules.slow_after).min(16) as i32;
+        let pause = (rules.first_pause * 2i32.pow(doublings as u32)).min(rules.longest_pause);
+        self.paused_until = now.checked_add(pause).ok();
+        let failing_for = self.failing_since.map(|since| now.duration_since(since));
+        if failing_for.is_some_and(|failing| failing >= rules.disable_after) {
+            self.disabled_at = Some(now);
+        }
+        self
+    }
+
+    /// Real milliseconds, as both backends store the four columns.
+    pub fn columns(&self) -> (i64, Option<i64>, Option<i64>, Option<i64>) {
+        let ms = |t: Option<Timestamp>| t.map(|t| t.as_millisecond());
+        (i64::from(self.consecutive_failures), ms(self.failing_since), ms(self.paused_until), ms(self.disabled_at))
+    }
+
+    /// The health read back from those columns.
+    pub fn from_columns(failures: i64, since: Option<i64>, paused: Option<i64>, disabled: Option<i64>) -> Self {
+        let at = |ms: Option<i64>| ms.and_then(|ms| Timestamp::from_millisecond(ms).ok());
+        SubscriptionHealth {
+            consecutive_failures: failures.clamp(0, i64::from(u32::MAX)) as u32,
+            failing_since: at(since),
+            paused_until: at(paused),
+            disabled_at: at(disabled),
+        }
+    }
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::*;
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + seconds).unwrap()
+    }
+
+    #[test]
+    fn failures_slow_a_subscription_then_disable_it_and_a_success_heals_it() {
+        let rules = HealthRules { disable_after: jiff::SignedDuration::from_secs(60), ..HealthRules::default() };
+        let four: Vec<(Timestamp, bool)> = (0..4).map(|i| (at(i), false)).collect();
+        let health = SubscriptionHealth::default().after(&four, at(4), &rules);
+        assert_eq!((health.consecutive_failures, health.state(at(4))), (4, "active"));
+        let health = health.after(&[(at(5), false)], at(5), &rules);
+        assert_eq!(health.paused_until, Some(at(10)), "slowed for the first pause");
+        assert_eq!(health.state(at(6)), "slowed");
+        let health = health.after(&[(at(11), false)], at(11), &rules);
+        assert_eq!(health.paused_until, Some(at(21)), "the pause doubles");
+        let healed = health.after(&[(at(12), false), (at(13), true)], at(13), &rules);
+        assert_eq!(healed, SubscriptionHealth::default(), "a success ends the streak");
+        let failing = health.after(&[(at(60), false)], at(60), &rules);
+        assert_eq!((failing.disabled_at, failing.state(at(61))), (Some(at(60)), "disabled"));
+        let longest = SubscriptionHealth { consecutive_failures: 40, ..health }.after(&[], at(30), &rules);
+        assert_eq!(longest.paused_until, Some(at(630)), "ten minutes at most");
+    }
+}
+
+/// What recording attempts does to their subscriptions' health: each subscription's attempts
+/// (when made, whether they succeeded) in the order given. `subscription_of` names a
+/// delivery's subscription.
+pub fn attempts_by_subscription(
+    attempts: &[(&DeliveryAttempt, AttemptOutcome)],
+    subscription_of: impl Fn(Uuid) -> Option<Uuid>,
+) -> Vec<(Uuid, Vec<(Timestamp, bool)>)> {
+    let mut grouped: Vec<(Uuid, Vec<(Timestamp, bool)>)> = Vec::new();
+    for (attempt, outcome) in attempts {
+        let Some(subscription) = subscription_of(attempt.delivery_id) else { continue };
+        let made = (attempt.at, *outcome == AttemptOutcome::Delivered);
+        match grouped.iter_mut().find(|(id, _)| *id == subscription) {
+            Some((_, list)) => list.push(made),
+            None => grouped.push((subscription, vec![made])),
+        }
+    }
+    grouped
+}
+
+/// What a backend does with a subscription's new health besides storing it: `Disable` fails
+/// its pending deliveries, `Pause` moves them to the end of the pause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthConsequence {
+    None,
+    Pause(Timestamp),
+    Disable,
+}
+
+impl HealthConsequence {
+    pub fn of(before: &SubscriptionHealth, after: &SubscriptionHealth) -> HealthConsequence {
+        match (before.disabled_at, after.disabled_at, after.paused_until) {
+            (None, Some(_), _) => HealthConsequence::Disable,
+            (_, None, Some(until)) if after.paused_until != before.paused_until => HealthConsequence::Pause(until),
+            _ => HealthConsequence::None,
+        }
     }
 }

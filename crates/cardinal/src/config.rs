@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// attempt more than delays, then the delivery is `failed`.
     #[arg(long, env = "CARDINAL_WEBHOOK_RETRY_DELAYS", default_value = "10s,1m,5m,30m,2h,6h,12h,24h,24h")]
     pub webhook_retry_delays: String,
+    /// How long a webhook subscription may fail without a success before it is disabled
+    /// (s, m, h, d); five failures in a row already slow it.
+    #[arg(long, env = "CARDINAL_WEBHOOK_DISABLE_AFTER", default_value = "5d")]
+    pub webhook_disable_after: String,
     /// Address blocks (comma-separated, e.g. `10.1.2.0/24,fd00:1::/64`) webhooks may call
     /// although they are not public: an operator's own internal receivers. Default none.
     #[arg(long, env = "CARDINAL_WEBHOOK_ALLOW_NETWORK", default_value = "")]

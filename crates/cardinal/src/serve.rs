@@ -44,6 +44,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("--webhook-retry-delays: {e}"))?;
     let allowed = parse_blocks(&args.webhook_allow_network).map_err(|e| format!("--webhook-allow-network: {e}"))?;
     config.webhook_addresses = cardinal_api::webhooks::address::AddressPolicy::new(mode, allowed);
+    config.webhook_health.disable_after =
+        cardinal_api::webhooks::delivery::parse_disable_after(&args.webhook_disable_after)
+            .map_err(|e| format!("--webhook-disable-after: {e}"))?;
     let state = AppState::new(store.clone(), config, CardVault::new(&key));
     // Every process delivers webhooks unless told not to; leases keep two from making one attempt.
     if args.webhook_delivery == "on" {

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cardinal_domain::Role;
-use cardinal_store::{WebhookSubscription, TOPICS_SENT};
+use cardinal_store::{SubscriptionHealth, WebhookSubscription, TOPICS_SENT};
 use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -174,6 +174,7 @@ async fn create_subscription(state: &AppState, principal: &Principal, body: &Byt
         secret_sealed: state.vault.seal(id, &secret),
         created_at: now,
         updated_at: now,
+        health: SubscriptionHealth::default(),
     };
     state.store.insert_webhook_subscription(subscription.clone()).await?;
     let unsent: Vec<&String> = subscription.types.iter().filter(|t| !TOPICS_SENT.contains(&t.as_str())).collect();
@@ -194,7 +195,7 @@ pub async fn list(
             let page_request = Params::parse(query.as_deref()).page()?;
             let page = state
                 .store
-                .webhook_subscriptions(principal.organization.id, principal.membership.id, page_request)
+                .webhook_subscriptions(principal.organization.id, Some(principal.membership.id), page_request)
                 .await?;
             let items: Vec<SubscriptionBody> = page.items.iter().map(|s| SubscriptionBody::of(s, None)).collect();
             Ok(Json(json!({"subscriptions": items, "meta": Meta::of(&page, page_request)})))
@@ -239,6 +240,9 @@ pub async fn replace(
             subscription.description = requested.description.unwrap_or(subscription.description);
             permitted(&principal, &subscription.types)?;
             subscription.updated_at = principal.now();
+            // An update by its owner enables a slowed or disabled subscription again, as
+            // updating an endpoint does at Stripe: the owner has looked at their receiver.
+            subscription.health = SubscriptionHealth::default();
             if !state.store.update_webhook_subscription(subscription.clone()).await? {
                 return Err(ApiError::not_found("webhook subscription"));
             }

@@ -59,6 +59,15 @@ pub fn parse_retry_delays(text: &str) -> Result<Vec<SignedDuration>, String> {
     Ok(delays)
 }
 
+/// `--webhook-disable-after`: how long a subscription may fail without a success before it is
+/// disabled (`5d` by default; `30s` shows it happen in a sandbox), at least a second.
+pub fn parse_disable_after(text: &str) -> Result<SignedDuration, String> {
+    span_seconds(text.trim(), UP_TO_DAYS)
+        .filter(|s| (1..=365 * 86_400).contains(s))
+        .map(|s| SignedDuration::from_secs(s as i64))
+        .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m, 12h or 5d (at most 365d)"))
+}
+
 /// `10s`, `5m`, `2h`, `1d`: at least a second, at most seven days.
 fn parse_delay(text: &str) -> Result<SignedDuration, String> {
     let seconds = span_seconds(text, UP_TO_DAYS)
@@ -181,7 +190,7 @@ impl Worker {
             return;
         }
         let ids: Vec<Uuid> = attempts.iter().map(|(a, _)| a.delivery_id).collect();
-        match self.state.store.record_webhook_attempts(self.owner, attempts).await {
+        match self.state.store.record_webhook_attempts(self.owner, attempts, self.state.config.webhook_health).await {
             Ok(recorded) => {
                 for (id, _) in ids.iter().zip(recorded).filter(|(_, recorded)| !recorded) {
                     tracing::warn!(delivery = %id, "the lease expired during the attempt; another worker has it");

@@ -40,7 +40,7 @@ macro_rules! conformance_tests {
             idempotency_keys_claim_replay_and_expire, sca_sessions_are_decided_once_and_used_once,
             card_changes_spend_their_sca_session_with_the_change,
             card_changes_write_their_deliveries_with_them, delivery_leases_are_exclusive_and_ordered,
-            outbox_events_outlive_nothing_and_skip_nothing, claims_share_the_room_out_fairly,
+            outbox_events_outlive_nothing_and_skip_nothing, claims_share_the_room_out_fairly, failing_subscriptions_are_slowed_then_disabled,
             webhook_secrets_are_walked_and_replaced,
             data_view_tokens_open_once_before_they_expire);
     };

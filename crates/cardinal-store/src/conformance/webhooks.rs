@@ -14,6 +14,7 @@ fn subscription(seed: &OrganizationSeed, topic: &str, created_at: Timestamp) -> 
         secret_sealed: vec![1, 2, 3],
         created_at,
         updated_at: created_at,
+        health: SubscriptionHealth::default(),
     }
 }
 
@@ -75,12 +76,14 @@ pub async fn card_changes_write_their_deliveries_with_them(store: Arc<dyn Store>
     assert!(delivery.event.data.contains("\"after\""));
     assert_eq!(delivery.event.ordering_key, card);
 
-    let listed =
-        store.webhook_subscriptions(org, seed.memberships[0].id, PageRequest { page: 1, per_page: 10 }).await.unwrap();
+    let listed = store
+        .webhook_subscriptions(org, Some(seed.memberships[0].id), PageRequest { page: 1, per_page: 10 })
+        .await
+        .unwrap();
     assert_eq!(listed.total, 2);
     assert_eq!(
         store
-            .webhook_subscriptions(org, seed.memberships[1].id, PageRequest { page: 1, per_page: 10 })
+            .webhook_subscriptions(org, Some(seed.memberships[1].id), PageRequest { page: 1, per_page: 10 })
             .await
             .unwrap()
             .total,
@@ -113,7 +116,10 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
     let names: Vec<bool> = claimed.iter().map(|c| c.delivery.event.data.contains("\"one\"")).collect();
     assert_eq!(claimed.len(), 2, "the first event of each card; the second waits for the first: {names:?}");
     assert!(claimed.iter().any(|c| c.delivery.event.data.contains("\"one\"")));
-    assert!(store.claim_webhook_deliveries(b, Timestamp::now(), later(300), &FairShare::room(10)).await.unwrap().is_empty(), "leased");
+    assert!(
+        store.claim_webhook_deliveries(b, Timestamp::now(), later(300), &FairShare::room(10)).await.unwrap().is_empty(),
+        "leased"
+    );
 
     // The lease runs out: another owner takes the deliveries; the first owner's record is refused.
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
@@ -130,13 +136,16 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
         answer: owner_note.into(),
         request_headers: vec![("x-cardinal-attempt".into(), "1".into())],
     };
-    let late = store.record_webhook_attempts(a, vec![(attempt("late"), AttemptOutcome::Delivered)]).await.unwrap();
+    let late = store
+        .record_webhook_attempts(a, vec![(attempt("late"), AttemptOutcome::Delivered)], HealthRules::default())
+        .await
+        .unwrap();
     assert_eq!(late, vec![false], "a lease taken over refuses its former owner's record");
     // One write records several attempts: the other card's as well.
     let other = taken.iter().find(|c| c.delivery.id != first.delivery.id).unwrap();
     let other_attempt = DeliveryAttempt { delivery_id: other.delivery.id, ..attempt("other") };
     let both = vec![(attempt("ok"), AttemptOutcome::Delivered), (other_attempt, AttemptOutcome::Delivered)];
-    assert_eq!(store.record_webhook_attempts(b, both).await.unwrap(), vec![true, true]);
+    assert_eq!(store.record_webhook_attempts(b, both, HealthRules::default()).await.unwrap(), vec![true, true]);
     assert_eq!(store.webhook_delivery(other.delivery.id).await.unwrap().unwrap().0.status, DeliveryStatus::Delivered);
     let (delivered, attempts) = store.webhook_delivery(first.delivery.id).await.unwrap().unwrap();
     assert_eq!((delivered.status, delivered.attempts, attempts.len()), (DeliveryStatus::Delivered, 1, 1));
@@ -150,11 +159,18 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
     let failed =
         DeliveryAttempt { delivery_id: next[0].delivery.id, number: 1, status_code: Some(500), ..attempt("no") };
     assert_eq!(
-        store.record_webhook_attempts(a, vec![(failed, AttemptOutcome::RetryAt(retry_at))]).await.unwrap(),
+        store
+            .record_webhook_attempts(a, vec![(failed, AttemptOutcome::RetryAt(retry_at))], HealthRules::default())
+            .await
+            .unwrap(),
         vec![true]
     );
     assert!(
-        store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), &FairShare::room(10)).await.unwrap().is_empty(),
+        store
+            .claim_webhook_deliveries(a, Timestamp::now(), later(30_000), &FairShare::room(10))
+            .await
+            .unwrap()
+            .is_empty(),
         "not due"
     );
     assert!(store.retry_webhook_delivery(next[0].delivery.id, Timestamp::now()).await.unwrap());
@@ -206,7 +222,7 @@ pub async fn outbox_events_outlive_nothing_and_skip_nothing(store: Arc<dyn Store
     store.update_card(gone_org, gone.cards[0].card.id, reported_rename("early")).await.unwrap();
     let early = claim().await.unwrap();
     assert_eq!(early.len(), 1);
-    store.record_webhook_attempts(owner, delivered(&early)).await.unwrap();
+    store.record_webhook_attempts(owner, delivered(&early), HealthRules::default()).await.unwrap();
     store.update_card(gone_org, gone.cards[0].card.id, reported_rename("late")).await.unwrap();
     store.update_card(gone_org, gone.cards[1].card.id, reported_rename("late too")).await.unwrap();
     assert!(store.delete_organization(gone_org).await.unwrap());
@@ -257,4 +273,73 @@ pub async fn claims_share_the_room_out_fairly(store: Arc<dyn Store>) {
     let capped = FairShare { room: 10, per_subscription: 10, per_organization: 3, in_flight: vec![] };
     let claimed = store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), &capped).await.unwrap();
     assert_eq!(claimed.len(), 3, "an organization's cap holds within one claim");
+}
+
+/// A failed attempt of `claimed`, for the health stories.
+fn failed_attempt(claimed: &ClaimedDelivery) -> (DeliveryAttempt, AttemptOutcome) {
+    let attempt = DeliveryAttempt {
+        delivery_id: claimed.delivery.id,
+        number: claimed.delivery.attempts + 1,
+        at: Timestamp::now(),
+        latency_ms: 1000,
+        status_code: None,
+        error: Some("no answer within 1000 ms".into()),
+        answer: String::new(),
+        request_headers: vec![],
+    };
+    (attempt, AttemptOutcome::RetryAt(later(10)))
+}
+
+/// Failures in a row slow a subscription: its pending deliveries, and those its later events
+/// make, wait for the end of the pause. Failing for longer than the rules allow disables it:
+/// its pending deliveries fail and its organization's changes write none for it any more. An
+/// update by its owner enables it again.
+pub async fn failing_subscriptions_are_slowed_then_disabled(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "health").await;
+    let org = seed.organization.id;
+    let hook = subscription(&seed, "v1/cards", now());
+    store.insert_webhook_subscription(hook.clone()).await.unwrap();
+    for card in &seed.cards[..3] {
+        store.update_card(org, card.card.id, reported_rename("fails")).await.unwrap();
+    }
+    let owner = Uuid::new_v4();
+    let claimed =
+        store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), &FairShare::room(10)).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    let slow =
+        HealthRules { slow_after: 3, first_pause: jiff::SignedDuration::from_secs(60), ..HealthRules::default() };
+    let failures = claimed.iter().map(failed_attempt).collect();
+    assert_eq!(store.record_webhook_attempts(owner, failures, slow).await.unwrap(), vec![true; 3]);
+    let health = store.webhook_subscription(org, hook.id).await.unwrap().unwrap().health;
+    assert_eq!((health.consecutive_failures, health.state(Timestamp::now())), (3, "slowed"));
+    store.update_card(org, seed.cards[3].card.id, reported_rename("during the pause")).await.unwrap();
+    let soon = later(30_000);
+    assert!(
+        store.claim_webhook_deliveries(owner, soon, soon, &FairShare::room(10)).await.unwrap().is_empty(),
+        "nothing is due before the pause ends, not even the newest event"
+    );
+    let after_pause = later(61_000);
+    let probes = store.claim_webhook_deliveries(owner, after_pause, later(90_000), &FairShare::room(10)).await.unwrap();
+    assert_eq!(probes.len(), 4, "all due once the pause is over");
+
+    let disabling = HealthRules { disable_after: jiff::SignedDuration::ZERO, ..slow };
+    store.record_webhook_attempts(owner, vec![failed_attempt(&probes[0])], disabling).await.unwrap();
+    let disabled = store.webhook_subscription(org, hook.id).await.unwrap().unwrap();
+    assert_eq!(disabled.health.state(Timestamp::now()), "disabled");
+    let query = DeliveryQuery {
+        organization_id: org,
+        status: Some(DeliveryStatus::Pending),
+        subscription_id: None,
+        page: PageRequest { page: 1, per_page: 100 },
+    };
+    assert_eq!(store.webhook_deliveries(&query).await.unwrap().total, 0, "its pending deliveries failed");
+    store.update_card(org, seed.cards[0].card.id, reported_rename("while disabled")).await.unwrap();
+    assert_eq!(store.webhook_deliveries(&query).await.unwrap().total, 0, "no delivery is made for it");
+
+    let enabled = WebhookSubscription { health: SubscriptionHealth::default(), ..disabled };
+    assert!(store.update_webhook_subscription(enabled).await.unwrap());
+    store.update_card(org, seed.cards[0].card.id, reported_rename("enabled again")).await.unwrap();
+    assert_eq!(store.webhook_deliveries(&query).await.unwrap().total, 1, "enabled again");
+    let everyone = store.webhook_subscriptions(org, None, PageRequest { page: 1, per_page: 10 }).await.unwrap();
+    assert_eq!(everyone.total, 1, "the organization's subscriptions, whoever made them");
 }
