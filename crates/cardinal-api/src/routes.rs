@@ -334,6 +334,14 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(get "/_sandbox/organizations/{id}/webhook_deliveries" => sandbox::webhooks::list; Control,
             "listWebhookDeliveries", "An organization's webhook deliveries, newest first", query = DELIVERY_QUERY,
             reply = Reply::Json(200, "WebhookDeliveryList")),
+        operation!(get "/_sandbox/organizations/{id}/webhook_subscriptions" => sandbox::webhooks::subscriptions;
+            Control, "listOrganizationWebhookSubscriptions",
+            "Every webhook subscription of an organization, with its receiver's health (active, slowed, disabled)",
+            query = &PAGINATION, reply = Reply::Json(200, "WebhookSubscriptionHealthList")),
+        operation!(post "/_sandbox/organizations/{id}/webhook_subscriptions/{subscription}/enable" =>
+            sandbox::webhooks::enable; Control, "enableWebhookSubscription",
+            "Make a slowed or disabled webhook subscription active again",
+            reply = Reply::Json(200, "WebhookSubscriptionHealthEnvelope")),
         operation!(get "/_sandbox/webhook_deliveries/{id}" => sandbox::webhooks::show; Control, "getWebhookDelivery",
             "A delivery: the exact body sent and every attempt", reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
         operation!(post "/_sandbox/webhook_deliveries/{id}/retry" => sandbox::webhooks::retry; Control,

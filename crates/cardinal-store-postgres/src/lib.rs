@@ -26,6 +26,7 @@ use jiff::Timestamp;
 use rows::*;
 use sca::spend_sca_session;
 use std::time::Duration;
+use timeouts::with_timeouts;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
@@ -213,7 +214,9 @@ mod migrations;
 mod organizations;
 mod sca;
 mod settings;
+mod timeouts;
 mod transactions;
+mod webhook_health;
 mod webhooks;
 
 fn backoff(attempt: u32) -> Duration {
@@ -305,28 +308,6 @@ impl PostgresStore {
             self.timeout.as_millis()
         )))
     }
-}
-
-/// The client side of the timeouts: connecting takes at most `timeout`; TCP keepalives and a
-/// TCP user timeout close a connection whose server vanished (a partition) within seconds
-/// instead of the kernel's minutes; and the server cancels a statement running longer than a
-/// request could wait for it, and ends a transaction whose client went silent.
-fn with_timeouts(config: &mut tokio_postgres::Config, timeout: Duration) {
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(timeout);
-    }
-    config
-        .keepalives(true)
-        .keepalives_idle(Duration::from_secs(5))
-        .keepalives_interval(Duration::from_secs(1))
-        .keepalives_retries(3)
-        .tcp_user_timeout(Duration::from_secs(10));
-    let statement_ms = timeout.as_millis().max(1000);
-    let options = config.get_options().unwrap_or_default().to_owned();
-    config.options(format!(
-        "{options} -c statement_timeout={statement_ms} -c idle_in_transaction_session_timeout={}",
-        statement_ms * 10
-    ));
 }
 
 type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;

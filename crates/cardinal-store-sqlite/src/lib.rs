@@ -6,6 +6,7 @@ mod cards;
 mod credentials;
 mod engine;
 mod idempotency;
+mod leases;
 mod migrations;
 mod organizations;
 mod rows;
@@ -13,6 +14,7 @@ mod sca;
 mod settings;
 mod stats;
 mod transactions;
+mod webhook_health;
 mod webhooks;
 
 pub use engine::Location;
@@ -41,7 +43,7 @@ pub struct SqliteStore {
     /// Webhook delivery leases. One process owns a SQLite database (its engine is the only
     /// writer), so a lease lives in that process's memory, and a claim is a read, not a write
     /// through the single writer the card changes need.
-    leases: webhooks::Leases,
+    leases: leases::Leases,
 }
 
 impl SqliteStore {

@@ -1,6 +1,7 @@
 //! Webhooks: subscriptions, the outbox written with each change, the deliveries made from it
 //! and their leases.
 
+use crate::webhook_health::update_health;
 use crate::*;
 use std::collections::HashMap;
 
@@ -151,7 +152,7 @@ fn load_delivery(conn: &Connection, id: &str) -> StoreResult<Option<WebhookDeliv
         .map_err(sql)
 }
 
-fn load_subscription(conn: &Connection, id: &str) -> StoreResult<Option<WebhookSubscription>> {
+pub(crate) fn load_subscription(conn: &Connection, id: &str) -> StoreResult<Option<WebhookSubscription>> {
     conn.prepare_cached(&format!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = ?1"))
         .and_then(|mut s| s.query_row([id], subscription).optional())
         .map_err(sql)
@@ -498,66 +499,6 @@ impl SqliteStore {
     }
 }
 
-/// What the recorded attempts say of their subscriptions' receivers: each subscription's
-/// health is brought up to date, a newly slowed one's pending deliveries wait for the end of
-/// its pause, and a newly disabled one's are failed.
-fn update_health(
-    conn: &Connection,
-    recorded: &[(&DeliveryAttempt, AttemptOutcome)],
-    rules: &HealthRules,
-) -> StoreResult<()> {
-    let mut subscription_of = HashMap::new();
-    for (attempt, _) in recorded {
-        let id = attempt.delivery_id.to_string();
-        let subscription: Option<String> = conn
-            .prepare_cached("SELECT subscription_id FROM webhook_deliveries WHERE id = ?1")
-            .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())
-            .map_err(sql)?;
-        if let Some(subscription) = subscription.and_then(|s| Uuid::parse_str(&s).ok()) {
-            subscription_of.insert(attempt.delivery_id, subscription);
-        }
-    }
-    let now = Timestamp::now();
-    for (subscription, made) in attempts_by_subscription(recorded, |d| subscription_of.get(&d).copied()) {
-        let id = subscription.to_string();
-        let Some(before) = load_subscription(conn, &id)?.map(|s| s.health) else { continue };
-        let after = before.after(&made, now, rules);
-        if after == before {
-            continue;
-        }
-        let (failures, since, paused, disabled) = after.columns();
-        conn.prepare_cached(
-            "UPDATE webhook_subscriptions SET consecutive_failures = ?1, failing_since_ms = ?2, paused_until_ms = ?3, \
-             disabled_at_ms = ?4 WHERE id = ?5",
-        )
-        .and_then(|mut s| s.execute(params![failures, since, paused, disabled, id]))
-        .map_err(sql)?;
-        match HealthConsequence::of(&before, &after) {
-            HealthConsequence::Pause(until) => {
-                conn.prepare_cached(
-                    "UPDATE webhook_deliveries SET next_attempt_ms = ?1 WHERE subscription_id = ?2 \
-                     AND status = 'pending' AND next_attempt_ms < ?1",
-                )
-                .and_then(|mut s| s.execute(params![until.as_millisecond(), id]))
-                .map_err(sql)?;
-            }
-            HealthConsequence::Disable => {
-                let failed = conn
-                    .prepare_cached(
-                        "UPDATE webhook_deliveries SET status = 'failed', next_attempt_ms = NULL \
-                         WHERE subscription_id = ?1 AND status = 'pending'",
-                    )
-                    .and_then(|mut s| s.execute([&id]))
-                    .map_err(sql)?;
-                tracing::warn!(subscription = %id, failures = after.consecutive_failures, pending_failed = failed,
-                    "webhook subscription disabled: its receiver failed without a success for too long");
-            }
-            HealthConsequence::None => {}
-        }
-    }
-    Ok(())
-}
-
 /// Records one attempt and what it leaves its delivery as.
 fn record_attempt(conn: &Connection, a: &DeliveryAttempt, outcome: AttemptOutcome) -> StoreResult<()> {
     let (status, next) = outcome.columns();
@@ -584,68 +525,4 @@ fn record_attempt(conn: &Connection, a: &DeliveryAttempt, outcome: AttemptOutcom
     })
     .map_err(sql)?;
     Ok(())
-}
-
-/// This process's delivery leases: delivery id → (owner, until, in real milliseconds).
-#[derive(Default)]
-pub(crate) struct Leases(std::sync::Mutex<std::collections::HashMap<String, (Uuid, i64)>>);
-
-impl Leases {
-    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Uuid, i64)>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// How many leases run at `now` (expired ones are dropped).
-    fn held(&self, now: Timestamp) -> usize {
-        let mut map = self.map();
-        map.retain(|_, (_, until)| *until > now.as_millisecond());
-        map.len()
-    }
-
-    /// Leases up to `limit` of the candidates that nobody holds at `now` to `owner`.
-    fn take(
-        &self,
-        owner: Uuid,
-        now: Timestamp,
-        until: Timestamp,
-        candidates: Vec<String>,
-        limit: usize,
-    ) -> Vec<String> {
-        let mut map = self.map();
-        let mut taken = Vec::new();
-        for id in candidates {
-            if taken.len() == limit {
-                break;
-            }
-            let free = map.get(&id).is_none_or(|(_, lease_until)| *lease_until <= now.as_millisecond());
-            if free {
-                map.insert(id.clone(), (owner, until.as_millisecond()));
-                taken.push(id);
-            }
-        }
-        taken
-    }
-
-    /// Whether anyone holds an unexpired lease of a delivery.
-    fn is_leased(&self, id: &str, now: Timestamp) -> bool {
-        self.map().get(id).is_some_and(|(_, until)| *until > now.as_millisecond())
-    }
-
-    /// Whether `owner` holds the lease of a delivery (it may have run out: nobody took it over).
-    fn holds(&self, owner: Uuid, id: &str) -> bool {
-        self.map().get(id).is_some_and(|(holder, _)| *holder == owner)
-    }
-
-    /// Gives up `owner`'s lease of a delivery, if it holds it.
-    fn release(&self, owner: Uuid, id: &str) {
-        let mut map = self.map();
-        if map.get(id).is_some_and(|(holder, _)| *holder == owner) {
-            map.remove(id);
-        }
-    }
-
-    /// Drops any lease of a delivery (a retry makes it due now, for whoever claims it).
-    fn forget(&self, id: &str) {
-        self.map().remove(id);
-    }
 }

@@ -273,11 +273,12 @@ impl Default for HealthRules {
 }
 
 impl SubscriptionHealth {
-    /// "active", "slowed" or "disabled" at `now`.
-    pub fn state(&self, now: Timestamp) -> &'static str {
+    /// "disabled"; "slowed" from the first pause until a success (between pauses its
+    /// deliveries are attempted, and each failure pauses it again); else "active".
+    pub fn state(&self) -> &'static str {
         match (self.disabled_at, self.paused_until) {
             (Some(_), _) => "disabled",
-            (None, Some(until)) if until > now => "slowed",
+            (None, Some(_)) => "slowed",
             _ => "active",
         }
     }
@@ -337,16 +338,16 @@ mod health_tests {
         let rules = HealthRules { disable_after: jiff::SignedDuration::from_secs(60), ..HealthRules::default() };
         let four: Vec<(Timestamp, bool)> = (0..4).map(|i| (at(i), false)).collect();
         let health = SubscriptionHealth::default().after(&four, at(4), &rules);
-        assert_eq!((health.consecutive_failures, health.state(at(4))), (4, "active"));
+        assert_eq!((health.consecutive_failures, health.state()), (4, "active"));
         let health = health.after(&[(at(5), false)], at(5), &rules);
         assert_eq!(health.paused_until, Some(at(10)), "slowed for the first pause");
-        assert_eq!(health.state(at(6)), "slowed");
+        assert_eq!(health.state(), "slowed");
         let health = health.after(&[(at(11), false)], at(11), &rules);
         assert_eq!(health.paused_until, Some(at(21)), "the pause doubles");
         let healed = health.after(&[(at(12), false), (at(13), true)], at(13), &rules);
         assert_eq!(healed, SubscriptionHealth::default(), "a success ends the streak");
         let failing = health.after(&[(at(60), false)], at(60), &rules);
-        assert_eq!((failing.disabled_at, failing.state(at(61))), (Some(at(60)), "disabled"));
+        assert_eq!((failing.disabled_at, failing.state()), (Some(at(60)), "disabled"));
         let longest = SubscriptionHealth { consecutive_failures: 40, ..health }.after(&[], at(30), &rules);
         assert_eq!(longest.paused_until, Some(at(630)), "ten minutes at most");
     }

@@ -3,7 +3,7 @@
 //! sent; requests' are written here as the handlers' field readers take them.
 
 use crate::http::auth::scope;
-use crate::sandbox::webhooks::{AttemptBody, DeliverySummary};
+use crate::sandbox::webhooks::{AttemptBody, DeliverySummary, SubscriptionHealthBody};
 use crate::v2::cards::create::BulkBody;
 use crate::v2::cards::CardBody;
 use crate::v2::webhook_subscriptions::{SubscriptionBody, TOPICS};
@@ -175,6 +175,8 @@ fn webhook_schemas() -> Value {
                 "types": {"type": "array", "minItems": 1, "items": enumeration(TOPICS)},
                 "description": {"type": ["string", "null"], "maxLength": 256}}},
         "WebhookDeliveryList": list_of("webhook_deliveries", reference("WebhookDelivery")),
+        "WebhookSubscriptionHealthList": list_of("webhook_subscriptions", reference("WebhookSubscriptionHealth")),
+        "WebhookSubscriptionHealthEnvelope": wrap("webhook_subscription", reference("WebhookSubscriptionHealth")),
         "WebhookDeliveryEnvelope": wrap("webhook_delivery", json!({"allOf": [reference("WebhookDelivery"), object(json!({
             "callback_url": text, "body": {"type": "string", "description": "the exact body sent"},
             "attempts_made": {"type": "array", "items": reference("WebhookAttempt")}}),
@@ -202,5 +204,6 @@ fn derived() -> Map<String, Value> {
     generator.subschema_for::<SubscriptionBody>();
     generator.subschema_for::<DeliverySummary>();
     generator.subschema_for::<AttemptBody>();
+    generator.subschema_for::<SubscriptionHealthBody>();
     generator.take_definitions(true)
 }

@@ -9,7 +9,9 @@ use crate::wire::{Meta, Time};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
-use cardinal_store::{DeliveryAttempt, DeliveryQuery, DeliveryStatus, WebhookDelivery};
+use cardinal_store::{
+    DeliveryAttempt, DeliveryQuery, DeliveryStatus, SubscriptionHealth, WebhookDelivery, WebhookSubscription,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -139,6 +141,87 @@ async fn detail(state: &AppState, raw: &str) -> ApiResult<Value> {
     body["body"] = json!(envelope(&delivery.event, &subscription));
     body["attempts_made"] = json!(attempts.iter().map(AttemptBody::from).collect::<Vec<_>>());
     Ok(json!({"webhook_delivery": body}))
+}
+
+/// A subscription as the control API shows it: whoever made it, and how its receiver has been
+/// doing (never its secret).
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookSubscriptionHealth")]
+pub struct SubscriptionHealthBody {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub membership_id: Uuid,
+    pub callback_url: String,
+    pub types: Vec<String>,
+    /// `active`; `slowed` (its deliveries wait until `paused_until`); `disabled` (nothing is
+    /// attempted or made for it until its owner updates it or it is enabled here).
+    #[schemars(schema_with = "health_states")]
+    pub state: &'static str,
+    /// Failed attempts since the last success.
+    pub consecutive_failures: u32,
+    pub failing_since: Option<String>,
+    pub paused_until: Option<String>,
+    pub disabled_at: Option<String>,
+}
+
+impl SubscriptionHealthBody {
+    fn of(s: &WebhookSubscription) -> SubscriptionHealthBody {
+        let SubscriptionHealth { consecutive_failures, failing_since, paused_until, disabled_at } = s.health;
+        let text = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string());
+        SubscriptionHealthBody {
+            id: s.id,
+            organization_id: s.organization_id,
+            membership_id: s.membership_id,
+            callback_url: s.callback_url.clone(),
+            types: s.types.clone(),
+            state: s.health.state(),
+            consecutive_failures,
+            failing_since: text(failing_since),
+            paused_until: text(paused_until),
+            disabled_at: text(disabled_at),
+        }
+    }
+}
+
+/// `GET /_sandbox/organizations/{id}/webhook_subscriptions`: every member's, oldest first, with
+/// their receivers' health.
+pub async fn subscriptions(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let organization_id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("organization"))?;
+    state.store.organization(organization_id).await?.ok_or_else(|| ApiError::not_found("organization"))?;
+    let page = Params::parse(query.as_deref()).page()?;
+    let found = state.store.webhook_subscriptions(organization_id, None, page).await?;
+    let items: Vec<SubscriptionHealthBody> = found.items.iter().map(SubscriptionHealthBody::of).collect();
+    Ok(Json(json!({"webhook_subscriptions": items, "meta": Meta::of(&found, page)})))
+}
+
+/// `POST /_sandbox/organizations/{id}/webhook_subscriptions/{subscription}/enable`: a slowed or
+/// disabled subscription is active again (its failed deliveries stay failed; retry them one by
+/// one).
+pub async fn enable(
+    State(state): State<AppState>,
+    _: Admin,
+    Path((organization, subscription)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let not_found = || ApiError::not_found("webhook subscription");
+    let (organization, subscription) = match (Uuid::parse_str(&organization), Uuid::parse_str(&subscription)) {
+        (Ok(organization), Ok(subscription)) => (organization, subscription),
+        _ => return Err(not_found()),
+    };
+    let found = state.store.webhook_subscription(organization, subscription).await?.ok_or_else(not_found)?;
+    let enabled = WebhookSubscription { health: SubscriptionHealth::default(), ..found };
+    if !state.store.update_webhook_subscription(enabled.clone()).await? {
+        return Err(not_found());
+    }
+    Ok(Json(json!({"webhook_subscription": SubscriptionHealthBody::of(&enabled)})))
+}
+
+fn health_states(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::schema::one_of(["active", "slowed", "disabled"])
 }
 
 fn statuses(_: &mut schemars::SchemaGenerator) -> schemars::Schema {

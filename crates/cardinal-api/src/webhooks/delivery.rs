@@ -146,6 +146,7 @@ impl Worker {
             // cannot take what is being recorded (this worker's leases still hold it); it only
             // misses a card's next event, which the next loop claims.
             let share = fair_share(free, &in_flight);
+            let recorded_some = !ended.is_empty();
             let (_, claimed) = tokio::join!(this.record(std::mem::take(&mut ended)), this.claim(&share));
             let full = claimed.len() == free;
             for delivery in claimed {
@@ -156,8 +157,11 @@ impl Worker {
                     let _ = done.send(worker.attempt(delivery).await);
                 });
             }
-            if full && free > 0 {
-                continue; // more may be due: claim again once this loop has recorded
+            // More may be due: claim again now. After a record, too: the claim beside it could
+            // not take a card's next event while its previous one was still being recorded,
+            // and waiting for the poll would hold each card's events to one per poll.
+            if (full && free > 0) || recorded_some {
+                continue;
             }
             // Wait for an attempt to end (the card's next event may now be due) or the poll.
             if let Ok(Some(attempt)) = tokio::time::timeout(POLL, finished.recv()).await {

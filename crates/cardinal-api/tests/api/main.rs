@@ -20,4 +20,5 @@ mod security;
 mod strict_schema;
 mod updates;
 mod webhook_addresses;
+mod webhook_fairness;
 mod webhooks;

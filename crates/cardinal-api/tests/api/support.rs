@@ -74,6 +74,7 @@ pub struct Builder {
     webhook_retry_delays: Option<Vec<jiff::SignedDuration>>,
     webhook_allow_network: Vec<cardinal_api::net::Cidr>,
     resolver: Option<Arc<dyn HostResolver>>,
+    webhook_health: Option<cardinal_store::HealthRules>,
 }
 
 impl Builder {
@@ -101,6 +102,12 @@ impl Builder {
     /// `--webhook-allow-network`.
     pub fn webhook_allow_network(mut self, blocks: &str) -> Builder {
         self.webhook_allow_network = cardinal_api::net::parse_blocks(blocks).unwrap();
+        self
+    }
+
+    /// When failing subscriptions are slowed and disabled.
+    pub fn webhook_health(mut self, rules: cardinal_store::HealthRules) -> Builder {
+        self.webhook_health = Some(rules);
         self
     }
 
@@ -141,6 +148,7 @@ impl Builder {
             config.webhook_retry_delays = delays;
         }
         config.webhook_addresses = AddressPolicy::new(self.mode, self.webhook_allow_network);
+        config.webhook_health = self.webhook_health.unwrap_or_default();
         let key = CardKey::generate();
         let resolver = self.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
         let control = match self.mode {
@@ -220,6 +228,7 @@ impl TestApp {
             webhook_retry_delays: None,
             webhook_allow_network: Vec::new(),
             resolver: None,
+            webhook_health: None,
         }
     }
 

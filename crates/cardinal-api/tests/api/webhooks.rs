@@ -27,7 +27,9 @@ pub(crate) enum Answer {
 #[derive(Clone, Debug)]
 pub(crate) struct Received {
     headers: HeaderMap,
-    body: String,
+    pub(crate) body: String,
+    /// When it arrived.
+    pub(crate) at: std::time::Instant,
 }
 
 #[derive(Clone, Default)]
@@ -46,7 +48,8 @@ impl Receiver {
             axum::routing::post(move |headers: HeaderMap, body: String| {
                 let this = this.clone();
                 async move {
-                    this.received.lock().unwrap().push(Received { headers, body });
+                    let at = std::time::Instant::now();
+                    this.received.lock().unwrap().push(Received { headers, body, at });
                     let next = this.script.lock().unwrap().pop_front();
                     match next {
                         None => (StatusCode::OK, HeaderMap::new(), "ok".to_owned()),
@@ -82,7 +85,7 @@ impl Receiver {
     }
 
     /// Waits (at most 10 s) until `n` requests have arrived.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..200 {
             if self.received().len() >= n {
                 return self.received();
