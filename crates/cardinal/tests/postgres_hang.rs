@@ -85,18 +85,12 @@ fn timed(address: &str, method: &str, path: &str, auth: &str) -> (u16, Option<St
 
 #[test]
 fn a_hung_postgres_answers_503_within_about_a_second_on_every_process() {
-    let Ok(url) = std::env::var("CARDINAL_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: CARDINAL_TEST_POSTGRES_URL is not set");
-        return;
-    };
-    let schema = format!("hang_{}", std::process::id());
-    psql(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
+    let Some((url, schema)) = postgres_schema("hang") else { return };
     // postgres://user@host:port/db → the same through the proxy.
     let (before, rest) = url.split_once('@').expect("a user in the test URL");
     let (upstream, after) = rest.split_once('/').expect("a database in the test URL");
     let proxy = Proxy::start(upstream.to_owned());
-    let separator = if after.contains('?') { '&' } else { '?' };
-    let database = format!("{before}@{}/{after}{separator}options=-c%20search_path%3D{schema}", proxy.address);
+    let database = in_schema(&format!("{before}@{}/{after}", proxy.address), &schema);
     let dir = std::env::temp_dir().join(format!("cardinal-hang-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let processes = [start(&database, &dir), start(&database, &dir)];

@@ -114,14 +114,8 @@ fn assert_card_order(arrivals: &[Value], first: &str) {
 
 #[test]
 fn two_processes_deliver_each_event_once_and_lose_none_when_one_is_killed() {
-    let Ok(url) = std::env::var("CARDINAL_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: CARDINAL_TEST_POSTGRES_URL is not set");
-        return;
-    };
-    let schema = format!("hooks_{}", std::process::id());
-    psql(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let Some((url, schema)) = postgres_schema("hooks") else { return };
+    let database = in_schema(&url, &schema);
     let dir = std::env::temp_dir().join(format!("cardinal-hooks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let first = start(&database, &dir);

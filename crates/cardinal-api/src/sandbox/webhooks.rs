@@ -91,8 +91,7 @@ pub async fn list(
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let organization_id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("organization"))?;
-    state.store.organization(organization_id).await?.ok_or_else(|| ApiError::not_found("organization"))?;
+    let organization_id = known_organization(&state, &raw).await?;
     let params = Params::parse(query.as_deref());
     let status = params
         .one("status")
@@ -111,6 +110,14 @@ pub async fn list(
         state.store.webhook_deliveries(&DeliveryQuery { organization_id, status, subscription_id, page }).await?;
     let items: Vec<DeliverySummary> = found.items.iter().map(DeliverySummary::from).collect();
     Ok(Json(json!({"webhook_deliveries": items, "meta": Meta::of(&found, page)})))
+}
+
+/// The organization a path names, if it exists (a 404 otherwise).
+async fn known_organization(state: &AppState, raw: &str) -> ApiResult<Uuid> {
+    let not_found = || ApiError::not_found("organization");
+    let id = Uuid::parse_str(raw).map_err(|_| not_found())?;
+    state.store.organization(id).await?.ok_or_else(not_found)?;
+    Ok(id)
 }
 
 /// `GET /_sandbox/webhook_deliveries/{id}`: the exact body sent and every attempt.
@@ -191,8 +198,7 @@ pub async fn subscriptions(
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let organization_id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("organization"))?;
-    state.store.organization(organization_id).await?.ok_or_else(|| ApiError::not_found("organization"))?;
+    let organization_id = known_organization(&state, &raw).await?;
     let page = Params::parse(query.as_deref()).page()?;
     let found = state.store.webhook_subscriptions(organization_id, None, page).await?;
     let items: Vec<SubscriptionHealthBody> = found.items.iter().map(SubscriptionHealthBody::of).collect();

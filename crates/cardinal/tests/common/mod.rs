@@ -170,3 +170,21 @@ pub fn psql(url: &str, statement: &str) {
     let status = Command::new("psql").args([url, "-q", "-c", statement]).status().expect("psql runs");
     assert!(status.success(), "psql {statement}");
 }
+
+/// The test server's URL and a fresh schema `{prefix}_{pid}` in it; `None` (saying so) when
+/// `CARDINAL_TEST_POSTGRES_URL` is not set.
+pub fn postgres_schema(prefix: &str) -> Option<(String, String)> {
+    let Ok(url) = std::env::var("CARDINAL_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: CARDINAL_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let schema = format!("{prefix}_{}", std::process::id());
+    psql(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
+    Some((url, schema))
+}
+
+/// `url` with `schema` as the search path of its connections.
+pub fn in_schema(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
