@@ -116,7 +116,14 @@ pending() {
   curl -sf -H "Authorization: Bearer $ADMIN" \
     "http://127.0.0.1:$PORT/_sandbox/organizations/$ORG/webhook_deliveries?status=pending&per_page=1" | jq .meta.total_count
 }
-drained() { while [ "$(pending)" != "0" ]; do sleep 0.1; done; }
+# Waits until no delivery is pending; fails if the server stops answering.
+drained() {
+  local left
+  while left="$(pending)" && [ "$left" != "0" ]; do
+    [ -n "$left" ] || { echo "the server at $PORT stopped answering" >&2; return 1; }
+    sleep 0.1
+  done
+}
 
 # One interleaved round on the server at $PORT: lock/unlock ($work/lock.lua) without a webhook
 # subscription, then with one; with $1 = on (the server delivers) waits for its deliveries;

@@ -16,16 +16,35 @@ pub(crate) async fn update_health<C: GenericClient + Sync>(
         return Ok(());
     }
     let ids: Vec<String> = recorded.iter().map(|(a, _)| a.delivery_id.to_string()).collect();
+    // One read for the whole batch: each delivery's subscription and that one's health, so a
+    // batch that changes nothing (healthy receivers answering) locks nothing.
     let mut subscription_of = std::collections::HashMap::new();
+    let mut seen = std::collections::HashMap::new();
     for row in client
-        .query("SELECT id, subscription_id FROM webhook_deliveries WHERE id = ANY($1)", &[&ids])
+        .query(
+            "SELECT d.id, d.subscription_id, s.consecutive_failures, s.failing_since_ms, s.paused_until_ms, \
+             s.disabled_at_ms FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+             WHERE d.id = ANY($1)",
+            &[&ids],
+        )
         .await
         .map_err(pg)?
     {
-        subscription_of.insert(uuid(&get::<String>(&row, "id")?)?, uuid(&get::<String>(&row, "subscription_id")?)?);
+        let subscription = uuid(&get::<String>(&row, "subscription_id")?)?;
+        subscription_of.insert(uuid(&get::<String>(&row, "id")?)?, subscription);
+        let health = SubscriptionHealth::from_columns(
+            i64::from(get::<i32>(&row, "consecutive_failures")?),
+            get(&row, "failing_since_ms")?,
+            get(&row, "paused_until_ms")?,
+            get(&row, "disabled_at_ms")?,
+        );
+        seen.insert(subscription, health);
     }
     let now = Timestamp::now();
     for (subscription, made) in attempts_by_subscription(recorded, |d| subscription_of.get(&d).copied()) {
+        if seen.get(&subscription).is_some_and(|health| health.after(&made, now, rules) == *health) {
+            continue;
+        }
         let id = subscription.to_string();
         // NO KEY: the card changes writing deliveries for this subscription meanwhile take a
         // key-share lock on it (their foreign key); a plain FOR UPDATE would queue them

@@ -1,7 +1,6 @@
 //! What recorded webhook attempts do to their subscriptions' health (the rules are
 //! `cardinal_store::SubscriptionHealth`'s; this is SQLite's bookkeeping of them).
 
-use crate::webhooks::load_subscription;
 use crate::*;
 use std::collections::HashMap;
 
@@ -13,21 +12,32 @@ pub(crate) fn update_health(
     recorded: &[(&DeliveryAttempt, AttemptOutcome)],
     rules: &HealthRules,
 ) -> StoreResult<()> {
-    let mut subscription_of = HashMap::new();
-    for (attempt, _) in recorded {
-        let id = attempt.delivery_id.to_string();
-        let subscription: Option<String> = conn
-            .prepare_cached("SELECT subscription_id FROM webhook_deliveries WHERE id = ?1")
-            .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())
-            .map_err(sql)?;
-        if let Some(subscription) = subscription.and_then(|s| Uuid::parse_str(&s).ok()) {
-            subscription_of.insert(attempt.delivery_id, subscription);
-        }
+    // One read for the whole batch: each delivery's subscription and that one's health.
+    let ids: Vec<String> = recorded.iter().map(|(a, _)| a.delivery_id.to_string()).collect();
+    let mut found: HashMap<Uuid, (Uuid, SubscriptionHealth)> = HashMap::new();
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT d.id, s.id, s.consecutive_failures, s.failing_since_ms, s.paused_until_ms, s.disabled_at_ms \
+             FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+             WHERE d.id IN (SELECT value FROM json_each(?1))",
+        )
+        .map_err(sql)?;
+    let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    let rows = statement
+        .query_map([ids], |r| {
+            let health = SubscriptionHealth::from_columns(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+            Ok((uuid(r.get(0)?)?, uuid(r.get(1)?)?, health))
+        })
+        .map_err(sql)?;
+    for row in rows {
+        let (delivery, subscription, health) = row.map_err(sql)?;
+        found.insert(delivery, (subscription, health));
     }
+    let health_of: HashMap<Uuid, SubscriptionHealth> = found.values().copied().collect();
     let now = Timestamp::now();
-    for (subscription, made) in attempts_by_subscription(recorded, |d| subscription_of.get(&d).copied()) {
+    for (subscription, made) in attempts_by_subscription(recorded, |d| found.get(&d).map(|(s, _)| *s)) {
         let id = subscription.to_string();
-        let Some(before) = load_subscription(conn, &id)?.map(|s| s.health) else { continue };
+        let Some(before) = health_of.get(&subscription).copied() else { continue };
         let after = before.after(&made, now, rules);
         if after == before {
             continue;

@@ -25,11 +25,14 @@ pub const ANSWER_LIMIT: usize = 2048;
 pub const LEASE: SignedDuration = SignedDuration::from_secs(10);
 /// Attempts in flight at once, per process.
 const POOL: usize = 64;
-/// Attempts in flight at once to one subscription, per process: a receiver that hangs holds
-/// at most this many of the pool (Svix and Stripe cap concurrency per endpoint likewise).
-pub const PER_SUBSCRIPTION: usize = 4;
-/// The least share of the pool an organization may hold; see [`fair_share`].
-const LEAST_ORGANIZATION_SHARE: usize = 8;
+/// Attempts in flight at once to one subscription whose receiver is failing, per process: a
+/// receiver that hangs holds at most this many of the pool once its first attempts failed
+/// (Svix and Stripe cap concurrency per endpoint likewise). A healthy receiver is held only by
+/// its organization's share, so a backlog drains at full speed.
+pub const PER_FAILING_SUBSCRIPTION: usize = 4;
+/// Slots kept free for an organization with no attempt in flight while others have theirs:
+/// its deliveries start at once, however busy the others keep the pool. See [`fair_share`].
+const NEWCOMER_ROOM: usize = 4;
 const POLL: Duration = Duration::from_millis(200);
 
 /// After failed attempt `n` (1-based) the next waits `RETRY_DELAYS[n - 1]`; after the tenth the
@@ -134,23 +137,33 @@ impl Worker {
         let mut ended: Vec<Finished> = Vec::new();
         // Each attempt in flight: its delivery, organization and subscription.
         let mut in_flight: std::collections::HashMap<Uuid, (Uuid, Uuid)> = std::collections::HashMap::new();
+        // Subscriptions whose last attempt failed.
+        let mut failing: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
         loop {
             while let Ok(attempt) = finished.try_recv() {
                 ended.push(attempt);
             }
-            for (attempt, _) in &ended {
-                in_flight.remove(&attempt.delivery_id);
+            for (attempt, outcome) in &ended {
+                if let Some((_, subscription)) = in_flight.remove(&attempt.delivery_id) {
+                    match outcome {
+                        AttemptOutcome::Delivered => failing.remove(&subscription),
+                        _ => failing.insert(subscription),
+                    };
+                }
             }
             let free = POOL - in_flight.len();
             // Both writes at once: they share the writer's next commit. A claim that runs first
             // cannot take what is being recorded (this worker's leases still hold it); it only
             // misses a card's next event, which the next loop claims.
-            let share = fair_share(free, &in_flight);
+            let share = fair_share(free, &in_flight, &failing);
             let recorded_some = !ended.is_empty();
             let (_, claimed) = tokio::join!(this.record(std::mem::take(&mut ended)), this.claim(&share));
             let full = claimed.len() == free;
             for delivery in claimed {
                 let key = (delivery.delivery.event.organization_id, delivery.subscription.id);
+                if delivery.subscription.health.consecutive_failures > 0 {
+                    failing.insert(delivery.subscription.id); // as recorded, by any process
+                }
                 in_flight.insert(delivery.delivery.id, key);
                 let (worker, done) = (this.clone(), done.clone());
                 tokio::spawn(async move {
@@ -250,18 +263,25 @@ impl Worker {
     }
 }
 
-/// How the pool's `free` slots are shared out: at most [`PER_SUBSCRIPTION`] attempts per
-/// subscription, and per organization an equal part of the pool among the organizations with
-/// attempts in flight plus one (room for an organization that has none yet), never less than
-/// [`LEAST_ORGANIZATION_SHARE`]. So one organization flooding its receivers holds at most half
-/// the pool while another's deliveries wait, a third of it with two such, and so on.
-fn fair_share(free: usize, in_flight: &std::collections::HashMap<Uuid, (Uuid, Uuid)>) -> FairShare {
+/// How the pool's `free` slots are shared out: the organizations with attempts in flight
+/// share the pool less [`NEWCOMER_ROOM`] equally, and each subscription whose receiver is
+/// failing may have at most [`PER_FAILING_SUBSCRIPTION`] attempts in flight. So one
+/// organization alone may use 60 of the 64 slots (a backlog drains nearly as fast as with no
+/// shares), and an organization that floods its receivers never keeps another's deliveries
+/// from starting: 4 slots are always free for a newcomer, and once it has attempts in flight
+/// the two share 60 evenly.
+fn fair_share(
+    free: usize,
+    in_flight: &std::collections::HashMap<Uuid, (Uuid, Uuid)>,
+    failing: &std::collections::HashSet<Uuid>,
+) -> FairShare {
     let organizations: std::collections::HashSet<Uuid> = in_flight.values().map(|(org, _)| *org).collect();
     FairShare {
         room: free,
-        per_subscription: PER_SUBSCRIPTION,
-        per_organization: (POOL / (organizations.len() + 1)).max(LEAST_ORGANIZATION_SHARE),
+        per_subscription: PER_FAILING_SUBSCRIPTION,
+        per_organization: ((POOL - NEWCOMER_ROOM) / organizations.len().max(1)).max(1),
         in_flight: in_flight.values().copied().collect(),
+        failing: failing.iter().copied().collect(),
     }
 }
 

@@ -262,17 +262,24 @@ pub async fn claims_share_the_room_out_fairly(store: Arc<dyn Store>) {
         per_subscription: 2,
         per_organization: 10,
         in_flight: vec![(flood.organization.id, flooding.id); 2],
+        failing: vec![flooding.id],
     };
     let claimed = store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), &busy).await.unwrap();
     let subscriptions: Vec<Uuid> = claimed.iter().map(|c| c.subscription.id).collect();
     assert_eq!(subscriptions, [waiting.id], "the flooding subscription at its cap is passed over");
-    let fresh = FairShare { room: 10, per_subscription: 2, per_organization: 10, in_flight: vec![] };
+    let fresh = FairShare {
+        room: 10,
+        per_subscription: 2,
+        per_organization: 10,
+        in_flight: vec![],
+        failing: vec![flooding.id],
+    };
     let claimed = store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), &fresh).await.unwrap();
-    assert_eq!(claimed.len(), 2, "at most two of one subscription in one claim");
+    assert_eq!(claimed.len(), 2, "at most two of one failing subscription in one claim");
     assert!(claimed.iter().all(|c| c.subscription.id == flooding.id));
-    let capped = FairShare { room: 10, per_subscription: 10, per_organization: 3, in_flight: vec![] };
+    let capped = FairShare { room: 10, per_subscription: 1, per_organization: 3, in_flight: vec![], failing: vec![] };
     let claimed = store.claim_webhook_deliveries(owner, Timestamp::now(), later(30_000), &capped).await.unwrap();
-    assert_eq!(claimed.len(), 3, "an organization's cap holds within one claim");
+    assert_eq!(claimed.len(), 3, "an organization's cap holds within one claim; a healthy subscription has no cap");
 }
 
 /// A failed attempt of `claimed`, for the health stories.
