@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use rows::*;
 use sca::spend_sca_session;
 use std::time::Duration;
-use timeouts::with_timeouts;
+use timeouts::{spawn_heartbeat, with_timeouts, Patience, BUSY_FACTOR};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
@@ -37,8 +37,11 @@ const MAX_ATTEMPTS: u32 = 8;
 
 pub struct PostgresStore {
     pool: Pool,
-    /// How long one store call may take, retries included, before it answers `Unavailable`.
+    /// How long one store call waits for a silent server, retries included, before it answers
+    /// `Unavailable` (a busy server that answers others is waited for longer).
     timeout: Duration,
+    /// When the server last answered (a call or the heartbeat).
+    liveness: std::sync::Arc<timeouts::Liveness>,
 }
 
 /// A request's patience with the database: a hung server answers 503 after this
@@ -139,32 +142,32 @@ fn store_error(fail: Fail) -> StoreError {
 
 /// Runs `$body` (which may use `?` on `Fail` results) in a transaction on `$tx`, committing at
 /// the end and retrying the whole attempt when it lost a race or its connection. Every try
-/// shares one deadline ([`PostgresStore::deadline`]): a database that hangs (paused,
-/// partitioned) answers `Unavailable` when it passes, and the connection it hung on is closed.
+/// shares one patience ([`timeouts::Patience`]): a database that hangs (paused, partitioned)
+/// answers `Unavailable` after about the timeout, and the connection it hung on is closed.
 macro_rules! transaction {
     ($store:expr, |$tx:ident| $body:block) => {{
-        let deadline = $store.deadline();
+        let patience = $store.patience();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let outcome: Result<_, Fail> = async {
-                let mut client = $store.client(deadline).await?;
+                let mut client = $store.client(&patience).await?;
                 let work = async {
                     let $tx = client.transaction().await.map_err(pg)?;
                     let value = $body;
                     $tx.commit().await.map_err(commit_failure)?;
                     Ok(value)
                 };
-                let timed = tokio::time::timeout_at(deadline, work).await;
+                let timed = patience.wait(&$store.liveness, work).await;
                 match timed {
-                    Ok(done) => done,
-                    Err(_) => Err($store.abandon(client)),
+                    Some(done) => done,
+                    None => Err($store.abandon(client)),
                 }
             }
             .await;
             match outcome {
                 Ok(value) => break Ok(value),
-                Err(Fail::Retry(cause)) if attempt < MAX_ATTEMPTS && tokio::time::Instant::now() < deadline => {
+                Err(Fail::Retry(cause)) if attempt < MAX_ATTEMPTS && patience.may_retry() => {
                     tracing::debug!(attempt, %cause, "retrying a transaction");
                     tokio::time::sleep(backoff(attempt)).await;
                 }
@@ -174,30 +177,30 @@ macro_rules! transaction {
     }};
 }
 
-/// Reads need no transaction; they are retried only on a lost connection, within the same
-/// deadline as transactions.
+/// Reads need no transaction; they are retried only on a lost connection, with the same
+/// patience as transactions.
 macro_rules! read {
     ($store:expr, |$client:ident| $body:block) => {{
-        let deadline = $store.deadline();
+        let patience = $store.patience();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let outcome: Result<_, Fail> = async {
-                let pooled = $store.client(deadline).await?;
+                let pooled = $store.client(&patience).await?;
                 let work = async {
                     let $client: &tokio_postgres::Client = &pooled;
                     Ok($body)
                 };
-                let timed = tokio::time::timeout_at(deadline, work).await;
+                let timed = patience.wait(&$store.liveness, work).await;
                 match timed {
-                    Ok(done) => done,
-                    Err(_) => Err($store.abandon(pooled)),
+                    Some(done) => done,
+                    None => Err($store.abandon(pooled)),
                 }
             }
             .await;
             match outcome {
                 Ok(value) => break Ok(value),
-                Err(Fail::Retry(_)) if attempt < MAX_ATTEMPTS && tokio::time::Instant::now() < deadline => {
+                Err(Fail::Retry(_)) if attempt < MAX_ATTEMPTS && patience.may_retry() => {
                     tokio::time::sleep(backoff(attempt)).await
                 }
                 Err(fail) => break Err(store_error(fail)),
@@ -259,6 +262,7 @@ impl PostgresStore {
             let options = config.get_options().unwrap_or_default().to_owned();
             config.options(format!("{options} -c search_path={schema}"));
         }
+        let heartbeat_config = config.clone();
         let manager = Manager::from_config(
             config,
             tokio_postgres::NoTls,
@@ -269,29 +273,32 @@ impl PostgresStore {
         let pool = Pool::builder(manager)
             .max_size(16)
             .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(timeout))
+            .wait_timeout(Some(timeout * BUSY_FACTOR))
             .create_timeout(Some(timeout))
             .recycle_timeout(Some(timeout))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let liveness = timeouts::Liveness::new();
         // Migrations may rewrite large tables: they get far more than a request.
-        let migrating = PostgresStore { pool: pool.clone(), timeout: timeout.max(Duration::from_secs(600)) };
+        let long = timeout.max(Duration::from_secs(600));
+        let migrating = PostgresStore { pool: pool.clone(), timeout: long, liveness: liveness.clone() };
         migrating.migrate().await?;
-        Ok(PostgresStore { pool, timeout })
+        spawn_heartbeat(heartbeat_config, std::sync::Arc::downgrade(&liveness), timeout);
+        Ok(PostgresStore { pool, timeout, liveness })
     }
 
-    /// When a store call starting now must have answered.
-    pub(crate) fn deadline(&self) -> tokio::time::Instant {
-        tokio::time::Instant::now() + self.timeout
+    /// The patience of a store call starting now.
+    pub(crate) fn patience(&self) -> Patience {
+        Patience { started: tokio::time::Instant::now(), timeout: self.timeout }
     }
 
-    /// A pooled connection, by `deadline`.
-    async fn client(&self, deadline: tokio::time::Instant) -> Result<deadpool_postgres::Client, Fail> {
-        match tokio::time::timeout_at(deadline, self.pool.get()).await {
-            Ok(Ok(client)) => Ok(client),
-            Ok(Err(deadpool_postgres::PoolError::Backend(e))) => Err(pg(e)),
-            Ok(Err(other)) => Err(Fail::Retry(other.to_string())),
-            Err(_) => Err(self.no_answer()),
+    /// A pooled connection, within `patience`.
+    async fn client(&self, patience: &Patience) -> Result<deadpool_postgres::Client, Fail> {
+        match patience.wait_quietly(&self.liveness, self.pool.get()).await {
+            Some(Ok(client)) => Ok(client),
+            Some(Err(deadpool_postgres::PoolError::Backend(e))) => Err(pg(e)),
+            Some(Err(other)) => Err(Fail::Retry(other.to_string())),
+            None => Err(self.no_answer()),
         }
     }
 

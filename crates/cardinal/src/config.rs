@@ -82,8 +82,9 @@ pub struct ServeArgs {
     /// sqlite::memory:, or postgres://user:password@host:5432/db (several processes may share it).
     #[arg(long, env = "CARDINAL_DATABASE", default_value = "sqlite://cardinal.db")]
     pub database: String,
-    /// How long a request waits for the database (a connection, a lock, an answer) before it
-    /// is answered 503 with Retry-After: `1s`, `2500ms`. A hung PostgreSQL answers within it.
+    /// How long a request waits for a database that answers nothing before it is answered 503
+    /// with Retry-After: `1s`, `2500ms`. A busy one that still answers is waited for ten times
+    /// as long.
     #[arg(long, env = "CARDINAL_DATABASE_TIMEOUT", default_value = "1s", value_parser = parse_timeout)]
     pub database_timeout: std::time::Duration,
     /// sandbox: control API, mocked SCA and a demo organization; production: none of them.

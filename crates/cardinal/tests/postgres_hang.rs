@@ -131,3 +131,30 @@ fn a_hung_postgres_answers_503_within_about_a_second_on_every_process() {
     drop(processes);
     let _ = Command::new("psql").args([&url, "-q", "-c", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")]).status();
 }
+
+/// A busy PostgreSQL is not a hung one: a card whose row another transaction holds for 2.5 s
+/// (longer than the 1 s timeout) is locked once that transaction ends, because the server keeps
+/// answering meanwhile (the heartbeat, other calls). Only a silent server gets 503 early.
+#[test]
+fn a_busy_postgres_is_waited_for() {
+    let Some((url, schema)) = postgres_schema("busy") else { return };
+    let dir = std::env::temp_dir().join(format!("cardinal-busy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let process = start(&in_schema(&url, &schema), &dir);
+    let setup = organization(&process.address);
+    let card = setup.cards[0].clone();
+    let holder = {
+        let (url, card) = (url.clone(), card.clone());
+        let hold = format!(
+            "BEGIN; SELECT id FROM {schema}.cards WHERE id = '{card}' FOR UPDATE; SELECT pg_sleep(2.5); COMMIT;"
+        );
+        std::thread::spawn(move || psql(&url, &hold))
+    };
+    std::thread::sleep(Duration::from_millis(300)); // the row is held
+    let (status, retry_after, took) = timed(&process.address, "PUT", &format!("/v2/cards/{card}/lock"), &setup.owner);
+    holder.join().unwrap();
+    assert_eq!(status, 200, "waited for the row (Retry-After {retry_after:?}) after {took:?}");
+    assert!(took > Duration::from_millis(1500), "it did wait for the row: {took:?}");
+    drop(process);
+    let _ = Command::new("psql").args([&url, "-q", "-c", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")]).status();
+}
