@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use rows::*;
 use sca::spend_sca_session;
 use std::time::Duration;
-use timeouts::{spawn_heartbeat, with_timeouts, Patience, BUSY_FACTOR};
+use timeouts::{spawn_heartbeat, with_timeouts, BUSY_FACTOR};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
@@ -285,35 +285,6 @@ impl PostgresStore {
         migrating.migrate().await?;
         spawn_heartbeat(heartbeat_config, std::sync::Arc::downgrade(&liveness), timeout);
         Ok(PostgresStore { pool, timeout, liveness })
-    }
-
-    /// The patience of a store call starting now.
-    pub(crate) fn patience(&self) -> Patience {
-        Patience { started: tokio::time::Instant::now(), timeout: self.timeout }
-    }
-
-    /// A pooled connection, within `patience`.
-    async fn client(&self, patience: &Patience) -> Result<deadpool_postgres::Client, Fail> {
-        match patience.wait_quietly(&self.liveness, self.pool.get()).await {
-            Some(Ok(client)) => Ok(client),
-            Some(Err(deadpool_postgres::PoolError::Backend(e))) => Err(pg(e)),
-            Some(Err(other)) => Err(Fail::Retry(other.to_string())),
-            None => Err(self.no_answer()),
-        }
-    }
-
-    /// A connection that did not answer by the deadline: it leaves the pool and closes (its
-    /// state is unknown: a statement may still be running on it), and the call is unavailable.
-    fn abandon(&self, client: deadpool_postgres::Client) -> Fail {
-        drop(deadpool_postgres::Object::take(client));
-        self.no_answer()
-    }
-
-    fn no_answer(&self) -> Fail {
-        Fail::Store(StoreError::Unavailable(format!(
-            "PostgreSQL did not answer within {} ms",
-            self.timeout.as_millis()
-        )))
     }
 }
 
