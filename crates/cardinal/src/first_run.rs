@@ -14,6 +14,7 @@ pub async fn greet(
     files: &SideFiles,
     new_admin_token: Option<&str>,
     staging: bool,
+    ca_certificate: Option<&Path>,
 ) -> Result<(), String> {
     if !state.store.is_empty().await.map_err(|e| e.to_string())? {
         if let Some(path) = &files.credentials {
@@ -41,7 +42,11 @@ pub async fn greet(
         }
         Err(e) => return Err(e.to_string()),
     }
-    let summary = summary(&state.config.public_url, &body, new_admin_token, staging);
+    let mut summary = summary(&state.config.public_url, &body, new_admin_token, staging);
+    if let Some(ca) = ca_certificate {
+        // A self-signed certificate: curl must be told to trust it, or the lines fail silently.
+        summary["tls_ca_certificate"] = ca.display().to_string().into();
+    }
     println!("{}", instructions(&summary));
     if let Some(path) = &files.credentials {
         let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
@@ -110,6 +115,10 @@ fn instructions(s: &Value) -> String {
     // With a staging token configured, every /v2 call must carry it (its value is the operator's).
     let staging =
         if s["staging_token_required"] == true { " -H \"X-Qonto-Staging-Token: $CARDINAL_STAGING_TOKEN\"" } else { "" };
+    let curl = match s["tls_ca_certificate"].as_str() {
+        Some(ca) => format!("curl --cacert {ca}"),
+        None => "curl".to_owned(),
+    };
     let mut out = format!(
         "\nFirst run: seeded the demo organization {slug}.\n\
          \n  Base URL:            {base}\
@@ -118,14 +127,14 @@ fn instructions(s: &Value) -> String {
          \n  API key (read-only): {api_key}\
          \n  A card id:           {card}\n\
          \nTry it:\
-         \n  curl -s {base}/v2/cards -H 'Authorization: Bearer {owner}'{staging}\
-         \n  curl -s -X PUT {base}/v2/cards/{card}/lock -H 'Authorization: Bearer {owner}'{staging}\
-         \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'{staging}\
+         \n  {curl} -s {base}/v2/cards -H 'Authorization: Bearer {owner}'{staging}\
+         \n  {curl} -s -X PUT {base}/v2/cards/{card}/lock -H 'Authorization: Bearer {owner}'{staging}\
+         \n  {curl} -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'{staging}\
          \n\nUnlock needs strong customer authentication: the call above answers 428 with an\
          \nsca_session_token. Keep it, approve it, then repeat the unlock with it:\
-         \n  SCA_TOKEN=$(curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'{staging} | jq -r .sca_session_token)\
-         \n  curl -s -X POST {base}/v2/mocked_sca_sessions/$SCA_TOKEN/allow{staging}\
-         \n  curl -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}' -H \"X-Qonto-Sca-Session-Token: $SCA_TOKEN\"{staging}\n",
+         \n  SCA_TOKEN=$({curl} -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}'{staging} | jq -r .sca_session_token)\
+         \n  {curl} -s -X POST {base}/v2/mocked_sca_sessions/$SCA_TOKEN/allow{staging}\
+         \n  {curl} -s -X PUT {base}/v2/cards/{card}/unlock -H 'Authorization: Bearer {admin}' -H \"X-Qonto-Sca-Session-Token: $SCA_TOKEN\"{staging}\n",
         slug = text(&s["organization"]["slug"]),
         api_key = text(&s["api_key"]),
     );

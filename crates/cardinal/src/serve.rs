@@ -70,7 +70,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         "started"
     );
     if mode == Mode::Sandbox {
-        first_run::greet(&state, &files, generated_admin_token.as_deref(), args.staging_token.is_some()).await?;
+        let ca = tls.as_ref().and_then(|t| t.self_signed.as_deref());
+        first_run::greet(&state, &files, generated_admin_token.as_deref(), args.staging_token.is_some(), ca).await?;
     }
 
     let limits = connection_limits(&args);

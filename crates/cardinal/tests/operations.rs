@@ -278,6 +278,8 @@ fn tls_self_signed_serves_https_and_says_so() {
     let tls_line = server.wait_for("TLS: self-signed certificate");
     let cert = dir.join("cardinal.tls.crt");
     assert!(tls_line.contains(&cert.display().to_string()), "{tls_line}");
+    let try_line = server.wait_for("/v2/cards -H");
+    assert!(try_line.contains(&format!("curl --cacert {} -s", cert.display())), "curl trusts it: {try_line}");
     server.wait_for("These credentials are saved in");
     let curl = |extra: &[&str], path: &str| {
         Command::new("curl")
