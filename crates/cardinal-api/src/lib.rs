@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod routes;
 pub mod sandbox;
 pub mod secrets;
+pub mod spans;
 pub mod v2;
 pub mod webhooks;
 pub mod wire;

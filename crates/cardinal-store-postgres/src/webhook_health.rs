@@ -1,7 +1,7 @@
 //! What recorded webhook attempts do to their subscriptions' health (the rules are
 //! `cardinal_store::SubscriptionHealth`'s; this is PostgreSQL's bookkeeping of them).
 
-use crate::webhooks::{subscription as subscription_row, SUBSCRIPTION_SELECT};
+use crate::webhooks::{health, subscription as subscription_row, SUBSCRIPTION_SELECT};
 use crate::*;
 
 /// What the recorded attempts say of their subscriptions' receivers (as SQLite's
@@ -32,13 +32,7 @@ pub(crate) async fn update_health<C: GenericClient + Sync>(
     {
         let subscription = uuid(&get::<String>(&row, "subscription_id")?)?;
         subscription_of.insert(uuid(&get::<String>(&row, "id")?)?, subscription);
-        let health = SubscriptionHealth::from_columns(
-            i64::from(get::<i32>(&row, "consecutive_failures")?),
-            get(&row, "failing_since_ms")?,
-            get(&row, "paused_until_ms")?,
-            get(&row, "disabled_at_ms")?,
-        );
-        seen.insert(subscription, health);
+        seen.insert(subscription, health(&row)?);
     }
     let now = Timestamp::now();
     for (subscription, made) in attempts_by_subscription(recorded, |d| subscription_of.get(&d).copied()) {

@@ -22,13 +22,18 @@ pub(crate) fn subscription(r: &tokio_postgres::Row) -> Result<WebhookSubscriptio
         secret_sealed: get(r, "secret_sealed")?,
         created_at: timestamp(get(r, "created_at")?)?,
         updated_at: timestamp(get(r, "updated_at")?)?,
-        health: SubscriptionHealth::from_columns(
-            i64::from(get::<i32>(r, "consecutive_failures")?),
-            get(r, "failing_since_ms")?,
-            get(r, "paused_until_ms")?,
-            get(r, "disabled_at_ms")?,
-        ),
+        health: health(r)?,
     })
+}
+
+/// A subscription's health, from a row holding its four columns.
+pub(crate) fn health(r: &tokio_postgres::Row) -> Result<SubscriptionHealth, Fail> {
+    Ok(SubscriptionHealth::from_columns(
+        i64::from(get::<i32>(r, "consecutive_failures")?),
+        get(r, "failing_since_ms")?,
+        get(r, "paused_until_ms")?,
+        get(r, "disabled_at_ms")?,
+    ))
 }
 
 /// Writes each event and its deliveries, inside the caller's transaction, for the

@@ -9,7 +9,7 @@ use uuid::Uuid;
 pub(crate) struct Leases(std::sync::Mutex<std::collections::HashMap<String, (Uuid, i64)>>);
 
 impl Leases {
-    pub(crate) fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Uuid, i64)>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Uuid, i64)>> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 

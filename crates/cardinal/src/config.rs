@@ -166,14 +166,9 @@ pub enum LogFormat {
 
 /// `1s`, `2500ms`, `1m`: from 100 ms to 10 minutes.
 pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let millis = match (number.parse::<u64>(), unit) {
-        (Ok(n), "ms") => n,
-        (Ok(n), "s") => n.saturating_mul(1000),
-        (Ok(n), "m") => n.saturating_mul(60_000),
-        _ => return Err(format!("{text:?} is not a timeout such as 1s or 2500ms")),
-    };
+    use cardinal_api::spans::{span, MILLIS_UP_TO_MINUTES};
+    let millis =
+        span(text, MILLIS_UP_TO_MINUTES).ok_or_else(|| format!("{text:?} is not a timeout such as 1s or 2500ms"))?;
     if !(100..=600_000).contains(&millis) {
         return Err(format!("{text:?}: a timeout is from 100ms to 10m"));
     }

@@ -15,13 +15,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     async fn from_request(request: Request, state: &S) -> ApiResult<JsonBody<T>> {
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+                ApiError::payload_too_large("the request body is too large")
             } else {
                 ApiError::bad_request("the request body could not be read")
             }
         })?;
         parse(&bytes).map(JsonBody)
     }
+}
+
+/// A body whose declared `Content-Length` is over the limit is refused before any of it is
+/// read, whatever the route (a client announcing 10 GB and sending nothing would otherwise
+/// wait for the stall timeout). The connection is closed: the body stays unread.
+pub fn declared_too_large(request: &Request, limit: usize) -> Option<axum::response::Response> {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    let declared = request.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    if declared <= limit as u64 {
+        return None;
+    }
+    let detail = format!("the request body is too large: {declared} bytes declared, at most {limit} taken");
+    let mut response = ApiError::payload_too_large(detail).into_response();
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Some(response)
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {

@@ -28,7 +28,7 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let run = CatchPanic(Box::pin(async move {
-        if let Some(refused) = declared_too_large(&request, state.config.body_limit_bytes) {
+        if let Some(refused) = crate::http::body::declared_too_large(&request, state.config.body_limit_bytes) {
             return refused;
         }
         match nul_in_query(request.uri().query()) {
@@ -115,21 +115,6 @@ async fn in_contract_shape(response: Response) -> Response {
         shaped.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
     }
     shaped
-}
-
-/// A body whose declared `Content-Length` is over the limit is refused before any of it is
-/// read, whatever the route (a client announcing 10 GB and sending nothing would otherwise
-/// wait for the stall timeout). The connection is closed: the body stays unread.
-fn declared_too_large(request: &Request, limit: usize) -> Option<Response> {
-    let declared =
-        request.headers().get(axum::http::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse::<u64>().ok()?;
-    if declared <= limit as u64 {
-        return None;
-    }
-    let detail = format!("the request body is too large: {declared} bytes declared, at most {limit} taken");
-    let mut response = ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", detail).into_response();
-    response.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
-    Some(response)
 }
 
 /// A query parameter holding U+0000 (`query=%00zzzz`) is refused on every backend (spec §1.1):

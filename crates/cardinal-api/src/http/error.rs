@@ -124,6 +124,11 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", detail)
     }
 
+    /// A body over the size limit (`detail` may say by how much).
+    pub fn payload_too_large(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", detail)
+    }
+
     pub fn internal() -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred")
     }

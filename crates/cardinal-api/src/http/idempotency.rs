@@ -51,10 +51,7 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     }
     let bytes = match axum::body::to_bytes(body, state.config.body_limit_bytes).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
-                .into_response()
-        }
+        Err(_) => return ApiError::payload_too_large("the request body is too large").into_response(),
     };
     let scope_hash: [u8; 32] = Sha256::digest(&auth).into();
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");

@@ -13,6 +13,7 @@
 
 use crate::http::error::ApiError;
 pub use crate::net::Cidr;
+use crate::spans::{span, UP_TO_HOURS};
 use crate::AppState;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
@@ -30,26 +31,13 @@ pub struct Rule {
     pub window: Duration,
 }
 
-/// Units of [`span_seconds`]: rate-limit windows go up to hours, retry delays up to days.
-pub const UP_TO_HOURS: &[(&str, u64)] = &[("s", 1), ("m", 60), ("h", 3600)];
-pub const UP_TO_DAYS: &[(&str, u64)] = &[("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)];
-
-/// A span written as a whole number and one of `units` (`10s`, `5m`, `2h`), in seconds; the
-/// flags that take spans (rate-limit windows, webhook retry delays) all read them here.
-pub fn span_seconds(text: &str, units: &[(&str, u64)]) -> Option<u64> {
-    let text = text.trim();
-    let (amount, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
-    let (_, unit_seconds) = units.iter().find(|(name, _)| *name == unit)?;
-    amount.parse::<u64>().ok()?.checked_mul(*unit_seconds)
-}
-
 impl Rule {
     /// Parses `1000/10s`, `10000/10m`, `200/1h`.
     pub fn parse(text: &str) -> Result<Rule, String> {
         let bad = || format!("{text:?} is not a rate limit like 1000/10s, 10000/10m or 200/1h");
         let (limit, window) = text.trim().split_once('/').ok_or_else(bad)?;
         let limit: u64 = limit.trim().parse().map_err(|_| bad())?;
-        let seconds = span_seconds(window, UP_TO_HOURS).ok_or_else(bad)?;
+        let seconds = span(window, UP_TO_HOURS).ok_or_else(bad)?;
         if limit == 0 || seconds == 0 {
             return Err(bad());
         }

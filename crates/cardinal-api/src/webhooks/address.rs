@@ -194,18 +194,6 @@ impl reqwest::dns::Resolve for GuardedResolver {
     }
 }
 
-/// Whether an error chain holds [`NotAllowed`].
-pub fn is_not_allowed(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if e.is::<NotAllowed>() {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
-}
-
 /// The refusal of a URL whose host is an IP literal (`https://10.0.0.1/`, `https://0x7f000001/`,
 /// `https://[::1]/`): the connector dials those without asking any resolver.
 pub fn literal_refusal(url: &reqwest::Url, policy: &AddressPolicy) -> Option<&'static str> {

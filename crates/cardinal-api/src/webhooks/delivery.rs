@@ -3,9 +3,9 @@
 //! envelope with a 1-second limit, reads at most 2 KiB of the answer, and records the attempt
 //! and what follows: delivered, retried later on the schedule, or failed.
 
-use super::address::{is_not_allowed, literal_refusal, AddressPolicy, GuardedResolver, NOT_ALLOWED};
+use super::address::{literal_refusal, AddressPolicy, GuardedResolver, NotAllowed, NOT_ALLOWED};
 use super::signature;
-use crate::http::rate_limit::{span_seconds, UP_TO_DAYS};
+use crate::spans::seconds_up_to_days;
 use crate::wire::webhooks::envelope;
 use crate::AppState;
 use cardinal_store::{AttemptOutcome, ClaimedDelivery, DeliveryAttempt, FairShare};
@@ -63,23 +63,14 @@ pub fn parse_retry_delays(text: &str) -> Result<Vec<SignedDuration>, String> {
 }
 
 /// `--webhook-disable-after`: how long a subscription may fail without a success before it is
-/// disabled (`5d` by default; `30s` shows it happen in a sandbox), at least a second.
+/// disabled (`5d` by default; `30s` shows it happen in a sandbox), from a second to a year.
 pub fn parse_disable_after(text: &str) -> Result<SignedDuration, String> {
-    span_seconds(text.trim(), UP_TO_DAYS)
-        .filter(|s| (1..=365 * 86_400).contains(s))
-        .map(|s| SignedDuration::from_secs(s as i64))
-        .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m, 12h or 5d (at most 365d)"))
+    seconds_up_to_days(text, "a failing time", 365)
 }
 
 /// `10s`, `5m`, `2h`, `1d`: at least a second, at most seven days.
 fn parse_delay(text: &str) -> Result<SignedDuration, String> {
-    let seconds = span_seconds(text, UP_TO_DAYS)
-        .filter(|s| *s > 0)
-        .ok_or_else(|| format!("{text:?} is not a retry delay such as 10s, 5m, 2h or 1d"))?;
-    if seconds > 7 * 86_400 {
-        return Err(format!("{text:?}: a retry delay is at least 1s and at most 7d"));
-    }
-    Ok(SignedDuration::from_secs(seconds as i64))
+    seconds_up_to_days(text, "a retry delay", 7)
 }
 
 /// Starts this process's worker; it runs as long as the runtime does.
@@ -337,15 +328,17 @@ async fn post(
 }
 
 /// A failure without an answer, in words: the chain of causes ("connection refused"), said to
-/// be TLS's when it is (rustls's own words, "received corrupt message", do not say so).
+/// be TLS's when it is (rustls's own words, "received corrupt message", do not say so), or only
+/// [`NOT_ALLOWED`] when the address rules refused the host.
 fn describe(e: reqwest::Error) -> String {
-    if is_not_allowed(&e) {
-        return NOT_ALLOWED.to_owned();
-    }
     let mut text = e.to_string();
     let mut tls = false;
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
+        // The address rules refused every address: say only that, never the port or URL.
+        if cause.is::<NotAllowed>() {
+            return NOT_ALLOWED.to_owned();
+        }
         tls |= is_tls(cause);
         text.push_str(": ");
         text.push_str(&cause.to_string());
