@@ -27,9 +27,21 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Re-seal every card's number and CVV under a new card-data key. Stop the servers on this
+    /// Re-seal every card's number and CVV under a new card-data key, which it generates and
+    /// writes to a file only you can read before any card moves. Stop the servers on this
     /// database first. Safe to interrupt: run it again and it finishes.
     Rotate(RotateArgs),
+    /// Tell whether a card-data key opens a database: the flags and environment of `serve`.
+    Check(CheckArgs),
+    /// Make a new card-data key into a file only its owner can read (never overwritten).
+    Generate(GenerateArgs),
+}
+
+#[derive(Parser, Debug, Clone)]
+pub struct GenerateArgs {
+    /// The file to create.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
 }
 
 #[derive(Parser, Debug, Clone)]
@@ -40,13 +52,28 @@ pub struct RotateArgs {
     /// The current key (base64); default: the key file beside a SQLite database.
     #[arg(long, env = "CARDINAL_CARD_KEY", hide_env_values = true)]
     pub card_key: Option<String>,
-    /// The new key (base64); default for SQLite: generated into `<database>.key.next`, which
-    /// becomes the key file when every card is re-sealed. Required for PostgreSQL.
+    /// Where the new key is written (readable by its owner only) before any card moves to it;
+    /// default: `<database>.key.next` beside a SQLite database (it becomes the key file at the
+    /// end), `cardinal.key.next` in the current directory for PostgreSQL. A file already there
+    /// holding a key from an interrupted start is used, never overwritten.
+    #[arg(long, env = "CARDINAL_NEW_CARD_KEY_FILE")]
+    pub new_key_file: Option<std::path::PathBuf>,
+    /// The new key (base64), only to resume a rotation whose new-key file was moved away.
     #[arg(long, env = "CARDINAL_NEW_CARD_KEY", hide_env_values = true)]
     pub new_key: Option<String>,
     /// Cards re-sealed per transaction.
     #[arg(long, default_value_t = 500, hide = true)]
     pub batch: u32,
+}
+
+#[derive(Parser, Debug, Clone)]
+pub struct CheckArgs {
+    /// The database, as for `serve`.
+    #[arg(long, env = "CARDINAL_DATABASE", default_value = "sqlite://cardinal.db")]
+    pub database: String,
+    /// The key to check (base64); default: the key file beside a SQLite database.
+    #[arg(long, env = "CARDINAL_CARD_KEY", hide_env_values = true)]
+    pub card_key: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

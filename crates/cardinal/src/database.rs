@@ -132,9 +132,23 @@ pub async fn ensure_key_matches(store: &dyn Store, key: &CardKey, database: &str
 
 /// Writes a file only its owner can read.
 pub fn write_private(path: &Path, contents: &str) -> Result<(), String> {
+    write_private_file(path, contents, false)
+}
+
+/// Creates a file only its owner can read; one already there is an error, left untouched.
+pub fn create_private(path: &Path, contents: &str) -> Result<(), String> {
+    write_private_file(path, contents, true)
+}
+
+fn write_private_file(path: &Path, contents: &str, only_new: bool) -> Result<(), String> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true);
+    if only_new {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;

@@ -26,6 +26,8 @@ async fn main() -> std::process::ExitCode {
         config::Command::Bench(config::BenchCommand::Baseline(args)) => bench::baseline(args).await,
         config::Command::Bench(config::BenchCommand::Seed(args)) => bench::seed_organization(args).await,
         config::Command::Keys(config::KeysCommand::Rotate(args)) => keys::rotate(args).await,
+        config::Command::Keys(config::KeysCommand::Check(args)) => keys::check(args).await,
+        config::Command::Keys(config::KeysCommand::Generate(args)) => keys::generate(&args.out),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -134,7 +134,7 @@ fn require_configured_key(args: &ServeArgs, mode: Mode, files: &SideFiles) -> Re
     }
     let why = if mode == Mode::Production { "production mode" } else { "a PostgreSQL database (shared by processes)" };
     Err(format!(
-        "{why} needs an explicit card-data key: set CARDINAL_CARD_KEY (base64 of 32 bytes, e.g. `openssl rand -base64 32`)"
+        "{why} needs an explicit card-data key: set CARDINAL_CARD_KEY (make one with `cardinal keys generate --out FILE`)"
     ))
 }
 

@@ -28,16 +28,36 @@ pub fn start(database: &str, dir: &std::path::Path) -> Process {
 }
 
 pub fn spawn(database: &str, dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_cardinal"))
+    spawn_with_key(database, dir, CARD_KEY)
+}
+
+/// A server with another card-data key than [`CARD_KEY`].
+pub fn start_with_key(database: &str, dir: &std::path::Path, key: &str) -> Process {
+    listening(spawn_with_key(database, dir, key))
+}
+
+/// A start with `key` that must be refused: its stderr.
+pub fn start_refused(database: &str, dir: &std::path::Path, key: &str) -> String {
+    let output = serve_command(database, dir, key).stdin(Stdio::null()).output().expect("cardinal runs");
+    assert!(!output.status.success(), "the start should have been refused");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn spawn_with_key(database: &str, dir: &std::path::Path, key: &str) -> Child {
+    serve_command(database, dir, key).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start cardinal")
+}
+
+fn serve_command(database: &str, dir: &std::path::Path, key: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cardinal"));
+    command
         .args(["serve", "--bind", "127.0.0.1:0", "--rate-limits", "off", "--database", database])
         .env("CARDINAL_ADMIN_TOKEN", ADMIN)
-        .env("CARDINAL_CARD_KEY", CARD_KEY)
+        .env("CARDINAL_CARD_KEY", key)
         .env_remove("CARDINAL_STAGING_TOKEN")
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cardinal")
+        .env_remove("CARDINAL_OPERATOR_TOKEN")
+        .env_remove("CARDINAL_MODE")
+        .current_dir(dir);
+    command
 }
 
 /// Waits for a spawned process to say where it listens; panics with its error if it exits.
@@ -187,4 +207,41 @@ pub fn postgres_schema(prefix: &str) -> Option<(String, String)> {
 pub fn in_schema(url: &str, schema: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// Opens every card of the demo organization a first run in `dir` seeded (its owner's token is
+/// in the credentials file there) through its data-view page, as a card holder would: each
+/// page must show a card number. Returns how many opened.
+pub fn every_card_number_opens(address: &str, dir: &std::path::Path) -> usize {
+    let credentials = first_run_credentials(dir);
+    let owner = format!("Bearer {}", credentials["owner_access_token"].as_str().unwrap());
+    let (status, list) = http(address, "GET", "/v2/cards?per_page=100", &owner, &[], None).unwrap();
+    assert_eq!(status, 200, "{list}");
+    let cards = list["cards"].as_array().unwrap();
+    for card in cards {
+        let id = card["id"].as_str().unwrap();
+        let (status, link) = http(address, "GET", &format!("/v2/cards/{id}/data_view"), &owner, &[], None).unwrap();
+        assert_eq!(status, 200, "{link}");
+        let url = link["iframe_url"].as_str().unwrap();
+        let path = &url[url.find("/card_data/").unwrap()..];
+        let mut stream = TcpStream::connect(address).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut page = String::new();
+        stream.read_to_string(&mut page).unwrap();
+        assert!(page.starts_with("HTTP/1.1 200") && page.contains("id=\"pan\">5"), "card {id} shows its number");
+    }
+    cards.len()
+}
+
+/// The credentials file a first run in `dir` writes, once it is whole (waits up to 20 s).
+pub fn first_run_credentials(dir: &std::path::Path) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(dir.join("cardinal.credentials.json")).unwrap_or_default();
+        if let Ok(credentials) = serde_json::from_str::<Value>(&text) {
+            return credentials;
+        }
+        assert!(std::time::Instant::now() < deadline, "no credentials file in {}", dir.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
