@@ -88,11 +88,23 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
         }
         // The server is going away, starting, or out of room: worth retrying, then 503.
         Some(code) if server_unavailable(code) => Fail::Retry(e.to_string()),
-        // No SQLSTATE: the client side failed (connection refused, reset, closed).
-        None => Fail::Retry(e.to_string()),
-        _ if e.is_closed() => Fail::Retry(e.to_string()),
+        // No SQLSTATE: the client side failed (connection refused, reset, closed, a TLS
+        // certificate refused): the causes say which.
+        None => Fail::Retry(with_causes(&e)),
+        _ if e.is_closed() => Fail::Retry(with_causes(&e)),
         _ => Fail::Store(StoreError::Backend(describe(&e))),
     }
+}
+
+/// An error and its causes: "error connecting to server: Connection refused (os error 111)".
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(next) = cause {
+        text.push_str(&format!(": {next}"));
+        cause = next.source();
+    }
+    text
 }
 
 /// The server's message and SQLSTATE (tokio-postgres's own text is only "db error").
@@ -218,6 +230,7 @@ mod organizations;
 mod sca;
 mod settings;
 mod timeouts;
+mod tls;
 mod transactions;
 mod webhook_health;
 mod webhooks;
@@ -243,7 +256,7 @@ impl PostgresStore {
     }
 
     async fn open_with(url: &str, schema: Option<&str>, timeout: Duration) -> StoreResult<PostgresStore> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(format!("{url}: {e}")))?;
+        let (mut config, tls) = tls::connection(url).map_err(StoreError::Backend)?;
         with_timeouts(&mut config, timeout);
         if let Some(schema) = schema {
             let valid =
@@ -251,7 +264,7 @@ impl PostgresStore {
             if !valid {
                 return Err(StoreError::Backend(format!("invalid schema name {schema:?}")));
             }
-            let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| store_error(pg(e)))?;
+            let (client, connection) = config.connect(tls.clone()).await.map_err(|e| store_error(pg(e)))?;
             tokio::spawn(connection);
             // Racing creations of one schema (tests starting together) fail with a duplicate:
             // the schema then exists.
@@ -263,11 +276,8 @@ impl PostgresStore {
             config.options(format!("{options} -c search_path={schema}"));
         }
         let heartbeat_config = config.clone();
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
+        let manager =
+            Manager::from_config(config, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
         // Bounded waits: while PostgreSQL is down or hung a request fails within the timeout
         // (503), it never waits for a connection that cannot be made or a busy pool.
         let pool = Pool::builder(manager)
@@ -283,7 +293,7 @@ impl PostgresStore {
         let long = timeout.max(Duration::from_secs(600));
         let migrating = PostgresStore { pool: pool.clone(), timeout: long, liveness: liveness.clone() };
         migrating.migrate().await?;
-        spawn_heartbeat(heartbeat_config, std::sync::Arc::downgrade(&liveness), timeout);
+        spawn_heartbeat(heartbeat_config, tls, std::sync::Arc::downgrade(&liveness), timeout);
         Ok(PostgresStore { pool, timeout, liveness })
     }
 }

@@ -141,13 +141,16 @@ pub(crate) fn with_timeouts(config: &mut tokio_postgres::Config, timeout: Durati
 /// Asks the server `SELECT 1` every quarter of `timeout` on a connection of its own (the
 /// pool's may all be busy), marking `liveness` at each answer; reconnects when the connection
 /// fails. Stops when the store (the last holder of `liveness`) is dropped.
-pub(crate) fn spawn_heartbeat(config: tokio_postgres::Config, liveness: Weak<Liveness>, timeout: Duration) {
+pub(crate) fn spawn_heartbeat(
+    config: tokio_postgres::Config,
+    tls: crate::tls::MakeRustls,
+    liveness: Weak<Liveness>,
+    timeout: Duration,
+) {
     tokio::spawn(async move {
         let every = (timeout / 4).max(Duration::from_millis(50));
         while liveness.strong_count() > 0 {
-            if let Ok(Ok((client, connection))) =
-                tokio::time::timeout(timeout, config.connect(tokio_postgres::NoTls)).await
-            {
+            if let Ok(Ok((client, connection))) = tokio::time::timeout(timeout, config.connect(tls.clone())).await {
                 tokio::spawn(connection);
                 loop {
                     let Some(alive) = liveness.upgrade() else { return };

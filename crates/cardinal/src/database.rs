@@ -32,7 +32,7 @@ pub async fn open_store(url: &str, timeout: std::time::Duration) -> Result<Arc<d
     if is_postgres(url) {
         let store = PostgresStore::open_with_timeout(url, timeout)
             .await
-            .map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
+            .map_err(|e| format!("cannot open the PostgreSQL database {}: {e}", without_password(url)))?;
         return Ok(Arc::new(store));
     }
     let store = SqliteStore::open_with_timeout(url, timeout)

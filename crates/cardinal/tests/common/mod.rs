@@ -61,16 +61,22 @@ fn serve_command(database: &str, dir: &std::path::Path, key: &str) -> Command {
 }
 
 /// Waits for a spawned process to say where it listens; panics with its error if it exits.
-pub fn listening(mut child: Child) -> Process {
+pub fn listening(child: Child) -> Process {
+    try_listening(child).unwrap_or_else(|stderr| panic!("cardinal did not start: {stderr}"))
+}
+
+/// The same; a process that exits instead answers its stderr.
+pub fn try_listening(mut child: Child) -> Result<Process, String> {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     if let Some(Ok(first)) = lines.next() {
         let mut stderr = child.stderr.take().unwrap();
         std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        return listening_at(child, first, lines);
+        return Ok(listening_at(child, first, lines));
     }
     let mut stderr = String::new();
     let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
-    panic!("cardinal did not start: {stderr}");
+    let _ = child.wait();
+    Err(stderr)
 }
 
 pub fn listening_at(
