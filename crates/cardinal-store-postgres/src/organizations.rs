@@ -22,7 +22,28 @@ pub(crate) async fn insert_seed<C: GenericClient + Sync>(client: &C, seed: &Orga
         )
         .await
         .map_err(pg)?;
-    for t in &seed.teams {
+    insert_parts(client, &OrganizationParts::of(seed)).await?;
+    for new in &seed.cards {
+        let holder = seed
+            .holder_of(new.card.holder_id)
+            .ok_or_else(|| StoreError::Conflict("a seeded card's holder is not a seeded member".into()))?;
+        insert_card(client, new, &holder).await?;
+    }
+    for e in &seed.events {
+        insert_event(client, e).await?;
+    }
+    if let Some(snapshot) = &seed.snapshot {
+        client
+            .execute("INSERT INTO settings (key, value) VALUES ($1, $2)", &[&snapshot_key(o.id), snapshot])
+            .await
+            .map_err(pg)?;
+    }
+    Ok(())
+}
+
+/// Teams, bank accounts, members and credentials of an organization that exists.
+pub(crate) async fn insert_parts<C: GenericClient + Sync>(client: &C, parts: &OrganizationParts) -> Result<(), Fail> {
+    for t in &parts.teams {
         client
             .execute(
                 "INSERT INTO teams (id, organization_id, name) VALUES ($1, $2, $3)",
@@ -31,7 +52,7 @@ pub(crate) async fn insert_seed<C: GenericClient + Sync>(client: &C, seed: &Orga
             .await
             .map_err(pg)?;
     }
-    for b in &seed.bank_accounts {
+    for b in &parts.bank_accounts {
         client
             .execute(
                 "INSERT INTO bank_accounts (id, organization_id, name, status, main, iban, bic, currency, balance_cents, \
@@ -54,7 +75,7 @@ pub(crate) async fn insert_seed<C: GenericClient + Sync>(client: &C, seed: &Orga
             .await
             .map_err(pg)?;
     }
-    for m in &seed.memberships {
+    for m in &parts.memberships {
         client
             .execute(
                 "INSERT INTO memberships (id, organization_id, first_name, last_name, email, role, status, team_id, \
@@ -75,17 +96,8 @@ pub(crate) async fn insert_seed<C: GenericClient + Sync>(client: &C, seed: &Orga
             .await
             .map_err(pg)?;
     }
-    for c in &seed.credentials {
+    for c in &parts.credentials {
         insert_credential(client, c).await?;
-    }
-    for new in &seed.cards {
-        let holder = seed
-            .holder_of(new.card.holder_id)
-            .ok_or_else(|| StoreError::Conflict("a seeded card's holder is not a seeded member".into()))?;
-        insert_card(client, new, &holder).await?;
-    }
-    for e in &seed.events {
-        insert_event(client, e).await?;
     }
     Ok(())
 }
@@ -97,6 +109,7 @@ impl PostgresStore {
 
     pub(crate) async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
         transaction!(self, |tx| {
+            tx.execute("DELETE FROM settings WHERE key = $1", &[&snapshot_key(id)]).await.map_err(pg)?;
             tx.execute("DELETE FROM organizations WHERE id = $1", &[&id.to_string()]).await.map_err(pg)? > 0
         })
     }

@@ -8,6 +8,7 @@ mod engine;
 mod idempotency;
 mod leases;
 mod migrations;
+mod operator;
 mod organizations;
 mod rows;
 mod sca;
@@ -22,8 +23,8 @@ pub use engine::Location;
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
 use cardinal_store::sql::{
-    card_list_counted, organization_rows, transaction_list, CardCounting, Dialect, Statement, CARD_FROM, CARD_SELECT,
-    TRANSACTION_COLUMNS,
+    all_rows, card_list_counted, organization_rows, snapshot_key, transaction_list, CardCounting, Dialect, Statement,
+    CARD_FROM, CARD_SELECT, RESET_DELETIONS, TRANSACTION_COLUMNS,
 };
 use cardinal_store::*;
 use cards::*;
@@ -171,6 +172,30 @@ impl Store for SqliteStore {
 
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
         SqliteStore::organization(self, id).await
+    }
+
+    async fn organizations(&self, page: PageRequest) -> StoreResult<Page<Organization>> {
+        SqliteStore::organizations(self, page).await
+    }
+
+    async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
+        SqliteStore::extend_organization(self, org, parts).await
+    }
+
+    async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
+        SqliteStore::teams(self, org).await
+    }
+
+    async fn replace_api_key(&self, org: Uuid, new: Option<NewCredential>, at: Timestamp) -> StoreResult<bool> {
+        SqliteStore::replace_api_key(self, org, new, at).await
+    }
+
+    async fn organization_snapshot(&self, org: Uuid) -> StoreResult<Option<String>> {
+        SqliteStore::organization_snapshot(self, org).await
+    }
+
+    async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
+        SqliteStore::reset_organization(self, org, reset).await
     }
 
     async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>> {

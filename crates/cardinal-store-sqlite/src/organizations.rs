@@ -23,14 +23,33 @@ pub(crate) fn insert_seed(conn: &Connection, seed: &OrganizationSeed) -> StoreRe
         ],
     )
     .map_err(sql)?;
-    for t in &seed.teams {
+    insert_parts(conn, &OrganizationParts::of(seed))?;
+    for new in &seed.cards {
+        let holder = seed
+            .holder_of(new.card.holder_id)
+            .ok_or_else(|| StoreError::Conflict("a seeded card's holder is not a seeded member".into()))?;
+        insert_card(conn, &StoredCard { card: new.card.clone(), holder }, &new.secrets)?;
+    }
+    for e in &seed.events {
+        insert_event(conn, e)?;
+    }
+    if let Some(snapshot) = &seed.snapshot {
+        conn.execute("INSERT INTO settings (key, value) VALUES (?1, ?2)", params![snapshot_key(o.id), snapshot])
+            .map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// Teams, bank accounts, members and credentials of an organization that exists.
+pub(crate) fn insert_parts(conn: &Connection, parts: &OrganizationParts) -> StoreResult<()> {
+    for t in &parts.teams {
         conn.execute(
             "INSERT INTO teams (id, organization_id, name) VALUES (?1, ?2, ?3)",
             params![t.id.to_string(), t.organization_id.to_string(), t.name],
         )
         .map_err(sql)?;
     }
-    for b in &seed.bank_accounts {
+    for b in &parts.bank_accounts {
         conn.execute(
             "INSERT INTO bank_accounts (id, organization_id, name, status, main, iban, bic, currency, \
              balance_cents, authorized_balance_cents, created_at, updated_at) \
@@ -52,7 +71,7 @@ pub(crate) fn insert_seed(conn: &Connection, seed: &OrganizationSeed) -> StoreRe
         )
         .map_err(sql)?;
     }
-    for m in &seed.memberships {
+    for m in &parts.memberships {
         conn.execute(
             "INSERT INTO memberships (id, organization_id, first_name, last_name, email, role, status, \
              team_id, locale, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -71,17 +90,8 @@ pub(crate) fn insert_seed(conn: &Connection, seed: &OrganizationSeed) -> StoreRe
         )
         .map_err(sql)?;
     }
-    for c in &seed.credentials {
+    for c in &parts.credentials {
         insert_credential_row(conn, c)?;
-    }
-    for new in &seed.cards {
-        let holder = seed
-            .holder_of(new.card.holder_id)
-            .ok_or_else(|| StoreError::Conflict("a seeded card's holder is not a seeded member".into()))?;
-        insert_card(conn, &StoredCard { card: new.card.clone(), holder }, &new.secrets)?;
-    }
-    for e in &seed.events {
-        insert_event(conn, e)?;
     }
     Ok(())
 }
@@ -98,6 +108,7 @@ impl SqliteStore {
                 move |conn| {
                     let deleted =
                         conn.execute("DELETE FROM organizations WHERE id = ?1", [id.to_string()]).map_err(sql)?;
+                    conn.execute("DELETE FROM settings WHERE key = ?1", [snapshot_key(id)]).map_err(sql)?;
                     Ok(deleted > 0)
                 },
                 // The deletion cascades to credentials and cards: none may outlive it in the cache.

@@ -110,6 +110,21 @@ pub trait Store: Send + Sync + 'static {
     /// Removes an organization and everything in it. False when there was none.
     async fn delete_organization(&self, id: Uuid) -> StoreResult<bool>;
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
+    /// Every organization, oldest first (operator API).
+    async fn organizations(&self, page: PageRequest) -> StoreResult<Page<Organization>>;
+    /// Adds teams, bank accounts, members and credentials to an organization, all or nothing.
+    /// False when there is no such organization.
+    async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool>;
+    /// The organization's teams, by name.
+    async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>>;
+    /// Revokes the organization's live API key at `at` and, with `Some`, issues this one in its
+    /// place, together. False when the organization had no live key and none is issued.
+    async fn replace_api_key(&self, org: Uuid, new: Option<NewCredential>, at: jiff::Timestamp) -> StoreResult<bool>;
+    /// The snapshot an organization was created with ([`OrganizationSeed::snapshot`]).
+    async fn organization_snapshot(&self, org: Uuid) -> StoreResult<Option<String>>;
+    /// Brings an organization back to its seeded state ([`OrganizationReset`]) in one
+    /// transaction. False when there is no such organization.
+    async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool>;
     /// Moves an organization's clock forward, never backwards, in one statement so that
     /// concurrent moves all count. Returns the organization as it is after the call; `None`
     /// if there is none.

@@ -234,24 +234,61 @@ pub fn organization_rows(
     page: crate::PageRequest,
     dialect: Dialect,
 ) -> (Statement, Statement) {
+    rows_page(table, alias, names, Some(organization_id), page, dialect)
+}
+
+/// A page of every row of `table` (operator views across organizations), oldest first.
+pub fn all_rows(
+    table: &str,
+    alias: &str,
+    names: &[&str],
+    page: crate::PageRequest,
+    dialect: Dialect,
+) -> (Statement, Statement) {
+    rows_page(table, alias, names, None, page, dialect)
+}
+
+fn rows_page(
+    table: &str,
+    alias: &str,
+    names: &[&str],
+    organization_id: Option<Uuid>,
+    page: crate::PageRequest,
+    dialect: Dialect,
+) -> (Statement, Statement) {
     let mut b = Binder { dialect, values: Vec::new() };
-    let org = b.uuid(organization_id);
-    let count = Statement {
-        text: format!("SELECT count(*) FROM {table} {alias} WHERE {alias}.organization_id = {org}"),
-        values: b.values.clone(),
+    let filter = match organization_id {
+        Some(id) => format!("WHERE {alias}.organization_id = {}", b.uuid(id)),
+        None => String::new(),
     };
+    let count = Statement { text: format!("SELECT count(*) FROM {table} {alias} {filter}"), values: b.values.clone() };
     let limit = b.bind(SqlValue::Int(i64::from(page.per_page)));
     let offset = b.bind(SqlValue::Int(page.offset().min(i64::MAX as u64) as i64));
     let page = Statement {
         text: format!(
-            "SELECT {} FROM {table} {alias} WHERE {alias}.organization_id = {org} \
-             ORDER BY {alias}.created_at, {alias}.id LIMIT {limit} OFFSET {offset}",
+            "SELECT {} FROM {table} {alias} {filter} ORDER BY {alias}.created_at, {alias}.id LIMIT {limit} OFFSET {offset}",
             columns(alias, names)
         ),
         values: b.values,
     };
     (count, page)
 }
+
+/// The settings key of an organization's snapshot ([`crate::OrganizationSeed::snapshot`]).
+pub fn snapshot_key(organization_id: Uuid) -> String {
+    format!("organization_snapshot:{organization_id}")
+}
+
+/// What a sandbox reset deletes, in order, each with the organization's id as its only
+/// parameter (`{org}`). Cards cascade to their audit events, data-view links and
+/// transactions; webhook events to their deliveries and attempts.
+pub const RESET_DELETIONS: &[&str] = &[
+    "DELETE FROM transactions WHERE organization_id = {org}",
+    "DELETE FROM cards WHERE organization_id = {org}",
+    "DELETE FROM sca_sessions WHERE organization_id = {org}",
+    "DELETE FROM webhook_deliveries WHERE organization_id = {org}",
+    "DELETE FROM webhook_events WHERE organization_id = {org}",
+];
 
 pub const TRANSACTION_COLUMNS: &str = "t.id, t.organization_id, t.bank_account_id, t.card_id, t.holder_id, t.slug, \
      t.amount_cents, t.currency, t.side, t.operation_type, t.status, t.decline_reason, t.label, t.category, \

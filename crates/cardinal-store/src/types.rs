@@ -297,6 +297,43 @@ pub struct OrganizationSeed {
     pub credentials: Vec<NewCredential>,
     pub cards: Vec<NewCard>,
     pub events: Vec<AuditEvent>,
+    /// What a sandbox reset brings the organization back to (opaque to the store, written
+    /// with the organization and removed with it); `None` for an organization that cannot be
+    /// reset.
+    pub snapshot: Option<String>,
+}
+
+/// What an operator adds to an existing organization, all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationParts {
+    pub teams: Vec<Team>,
+    pub bank_accounts: Vec<BankAccount>,
+    pub memberships: Vec<Membership>,
+    pub credentials: Vec<NewCredential>,
+}
+
+impl OrganizationParts {
+    /// The parts of a new organization.
+    pub fn of(seed: &OrganizationSeed) -> OrganizationParts {
+        OrganizationParts {
+            teams: seed.teams.clone(),
+            bank_accounts: seed.bank_accounts.clone(),
+            memberships: seed.memberships.clone(),
+            credentials: seed.credentials.clone(),
+        }
+    }
+}
+
+/// A sandbox organization brought back to how it was seeded: every card, transaction, audit
+/// event, SCA session, data-view link and webhook event it has goes; these cards (with their
+/// events) come back, the accounts get these balances, and the clock its real time. Members,
+/// teams, tokens, API keys and webhook subscriptions stay.
+#[derive(Debug, Clone)]
+pub struct OrganizationReset {
+    pub cards: Vec<NewCard>,
+    pub events: Vec<AuditEvent>,
+    /// (bank account, balance); the authorized balance becomes the balance.
+    pub balances: Vec<(Uuid, Cents)>,
 }
 
 impl OrganizationSeed {

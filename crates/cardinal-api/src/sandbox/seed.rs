@@ -133,6 +133,7 @@ pub fn build(plan: OrganizationPlan, vault: &CardVault, now: Timestamp) -> Creat
             credentials,
             cards,
             events,
+            snapshot: None,
         },
         api_key_secret,
         access_tokens,

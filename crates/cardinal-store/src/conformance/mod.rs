@@ -11,12 +11,14 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 mod cards;
+mod operator;
 mod organizations;
 mod payments;
 mod secrets;
 mod webhooks;
 
 pub use cards::*;
+pub use operator::*;
 pub use organizations::*;
 pub use payments::*;
 pub use secrets::*;
@@ -42,7 +44,8 @@ macro_rules! conformance_tests {
             card_changes_write_their_deliveries_with_them, delivery_leases_are_exclusive_and_ordered,
             outbox_events_outlive_nothing_and_skip_nothing, claims_share_the_room_out_fairly, failing_subscriptions_are_slowed_then_disabled,
             webhook_secrets_are_walked_and_replaced,
-            data_view_tokens_open_once_before_they_expire);
+            data_view_tokens_open_once_before_they_expire,
+            operators_list_extend_and_reset_organizations);
     };
     (@each_optional $make:expr; $($story:ident),+) => {
         $(
@@ -138,6 +141,7 @@ pub fn fixture(slug: &str) -> OrganizationSeed {
         credentials,
         cards,
         events: vec![],
+        snapshot: None,
     }
 }
 

@@ -1,0 +1,118 @@
+//! What the operator API does across or to whole organizations: list them, add to them,
+//! replace their API key, and (sandbox) bring one back to how it was seeded.
+
+use crate::cards::insert_card;
+use crate::organizations::insert_parts;
+use crate::*;
+
+/// Locks the organization's row for the rest of the transaction; false when there is none.
+/// Additions and a reset then never interleave with a deletion of the organization.
+async fn lock_organization<C: GenericClient + Sync>(client: &C, org: Uuid) -> Result<bool, Fail> {
+    let found = client
+        .query_opt("SELECT id FROM organizations WHERE id = $1 FOR UPDATE", &[&org.to_string()])
+        .await
+        .map_err(pg)?;
+    Ok(found.is_some())
+}
+
+impl PostgresStore {
+    pub(crate) async fn organizations(&self, page: PageRequest) -> StoreResult<Page<Organization>> {
+        let statements = all_rows("organizations", "o", ORGANIZATION, page, Dialect::Postgres);
+        read!(self, |c| { run_list(c, statements.clone(), |r| organization(r, "o")).await? })
+    }
+
+    pub(crate) async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
+        transaction!(self, |tx| {
+            let exists = lock_organization(&*tx, org).await?;
+            if exists {
+                insert_parts(&*tx, &parts).await?;
+            }
+            exists
+        })
+    }
+
+    pub(crate) async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
+        read!(self, |c| {
+            let rows = c
+                .query("SELECT id, name FROM teams WHERE organization_id = $1 ORDER BY name", &[&org.to_string()])
+                .await
+                .map_err(pg)?;
+            let mut teams = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let id: String = row.get(0);
+                let id = Uuid::parse_str(&id).map_err(|e| StoreError::Backend(format!("team id: {e}")))?;
+                teams.push(Team { id, organization_id: org, name: row.get(1) });
+            }
+            teams
+        })
+    }
+
+    pub(crate) async fn replace_api_key(
+        &self,
+        org: Uuid,
+        new: Option<NewCredential>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        transaction!(self, |tx| {
+            let revoked = tx
+                .execute(
+                    "UPDATE credentials SET revoked_at = $1 \
+                     WHERE organization_id = $2 AND kind = 'api_key' AND revoked_at IS NULL",
+                    &[&at.as_second(), &org.to_string()],
+                )
+                .await
+                .map_err(pg)?;
+            if let Some(credential) = &new {
+                insert_credential(&*tx, credential).await?;
+            }
+            revoked > 0 || new.is_some()
+        })
+    }
+
+    pub(crate) async fn organization_snapshot(&self, org: Uuid) -> StoreResult<Option<String>> {
+        self.setting(&snapshot_key(org)).await
+    }
+
+    pub(crate) async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
+        transaction!(self, |tx| {
+            let exists = lock_organization(&*tx, org).await?;
+            if exists {
+                for deletion in RESET_DELETIONS {
+                    tx.execute(&deletion.replace("{org}", "$1"), &[&org.to_string()]).await.map_err(pg)?;
+                }
+                restore_seeded(&*tx, org, &reset).await?;
+            }
+            exists
+        })
+    }
+}
+
+/// The seeded cards, balances and real-time clock of a reset organization.
+async fn restore_seeded<C: GenericClient + Sync>(client: &C, org: Uuid, reset: &OrganizationReset) -> Result<(), Fail> {
+    let now = Timestamp::now().as_second();
+    for (account, balance) in &reset.balances {
+        client
+            .execute(
+                "UPDATE bank_accounts SET balance_cents = $1, authorized_balance_cents = $1, updated_at = $2 \
+                 WHERE id = $3 AND organization_id = $4",
+                &[&balance.0, &now, &account.to_string(), &org.to_string()],
+            )
+            .await
+            .map_err(pg)?;
+    }
+    client
+        .execute("UPDATE organizations SET clock_offset_seconds = 0 WHERE id = $1", &[&org.to_string()])
+        .await
+        .map_err(pg)?;
+    for new in &reset.cards {
+        let q = format!("SELECT {} FROM memberships m WHERE m.id = $1", columns("m", MEMBERSHIP));
+        let holder = optional(client, &q, &[&new.card.holder_id.to_string()], |r| membership(r, "m"))
+            .await?
+            .ok_or_else(|| StoreError::Conflict("a seeded card's holder is no longer a member".into()))?;
+        insert_card(client, new, &Holder::from(&holder)).await?;
+    }
+    for event in &reset.events {
+        insert_event(client, event).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! What the operator API does across or to whole organizations: list them, add to them,
+//! replace their API key, and (sandbox) bring one back to how it was seeded.
+
+use crate::organizations::{insert_parts, ORGANIZATION_BY_ID};
+use crate::*;
+
+/// Whether the organization exists (inside a write, before changing what hangs off it).
+fn organization_exists(conn: &Connection, org: Uuid) -> StoreResult<bool> {
+    conn.prepare_cached(&ORGANIZATION_BY_ID)
+        .and_then(|mut s| s.query_row([org.to_string()], |r| organization(r, "o")).optional())
+        .map(|found| found.is_some())
+        .map_err(sql)
+}
+
+impl SqliteStore {
+    pub(crate) async fn organizations(&self, page: PageRequest) -> StoreResult<Page<Organization>> {
+        let statements = all_rows("organizations", "o", ORGANIZATION, page, Dialect::Sqlite);
+        self.engine.read(move |conn| run_list(conn, statements, |r| organization(r, "o"))).await
+    }
+
+    pub(crate) async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
+        let cache = self.cache.clone();
+        self.engine
+            .write_then(
+                move |conn| {
+                    if !organization_exists(conn, org)? {
+                        return Ok(false);
+                    }
+                    insert_parts(conn, &parts)?;
+                    Ok(true)
+                },
+                move |_| cache.committed_other(false),
+            )
+            .await
+    }
+
+    pub(crate) async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
+        self.engine
+            .read(move |conn| {
+                conn.prepare_cached("SELECT id, name FROM teams WHERE organization_id = ?1 ORDER BY name")
+                    .and_then(|mut s| {
+                        s.query_map([org.to_string()], |r| {
+                            Ok(Team { id: uuid(r.get(0)?)?, organization_id: org, name: r.get(1)? })
+                        })?
+                        .collect()
+                    })
+                    .map_err(sql)
+            })
+            .await
+    }
+
+    pub(crate) async fn replace_api_key(
+        &self,
+        org: Uuid,
+        new: Option<NewCredential>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let cache = self.cache.clone();
+        self.engine
+            .write_then(
+                move |conn| {
+                    let revoked = conn
+                        .execute(
+                            "UPDATE credentials SET revoked_at = ?1 \
+                             WHERE organization_id = ?2 AND kind = 'api_key' AND revoked_at IS NULL",
+                            params![seconds(at), org.to_string()],
+                        )
+                        .map_err(sql)?;
+                    if let Some(credential) = &new {
+                        insert_credential_row(conn, credential)?;
+                    }
+                    Ok(revoked > 0 || new.is_some())
+                },
+                // A revoked key must not keep working from the cache.
+                move |_| cache.committed_other(false),
+            )
+            .await
+    }
+
+    pub(crate) async fn organization_snapshot(&self, org: Uuid) -> StoreResult<Option<String>> {
+        self.setting(&snapshot_key(org)).await
+    }
+
+    pub(crate) async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
+        let cache = self.cache.clone();
+        self.engine
+            .write_then(
+                move |conn| {
+                    if !organization_exists(conn, org)? {
+                        return Ok(false);
+                    }
+                    for deletion in RESET_DELETIONS {
+                        conn.execute(&deletion.replace("{org}", "?1"), [org.to_string()]).map_err(sql)?;
+                    }
+                    restore_seeded(conn, org, &reset)?;
+                    Ok(true)
+                },
+                // Cards went, and the organization's clock moved: nothing cached stays true.
+                move |_| cache.committed_other(true),
+            )
+            .await
+    }
+}
+
+/// The seeded cards, balances and real-time clock of a reset organization.
+fn restore_seeded(conn: &Connection, org: Uuid, reset: &OrganizationReset) -> StoreResult<()> {
+    let now = seconds(Timestamp::now());
+    for (account, balance) in &reset.balances {
+        conn.execute(
+            "UPDATE bank_accounts SET balance_cents = ?1, authorized_balance_cents = ?1, updated_at = ?2 \
+             WHERE id = ?3 AND organization_id = ?4",
+            params![balance.0, now, account.to_string(), org.to_string()],
+        )
+        .map_err(sql)?;
+    }
+    conn.execute("UPDATE organizations SET clock_offset_seconds = 0 WHERE id = ?1", [org.to_string()]).map_err(sql)?;
+    for new in &reset.cards {
+        let holder = conn
+            .prepare_cached(&format!("SELECT {} FROM memberships m WHERE m.id = ?1", columns("m", MEMBERSHIP)))
+            .and_then(|mut s| s.query_row([new.card.holder_id.to_string()], |r| membership(r, "m")).optional())
+            .map_err(sql)?
+            .ok_or_else(|| StoreError::Conflict("a seeded card's holder is no longer a member".into()))?;
+        insert_card(conn, &StoredCard { card: new.card.clone(), holder: Holder::from(&holder) }, &new.secrets)?;
+    }
+    for event in &reset.events {
+        insert_event(conn, event)?;
+    }
+    Ok(())
+}
