@@ -7,6 +7,7 @@ pub use cardinal_store::ids;
 pub mod issuing;
 pub mod net;
 pub mod openapi;
+pub mod operator;
 pub mod routes;
 pub mod sandbox;
 pub mod secrets;
@@ -37,7 +38,9 @@ pub struct ApiConfig {
     /// Base of every URL the server hands out (card images, data-view pages), no trailing `/`.
     pub public_url: String,
     pub staging_token_hash: Option<[u8; 32]>,
-    pub admin_token_hash: [u8; 32],
+    /// The operator token's hash; without one (production not given `--operator-token`) the
+    /// operator API is not served.
+    pub operator_token_hash: Option<[u8; 32]>,
     pub body_limit_bytes: usize,
     /// How long a request body may stop arriving before the request is answered 408.
     pub body_stall: std::time::Duration,
@@ -53,12 +56,12 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    pub fn new(mode: Mode, public_url: &str, staging_token: Option<&str>, admin_token: &str) -> ApiConfig {
+    pub fn new(mode: Mode, public_url: &str, staging_token: Option<&str>, operator_token: Option<&str>) -> ApiConfig {
         ApiConfig {
             mode,
             public_url: public_url.trim_end_matches('/').to_owned(),
             staging_token_hash: staging_token.map(hash_secret),
-            admin_token_hash: hash_secret(admin_token),
+            operator_token_hash: operator_token.map(hash_secret),
             body_limit_bytes: 256 * 1024,
             body_stall: std::time::Duration::from_secs(20),
             rate_limits: http::rate_limit::RateLimits::default(),
@@ -82,7 +85,7 @@ pub struct Shared {
     /// The OpenAPI document, built on first request.
     pub openapi: std::sync::OnceLock<serde_json::Value>,
     /// Builds that document: [`openapi::document`].
-    pub openapi_builder: fn(Mode, &str) -> serde_json::Value,
+    pub openapi_builder: fn(routes::Served, &str) -> serde_json::Value,
     /// The scope and SCA each route needs, read from the route table: the credential check
     /// and the SCA step enforce them, so no handler can forget them.
     pub route_rules: RouteRules,
@@ -162,15 +165,19 @@ impl RouteRules {
 
 /// The whole application, built from [`routes::operations`].
 pub fn router(state: AppState) -> Router {
+    let served = routes::Served::of(&state.config);
     let mut groups: Vec<(Surface, Router<AppState>)> = Vec::new();
     for (op, handler) in routes::operations() {
-        if op.surface.sandbox_only() && state.config.mode == Mode::Production {
+        if !served.surface(op.surface) {
             continue;
         }
         let handler = with_operation_layers(&op, handler, &state);
         // Every route also answers with a trailing slash: an official SDK sends
         // `GET /v2/organization/` (spec §1.1).
-        let group = Router::new().route(op.path, handler.clone()).route(&format!("{}/", op.path), handler);
+        let mut group = Router::new().route(op.path, handler.clone()).route(&format!("{}/", op.path), handler.clone());
+        if let Some(alias) = op.alias.filter(|_| served.aliases()) {
+            group = group.route(alias, handler.clone()).route(&format!("{alias}/"), handler);
+        }
         match groups.iter_mut().find(|(surface, _)| *surface == op.surface) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(group),
             None => groups.push((op.surface, group)),

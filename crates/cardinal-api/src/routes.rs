@@ -2,7 +2,8 @@
 //! OpenAPI document (`/openapi.json`): a route cannot exist without being documented.
 
 use crate::http::{auth::scope, health};
-use crate::sandbox::{self, control, payments};
+use crate::operator::{self, cards as operator_cards, members, organizations, tokens};
+use crate::sandbox::{clock, payments, reset};
 use crate::v2::cards::{self, actions, create, data_view};
 use crate::v2::sca::ScaAction;
 use crate::v2::{assets, iban_certificate, organization, sca, transactions, webhook_subscriptions};
@@ -16,7 +17,10 @@ pub enum Surface {
     Qonto,
     /// Qonto's sandbox SCA approval routes (sandbox mode only; the session token is the key).
     MockedSca,
-    /// Cardinal's control API (sandbox mode only; admin token).
+    /// Cardinal's operator API (both modes; operator token): provisioning and operations.
+    Operator,
+    /// Cardinal's sandbox control API (sandbox mode only; operator token): clocks, simulated
+    /// payments, resets.
     Control,
     /// No credential: health, images, the data-view page, this document.
     Public,
@@ -25,6 +29,33 @@ pub enum Surface {
 impl Surface {
     pub fn sandbox_only(self) -> bool {
         matches!(self, Surface::MockedSca | Surface::Control)
+    }
+}
+
+/// Which surfaces a server serves: the sandbox-only ones in sandbox mode, the operator API
+/// when an operator token is configured (always in the sandbox, which generates one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    pub mode: crate::Mode,
+    pub operator_api: bool,
+}
+
+impl Served {
+    pub fn of(config: &crate::ApiConfig) -> Served {
+        Served { mode: config.mode, operator_api: config.operator_token_hash.is_some() }
+    }
+
+    pub fn surface(self, surface: Surface) -> bool {
+        match surface {
+            Surface::MockedSca | Surface::Control => self.mode == crate::Mode::Sandbox,
+            Surface::Operator => self.operator_api,
+            Surface::Qonto | Surface::Public => true,
+        }
+    }
+
+    /// Whether the `/_sandbox/…` aliases of operator routes are served (sandbox mode only).
+    pub fn aliases(self) -> bool {
+        self.mode == crate::Mode::Sandbox && self.operator_api
     }
 }
 
@@ -84,6 +115,9 @@ pub struct Operation {
     pub query: &'static [Param],
     pub request: Option<&'static str>,
     pub reply: Reply,
+    /// The path the route also answers at in the sandbox, where it lived before the operator
+    /// API (`/_sandbox/organizations` for `/_operator/organizations`); documented as deprecated.
+    pub alias: Option<&'static str>,
 }
 
 impl Operation {
@@ -112,6 +146,7 @@ impl Operation {
             query: &[],
             request: None,
             reply: Reply::Json(200, "CardEnvelope"),
+            alias: None,
         }
     }
 }
@@ -305,25 +340,70 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             "Sandbox: see an SCA session", reply = Reply::Json(200, "ScaSession")),
         operation!(post "/v2/mocked_sca_sessions/{token}/{decision}" => sca::mocked_decide; MockedSca, "decideMockedScaSession",
             "Sandbox: allow or deny an SCA session as the member would", reply = Reply::Json(200, "Message")),
-        operation!(post "/_sandbox/organizations" => control::create_organization; Control, "createSandboxOrganization",
-            "Create an organization with members, tokens and cards", request = Some("SandboxOrganizationRequest"),
+        operation!(get "/_operator/organizations" => organizations::list; Operator, "listOrganizations",
+            "Every organization, oldest first", query = &PAGINATION, alias = Some("/_sandbox/organizations"),
+            reply = Reply::Json(200, "OrganizationList")),
+        operation!(post "/_operator/organizations" => organizations::create; Operator, "createOrganization",
+            "Create an organization with members and their tokens (and, in the sandbox, demo cards)",
+            request = Some("SandboxOrganizationRequest"), alias = Some("/_sandbox/organizations"),
             reply = Reply::Json(201, "SandboxOrganization")),
-        operation!(delete "/_sandbox/organizations/{id}" => control::delete_organization; Control, "deleteSandboxOrganization",
-            "Remove an organization and everything in it", reply = Reply::NoContent),
-        operation!(post "/_sandbox/organizations/{id}/clock" => control::clock; Control, "moveOrganizationClock",
+        operation!(get "/_operator/organizations/{id}" => organizations::show; Operator, "getOrganizationDetails",
+            "An organization with its bank accounts, teams and member count",
+            reply = Reply::Json(200, "OperatorOrganization")),
+        operation!(delete "/_operator/organizations/{id}" => organizations::delete; Operator, "deleteOrganization",
+            "Remove an organization and everything in it", alias = Some("/_sandbox/organizations/{id}"),
+            reply = Reply::NoContent),
+        operation!(post "/_operator/organizations/{id}/bank_accounts" => members::add_bank_account; Operator,
+            "addBankAccount", "Open another bank account for the organization",
+            request = Some("BankAccountRequest"), reply = Reply::Json(201, "BankAccountEnvelope")),
+        operation!(post "/_operator/organizations/{id}/memberships" => members::add_membership; Operator,
+            "addMembership", "Add a member with a role (and a team, made if new)",
+            request = Some("MembershipRequest"), reply = Reply::Json(201, "MembershipEnvelope")),
+        operation!(post "/_operator/organizations/{id}/api_key" => tokens::issue_api_key; Operator, "issueApiKey",
+            "Issue the organization's API key (the previous one stops working); the secret is shown once",
+            reply = Reply::Json(201, "ApiKey")),
+        operation!(delete "/_operator/organizations/{id}/api_key" => tokens::revoke_api_key; Operator, "revokeApiKey",
+            "Revoke the organization's API key", reply = Reply::NoContent),
+        operation!(post "/_operator/tokens" => tokens::create_token; Operator, "createAccessToken",
+            "Issue an access token for a member", request = Some("TokenRequest"), alias = Some("/_sandbox/tokens"),
+            reply = Reply::Json(201, "AccessToken")),
+        operation!(delete "/_operator/tokens/{token}" => tokens::revoke_token; Operator, "revokeAccessToken",
+            "Revoke an access token", alias = Some("/_sandbox/tokens/{token}"), reply = Reply::NoContent),
+        operation!(post "/_operator/cards/{id}/system_locks" => operator_cards::add_system_lock; Operator, "addSystemLock",
+            "Put a system lock on a card", request = Some("SystemLockRequest"),
+            alias = Some("/_sandbox/cards/{id}/system_locks")),
+        operation!(delete "/_operator/cards/{id}/system_locks/{reason}" => operator_cards::remove_system_lock; Operator,
+            "removeSystemLock", "Lift a system lock", alias = Some("/_sandbox/cards/{id}/system_locks/{reason}")),
+        operation!(post "/_operator/cards/{id}/activate" => operator_cards::activate; Operator, "activateCard",
+            "Activate a pending physical card", alias = Some("/_sandbox/cards/{id}/activate")),
+        operation!(get "/_operator/cards/{id}/events" => operator_cards::events; Operator, "listCardEvents",
+            "A card's audit events, oldest first", alias = Some("/_sandbox/cards/{id}/events"),
+            reply = Reply::Json(200, "Events")),
+        operation!(get "/_operator/organizations/{id}/webhook_deliveries" => operator::webhooks::list; Operator,
+            "listWebhookDeliveries", "An organization's webhook deliveries, newest first", query = DELIVERY_QUERY,
+            alias = Some("/_sandbox/organizations/{id}/webhook_deliveries"),
+            reply = Reply::Json(200, "WebhookDeliveryList")),
+        operation!(get "/_operator/organizations/{id}/webhook_subscriptions" => operator::webhooks::subscriptions;
+            Operator, "listOrganizationWebhookSubscriptions",
+            "Every webhook subscription of an organization, with its receiver's health (active, slowed, disabled)",
+            query = &PAGINATION, alias = Some("/_sandbox/organizations/{id}/webhook_subscriptions"),
+            reply = Reply::Json(200, "WebhookSubscriptionHealthList")),
+        operation!(post "/_operator/organizations/{id}/webhook_subscriptions/{subscription}/enable" =>
+            operator::webhooks::enable; Operator, "enableWebhookSubscription",
+            "Make a slowed or disabled webhook subscription active again",
+            alias = Some("/_sandbox/organizations/{id}/webhook_subscriptions/{subscription}/enable"),
+            reply = Reply::Json(200, "WebhookSubscriptionHealthEnvelope")),
+        operation!(get "/_operator/webhook_deliveries/{id}" => operator::webhooks::show; Operator, "getWebhookDelivery",
+            "A delivery: the exact body sent and every attempt", alias = Some("/_sandbox/webhook_deliveries/{id}"),
+            reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
+        operation!(post "/_operator/webhook_deliveries/{id}/retry" => operator::webhooks::retry; Operator,
+            "retryWebhookDelivery", "Attempt a delivery now, whatever its state",
+            alias = Some("/_sandbox/webhook_deliveries/{id}/retry"), reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
+        operation!(post "/_sandbox/organizations/{id}/clock" => clock::clock; Control, "moveOrganizationClock",
             "Move an organization's clock forward", request = Some("ClockRequest"), reply = Reply::Json(200, "Clock")),
-        operation!(post "/_sandbox/tokens" => control::create_token; Control, "createAccessToken",
-            "Issue an access token for a member", request = Some("TokenRequest"), reply = Reply::Json(201, "AccessToken")),
-        operation!(delete "/_sandbox/tokens/{token}" => control::revoke_token; Control, "revokeAccessToken",
-            "Revoke an access token", reply = Reply::NoContent),
-        operation!(post "/_sandbox/cards/{id}/system_locks" => control::add_system_lock; Control, "addSystemLock",
-            "Put a system lock on a card", request = Some("SystemLockRequest")),
-        operation!(delete "/_sandbox/cards/{id}/system_locks/{reason}" => control::remove_system_lock; Control,
-            "removeSystemLock", "Lift a system lock"),
-        operation!(post "/_sandbox/cards/{id}/activate" => control::activate; Control, "activateCard",
-            "Activate a pending physical card"),
-        operation!(get "/_sandbox/cards/{id}/events" => control::events; Control, "listCardEvents",
-            "A card's audit events, oldest first", reply = Reply::Json(200, "Events")),
+        operation!(post "/_sandbox/organizations/{id}/reset" => reset::reset; Control, "resetOrganization",
+            "Bring a sandbox organization back to how it was seeded: cards, transactions, balances, clock (members and tokens stay)",
+            reply = Reply::Json(200, "Reset")),
         operation!(post "/_sandbox/cards/{id}/authorizations" => payments::authorize; Control, "simulateAuthorization",
             "Simulate a card payment at a merchant: approved or declined, as the card's settings decide",
             request = Some("AuthorizationRequest"), reply = Reply::Json(200, "Authorization")),
@@ -331,22 +411,6 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             "Settle a pending transaction", reply = Reply::Json(200, "TransactionEnvelope")),
         operation!(post "/_sandbox/transactions/{id}/reverse" => payments::reverse; Control, "reverseTransaction",
             "Reverse a pending transaction", reply = Reply::Json(200, "TransactionEnvelope")),
-        operation!(get "/_sandbox/organizations/{id}/webhook_deliveries" => sandbox::webhooks::list; Control,
-            "listWebhookDeliveries", "An organization's webhook deliveries, newest first", query = DELIVERY_QUERY,
-            reply = Reply::Json(200, "WebhookDeliveryList")),
-        operation!(get "/_sandbox/organizations/{id}/webhook_subscriptions" => sandbox::webhooks::subscriptions;
-            Control, "listOrganizationWebhookSubscriptions",
-            "Every webhook subscription of an organization, with its receiver's health (active, slowed, disabled)",
-            query = &PAGINATION, reply = Reply::Json(200, "WebhookSubscriptionHealthList")),
-        operation!(post "/_sandbox/organizations/{id}/webhook_subscriptions/{subscription}/enable" =>
-            sandbox::webhooks::enable; Control, "enableWebhookSubscription",
-            "Make a slowed or disabled webhook subscription active again",
-            reply = Reply::Json(200, "WebhookSubscriptionHealthEnvelope")),
-        operation!(get "/_sandbox/webhook_deliveries/{id}" => sandbox::webhooks::show; Control, "getWebhookDelivery",
-            "A delivery: the exact body sent and every attempt", reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
-        operation!(post "/_sandbox/webhook_deliveries/{id}/retry" => sandbox::webhooks::retry; Control,
-            "retryWebhookDelivery", "Attempt a delivery now, whatever its state",
-            reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
         operation!(get "/card_data/{token}" => data_view::page; Public, "showCardData",
             "The card-details page a data-view link opens (once)", reply = Reply::Html),
         operation!(get "/assets/cards/{design}/{file}" => assets::card_image; Public, "getCardImage",

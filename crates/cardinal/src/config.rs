@@ -120,7 +120,12 @@ pub struct ServeArgs {
     /// When set, every /v2 request must carry X-Qonto-Staging-Token with this value.
     #[arg(long, env = "CARDINAL_STAGING_TOKEN", hide_env_values = true)]
     pub staging_token: Option<String>,
-    /// Bearer token of the control API (sandbox); generated on first run when absent.
+    /// Bearer token of the operator API (`/_operator`, and the sandbox's `/_sandbox`). Production
+    /// serves the operator API only with one (at least 24 characters); the sandbox generates
+    /// one on first run when absent.
+    #[arg(long, env = "CARDINAL_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+    /// The operator token's former name (sandbox control API's admin token).
     #[arg(long, env = "CARDINAL_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Base URL clients reach this server at (for image and data-view links).

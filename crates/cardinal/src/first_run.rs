@@ -2,7 +2,7 @@
 //! and keep the same credentials in a file beside the database. Later starts point there.
 
 use crate::database::{write_private, SideFiles};
-use cardinal_api::sandbox::control::created_organization_body;
+use cardinal_api::operator::organizations::created_organization_body;
 use cardinal_api::sandbox::seed::{self, OrganizationPlan};
 use cardinal_api::AppState;
 use cardinal_domain::Role;
@@ -19,10 +19,19 @@ pub async fn greet(
     if !state.store.is_empty().await.map_err(|e| e.to_string())? {
         if let Some(path) = &files.credentials {
             refresh_credentials(path, &state.config.public_url, new_admin_token)?;
-            println!("Demo credentials: {}", path.display());
+            match std::fs::canonicalize(path) {
+                Ok(found) => println!("Demo credentials: {}", found.display()),
+                // Another process (in another directory) made the demo organization: its
+                // credentials are in the file it wrote, not here.
+                Err(_) => println!(
+                    "Demo credentials: not in {} (another Cardinal process on this database wrote them beside \
+                     itself); list organizations with GET /_sandbox/organizations and the operator token",
+                    std::path::absolute(path).unwrap_or_else(|_| path.clone()).display()
+                ),
+            }
         }
         if let Some(token) = new_admin_token {
-            println!("Control API admin token: {token}");
+            println!("Operator token: {token}");
         }
         return Ok(());
     }
@@ -70,6 +79,7 @@ fn refresh_credentials(path: &Path, base_url: &str, new_admin_token: Option<&str
     let before = fields.clone();
     fields.insert("base_url".into(), base_url.into());
     if let Some(token) = new_admin_token {
+        fields.insert("operator_token".into(), token.into());
         fields.insert("control_api_admin_token".into(), token.into());
     }
     if *fields == before {
@@ -103,6 +113,7 @@ fn summary(base_url: &str, body: &Value, admin_token: Option<&str>, staging: boo
         "admin_access_token": token_of(body, Role::Admin),
         "memberships": body["memberships"],
         "card_id": owner_card,
+        "operator_token": admin_token,
         "control_api_admin_token": admin_token,
         "staging_token_required": staging,
     })
@@ -138,8 +149,8 @@ fn instructions(s: &Value) -> String {
         slug = text(&s["organization"]["slug"]),
         api_key = text(&s["api_key"]),
     );
-    if let Some(token) = s["control_api_admin_token"].as_str() {
-        out.push_str(&format!("\n  Control API admin token: {token}\n"));
+    if let Some(token) = s["operator_token"].as_str() {
+        out.push_str(&format!("\n  Operator token (operator and sandbox control API): {token}\n"));
     }
     out
 }

@@ -35,9 +35,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let store = open_store(&args.database, args.database_timeout).await?;
     let key = card_key(&args, &files, store.as_ref()).await?;
 
-    let (admin_hash, generated_admin_token) = admin_token(&args, store.as_ref()).await?;
-    let mut config = ApiConfig::new(mode, &public_url, args.staging_token.as_deref(), "");
-    config.admin_token_hash = admin_hash;
+    let (operator_hash, generated_operator_token) = operator_token(&args, mode, store.as_ref()).await?;
+    let mut config = ApiConfig::new(mode, &public_url, args.staging_token.as_deref(), None);
+    config.operator_token_hash = operator_hash;
     config.rate_limits = rate_limits(&args)?;
     config.body_stall = std::time::Duration::from_secs(args.idle_timeout.max(1));
     config.webhook_retry_delays = cardinal_api::webhooks::delivery::parse_retry_delays(&args.webhook_retry_delays)
@@ -58,6 +58,13 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         mode_name(mode),
         without_password(&args.database)
     );
+    match (mode, operator_hash.is_some()) {
+        (Mode::Production, true) => println!("Operator API: {public_url}/_operator (bearer: the operator token)"),
+        (Mode::Production, false) => {
+            println!("Operator API: off (start with CARDINAL_OPERATOR_TOKEN to provision organizations)")
+        }
+        (Mode::Sandbox, _) => {}
+    }
     if let Some(cert) = tls.as_ref().and_then(|t| t.self_signed.as_ref()) {
         println!("TLS: self-signed certificate {} (trust it with: curl --cacert {0})", cert.display());
     }
@@ -71,7 +78,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     );
     if mode == Mode::Sandbox {
         let ca = tls.as_ref().and_then(|t| t.self_signed.as_deref());
-        first_run::greet(&state, &files, generated_admin_token.as_deref(), args.staging_token.is_some(), ca).await?;
+        first_run::greet(&state, &files, generated_operator_token.as_deref(), args.staging_token.is_some(), ca).await?;
     }
 
     let limits = connection_limits(&args);
@@ -176,18 +183,43 @@ async fn card_key(args: &ServeArgs, files: &SideFiles, store: &dyn Store) -> Res
     Ok(key)
 }
 
-/// The admin token's hash, and the token itself when this start generated it. A configured
-/// token wins; otherwise the first process ever to start generates one and stores its hash,
-/// and every later process (or one that lost that race) uses the stored hash.
-async fn admin_token(args: &ServeArgs, store: &dyn Store) -> Result<([u8; 32], Option<String>), String> {
-    if let Some(given) = &args.admin_token {
-        return Ok((hash_secret(given), None));
+/// The shortest operator token production accepts: it opens every organization.
+const OPERATOR_TOKEN_MIN_LENGTH: usize = 24;
+
+/// The operator token's hash (`None`: no operator API), and the token itself when this start
+/// generated it. A configured token wins (`--operator-token`, or its former name
+/// `--admin-token`); production without one serves no operator API. In the sandbox the first
+/// process ever to start generates one and stores its hash, and every later process (or one
+/// that lost that race) uses the stored hash.
+async fn operator_token(
+    args: &ServeArgs,
+    mode: Mode,
+    store: &dyn Store,
+) -> Result<(Option<[u8; 32]>, Option<String>), String> {
+    let given = match (&args.operator_token, &args.admin_token) {
+        (Some(a), Some(b)) if a != b => {
+            return Err("CARDINAL_OPERATOR_TOKEN and CARDINAL_ADMIN_TOKEN (its former name) differ: set one".into())
+        }
+        (Some(token), _) | (None, Some(token)) => Some(token),
+        (None, None) => None,
+    };
+    if let Some(token) = given {
+        if mode == Mode::Production && token.trim().chars().count() < OPERATOR_TOKEN_MIN_LENGTH {
+            return Err(format!(
+                "the operator token opens every organization: production needs one of at least \
+                 {OPERATOR_TOKEN_MIN_LENGTH} characters (e.g. from `openssl rand -hex 32`)"
+            ));
+        }
+        return Ok((Some(hash_secret(token.trim())), None));
+    }
+    if mode == Mode::Production {
+        return Ok((None, None));
     }
     let candidate = new_token();
     let candidate_hex = hex(&hash_secret(&candidate));
     let stored = store.init_setting(ADMIN_TOKEN_HASH, &candidate_hex).await.map_err(|e| e.to_string())?;
-    let hash = unhex(&stored).ok_or("the stored admin token hash is corrupt; set CARDINAL_ADMIN_TOKEN")?;
-    Ok((hash, (stored == candidate_hex).then_some(candidate)))
+    let hash = unhex(&stored).ok_or("the stored operator token hash is corrupt; set CARDINAL_OPERATOR_TOKEN")?;
+    Ok((Some(hash), (stored == candidate_hex).then_some(candidate)))
 }
 
 fn hex(bytes: &[u8]) -> String {

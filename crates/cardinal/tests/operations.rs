@@ -68,16 +68,20 @@ fn a_later_start_that_generates_the_admin_token_saves_it() {
     first.terminate();
     let credentials_path = dir.join("cardinal.credentials.json");
     let before: Value = serde_json::from_str(&std::fs::read_to_string(&credentials_path).unwrap()).unwrap();
-    assert!(before["control_api_admin_token"].is_null(), "a configured token is the operator's to keep");
+    assert!(before["operator_token"].is_null(), "a configured token is the operator's to keep");
     let mut later = Server::start(&dir);
-    later.wait_for("Control API admin token:");
+    later.wait_for("Operator token:");
     let after: Value = serde_json::from_str(&std::fs::read_to_string(&credentials_path).unwrap()).unwrap();
-    let token = after["control_api_admin_token"].as_str().expect("the generated token is saved");
+    let token = after["operator_token"].as_str().expect("the generated token is saved");
+    assert_eq!(after["control_api_admin_token"].as_str(), Some(token), "under its former name too");
     assert_eq!(after["base_url"], later.base.as_str(), "the base URL is today's");
     let card = after["card_id"].as_str().unwrap();
     let (status, _, _) =
-        later.request("GET", &format!("/_sandbox/cards/{card}/events"), Some(&format!("Bearer {token}")));
+        later.request("GET", &format!("/_operator/cards/{card}/events"), Some(&format!("Bearer {token}")));
     assert_eq!(status, 200);
+    let (status, _, _) =
+        later.request("GET", &format!("/_sandbox/cards/{card}/events"), Some(&format!("Bearer {token}")));
+    assert_eq!(status, 200, "the former sandbox path still answers");
     later.terminate();
 }
 

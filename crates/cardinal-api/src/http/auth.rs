@@ -197,13 +197,15 @@ fn presents_secret(headers: &HeaderMap, name: &str, expected_hash: &[u8; 32]) ->
     headers.get(name).and_then(|v| v.to_str().ok()).is_some_and(|v| hashes_equal(&hash_secret(v.trim()), expected_hash))
 }
 
-/// The control API's caller: whoever holds the admin token.
-pub struct Admin;
+/// The operator API's (and the sandbox control API's) caller: whoever holds the operator
+/// token (`--operator-token`; in the sandbox also the generated admin token). One permission:
+/// the operator may do everything these surfaces offer, to every organization.
+pub struct Operator;
 
-impl FromRequestParts<AppState> for Admin {
+impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Admin> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Operator> {
         // The scheme is case-insensitive (RFC 9110): `BEARER` is `Bearer`.
         let presented = parts
             .headers
@@ -212,11 +214,10 @@ impl FromRequestParts<AppState> for Admin {
             .and_then(|v| v.trim().split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token)
-            .ok_or_else(|| ApiError::unauthorized("the control API needs `Authorization: Bearer <admin token>`"))?;
-        if hashes_equal(&hash_secret(presented.trim()), &state.config.admin_token_hash) {
-            Ok(Admin)
-        } else {
-            Err(ApiError::unauthorized("invalid admin token"))
+            .ok_or_else(|| ApiError::unauthorized("the operator API needs `Authorization: Bearer <operator token>`"))?;
+        match &state.config.operator_token_hash {
+            Some(expected) if hashes_equal(&hash_secret(presented.trim()), expected) => Ok(Operator),
+            _ => Err(ApiError::unauthorized("invalid operator token")),
         }
     }
 }

@@ -19,6 +19,8 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 /// the route table lists this handler, and the builder reads the route table, so the builder is
 /// not named here.
 pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
-    let document = state.openapi.get_or_init(|| (state.openapi_builder)(state.config.mode, &state.config.public_url));
+    let document = state
+        .openapi
+        .get_or_init(|| (state.openapi_builder)(crate::routes::Served::of(&state.config), &state.config.public_url));
     Json(document.clone())
 }

@@ -2,29 +2,40 @@
 //! schemas derived from the wire types ([`schemas`]), served at `/openapi.json`.
 
 use crate::http::auth::scope;
-use crate::routes::{operations, Operation, ParamKind, Reply, Surface};
-use crate::Mode;
+use crate::routes::{operations, Operation, ParamKind, Reply, Served, Surface};
 use schemas::{enumeration, reference};
 use serde_json::{json, Map, Value};
 
 mod schemas;
 
-/// The document for a server in `mode` reachable at `public_url`.
-pub fn document(mode: Mode, public_url: &str) -> Value {
+/// The document for a server serving `served` reachable at `public_url`.
+pub fn document(served: Served, public_url: &str) -> Value {
     let mut paths = Map::new();
     for (op, _) in operations() {
-        if op.surface.sandbox_only() && mode == Mode::Production {
+        if !served.surface(op.surface) {
             continue;
         }
         let item = paths.entry(op.path).or_insert_with(|| json!({}));
         item[op.method] = operation(&op);
+        // The former sandbox path of an operator route: the same operation, deprecated.
+        if let Some(alias) = op.alias.filter(|_| served.aliases()) {
+            let mut old = operation(&op);
+            old["operationId"] = json!(format!("{}SandboxAlias", op.operation_id));
+            old["deprecated"] = json!(true);
+            old["description"] = json!(format!(
+                "Former path of `{} {}`; answers only in the sandbox.",
+                op.method.to_uppercase(),
+                op.path
+            ));
+            paths.entry(alias).or_insert_with(|| json!({}))[op.method] = old;
+        }
     }
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Cardinal",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Qonto Business API v2 card endpoints, served by Cardinal, plus Cardinal's sandbox control API.",
+            "description": "Qonto Business API v2 card endpoints, served by Cardinal, plus Cardinal's operator API and sandbox control API.",
         },
         "servers": [{"url": public_url}],
         "paths": paths,
@@ -67,7 +78,7 @@ fn operation(op: &Operation) -> Value {
             let scopes: Vec<&str> = op.scope.into_iter().collect();
             json!([{"oauth": scopes}, {"apiKey": []}])
         }
-        Surface::Control => json!([{"adminToken": []}]),
+        Surface::Operator | Surface::Control => json!([{"operatorToken": []}]),
         Surface::MockedSca | Surface::Public => json!([]),
     };
     if op.sca.is_some() {
@@ -96,7 +107,7 @@ fn query_schema(kind: ParamKind) -> Value {
 /// segments are opaque tokens or names.
 fn path_schema(op: &Operation, name: &str) -> Value {
     match (op.surface, name) {
-        (Surface::Qonto | Surface::Control, "id") => json!({"type": "string", "format": "uuid"}),
+        (Surface::Qonto | Surface::Operator | Surface::Control, "id") => json!({"type": "string", "format": "uuid"}),
         _ => json!({"type": "string"}),
     }
 }
@@ -120,7 +131,8 @@ fn tag(surface: Surface) -> &'static str {
     match surface {
         Surface::Qonto => "Qonto v2",
         Surface::MockedSca => "Qonto sandbox",
-        Surface::Control => "Cardinal control API",
+        Surface::Operator => "Cardinal operator API",
+        Surface::Control => "Cardinal sandbox control API",
         Surface::Public => "Public",
     }
 }
@@ -143,7 +155,7 @@ fn responses(op: &Operation) -> Value {
     if op.reply == Reply::Html {
         responses.insert("410".into(), json!({"description": "The link was used or has expired", "content": {"text/html": {"schema": {"type": "string"}}}}));
     }
-    if matches!(op.surface, Surface::Qonto | Surface::Control) {
+    if matches!(op.surface, Surface::Qonto | Surface::Operator | Surface::Control) {
         responses.insert("401".into(), error("Missing or invalid credential"));
     }
     if op.surface == Surface::Qonto {
@@ -182,6 +194,7 @@ fn security_schemes() -> Value {
                 "tokenUrl": "https://oauth.qonto.com/oauth2/token", "scopes": scopes}}},
         "apiKey": {"type": "apiKey", "in": "header", "name": "Authorization",
             "description": "`<organization-slug>:<secret-key>`, read-only."},
-        "adminToken": {"type": "http", "scheme": "bearer", "description": "The control API's admin token."},
+        "operatorToken": {"type": "http", "scheme": "bearer",
+            "description": "The operator token (`--operator-token`; in the sandbox also the generated admin token)."},
     })
 }

@@ -3,7 +3,7 @@
 //! sent; requests' are written here as the handlers' field readers take them.
 
 use crate::http::auth::scope;
-use crate::sandbox::webhooks::{AttemptBody, DeliverySummary, SubscriptionHealthBody};
+use crate::operator::webhooks::{AttemptBody, DeliverySummary, SubscriptionHealthBody};
 use crate::v2::cards::create::BulkBody;
 use crate::v2::cards::CardBody;
 use crate::v2::webhook_subscriptions::{SubscriptionBody, TOPICS};
@@ -87,7 +87,6 @@ pub fn all() -> Value {
     let text = json!({"type": "string"});
     let time = json!({"type": "string", "format": "date-time"});
     let money = json!({"type": "number"});
-    let role = enumeration(Role::ALL.iter().map(|r| r.as_str()));
     let mut schemas = derived();
     let written = json!({
         "CardList": list_of("cards", reference("Card")),
@@ -122,8 +121,7 @@ pub fn all() -> Value {
         "SandboxOrganizationRequest": object(json!({"legal_name": text, "slug": text,
             "sca_mode": enumeration(["required", "disabled", "not_enrolled"]), "timezone": text, "balance": money,
             "country": text, "cards": {"type": "boolean"},
-            "members": {"type": "array", "items": object(json!({"first_name": text, "last_name": text, "role": role, "team": text}),
-                &["first_name", "last_name", "role"])}}), &[]),
+            "members": {"type": "array", "minItems": 1, "items": reference("MembershipRequest")}}), &[]),
         "SandboxOrganization": object(json!({"organization": {"type": "object"}, "bank_account": reference("BankAccount"),
             "api_key": object(json!({"login": text, "secret_key": text}), &["login", "secret_key"]),
             "memberships": {"type": "array", "items": {"type": "object"}},
@@ -149,12 +147,39 @@ pub fn all() -> Value {
             "decision": enumeration(["approved", "declined"]), "decline_reason": nullable(text.clone()), "amount": money,
             "transaction_id": uuid, "at": time}), &["id", "card_id", "decision", "decline_reason", "amount", "transaction_id", "at"])),
     });
-    for written in [written, webhook_schemas()] {
+    for written in [written, webhook_schemas(), operator_schemas()] {
         if let Value::Object(written) = written {
             schemas.extend(written);
         }
     }
     Value::Object(schemas)
+}
+
+/// The operator API's schemas written here: its requests and the organization views.
+fn operator_schemas() -> Value {
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let text = json!({"type": "string"});
+    let time = json!({"type": "string", "format": "date-time"});
+    let role = enumeration(Role::ALL.iter().map(|r| r.as_str()));
+    json!({
+        "MembershipRequest": object(json!({"first_name": {"type": "string", "minLength": 1, "maxLength": 60},
+            "last_name": {"type": "string", "minLength": 1, "maxLength": 60}, "role": role,
+            "team": {"type": "string", "minLength": 1, "maxLength": 60}, "email": {"type": "string", "format": "email"}}),
+            &["first_name", "last_name", "role"]),
+        "BankAccountRequest": object(json!({"name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "balance": {"type": "number", "minimum": 0}}), &["name"]),
+        "OperatorOrganizationSummary": object(json!({"id": uuid, "slug": text, "legal_name": text, "locale": text,
+            "timezone": text, "country": text, "sca_mode": enumeration(["required", "disabled", "not_enrolled"]),
+            "now": time, "created_at": time}), &["id", "slug", "legal_name", "sca_mode", "now", "created_at"]),
+        "OrganizationList": list_of("organizations", reference("OperatorOrganizationSummary")),
+        "OperatorOrganization": wrap("organization", json!({"allOf": [reference("OperatorOrganizationSummary"), object(json!({
+            "bank_accounts": {"type": "array", "items": reference("BankAccount")},
+            "teams": {"type": "array", "items": object(json!({"id": uuid, "name": text}), &["id", "name"])},
+            "memberships_count": {"type": "integer", "minimum": 0}}), &["bank_accounts", "teams", "memberships_count"])]})),
+        "ApiKey": object(json!({"login": text, "secret_key": text, "created_at": time}), &["login", "secret_key", "created_at"]),
+        "Reset": object(json!({"organization_id": uuid, "cards": {"type": "integer", "minimum": 0}, "now": time}),
+            &["organization_id", "cards", "now"]),
+    })
 }
 
 /// The webhook routes' schemas written here: envelopes and requests.

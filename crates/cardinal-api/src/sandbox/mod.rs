@@ -1,7 +1,8 @@
-//! Cardinal's control API (sandbox mode only): organizations with members and cards, tokens,
-//! the clock, system locks, simulated payments, audit events.
+//! What only the sandbox has, beside Qonto's mocked SCA routes: organizations' own clocks,
+//! simulated card payments, seeded demo organizations and their reset. Served under
+//! `/_sandbox/` with the operator token, in sandbox mode only.
 
-pub mod control;
+pub mod clock;
 pub mod payments;
+pub mod reset;
 pub mod seed;
-pub mod webhooks;

@@ -1,7 +1,7 @@
 //! Simulated card payments (spec §6.1, §6.2), on the control API: authorize at a merchant,
 //! then settle or reverse. Declines are answers, not errors.
 
-use crate::http::auth::Admin;
+use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::fields::Fields;
@@ -76,7 +76,7 @@ fn read_request(body: &Map<String, Value>) -> ApiResult<Request> {
 /// `POST /_sandbox/cards/{id}/authorizations`.
 pub async fn authorize(
     State(state): State<AppState>,
-    _: Admin,
+    _: Operator,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
@@ -189,7 +189,7 @@ pub async fn authorize(
 }
 
 /// `POST /_sandbox/transactions/{id}/settle`: pending → completed; the balance drops.
-pub async fn settle(State(state): State<AppState>, _: Admin, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn settle(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
     let (organization_now, id) = transaction_clock(&state, &raw).await?;
     let (transaction, _) = state
         .store
@@ -212,7 +212,7 @@ pub async fn settle(State(state): State<AppState>, _: Admin, Path(raw): Path<Str
 
 /// `POST /_sandbox/transactions/{id}/reverse`: pending → reversed; the amount returns to the
 /// authorized balance and to the spent counters of the windows it was counted in.
-pub async fn reverse(State(state): State<AppState>, _: Admin, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn reverse(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
     let (organization_now, id) = transaction_clock(&state, &raw).await?;
     let (transaction, _) = state
         .store

@@ -24,6 +24,8 @@ pub struct OrganizationPlan {
     pub country: String,
     pub members: Vec<MemberPlan>,
     pub cards: bool,
+    /// Whether the organization keeps a snapshot to be reset to (sandbox organizations).
+    pub resettable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub struct MemberPlan {
     pub last_name: String,
     pub role: Role,
     pub team: Option<String>,
+    /// Default: `first.last@<slug>.example`.
+    pub email: Option<String>,
 }
 
 impl Default for OrganizationPlan {
@@ -45,6 +49,7 @@ impl Default for OrganizationPlan {
             country: "FR".into(),
             members: default_members(),
             cards: true,
+            resettable: true,
         }
     }
 }
@@ -56,6 +61,7 @@ pub fn default_members() -> Vec<MemberPlan> {
         last_name: last.into(),
         role,
         team: team.map(Into::into),
+        email: None,
     };
     vec![
         member("Alice", "Martin", Role::Owner, None),
@@ -92,7 +98,7 @@ pub fn build(plan: OrganizationPlan, vault: &CardVault, now: Timestamp) -> Creat
     };
     let tz = organization.time_zone();
     let teams = teams_of(&plan.members, id);
-    let account = bank_account(id, plan.balance, now);
+    let account = bank_account(id, "Main account", true, plan.balance, now);
     let memberships: Vec<Membership> = plan.members.iter().map(|m| membership(m, &organization, &teams, now)).collect();
 
     let mut credentials = Vec::new();
@@ -124,6 +130,7 @@ pub fn build(plan: OrganizationPlan, vault: &CardVault, now: Timestamp) -> Creat
         }
     }
 
+    let snapshot = plan.resettable.then(|| crate::sandbox::reset::snapshot_of(&cards, &[&account]));
     CreatedOrganization {
         seed: OrganizationSeed {
             organization,
@@ -133,7 +140,7 @@ pub fn build(plan: OrganizationPlan, vault: &CardVault, now: Timestamp) -> Creat
             credentials,
             cards,
             events,
-            snapshot: None,
+            snapshot,
         },
         api_key_secret,
         access_tokens,
@@ -160,7 +167,7 @@ fn activate_for_seed(mut card: Card, now: Timestamp) -> (Card, Vec<AuditEvent>) 
     (card, events)
 }
 
-fn teams_of(members: &[MemberPlan], organization_id: Uuid) -> Vec<Team> {
+pub(crate) fn teams_of(members: &[MemberPlan], organization_id: Uuid) -> Vec<Team> {
     let mut teams: Vec<Team> = Vec::new();
     for name in members.iter().filter_map(|m| m.team.as_deref()) {
         if !teams.iter().any(|t| t.name == name) {
@@ -170,15 +177,16 @@ fn teams_of(members: &[MemberPlan], organization_id: Uuid) -> Vec<Team> {
     teams
 }
 
-fn membership(plan: &MemberPlan, org: &Organization, teams: &[Team], now: Timestamp) -> Membership {
+pub(crate) fn membership(plan: &MemberPlan, org: &Organization, teams: &[Team], now: Timestamp) -> Membership {
     let team_id = plan.team.as_deref().and_then(|name| teams.iter().find(|t| t.name == name)).map(|t| t.id);
     let local_part = format!("{}.{}", slugify(&plan.first_name), slugify(&plan.last_name));
+    let email = plan.email.clone().unwrap_or_else(|| format!("{local_part}@{}.example", org.slug));
     Membership {
         id: crate::ids::random(),
         organization_id: org.id,
         first_name: plan.first_name.clone(),
         last_name: plan.last_name.clone(),
-        email: format!("{local_part}@{}.example", org.slug),
+        email,
         role: plan.role,
         status: "active".into(),
         team_id,
@@ -187,7 +195,13 @@ fn membership(plan: &MemberPlan, org: &Organization, teams: &[Team], now: Timest
     }
 }
 
-fn credential(m: &Membership, kind: CredentialKind, secret: &str, scopes: &[&str], now: Timestamp) -> NewCredential {
+pub(crate) fn credential(
+    m: &Membership,
+    kind: CredentialKind,
+    secret: &str,
+    scopes: &[&str],
+    now: Timestamp,
+) -> NewCredential {
     NewCredential {
         id: crate::ids::random(),
         organization_id: m.organization_id,
@@ -200,13 +214,20 @@ fn credential(m: &Membership, kind: CredentialKind, secret: &str, scopes: &[&str
     }
 }
 
-fn bank_account(organization_id: Uuid, balance: Cents, now: Timestamp) -> BankAccount {
+/// A new euro account with a valid French IBAN.
+pub(crate) fn bank_account(
+    organization_id: Uuid,
+    name: &str,
+    main: bool,
+    balance: Cents,
+    now: Timestamp,
+) -> BankAccount {
     BankAccount {
         id: crate::ids::random(),
         organization_id,
-        name: "Main account".into(),
+        name: name.into(),
         status: "active".into(),
-        main: true,
+        main,
         iban: new_french_iban(),
         bic: "QNTOFRP1XXX".into(),
         currency: "EUR".into(),

@@ -1,8 +1,10 @@
 use crate::support::*;
 use axum::http::Method;
 use cardinal_api::openapi::document;
-use cardinal_api::routes::{operations, Surface};
+use cardinal_api::routes::{operations, Served, Surface};
 use cardinal_api::Mode;
+
+const SANDBOX: Served = Served { mode: Mode::Sandbox, operator_api: true };
 use serde_json::Value;
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
@@ -11,7 +13,7 @@ const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.
 /// `UPDATE_SNAPSHOTS=1 cargo test -p cardinal-api --test api openapi`.
 #[test]
 fn the_document_matches_its_snapshot() {
-    let text = serde_json::to_string_pretty(&document(Mode::Sandbox, "http://127.0.0.1:8080")).unwrap() + "\n";
+    let text = serde_json::to_string_pretty(&document(SANDBOX, "http://127.0.0.1:8080")).unwrap() + "\n";
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(SNAPSHOT, &text).unwrap();
         return;
@@ -40,7 +42,7 @@ fn refs(value: &Value, found: &mut Vec<String>) {
 
 #[test]
 fn every_reference_resolves_and_every_route_is_listed() {
-    let doc = document(Mode::Sandbox, "http://x");
+    let doc = document(SANDBOX, "http://x");
     assert_eq!(doc["openapi"], "3.1.0");
     let mut found = Vec::new();
     refs(&doc, &mut found);
@@ -53,8 +55,18 @@ fn every_reference_resolves_and_every_route_is_listed() {
         let documented = &doc["paths"][op.path][op.method];
         assert_eq!(documented["operationId"], op.operation_id, "{} {}", op.method, op.path);
     }
-    let production = document(Mode::Production, "http://x");
+    for (op, _) in operations() {
+        if let Some(alias) = op.alias {
+            let documented = &doc["paths"][alias][op.method];
+            assert_eq!(documented["deprecated"], true, "{} {alias} is a deprecated alias", op.method);
+        }
+    }
+    let production = document(Served { mode: Mode::Production, operator_api: true }, "http://x");
     assert!(production["paths"].get("/_sandbox/organizations").is_none());
+    assert!(production["paths"].get("/_sandbox/organizations/{id}/clock").is_none());
+    assert!(production["paths"].get("/_operator/organizations").is_some());
+    let closed = document(Served { mode: Mode::Production, operator_api: false }, "http://x");
+    assert!(closed["paths"].get("/_operator/organizations").is_none(), "no operator token, no operator API");
     assert!(production["paths"].get("/v2/mocked_sca_sessions/{token}").is_none());
     assert!(production["paths"].get("/v2/cards").is_some());
 }
@@ -70,7 +82,7 @@ async fn the_document_is_served_and_each_listed_route_exists() {
         let path = op.path.replace("{id}", &uuid::Uuid::new_v4().to_string()).replace('{', "x").replace('}', "");
         let method = Method::from_bytes(op.method.to_uppercase().as_bytes()).unwrap();
         let auth = match op.surface {
-            Surface::Control => format!("Bearer {ADMIN}"),
+            Surface::Control | Surface::Operator => format!("Bearer {ADMIN}"),
             _ => org.token(cardinal_domain::Role::Owner),
         };
         let r = app.send(method, &path, Some(&auth), None).await;

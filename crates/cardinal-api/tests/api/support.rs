@@ -142,7 +142,7 @@ impl Builder {
             }
             _ => Arc::new(SqliteStore::open("sqlite::memory:").unwrap()),
         };
-        let mut config = ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), ADMIN);
+        let mut config = ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), Some(ADMIN));
         config.rate_limits = self.rate_limits;
         if let Some(delays) = self.webhook_retry_delays {
             config.webhook_retry_delays = delays;

@@ -1,7 +1,7 @@
-//! The control API's view of webhook deliveries (spec §7): list them, see exactly what was
+//! The operator API's view of webhook deliveries (spec §7): list them, see exactly what was
 //! sent and answered on each attempt, and retry one now.
 
-use crate::http::auth::Admin;
+use crate::http::auth::Operator;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
 use crate::wire::webhooks::envelope;
@@ -83,11 +83,11 @@ impl From<&DeliveryAttempt> for AttemptBody {
     }
 }
 
-/// `GET /_sandbox/organizations/{id}/webhook_deliveries`: newest first; `status`,
+/// `GET /_operator/organizations/{id}/webhook_deliveries`: newest first; `status`,
 /// `subscription_id`, `page`, `per_page`.
 pub async fn list(
     State(state): State<AppState>,
-    _: Admin,
+    _: Operator,
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
@@ -114,19 +114,16 @@ pub async fn list(
 
 /// The organization a path names, if it exists (a 404 otherwise).
 async fn known_organization(state: &AppState, raw: &str) -> ApiResult<Uuid> {
-    let not_found = || ApiError::not_found("organization");
-    let id = Uuid::parse_str(raw).map_err(|_| not_found())?;
-    state.store.organization(id).await?.ok_or_else(not_found)?;
-    Ok(id)
+    Ok(crate::operator::organization_of(state, raw).await?.id)
 }
 
-/// `GET /_sandbox/webhook_deliveries/{id}`: the exact body sent and every attempt.
-pub async fn show(State(state): State<AppState>, _: Admin, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+/// `GET /_operator/webhook_deliveries/{id}`: the exact body sent and every attempt.
+pub async fn show(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(detail(&state, &raw).await?))
 }
 
-/// `POST /_sandbox/webhook_deliveries/{id}/retry`: due now, whatever its state.
-pub async fn retry(State(state): State<AppState>, _: Admin, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+/// `POST /_operator/webhook_deliveries/{id}/retry`: due now, whatever its state.
+pub async fn retry(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
     let id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("webhook delivery"))?;
     if !state.store.retry_webhook_delivery(id, jiff::Timestamp::now()).await? {
         return Err(ApiError::not_found("webhook delivery"));
@@ -190,11 +187,11 @@ impl SubscriptionHealthBody {
     }
 }
 
-/// `GET /_sandbox/organizations/{id}/webhook_subscriptions`: every member's, oldest first, with
+/// `GET /_operator/organizations/{id}/webhook_subscriptions`: every member's, oldest first, with
 /// their receivers' health.
 pub async fn subscriptions(
     State(state): State<AppState>,
-    _: Admin,
+    _: Operator,
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
@@ -205,12 +202,12 @@ pub async fn subscriptions(
     Ok(Json(json!({"webhook_subscriptions": items, "meta": Meta::of(&found, page)})))
 }
 
-/// `POST /_sandbox/organizations/{id}/webhook_subscriptions/{subscription}/enable`: a slowed or
+/// `POST /_operator/organizations/{id}/webhook_subscriptions/{subscription}/enable`: a slowed or
 /// disabled subscription is active again (its failed deliveries stay failed; retry them one by
 /// one).
 pub async fn enable(
     State(state): State<AppState>,
-    _: Admin,
+    _: Operator,
     Path((organization, subscription)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let not_found = || ApiError::not_found("webhook subscription");

@@ -1,0 +1,263 @@
+//! The operator API's organizations: create (with members and their tokens; in the sandbox
+//! also demo cards), list, show, delete.
+
+use crate::http::auth::Operator;
+use crate::http::body::JsonBody;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::params::Params;
+use crate::operator::organization_of;
+use crate::sandbox::seed::{self, MemberPlan, OrganizationPlan};
+use crate::wire::{self, BankAccountBody, Meta, Time};
+use crate::{AppState, Mode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cardinal_domain::{Cents, Role};
+use cardinal_store::*;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+#[derive(Deserialize, Default)]
+pub struct OrganizationRequest {
+    legal_name: Option<String>,
+    slug: Option<String>,
+    sca_mode: Option<String>,
+    timezone: Option<String>,
+    balance: Option<serde_json::Number>,
+    country: Option<String>,
+    members: Option<Vec<MemberRequest>>,
+    cards: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub struct MemberRequest {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    role: Option<String>,
+    team: Option<String>,
+    email: Option<String>,
+}
+
+/// `POST /_operator/organizations` (and, in the sandbox, `POST /_sandbox/organizations`).
+pub async fn create(
+    State(state): State<AppState>,
+    _: Operator,
+    JsonBody(body): JsonBody<OrganizationRequest>,
+) -> ApiResult<Response> {
+    let plan = organization_plan(body, state.config.mode)?;
+    let created = seed::build(plan, &state.vault, jiff::Timestamp::now());
+    let answer = created_organization_body(&state, &created);
+    state.store.create_organization(created.seed).await.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            ApiError::new(StatusCode::CONFLICT, "conflict", "an organization with this slug already exists")
+        }
+        other => other.into(),
+    })?;
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+/// The answer to creating an organization: the only time its secrets are shown.
+pub fn created_organization_body(state: &AppState, created: &seed::CreatedOrganization) -> Value {
+    let seed = &created.seed;
+    let org = &seed.organization;
+    let tz = org.time_zone();
+    let now = org.now();
+    let memberships: Vec<Value> = seed
+        .memberships
+        .iter()
+        .zip(&created.access_tokens)
+        .map(|(m, token)| {
+            json!({"id": m.id, "first_name": m.first_name, "last_name": m.last_name, "role": m.role.as_str(),
+                   "team_id": m.team_id, "email": m.email, "access_token": token})
+        })
+        .collect();
+    let cards: Vec<wire::Card> = seed
+        .cards
+        .iter()
+        .map(|new| {
+            let stored =
+                StoredCard { card: new.card.clone(), holder: seed.holder_of(new.card.holder_id).unwrap_or_default() };
+            wire::Card::of(&stored, now, &tz, state.links())
+        })
+        .collect();
+    json!({
+        "organization": {
+            "id": org.id, "slug": org.slug, "legal_name": org.legal_name, "locale": org.locale,
+            "timezone": org.timezone, "country": org.country, "sca_mode": org.sca_mode.as_str(),
+        },
+        "bank_account": seed.bank_accounts.first().map(BankAccountBody::from),
+        "api_key": {"login": org.slug, "secret_key": created.api_key_secret},
+        "memberships": memberships,
+        "cards": cards,
+    })
+}
+
+/// The organization a request asks for. In production nothing is made up: members must be
+/// named, the balance starts at zero unless given, and demo cards are refused (cards are made
+/// with `POST /v2/cards`); a production organization has no seed to reset to.
+fn organization_plan(body: OrganizationRequest, mode: Mode) -> ApiResult<OrganizationPlan> {
+    let mut plan = OrganizationPlan::default();
+    if mode == Mode::Production {
+        if body.members.is_none() {
+            return Err(ApiError::field("required", "/members", "members is required: name at least one member"));
+        }
+        if body.cards == Some(true) {
+            return Err(ApiError::field(
+                "invalid",
+                "/cards",
+                "demo cards are seeded in the sandbox only: create cards with POST /v2/cards",
+            ));
+        }
+        plan.balance = Cents::ZERO;
+        plan.cards = false;
+        plan.resettable = false;
+    }
+    if let Some(name) = body.legal_name {
+        plan.legal_name = Some(text_field(&name, "/legal_name", 1, 100)?);
+    }
+    if let Some(slug) = body.slug {
+        let ok = (1..=50).contains(&slug.len())
+            && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            return Err(ApiError::field(
+                "invalid",
+                "/slug",
+                "slug must be 1 to 50 lowercase letters, digits or dashes",
+            ));
+        }
+        plan.slug = Some(slug);
+    }
+    if let Some(mode) = body.sca_mode {
+        plan.sca_mode = ScaMode::parse(&mode).ok_or_else(|| {
+            ApiError::field("not_in_list", "/sca_mode", "sca_mode must be one of: required, disabled, not_enrolled")
+        })?;
+    }
+    if let Some(tz) = body.timezone {
+        TimeZone::get(&tz)
+            .map_err(|_| ApiError::field("invalid", "/timezone", format!("{tz:?} is not an IANA time zone")))?;
+        plan.timezone = tz;
+    }
+    if let Some(balance) = body.balance {
+        plan.balance = euros(&balance, "/balance")?;
+    }
+    if let Some(country) = body.country {
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ApiError::field("invalid", "/country", "country must be an ISO 3166 alpha-2 code such as FR"));
+        }
+        plan.country = country;
+    }
+    if let Some(members) = body.members {
+        if members.is_empty() {
+            return Err(ApiError::field("too_short", "/members", "members must list at least one member"));
+        }
+        plan.members = members
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| member_plan(&format!("/members/{i}"), m))
+            .collect::<ApiResult<_>>()?;
+    }
+    plan.cards = body.cards.unwrap_or(plan.cards);
+    Ok(plan)
+}
+
+/// A member as a request describes it; error pointers start with `prefix` (`/members/0`).
+pub(crate) fn member_plan(prefix: &str, m: MemberRequest) -> ApiResult<MemberPlan> {
+    let pointer = |field: &str| format!("{prefix}/{field}");
+    let required = |value: Option<String>, field: &str| {
+        value.ok_or_else(|| ApiError::field("required", pointer(field), format!("{field} is required")))
+    };
+    let roles = Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    let role_text = required(m.role, "role")?;
+    let role = Role::parse(&role_text)
+        .ok_or_else(|| ApiError::field("not_in_list", pointer("role"), format!("role must be one of: {roles}")))?;
+    Ok(MemberPlan {
+        first_name: text_field(&required(m.first_name, "first_name")?, &pointer("first_name"), 1, 60)?,
+        last_name: text_field(&required(m.last_name, "last_name")?, &pointer("last_name"), 1, 60)?,
+        role,
+        team: m.team.map(|t| text_field(&t, &pointer("team"), 1, 60)).transpose()?,
+        email: m.email.map(|e| email(&e, &pointer("email"))).transpose()?,
+    })
+}
+
+/// A trimmed text field of `min..=max` characters.
+pub fn text_field(value: &str, pointer: &str, min: usize, max: usize) -> ApiResult<String> {
+    let trimmed = value.trim();
+    let field = pointer.rsplit('/').next().unwrap_or(pointer);
+    let length = trimmed.chars().count();
+    if length < min {
+        return Err(ApiError::field("too_short", pointer, format!("{field} must have at least {min} characters")));
+    }
+    if length > max {
+        return Err(ApiError::field("too_long", pointer, format!("{field} must have at most {max} characters")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A non-negative euro amount with at most two decimals, as cents.
+pub fn euros(number: &serde_json::Number, pointer: &str) -> ApiResult<Cents> {
+    let field = pointer.rsplit('/').next().unwrap_or(pointer);
+    crate::http::fields::euros(&Value::Number(number.clone()))
+        .map_err(|why| ApiError::field("invalid", pointer, format!("{field} {why}")))
+}
+
+/// An address with one `@`, text on both sides and a dot in the domain: what a member's
+/// email must look like (Cardinal sends no mail, so no more is checked).
+fn email(value: &str, pointer: &str) -> ApiResult<String> {
+    let trimmed = value.trim();
+    let valid = trimmed.len() <= 254
+        && trimmed.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && trimmed.matches('@').count() == 1
+        && !trimmed.contains(char::is_whitespace);
+    if valid {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(ApiError::field("invalid", pointer, "email must be an address such as ada@example.com"))
+    }
+}
+
+/// `DELETE /_operator/organizations/{id}`: everything in it goes.
+pub async fn delete(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<StatusCode> {
+    let not_found = || ApiError::not_found("organization");
+    let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
+    if state.store.delete_organization(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// `GET /_operator/organizations`: every organization, oldest first.
+pub async fn list(State(state): State<AppState>, _: Operator, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+    let page = Params::parse(query.as_deref()).page()?;
+    let found = state.store.organizations(page).await?;
+    let items: Vec<Value> = found.items.iter().map(organization_summary).collect();
+    Ok(Json(json!({"organizations": items, "meta": Meta::of(&found, page)})))
+}
+
+/// `GET /_operator/organizations/{id}`: the organization, its bank accounts and teams, and how
+/// many members it has.
+pub async fn show(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+    let organization = organization_of(&state, &raw).await?;
+    let all = PageRequest { page: 1, per_page: 100 };
+    let accounts = state.store.bank_accounts(organization.id, all).await?;
+    let members = state.store.memberships(organization.id, PageRequest { page: 1, per_page: 1 }).await?;
+    let teams = state.store.teams(organization.id).await?;
+    let mut body = organization_summary(&organization);
+    body["bank_accounts"] = json!(accounts.items.iter().map(BankAccountBody::from).collect::<Vec<_>>());
+    body["teams"] = json!(teams.iter().map(|t| json!({"id": t.id, "name": t.name})).collect::<Vec<_>>());
+    body["memberships_count"] = json!(members.total);
+    Ok(Json(json!({"organization": body})))
+}
+
+/// An organization as the operator API lists it: its settings and its own clock's time.
+fn organization_summary(o: &Organization) -> Value {
+    json!({
+        "id": o.id, "slug": o.slug, "legal_name": o.legal_name, "locale": o.locale, "timezone": o.timezone,
+        "country": o.country, "sca_mode": o.sca_mode.as_str(), "now": Time(o.now()), "created_at": Time(o.created_at),
+    })
+}
