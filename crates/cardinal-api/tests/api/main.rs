@@ -12,6 +12,7 @@ mod idempotency;
 mod listing;
 mod lock_unlock;
 mod openapi;
+mod operator;
 mod organization;
 mod payments;
 mod permissions;

@@ -75,6 +75,7 @@ pub struct Builder {
     webhook_allow_network: Vec<cardinal_api::net::Cidr>,
     resolver: Option<Arc<dyn HostResolver>>,
     webhook_health: Option<cardinal_store::HealthRules>,
+    operator_token: Option<&'static str>,
 }
 
 impl Builder {
@@ -90,6 +91,12 @@ impl Builder {
 
     pub fn production(mut self) -> Builder {
         self.mode = Mode::Production;
+        self
+    }
+
+    /// No operator token configured (production then serves no operator API).
+    pub fn without_operator_token(mut self) -> Builder {
+        self.operator_token = None;
         self
     }
 
@@ -142,7 +149,8 @@ impl Builder {
             }
             _ => Arc::new(SqliteStore::open("sqlite::memory:").unwrap()),
         };
-        let mut config = ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), Some(ADMIN));
+        let mut config =
+            ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), self.operator_token);
         config.rate_limits = self.rate_limits;
         if let Some(delays) = self.webhook_retry_delays {
             config.webhook_retry_delays = delays;
@@ -229,6 +237,7 @@ impl TestApp {
             webhook_allow_network: Vec::new(),
             resolver: None,
             webhook_health: None,
+            operator_token: Some(ADMIN),
         }
     }
 
