@@ -71,7 +71,7 @@ fn shell_variables(text: &str) -> (Vec<String>, Vec<String>) {
 
 #[test]
 fn shell_examples_set_every_variable_they_use() {
-    for file in ["README.md", "docs/control-api.md", "docs/payments.md", "docs/card-api.md"] {
+    for file in ["README.md", "docs/control-api.md", "docs/payments.md", "docs/card-api.md", "docs/operator.md"] {
         let text = std::fs::read_to_string(root().join(file)).unwrap();
         let (used, set) = shell_variables(&text);
         for name in used {

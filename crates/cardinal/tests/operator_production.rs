@@ -95,3 +95,29 @@ fn production_refuses_a_short_operator_token() {
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("at least 24 characters"), "{said}");
 }
+
+/// A second sandbox process on a shared database, started elsewhere, does not point at a
+/// credentials file that is not there: it says where the first process's is not, and how to
+/// find the organizations instead.
+#[test]
+fn a_second_process_elsewhere_does_not_name_a_credentials_file_it_cannot_see() {
+    use std::io::{BufRead, BufReader};
+    let Some((url, schema)) = common::postgres_schema("second_process") else { return };
+    let database = common::in_schema(&url, &schema);
+    let base = std::env::temp_dir().join(format!("cardinal-second-process-{}", std::process::id()));
+    let (first_dir, second_dir) = (base.join("first"), base.join("second"));
+    std::fs::create_dir_all(&first_dir).unwrap();
+    std::fs::create_dir_all(&second_dir).unwrap();
+    let _first = common::start(&database, &first_dir);
+    common::first_run_credentials(&first_dir);
+    let mut second = common::spawn(&database, &second_dir);
+    let line = BufReader::new(second.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find(|line| line.starts_with("Demo credentials:"))
+        .expect("the second process says where the credentials are");
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(line.contains("not in") && line.contains("/_sandbox/organizations"), "{line}");
+    assert!(!second_dir.join("cardinal.credentials.json").exists(), "no file is made up");
+}
