@@ -4,8 +4,9 @@
 //!
 //! The `401` throttle refuses only requests without a valid credential: a client with a good
 //! token is served even from an address that also sent many bad ones (behind a load balancer,
-//! that address is everyone's). The control API (`/_sandbox`) is exempt: test suites drive it
-//! hard. Behind proxies listed in `--trusted-proxies`, the client is the last address of
+//! that address is everyone's). The sandbox's own surfaces (`/_sandbox`, and `/_operator` in
+//! sandbox mode) are exempt: test suites drive them hard. In production the operator API is
+//! limited like the rest, and its `401`s count. Behind proxies listed in `--trusted-proxies`, the client is the last address of
 //! `X-Forwarded-For` that is not one of them.
 //!
 //! Counters live in this process (fixed windows per IP). With several Cardinal processes
@@ -198,7 +199,10 @@ impl RateLimiter {
 /// context (one layer instead of two: each layer costs every request a boxed future and a
 /// clone of the services under it).
 pub async fn admitted(state: &AppState, request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with("/_sandbox/") {
+    let path = request.uri().path();
+    let sandbox_surface = path.starts_with("/_sandbox/")
+        || (state.config.mode == crate::Mode::Sandbox && path.starts_with("/_operator/"));
+    if sandbox_surface {
         return next.run(request).await;
     }
     // Without a peer address (in-process tests) all requests share one bucket.

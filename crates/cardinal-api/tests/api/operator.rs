@@ -219,3 +219,20 @@ async fn the_sandbox_lists_organizations_and_resets_one_to_its_seeded_state() {
     assert_eq!(events.body["events"].as_array().unwrap().len(), 1, "the trail starts again");
     assert_eq!(events.body["events"][0]["action"], "reset");
 }
+
+#[tokio::test]
+async fn guessing_the_operator_token_in_production_is_throttled() {
+    use cardinal_api::http::rate_limit::{RateLimits, Rule};
+    let limits =
+        RateLimits { requests: vec![], unauthorized: Some(Rule::parse("3/1h").unwrap()), trusted_proxies: vec![] };
+    let app = TestApp::builder().production().rate_limits(limits).build().await;
+    // As on /v2: three 401s are allowed, the fourth is the last answered, then 429.
+    for _ in 0..4 {
+        app.send(Method::GET, "/_operator/organizations", Some("Bearer guess"), None).await.assert_status(401);
+    }
+    let r = app.send(Method::GET, "/_operator/organizations", Some("Bearer guess"), None).await;
+    r.assert_status(429);
+    assert_eq!(r.error_code(), "rate_limited");
+    // The operator's own token still gets through from that address.
+    operator(&app, Method::GET, "/_operator/organizations", None).await.assert_status(200);
+}
