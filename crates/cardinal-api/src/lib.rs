@@ -8,13 +8,15 @@ pub mod issuing;
 pub mod net;
 pub mod openapi;
 pub mod operator;
+pub mod render;
 pub mod routes;
 pub mod sandbox;
 pub mod secrets;
 pub mod spans;
 pub mod v2;
 pub mod webhooks;
-pub mod wire;
+/// Qonto's JSON shapes, in a crate of their own (no server dependency).
+pub use cardinal_wire as wire;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -89,7 +91,7 @@ pub struct Shared {
     /// The scope and SCA each route needs, read from the route table: the credential check
     /// and the SCA step enforce them, so no handler can forget them.
     pub route_rules: RouteRules,
-    pub rendered: wire::rendered::RenderedCards,
+    pub rendered: render::cards::RenderedCards,
     /// Resolves callback hosts, for the subscription check and for the delivery client alike.
     pub resolver: Arc<dyn webhooks::address::HostResolver>,
 }

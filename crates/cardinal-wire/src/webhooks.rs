@@ -175,7 +175,7 @@ pub fn outbox_event(
 ) -> OutboxEvent {
     OutboxEvent {
         // Time-ordered, so the outbox's keys append (see the webhooks migration).
-        id: crate::ids::time_ordered(),
+        id: cardinal_store::ids::time_ordered(),
         organization_id,
         topic: topic.to_owned(),
         ordering_key,

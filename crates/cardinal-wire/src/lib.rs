@@ -1,13 +1,12 @@
 //! Qonto's JSON: field names, number formatting and every compatibility quirk live here, so
-//! a change in Qonto's shape touches this module only.
-
+//! a change in Qonto's shape touches this crate only. It has no server dependency: a typed
+//! client can use exactly the server's types.
 //!
 //! One module per resource; numbers, times, pages and links are here, shared by all.
 
 mod card;
 mod events;
 mod organization;
-pub mod rendered;
 pub mod schema;
 mod transactions;
 pub mod webhooks;
