@@ -2,19 +2,15 @@
 //! `/_sandbox`, card images, and health endpoints.
 
 pub mod http;
-/// Identifiers are minted in the store crate, where the outbox mints delivery ids too.
-pub use cardinal_store::ids;
-pub mod issuing;
-pub mod net;
 pub mod openapi;
 pub mod operator;
 pub mod render;
 pub mod routes;
 pub mod sandbox;
-pub mod secrets;
-pub mod spans;
 pub mod v2;
-pub mod webhooks;
+/// The application core every handler calls (and what it is made of, under the names the
+/// handlers have always used).
+pub use cardinal_app::{self as app, ids, issuing, net, secrets, spans, webhooks, App, Mode};
 /// Qonto's JSON shapes, in a crate of their own (no server dependency).
 pub use cardinal_wire as wire;
 
@@ -26,13 +22,6 @@ use http::error::ApiError;
 use routes::Surface;
 use secrets::{hash_secret, CardVault};
 use std::sync::Arc;
-
-/// Whether the sandbox surfaces exist (spec §5.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Sandbox,
-    Production,
-}
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -79,10 +68,12 @@ impl ApiConfig {
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
+/// What handlers share beside the application core, which it derefs to (`state.store`,
+/// `state.vault` are the core's).
 pub struct Shared {
-    pub store: Arc<dyn Store>,
+    /// The application core: store, card-data vault, webhook policy, resolver.
+    pub app: App,
     pub config: ApiConfig,
-    pub vault: CardVault,
     pub rate_limiter: http::rate_limit::RateLimiter,
     /// The OpenAPI document, built on first request.
     pub openapi: std::sync::OnceLock<serde_json::Value>,
@@ -92,8 +83,14 @@ pub struct Shared {
     /// and the SCA step enforce them, so no handler can forget them.
     pub route_rules: RouteRules,
     pub rendered: render::cards::RenderedCards,
-    /// Resolves callback hosts, for the subscription check and for the delivery client alike.
-    pub resolver: Arc<dyn webhooks::address::HostResolver>,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -117,16 +114,19 @@ impl AppState {
         resolver: Arc<dyn webhooks::address::HostResolver>,
     ) -> AppState {
         let rate_limiter = http::rate_limit::RateLimiter::new(config.rate_limits.clone());
+        let webhooks = app::WebhookPolicy {
+            retry_delays: config.webhook_retry_delays.clone(),
+            addresses: config.webhook_addresses.clone(),
+            health: config.webhook_health,
+        };
         AppState(Arc::new(Shared {
-            store,
+            app: App::new(store, vault, webhooks, resolver),
             config,
-            vault,
             rate_limiter,
             openapi: Default::default(),
             openapi_builder: openapi::document,
             route_rules: RouteRules::from_table(),
             rendered: Default::default(),
-            resolver,
         }))
     }
 

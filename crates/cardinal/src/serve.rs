@@ -50,7 +50,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let state = AppState::new(store.clone(), config, CardVault::new(&key));
     // Every process delivers webhooks unless told not to; leases keep two from making one attempt.
     if args.webhook_delivery == "on" {
-        cardinal_api::webhooks::delivery::spawn(state.clone());
+        cardinal_api::webhooks::delivery::spawn(state.app.clone());
     }
 
     println!(

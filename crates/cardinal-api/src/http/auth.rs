@@ -9,8 +9,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use cardinal_domain::permissions::{authorize, reach, Reach};
-use cardinal_domain::{CardAction, DomainError, Relation, Role};
+use cardinal_app::cards::member::Member;
+use cardinal_domain::{CardAction, DomainError, Role};
 use cardinal_store::{Actor, ActorKind, Credential, CredentialKind, Membership, Organization, StoredCard, Visibility};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -81,31 +81,25 @@ impl Principal {
         }
     }
 
-    /// How a card holder relates to the caller, for the permission table.
-    pub fn relation_to(&self, holder_id: Uuid, holder_team: Option<Uuid>) -> Relation {
-        if holder_id == self.membership.id {
-            Relation::Own
-        } else if holder_team.is_some() && holder_team == self.membership.team_id {
-            Relation::Team
-        } else {
-            Relation::Other
+    /// The caller as the application core's rules see them (the permission table, the audit
+    /// trail's actor).
+    pub fn member(&self) -> Member {
+        Member {
+            membership_id: self.membership.id,
+            role: self.role(),
+            team_id: self.membership.team_id,
+            actor: self.actor(),
         }
     }
 
     /// Whether the permission table (spec §2.3) lets this caller do `action` on `card`.
     pub fn may(&self, action: CardAction, card: &StoredCard) -> Result<(), DomainError> {
-        authorize(self.role(), action, self.relation_to(card.card.holder_id, card.holder.team_id))
+        self.member().may(action, card)
     }
 
-    /// Which cards this caller may see at all: the "see" row of the permission table, as a
-    /// list query filters by it.
+    /// Which cards this caller may see at all: the "see" row of the permission table.
     pub fn card_visibility(&self) -> Visibility {
-        match reach(self.role(), CardAction::See) {
-            Reach::All => Visibility::All,
-            Reach::OwnAndTeam => Visibility::HeldByOrTeam(self.membership.id, self.membership.team_id),
-            Reach::Own => Visibility::HeldBy(self.membership.id),
-            Reach::Nothing => Visibility::Nothing,
-        }
+        self.member().card_visibility()
     }
 }
 

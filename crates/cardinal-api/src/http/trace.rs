@@ -14,6 +14,12 @@ pub fn request_id() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| new_request_id())
 }
 
+/// Where a change made by the current request comes from, for the application core: this
+/// request's id, at `now` on the organization's clock.
+pub fn origin(now: jiff::Timestamp) -> cardinal_app::cards::change::Origin {
+    cardinal_app::cards::change::Origin { now, request_id: request_id() }
+}
+
 pub(crate) fn new_request_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }

@@ -1,9 +1,9 @@
 //! `POST /_sandbox/organizations/{id}/clock`: an organization's own clock, moved forward.
 
+use crate::app::cards::expiry;
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
-use crate::issuing::expiry;
 use crate::wire::Time;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -71,6 +71,6 @@ pub async fn clock(
     let updated = state.store.advance_clock(id, change).await?.ok_or_else(not_found)?;
     let now = updated.now_at(real_now);
     // The cards this move expired announce it now (cards.expired), not at their next read.
-    let expired = expiry::sweep(&state, id, now).await?;
+    let expired = expiry::sweep(&state.app, id, &crate::http::trace::origin(now)).await?;
     Ok(Json(json!({"now": Time(now), "cards_expired": expired})))
 }

@@ -1,11 +1,11 @@
 //! Simulated card payments (spec §6.1, §6.2), on the control API: authorize at a merchant,
 //! then settle or reverse. Declines are answers, not errors.
 
+use crate::app::cards::expiry;
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::fields::Fields;
-use crate::issuing::expiry;
 use crate::v2::cards::card_id;
 use crate::wire::webhooks::{outbox_event, TransactionEventData, TRANSACTIONS_TOPIC};
 use crate::wire::{Euros, Time, TransactionBody};
@@ -174,7 +174,7 @@ pub async fn authorize(
     // and reported now, as a read of the card would (spec §7).
     let now = organization.now();
     if card.card.expiry_due(now) {
-        expiry::settle(&state, organization.id, now, vec![id]).await;
+        expiry::settle(&state.app, organization.id, &crate::http::trace::origin(now), vec![id]).await;
     }
     let approved = transaction.status == TransactionStatus::Pending;
     Ok(Json(json!({"authorization": {

@@ -66,7 +66,7 @@ pub async fn show(
     let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
     let transaction = state.store.transaction(principal.organization.id, id).await?.ok_or_else(not_found)?;
     let holder = state.store.membership(principal.organization.id, transaction.holder_id).await?;
-    let relation = principal.relation_to(transaction.holder_id, holder.and_then(|h| h.team_id));
+    let relation = principal.member().relation_to(transaction.holder_id, holder.and_then(|h| h.team_id));
     authorize(principal.role(), CardAction::See, relation).map_err(|_| not_found())?;
     Ok(Json(json!({"transaction": includes.render(&transaction)})))
 }

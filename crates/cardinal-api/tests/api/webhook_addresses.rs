@@ -152,7 +152,7 @@ async fn the_address_dialled_is_checked_so_rebinding_gets_nothing() {
     let (port, connections) = counting_port().await;
     let dns = Arc::new(ScriptedDns::default()).answer("rebind.example", &[&["93.184.216.34"], &["127.0.0.1"]]);
     let app = TestApp::builder().production().webhook_retry_delays(vec![]).resolver(dns).build().await;
-    cardinal_api::webhooks::delivery::spawn(app.state.clone());
+    cardinal_api::webhooks::delivery::spawn(app.state.app.clone());
     let org = app.org().await;
     subscribe(&app, &org, &format!("https://rebind.example:{port}/hook"), json!(["v1/cards"])).await;
     app.put(&format!("/v2/cards/{}/lock", org.card(Employee, "virtual")), &org.token(Owner)).await.assert_status(200);
@@ -168,7 +168,7 @@ async fn the_address_dialled_is_checked_so_rebinding_gets_nothing() {
 async fn a_stored_internal_literal_is_refused_when_dialled() {
     let (port, connections) = counting_port().await;
     let app = TestApp::builder().production().webhook_retry_delays(vec![]).build().await;
-    cardinal_api::webhooks::delivery::spawn(app.state.clone());
+    cardinal_api::webhooks::delivery::spawn(app.state.app.clone());
     let org = app.org().await;
     for url in [format!("http://127.0.0.1:{port}/hook"), format!("http://localhost:{port}/hook")] {
         let body = json!({"callback_url": url, "types": ["v1/cards"]});

@@ -61,7 +61,7 @@ fn p99(sorted: &[Duration]) -> Duration {
 async fn a_flooding_organization_does_not_starve_another() {
     let never_slowed = HealthRules { slow_after: u32::MAX, ..HealthRules::default() };
     let app = std::sync::Arc::new(TestApp::builder().webhook_health(never_slowed).build().await);
-    cardinal_api::webhooks::delivery::spawn(app.state.clone());
+    cardinal_api::webhooks::delivery::spawn(app.state.app.clone());
     let (flood, quiet) = (app.org().await, app.org().await);
     let receiver = Receiver::default();
     subscribe(&app, &quiet, &receiver.start().await, json!(["v1/cards"])).await;
@@ -114,7 +114,7 @@ async fn a_failing_receiver_is_slowed_then_disabled_and_the_control_api_shows_it
         .webhook_retry_delays(vec![jiff::SignedDuration::from_millis(100); 9])
         .build()
         .await;
-    cardinal_api::webhooks::delivery::spawn(app.state.clone());
+    cardinal_api::webhooks::delivery::spawn(app.state.app.clone());
     let org = app.org().await;
     let made = subscribe(&app, &org, "http://127.0.0.1:1/nobody", json!(["v1/cards"])).await;
     let id = made["id"].as_str().unwrap();
@@ -192,7 +192,7 @@ async fn an_organization_has_at_most_25_subscriptions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_the_subscribers_token_leaves_its_subscription_delivering() {
     let app = TestApp::builder().build().await;
-    cardinal_api::webhooks::delivery::spawn(app.state.clone());
+    cardinal_api::webhooks::delivery::spawn(app.state.app.clone());
     let org = app.org().await;
     let receiver = Receiver::default();
     subscribe(&app, &org, &receiver.start().await, json!(["v1/cards"])).await;

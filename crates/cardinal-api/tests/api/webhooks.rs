@@ -120,7 +120,7 @@ fn verify(received: &Received, secret: &str) -> Value {
 
 async fn app_with_worker(delays: Vec<jiff::SignedDuration>) -> TestApp {
     let app = TestApp::builder().webhook_retry_delays(delays).build().await;
-    cardinal_api::webhooks::delivery::spawn(app.state.clone());
+    cardinal_api::webhooks::delivery::spawn(app.state.app.clone());
     app
 }
 

@@ -6,10 +6,10 @@ pub mod change;
 pub mod create;
 pub mod data_view;
 
+use crate::app::cards::expiry;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
-use crate::issuing::expiry;
 use crate::wire::{self, Meta};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
@@ -153,7 +153,7 @@ async fn settle_expiries(state: &AppState, principal: &Principal, cards: impl It
     let now = principal.now();
     let due: Vec<Uuid> = cards.filter(|c| c.card.expiry_due(now)).map(|c| c.card.id).collect();
     if !due.is_empty() {
-        expiry::settle(state, principal.organization.id, now, due).await;
+        expiry::settle(&state.app, principal.organization.id, &crate::http::trace::origin(now), due).await;
     }
 }
 

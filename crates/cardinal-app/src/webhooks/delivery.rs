@@ -7,7 +7,7 @@ use super::address::{literal_refusal, AddressPolicy, GuardedResolver, NotAllowed
 use super::signature;
 use crate::spans::seconds_up_to_days;
 use crate::wire::webhooks::envelope;
-use crate::AppState;
+use crate::App;
 use cardinal_store::{AttemptOutcome, ClaimedDelivery, DeliveryAttempt, FairShare};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
@@ -74,14 +74,14 @@ fn parse_delay(text: &str) -> Result<SignedDuration, String> {
 }
 
 /// Starts this process's worker; it runs as long as the runtime does.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    let client = client(&state);
-    let worker = Worker { owner: Uuid::new_v4(), client, state };
+pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
+    let client = client(&app);
+    let worker = Worker { owner: Uuid::new_v4(), client, app };
     tokio::spawn(worker.run())
 }
 
 struct Worker {
-    state: AppState,
+    app: App,
     /// This worker's name on the leases it holds.
     owner: Uuid,
     client: reqwest::Client,
@@ -93,8 +93,8 @@ type Finished = (DeliveryAttempt, AttemptOutcome);
 /// No redirects followed (a 3xx is a failed attempt) and no proxy (the address dialled is the
 /// callback's), names resolved through the address rules ([`GuardedResolver`]), TLS through
 /// rustls with ring and the Mozilla roots, connections kept for the next event.
-fn client(state: &AppState) -> reqwest::Client {
-    let guarded = GuardedResolver { policy: state.config.webhook_addresses.clone(), resolver: state.resolver.clone() };
+fn client(app: &App) -> reqwest::Client {
+    let guarded = GuardedResolver { policy: app.webhooks.addresses.clone(), resolver: app.resolver.clone() };
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -181,7 +181,7 @@ impl Worker {
         }
         let now = Timestamp::now();
         let until = now.saturating_add(LEASE).unwrap_or(now);
-        match self.state.store.claim_webhook_deliveries(self.owner, now, until, share).await {
+        match self.app.store.claim_webhook_deliveries(self.owner, now, until, share).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming webhook deliveries failed; retrying in a second");
@@ -198,7 +198,7 @@ impl Worker {
             return;
         }
         let ids: Vec<Uuid> = attempts.iter().map(|(a, _)| a.delivery_id).collect();
-        match self.state.store.record_webhook_attempts(self.owner, attempts, self.state.config.webhook_health).await {
+        match self.app.store.record_webhook_attempts(self.owner, attempts, self.app.webhooks.health).await {
             Ok(recorded) => {
                 for (id, _) in ids.iter().zip(recorded).filter(|(_, recorded)| !recorded) {
                     tracing::warn!(delivery = %id, "the lease expired during the attempt; another worker has it");
@@ -215,11 +215,11 @@ impl Worker {
         let body = envelope(&delivery.event, &subscription);
         let at = Timestamp::now();
         let started = Instant::now();
-        let (request_headers, result) = match self.state.vault.open(subscription.id, &subscription.secret_sealed) {
+        let (request_headers, result) = match self.app.vault.open(subscription.id, &subscription.secret_sealed) {
             None => (Vec::new(), Err("the subscription's secret does not open with this card-data key".to_owned())),
             Some(secret) => {
                 let headers = headers(&secret, delivery.id, number, at, body.as_bytes());
-                let policy = &self.state.config.webhook_addresses;
+                let policy = &self.app.webhooks.addresses;
                 let sent = post(&self.client, policy, &subscription.callback_url, &headers, body).await;
                 (shown(&headers), sent)
             }
@@ -230,7 +230,7 @@ impl Worker {
             Ok((status, answer)) => (Some(status), answer, Some(format!("answered {status}, not 2xx"))),
             Err(error) => (None, String::new(), Some(error)),
         };
-        let outcome = match (&error, self.state.config.webhook_retry_delays.get(number as usize - 1)) {
+        let outcome = match (&error, self.app.webhooks.retry_delays.get(number as usize - 1)) {
             (None, _) => AttemptOutcome::Delivered,
             (Some(_), Some(delay)) => AttemptOutcome::RetryAt(Timestamp::now().saturating_add(*delay).unwrap_or(at)),
             (Some(_), None) => AttemptOutcome::Failed,

@@ -1,0 +1,77 @@
+//! Cardinal's application core: each use case written once, typed, below HTTP. The `/v2`
+//! handlers, the operator and sandbox control APIs, and every later door (OAuth, the console,
+//! a CLI) parse their input, call these functions and render what they return.
+//!
+//! - [`cards`]: a card changed by a member or by the system, through one commit;
+//!   card expiry as the organization's clock reaches it;
+//! - [`issuing`]: new cards (numbers sealed), their audit events and webhook events;
+//! - [`webhooks`]: which addresses a webhook may dial, signatures, and the delivery worker;
+//! - [`secrets`]: the card-data vault, tokens and their hashes.
+//!
+//! It depends on the domain, the store and the wire shapes (webhook payloads are Qonto's
+//! JSON), never on axum.
+
+pub mod cards;
+pub mod issuing;
+pub mod net;
+pub mod secrets;
+pub mod spans;
+pub mod webhooks;
+
+/// Identifiers are minted in the store crate, where the outbox mints delivery ids too.
+pub use cardinal_store::ids;
+pub use cardinal_wire as wire;
+
+use cardinal_store::{HealthRules, Store};
+use secrets::CardVault;
+use std::sync::Arc;
+use webhooks::address::{AddressPolicy, HostResolver};
+
+/// Whether the sandbox surfaces exist (spec §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Sandbox,
+    Production,
+}
+
+/// How webhooks are delivered: retries, the addresses they may dial, when a failing receiver
+/// is slowed and disabled.
+#[derive(Debug, Clone)]
+pub struct WebhookPolicy {
+    /// The waits before each next attempt; after the last, the delivery is failed.
+    pub retry_delays: Vec<jiff::SignedDuration>,
+    pub addresses: AddressPolicy,
+    pub health: HealthRules,
+}
+
+/// What every use case works with. Cloning it is one atomic increment.
+#[derive(Clone)]
+pub struct App(Arc<Core>);
+
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    /// Seals and opens card numbers and webhook secrets.
+    pub vault: CardVault,
+    pub webhooks: WebhookPolicy,
+    /// Resolves callback hosts, for the subscription check and for the delivery client alike.
+    pub resolver: Arc<dyn HostResolver>,
+}
+
+impl App {
+    pub fn new(
+        store: Arc<dyn Store>,
+        vault: CardVault,
+        webhooks: WebhookPolicy,
+        resolver: Arc<dyn HostResolver>,
+    ) -> App {
+        App(Arc::new(Core { store, vault, webhooks, resolver }))
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.0
+    }
+}
