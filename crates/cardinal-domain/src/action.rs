@@ -1,6 +1,7 @@
 //! Everything a caller can do to a card, and how details name it.
 
-/// Everything a caller can do to a card. Lifecycle actions go through [`crate::Card::apply`].
+/// Everything a caller can do to a card. Lifecycle actions go through [`crate::Card::apply`]
+/// as a [`Transition`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CardAction {
     See,
@@ -86,5 +87,32 @@ impl CardAction {
 impl std::fmt::Display for CardAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The actions that move a card through its lifecycle (spec §2.2), what [`crate::Card::apply`]
+/// takes: a settings update or a read cannot be passed to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transition {
+    Lock,
+    Unlock,
+    ReportLost,
+    ReportStolen,
+    Discard,
+    /// Control API only.
+    Activate,
+}
+
+impl From<Transition> for CardAction {
+    /// The action the permission table checks and errors name.
+    fn from(transition: Transition) -> CardAction {
+        match transition {
+            Transition::Lock => CardAction::Lock,
+            Transition::Unlock => CardAction::Unlock,
+            Transition::ReportLost => CardAction::ReportLost,
+            Transition::ReportStolen => CardAction::ReportStolen,
+            Transition::Discard => CardAction::Discard,
+            Transition::Activate => CardAction::Activate,
+        }
     }
 }

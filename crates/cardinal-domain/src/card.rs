@@ -3,7 +3,7 @@
 //! Status is never stored as truth: it is derived from the lifecycle state, the set of locks
 //! and the organization's clock by [`Card::status`]. No code path writes `paused`.
 
-use crate::action::CardAction;
+use crate::action::{CardAction, Transition};
 use crate::error::DomainError;
 use crate::money::Cents;
 use jiff::{civil::Date, tz::TimeZone, Timestamp};
@@ -266,26 +266,27 @@ impl Card {
 
     /// Applies a lifecycle action of spec §2.2's table. Settings updates are not lifecycle
     /// actions; they only need [`Card::ensure_not_terminal`].
-    pub fn apply(&mut self, action: CardAction, now: Timestamp) -> Result<Outcome, DomainError> {
+    pub fn apply(&mut self, transition: Transition, now: Timestamp) -> Result<Outcome, DomainError> {
+        let action = CardAction::from(transition);
         let state = self.effective_lifecycle(now);
         let status = self.status(now);
         let refuse = || DomainError::InvalidTransition { status, action };
-        let outcome = match action {
-            CardAction::Lock | CardAction::Unlock => {
+        let outcome = match transition {
+            Transition::Lock | Transition::Unlock => {
                 if !matches!(state, Lifecycle::Live | Lifecycle::PinBlocked) {
                     return Err(refuse());
                 }
-                let locked = action == CardAction::Lock;
+                let locked = transition == Transition::Lock;
                 self.set(|card| std::mem::replace(&mut card.user_locked, locked) != locked)
             }
-            CardAction::ReportLost | CardAction::ReportStolen => {
-                let target = if action == CardAction::ReportLost { Lifecycle::Lost } else { Lifecycle::Stolen };
+            Transition::ReportLost | Transition::ReportStolen => {
+                let target = if transition == Transition::ReportLost { Lifecycle::Lost } else { Lifecycle::Stolen };
                 self.terminate(state, target, self.level.is_physical()).map_err(|why| why.error(status, action))?
             }
-            CardAction::Discard => self
+            Transition::Discard => self
                 .terminate(state, Lifecycle::Discarded, !self.level.is_physical())
                 .map_err(|why| why.error(status, action))?,
-            CardAction::Activate => {
+            Transition::Activate => {
                 if !self.level.is_physical() {
                     return Err(DomainError::WrongLevel { level: self.level, action });
                 }
@@ -296,7 +297,6 @@ impl Card {
                 self.pin_set = true;
                 Outcome::Changed
             }
-            other => unreachable!("{other:?} is not a lifecycle action"),
         };
         if outcome == Outcome::Changed {
             self.updated_at = now;
@@ -424,23 +424,23 @@ pub(crate) mod tests {
     #[test]
     fn lock_pauses_and_repeats_unchanged() {
         let mut c = card(CardLevel::Virtual, Lifecycle::Live);
-        assert_eq!(c.apply(CardAction::Lock, now()), Ok(Outcome::Changed));
+        assert_eq!(c.apply(Transition::Lock, now()), Ok(Outcome::Changed));
         assert_eq!(c.status(now()), Status::Paused);
         assert_eq!(c.updated_at, now());
-        assert_eq!(c.apply(CardAction::Lock, now()), Ok(Outcome::Unchanged));
+        assert_eq!(c.apply(Transition::Lock, now()), Ok(Outcome::Unchanged));
         assert_eq!(c.status(now()), Status::Paused);
-        assert_eq!(c.apply(CardAction::Unlock, now()), Ok(Outcome::Changed));
+        assert_eq!(c.apply(Transition::Unlock, now()), Ok(Outcome::Changed));
         assert_eq!(c.status(now()), Status::Live);
-        assert_eq!(c.apply(CardAction::Unlock, now()), Ok(Outcome::Unchanged));
+        assert_eq!(c.apply(Transition::Unlock, now()), Ok(Outcome::Unchanged));
     }
 
     #[test]
     fn system_lock_survives_unlock() {
         let mut c = card(CardLevel::Standard, Lifecycle::Live);
-        c.apply(CardAction::Lock, now()).unwrap();
+        c.apply(Transition::Lock, now()).unwrap();
         c.add_system_lock(reason("fraud_suspicion"), now()).unwrap();
         assert!(!c.has_only_user_liftable_locks());
-        c.apply(CardAction::Unlock, now()).unwrap();
+        c.apply(Transition::Unlock, now()).unwrap();
         assert_eq!(c.status(now()), Status::Paused);
         assert!(!c.has_only_user_liftable_locks());
         c.remove_system_lock(&reason("fraud_suspicion"), now()).unwrap();
@@ -451,7 +451,7 @@ pub(crate) mod tests {
     #[test]
     fn lock_on_pending_card_is_invalid() {
         let mut c = card(CardLevel::Standard, Lifecycle::Pending);
-        let err = c.apply(CardAction::Lock, now()).unwrap_err();
+        let err = c.apply(Transition::Lock, now()).unwrap_err();
         assert_eq!(err, DomainError::InvalidTransition { status: Status::Pending, action: CardAction::Lock });
         assert_eq!(err.to_string(), "a pending card cannot be locked");
     }
@@ -459,16 +459,16 @@ pub(crate) mod tests {
     #[test]
     fn lost_only_for_physical_discard_only_for_virtual() {
         let mut v = card(CardLevel::Virtual, Lifecycle::Live);
-        assert!(v.apply(CardAction::ReportLost, now()).is_err());
-        assert_eq!(v.apply(CardAction::Discard, now()), Ok(Outcome::Changed));
-        assert_eq!(v.apply(CardAction::Discard, now()), Ok(Outcome::Unchanged));
-        assert!(v.apply(CardAction::Lock, now()).is_err());
+        assert!(v.apply(Transition::ReportLost, now()).is_err());
+        assert_eq!(v.apply(Transition::Discard, now()), Ok(Outcome::Changed));
+        assert_eq!(v.apply(Transition::Discard, now()), Ok(Outcome::Unchanged));
+        assert!(v.apply(Transition::Lock, now()).is_err());
 
         let mut p = card(CardLevel::Metal, Lifecycle::Pending);
-        assert!(p.apply(CardAction::Discard, now()).is_err());
-        assert_eq!(p.apply(CardAction::ReportStolen, now()), Ok(Outcome::Changed));
-        assert_eq!(p.apply(CardAction::ReportStolen, now()), Ok(Outcome::Unchanged));
-        assert!(p.apply(CardAction::ReportLost, now()).is_err());
+        assert!(p.apply(Transition::Discard, now()).is_err());
+        assert_eq!(p.apply(Transition::ReportStolen, now()), Ok(Outcome::Changed));
+        assert_eq!(p.apply(Transition::ReportStolen, now()), Ok(Outcome::Unchanged));
+        assert!(p.apply(Transition::ReportLost, now()).is_err());
     }
 
     #[test]
@@ -477,7 +477,7 @@ pub(crate) mod tests {
         c.user_locked = true;
         assert_eq!(c.status(ts("2029-01-31T22:59:59Z")), Status::Paused);
         assert_eq!(c.status(ts("2029-01-31T23:00:00Z")), Status::Expired);
-        assert!(c.apply(CardAction::Unlock, ts("2029-02-01T00:00:00Z")).is_err());
+        assert!(c.apply(Transition::Unlock, ts("2029-02-01T00:00:00Z")).is_err());
 
         let mut flash = card(CardLevel::Flash, Lifecycle::Live);
         flash.pre_expires_at = Some(ts("2026-03-01T00:00:00Z"));
@@ -487,11 +487,11 @@ pub(crate) mod tests {
     #[test]
     fn activate_only_pending_physical() {
         let mut p = card(CardLevel::Standard, Lifecycle::Pending);
-        assert_eq!(p.apply(CardAction::Activate, now()), Ok(Outcome::Changed));
+        assert_eq!(p.apply(Transition::Activate, now()), Ok(Outcome::Changed));
         assert!(p.pin_set);
         assert_eq!(p.status(now()), Status::Live);
-        assert!(p.apply(CardAction::Activate, now()).is_err());
-        assert!(card(CardLevel::Virtual, Lifecycle::Live).apply(CardAction::Activate, now()).is_err());
+        assert!(p.apply(Transition::Activate, now()).is_err());
+        assert!(card(CardLevel::Virtual, Lifecycle::Live).apply(Transition::Activate, now()).is_err());
     }
 
     #[test]
@@ -504,7 +504,7 @@ pub(crate) mod tests {
 
     #[derive(Debug, Clone)]
     enum Step {
-        Act(CardAction),
+        Act(Transition),
         SystemLock(u8),
         LiftSystemLock(u8),
     }
@@ -512,12 +512,12 @@ pub(crate) mod tests {
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
             prop::sample::select(vec![
-                CardAction::Lock,
-                CardAction::Unlock,
-                CardAction::ReportLost,
-                CardAction::ReportStolen,
-                CardAction::Discard,
-                CardAction::Activate,
+                Transition::Lock,
+                Transition::Unlock,
+                Transition::ReportLost,
+                Transition::ReportStolen,
+                Transition::Discard,
+                Transition::Activate,
             ])
             .prop_map(Step::Act),
             (0u8..3).prop_map(Step::SystemLock),
@@ -550,8 +550,8 @@ pub(crate) mod tests {
                     prop_assert_eq!(&c, &before, "a refused action must not change the card");
                 } else {
                     match s {
-                        Step::Act(CardAction::Lock) => user_lock = true,
-                        Step::Act(CardAction::Unlock) => user_lock = false,
+                        Step::Act(Transition::Lock) => user_lock = true,
+                        Step::Act(Transition::Unlock) => user_lock = false,
                         Step::SystemLock(n) => { system.insert(n); }
                         Step::LiftSystemLock(n) => { system.remove(&n); }
                         _ => {}

@@ -15,6 +15,7 @@ pub mod permissions;
 pub mod rules;
 pub mod time;
 
+pub use action::Transition;
 pub use card::{Card, CardLevel, Category, Lifecycle, Status, SystemLockReason};
 pub use error::{DomainError, FieldIssue};
 pub use money::Cents;

@@ -40,7 +40,7 @@ pub(crate) async fn begin_idempotent<C: GenericClient + Sync>(
     let status: Option<i32> = row.get(2);
     let stored = StoredIdempotencyKey {
         request_hash: row.get(0),
-        state: row.get(1),
+        state: KeyState::of_column(row.get::<_, &str>(1)),
         status: status.and_then(|s| u16::try_from(s).ok()),
         response: row.get(3),
         created_at: row.get(4),

@@ -15,7 +15,7 @@ pub(crate) fn begin_idempotent(conn: &Connection, r: &IdempotencyRequest) -> Sto
             s.query_row(params![r.scope_hash.to_vec(), r.key], |row| {
                 Ok(StoredIdempotencyKey {
                     request_hash: row.get(0)?,
-                    state: row.get(1)?,
+                    state: KeyState::of_column(&row.get::<_, String>(1)?),
                     status: row.get(2)?,
                     response: row.get(3)?,
                     created_at: row.get(4)?,

@@ -30,12 +30,40 @@ pub struct IdempotencyRequest {
     pub abandon_after_seconds: i64,
 }
 
+/// Where a claimed key stands (the `state` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Its first request is running (or its process died: the claim is then abandoned).
+    Running,
+    /// Its first request answered; the answer is kept to be replayed.
+    Done,
+}
+
+impl KeyState {
+    /// The column's text.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Running => "running",
+            KeyState::Done => "done",
+        }
+    }
+
+    /// The state a column holds. Only `done` has an answer to replay: anything else is taken
+    /// as running, refused until abandoned, so no answer is ever made up.
+    pub fn of_column(text: &str) -> KeyState {
+        if text == KeyState::Done.as_str() {
+            KeyState::Done
+        } else {
+            KeyState::Running
+        }
+    }
+}
+
 /// A key's row as a backend found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredIdempotencyKey {
     pub request_hash: Vec<u8>,
-    /// `running` or `done`.
-    pub state: String,
+    pub state: KeyState,
     pub status: Option<u16>,
     pub response: Option<Vec<u8>>,
     pub created_at: i64,
@@ -46,7 +74,7 @@ pub struct StoredIdempotencyKey {
 /// taken over; a fresh one replays, waits, or refuses a different request.
 pub fn decide_idempotent(stored: &StoredIdempotencyKey, request: &IdempotencyRequest) -> IdempotencyDecision {
     let age = request.now.as_second() - stored.created_at;
-    let done = stored.state == "done";
+    let done = stored.state == KeyState::Done;
     let stale = if done { age >= request.keep_for_seconds } else { age >= request.abandon_after_seconds };
     if stale {
         return IdempotencyDecision::TakeOver;
@@ -87,7 +115,7 @@ mod tests {
     fn stored(state: &str, created_at: i64) -> StoredIdempotencyKey {
         StoredIdempotencyKey {
             request_hash: vec![1; 32],
-            state: state.into(),
+            state: KeyState::of_column(state),
             status: (state == "done").then_some(201),
             response: (state == "done").then(|| b"x".to_vec()),
             created_at,

@@ -7,7 +7,7 @@ use crate::issuing::audit::audit_event;
 use crate::issuing::issue;
 use crate::secrets::{hash_secret, new_token, CardVault};
 use cardinal_domain::card::Outcome;
-use cardinal_domain::{Card, CardAction, CardLevel, Cents, Role};
+use cardinal_domain::{Card, CardLevel, Cents, Role, Transition};
 use cardinal_store::*;
 use jiff::Timestamp;
 use rand::Rng;
@@ -153,7 +153,7 @@ fn activate_for_seed(mut card: Card, now: Timestamp) -> (Card, Vec<AuditEvent>) 
     let request_id = crate::http::trace::request_id();
     let mut events = vec![audit_event(&card, "create", system.clone(), None, now, &request_id, serde_json::json!({}))];
     let pending = card.status(now);
-    if card.level.is_physical() && card.apply(CardAction::Activate, now) == Ok(Outcome::Changed) {
+    if card.level.is_physical() && card.apply(Transition::Activate, now) == Ok(Outcome::Changed) {
         events.push(audit_event(
             &card,
             "activate",

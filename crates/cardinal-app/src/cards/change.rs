@@ -14,7 +14,7 @@ use crate::issuing::audit::{audit_event, changed_fields, verb};
 use crate::issuing::events::{card_event, card_outbox, status_event};
 use crate::App;
 use cardinal_domain::card::{Outcome, Status, SystemLockReason};
-use cardinal_domain::{rules, Card, CardAction, DomainError};
+use cardinal_domain::{rules, Card, CardAction, DomainError, Transition};
 use cardinal_store::{Actor, ActorKind, CardWrite, ScaRedemption, StoreResult, StoredCard};
 use jiff::Timestamp;
 use serde_json::{json, Value};
@@ -27,8 +27,8 @@ pub trait CardRule: FnMut(&mut Card, Timestamp) -> Result<(), DomainError> + Sen
 impl<R: FnMut(&mut Card, Timestamp) -> Result<(), DomainError> + Send + 'static> CardRule for R {}
 
 /// The domain transition of a lifecycle action.
-pub fn transition(action: CardAction) -> impl CardRule {
-    move |card: &mut Card, now| card.apply(action, now).map(|_| ())
+pub fn transition(transition: Transition) -> impl CardRule {
+    move |card: &mut Card, now| card.apply(transition, now).map(|_| ())
 }
 
 /// A settings change: any card not in a terminal state (spec §2.2).
@@ -114,7 +114,7 @@ impl SystemChange {
         match self {
             SystemChange::AddLock(reason) => card.add_system_lock(reason.clone(), now),
             SystemChange::RemoveLock(reason) => Ok(card.remove_system_lock(reason, now).unwrap_or(Outcome::Unchanged)),
-            SystemChange::Activate => card.apply(CardAction::Activate, now),
+            SystemChange::Activate => card.apply(Transition::Activate, now),
             SystemChange::Expire => Ok(card.settle_expiry(now)),
         }
     }

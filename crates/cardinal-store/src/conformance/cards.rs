@@ -113,7 +113,7 @@ pub async fn list_visibility_and_filters(store: Arc<dyn Store>) {
     assert_eq!(listed(&store, &q).await, ids(&[2]));
 
     let discard: CardChange = Box::new(|stored| {
-        stored.card.apply(CardAction::Discard, now())?;
+        stored.card.apply(cardinal_domain::Transition::Discard, now())?;
         Ok(CardWrite::of(event(&stored.card, "discard")))
     });
     store.update_card(seed.organization.id, seed.cards[3].card.id, discard).await.unwrap();

@@ -5,7 +5,7 @@
 use crate::*;
 use cardinal_domain::card::{Outcome, Status};
 use cardinal_domain::issuing::Blueprint;
-use cardinal_domain::{Card, CardAction, CardLevel, Cents, Role};
+use cardinal_domain::{Card, CardLevel, Cents, Role};
 use jiff::{tz::TimeZone, Timestamp};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -213,7 +213,7 @@ fn spawn_increments(store: &Arc<dyn Store>, org: Uuid, card: Uuid, n: usize) -> 
 
 fn lock_change() -> CardChange {
     Box::new(|stored| {
-        Ok(match stored.card.apply(CardAction::Lock, now())? {
+        Ok(match stored.card.apply(cardinal_domain::Transition::Lock, now())? {
             Outcome::Changed => CardWrite::of(event(&stored.card, "lock")),
             Outcome::Unchanged => CardWrite::NOTHING,
         })

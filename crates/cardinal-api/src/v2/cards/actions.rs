@@ -11,24 +11,24 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use cardinal_domain::card::CardOptions;
-use cardinal_domain::{rules, Card, CardAction, Cents};
+use cardinal_domain::{rules, Card, CardAction, Cents, Transition};
 use serde_json::Value;
 
 /// `PUT /v2/cards/{id}/<action>`: the lifecycle actions. Unlock's SCA is the route table's.
 macro_rules! lifecycle_handler {
-    ($($name:ident => $action:expr),+ $(,)?) => {$(
+    ($($name:ident => $transition:expr),+ $(,)?) => {$(
         pub async fn $name(State(state): State<AppState>, call: CardCall) -> ApiResult<Json<CardBody>> {
-            perform(&state, call, $action, None, transition($action)).await
+            perform(&state, call, CardAction::from($transition), None, transition($transition)).await
         }
     )+};
 }
 
 lifecycle_handler! {
-    lock => CardAction::Lock,
-    unlock => CardAction::Unlock,
-    lost => CardAction::ReportLost,
-    stolen => CardAction::ReportStolen,
-    discard => CardAction::Discard,
+    lock => Transition::Lock,
+    unlock => Transition::Unlock,
+    lost => Transition::ReportLost,
+    stolen => Transition::ReportStolen,
+    discard => Transition::Discard,
 }
 
 /// The requested limit changes; `None` leaves a limit as it is.
