@@ -151,8 +151,9 @@ pub(crate) async fn holder_of<C: GenericClient + Sync>(
     .await
 }
 
-impl PostgresStore {
-    pub(crate) async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>> {
+#[async_trait]
+impl CardStore for PostgresStore {
+    async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>> {
         let after = after.map(|id| id.to_string()).unwrap_or_default();
         let limit = i64::from(limit);
         read!(self, |c| {
@@ -174,7 +175,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()> {
+    async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()> {
         transaction!(self, |tx| {
             let statement = tx
                 .prepare(
@@ -193,19 +194,19 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
+    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
         read!(self, |c| { run_list(c, card_list(query, Dialect::Postgres), stored_card).await? })
     }
 
-    pub(crate) async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {
+    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {
         read!(self, |c| { load_card(c, Some(org), id, false).await? })
     }
 
-    pub(crate) async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {
+    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {
         read!(self, |c| { load_card(c, None, id, false).await? })
     }
 
-    pub(crate) async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {
+    async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {
         transaction!(self, |tx| {
             let mut stored = load_card(&*tx, Some(org), id, true).await?.ok_or(DomainError::NotFound)?;
             let write = change(&mut stored)?;
@@ -214,7 +215,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn insert_cards(
+    async fn insert_cards(
         &self,
         cards: Vec<NewCard>,
         events: Vec<AuditEvent>,
@@ -237,7 +238,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn insert_data_view_token(&self, t: DataViewToken) -> StoreResult<()> {
+    async fn insert_data_view_token(&self, t: DataViewToken) -> StoreResult<()> {
         transaction!(self, |tx| {
             tx.execute(
                 "INSERT INTO data_view_tokens (token_hash, card_id, organization_id, membership_id, expires_at, used_at) \
@@ -255,7 +256,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn open_data_view(
+    async fn open_data_view(
         &self,
         token_hash: &[u8; 32],
         real_now: Timestamp,
@@ -300,7 +301,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn cards_due_to_expire(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
+    async fn cards_due_to_expire(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
         read!(self, |c| {
             let rows = c
                 .query(
@@ -314,7 +315,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
+    async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
         read!(self, |c| {
             let rows = c
                 .query(

@@ -23,8 +23,9 @@ pub(crate) async fn insert_credential<C: GenericClient + Sync>(client: &C, c: &N
     Ok(())
 }
 
-impl PostgresStore {
-    pub(crate) async fn credential_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<Credential>> {
+#[async_trait]
+impl CredentialStore for PostgresStore {
+    async fn credential_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<Credential>> {
         let hash = secret_hash.to_vec();
         read!(self, |c| {
             let q = format!("{} WHERE c.secret_hash = $1", credential_select());
@@ -32,7 +33,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn api_key_by_slug(&self, slug: &str) -> StoreResult<Option<Credential>> {
+    async fn api_key_by_slug(&self, slug: &str) -> StoreResult<Option<Credential>> {
         read!(self, |c| {
             let q =
                 format!("{} WHERE o.slug = $1 AND c.kind = 'api_key' AND c.revoked_at IS NULL", credential_select());
@@ -40,11 +41,11 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn insert_credential(&self, credential: NewCredential) -> StoreResult<()> {
+    async fn insert_credential(&self, credential: NewCredential) -> StoreResult<()> {
         transaction!(self, |tx| { insert_credential(&*tx, &credential).await? })
     }
 
-    pub(crate) async fn revoke_credential(&self, secret_hash: &[u8; 32], at: Timestamp) -> StoreResult<bool> {
+    async fn revoke_credential(&self, secret_hash: &[u8; 32], at: Timestamp) -> StoreResult<bool> {
         let hash = secret_hash.to_vec();
         transaction!(self, |tx| {
             tx.execute(

@@ -61,12 +61,13 @@ pub(crate) async fn begin_idempotent<C: GenericClient + Sync>(
     }
 }
 
-impl PostgresStore {
-    pub(crate) async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin> {
+#[async_trait]
+impl IdempotencyStore for PostgresStore {
+    async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin> {
         transaction!(self, |tx| { begin_idempotent(&*tx, &request).await? })
     }
 
-    pub(crate) async fn finish_idempotent(
+    async fn finish_idempotent(
         &self,
         scope_hash: [u8; 32],
         key: String,
@@ -83,7 +84,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()> {
+    async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()> {
         transaction!(self, |tx| {
             tx.execute(
                 "DELETE FROM idempotency_keys WHERE scope_hash = $1 AND key = $2 AND state = 'running'",

@@ -329,8 +329,6 @@ async fn run_list<T>(
     Ok(Page { items, total: total.max(0) as u64 })
 }
 
-mod store;
-
 fn credential_select() -> String {
     format!(
         "SELECT {}, {}, {} FROM credentials c JOIN organizations o ON o.id = c.organization_id \

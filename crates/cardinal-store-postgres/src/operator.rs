@@ -15,13 +15,14 @@ async fn lock_organization<C: GenericClient + Sync>(client: &C, org: Uuid) -> Re
     Ok(found.is_some())
 }
 
-impl PostgresStore {
-    pub(crate) async fn organizations(&self, page: PageRequest) -> StoreResult<Page<Organization>> {
+#[async_trait]
+impl OperatorStore for PostgresStore {
+    async fn organizations(&self, page: PageRequest) -> StoreResult<Page<Organization>> {
         let statements = all_rows("organizations", "o", ORGANIZATION, page, Dialect::Postgres);
         read!(self, |c| { run_list(c, statements.clone(), |r| organization(r, "o")).await? })
     }
 
-    pub(crate) async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
+    async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
         transaction!(self, |tx| {
             let exists = lock_organization(&*tx, org).await?;
             if exists {
@@ -31,7 +32,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
+    async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
         read!(self, |c| {
             let rows = c
                 .query("SELECT id, name FROM teams WHERE organization_id = $1 ORDER BY name", &[&org.to_string()])
@@ -47,12 +48,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn replace_api_key(
-        &self,
-        org: Uuid,
-        new: Option<NewCredential>,
-        at: Timestamp,
-    ) -> StoreResult<bool> {
+    async fn replace_api_key(&self, org: Uuid, new: Option<NewCredential>, at: Timestamp) -> StoreResult<bool> {
         transaction!(self, |tx| {
             let revoked = tx
                 .execute(
@@ -69,11 +65,11 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn organization_snapshot(&self, org: Uuid) -> StoreResult<Option<String>> {
+    async fn organization_snapshot(&self, org: Uuid) -> StoreResult<Option<String>> {
         self.setting(&snapshot_key(org)).await
     }
 
-    pub(crate) async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
+    async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
         transaction!(self, |tx| {
             let exists = lock_organization(&*tx, org).await?;
             if exists {

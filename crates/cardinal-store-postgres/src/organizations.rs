@@ -102,26 +102,27 @@ pub(crate) async fn insert_parts<C: GenericClient + Sync>(client: &C, parts: &Or
     Ok(())
 }
 
-impl PostgresStore {
-    pub(crate) async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()> {
+#[async_trait]
+impl OrganizationStore for PostgresStore {
+    async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()> {
         transaction!(self, |tx| { insert_seed(&*tx, &seed).await? })
     }
 
-    pub(crate) async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
         transaction!(self, |tx| {
             tx.execute("DELETE FROM settings WHERE key = $1", &[&snapshot_key(id)]).await.map_err(pg)?;
             tx.execute("DELETE FROM organizations WHERE id = $1", &[&id.to_string()]).await.map_err(pg)? > 0
         })
     }
 
-    pub(crate) async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
+    async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
         read!(self, |c| {
             let q = format!("SELECT {} FROM organizations o WHERE o.id = $1", columns("o", ORGANIZATION));
             optional(c, &q, &[&id.to_string()], |r| organization(r, "o")).await?
         })
     }
 
-    pub(crate) async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>> {
+    async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>> {
         transaction!(self, |tx| {
             tx.execute(change.statement(Dialect::Postgres), &[&id.to_string(), &change.seconds()]).await.map_err(pg)?;
             let q = format!("SELECT {} FROM organizations o WHERE o.id = $1", columns("o", ORGANIZATION));
@@ -129,12 +130,12 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>> {
+    async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>> {
         let statements = organization_rows("bank_accounts", "b", BANK_ACCOUNT, org, page, Dialect::Postgres);
         read!(self, |c| { run_list(c, statements.clone(), |r| bank_account(r, "b")).await? })
     }
 
-    pub(crate) async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>> {
+    async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>> {
         read!(self, |c| {
             let q = format!(
                 "SELECT {} FROM bank_accounts b WHERE b.id = $1 AND b.organization_id = $2",
@@ -144,16 +145,16 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>> {
+    async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>> {
         let statements = organization_rows("memberships", "m", MEMBERSHIP, org, page, Dialect::Postgres);
         read!(self, |c| { run_list(c, statements.clone(), |r| membership(r, "m")).await? })
     }
 
-    pub(crate) async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>> {
+    async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>> {
         Ok(self.membership_by_id(id).await?.filter(|m| m.organization_id == org))
     }
 
-    pub(crate) async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>> {
+    async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>> {
         read!(self, |c| {
             let q = format!("SELECT {} FROM memberships m WHERE m.id = $1", columns("m", MEMBERSHIP));
             optional(c, &q, &[&id.to_string()], |r| membership(r, "m")).await?

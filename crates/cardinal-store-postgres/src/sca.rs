@@ -16,8 +16,9 @@ pub(crate) async fn load_sca_session<C: GenericClient + Sync>(
     .await
 }
 
-impl PostgresStore {
-    pub(crate) async fn insert_sca_session(&self, s: ScaSession) -> StoreResult<()> {
+#[async_trait]
+impl ScaStore for PostgresStore {
+    async fn insert_sca_session(&self, s: ScaSession) -> StoreResult<()> {
         transaction!(self, |tx| {
             tx.execute(
                 "INSERT INTO sca_sessions (token_hash, organization_id, membership_id, action_type, request_hash, result, \
@@ -38,15 +39,11 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>> {
+    async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>> {
         read!(self, |c| { load_sca_session(c, token_hash).await? })
     }
 
-    pub(crate) async fn decide_sca_session(
-        &self,
-        token_hash: &[u8; 32],
-        result: ScaResult,
-    ) -> StoreResult<Option<ScaSession>> {
+    async fn decide_sca_session(&self, token_hash: &[u8; 32], result: ScaResult) -> StoreResult<Option<ScaSession>> {
         let hash = token_hash.to_vec();
         transaction!(self, |tx| {
             tx.execute(
@@ -59,7 +56,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
+    async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
         transaction!(self, |tx| { spend_sca_session(&*tx, token_hash, now).await? })
     }
 }

@@ -2,20 +2,21 @@
 
 use crate::*;
 
-impl PostgresStore {
-    pub(crate) async fn is_empty(&self) -> StoreResult<bool> {
+#[async_trait]
+impl SettingStore for PostgresStore {
+    async fn is_empty(&self) -> StoreResult<bool> {
         read!(self, |c| {
             c.query_one("SELECT NOT EXISTS (SELECT 1 FROM organizations)", &[]).await.map_err(pg)?.get(0)
         })
     }
 
-    pub(crate) async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
         read!(self, |c| {
             c.query_opt("SELECT value FROM settings WHERE key = $1", &[&key]).await.map_err(pg)?.map(|r| r.get(0))
         })
     }
 
-    pub(crate) async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
         transaction!(self, |tx| {
             tx.execute(
                 "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
@@ -27,7 +28,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
         transaction!(self, |tx| {
             match value {
                 Some(value) => {

@@ -74,13 +74,9 @@ pub(crate) async fn upsert_transaction<C: GenericClient + Sync>(client: &C, t: &
     Ok(())
 }
 
-impl PostgresStore {
-    pub(crate) async fn pay(
-        &self,
-        org: Uuid,
-        card: Uuid,
-        mut change: PaymentChange,
-    ) -> StoreResult<(StoredCard, Transaction)> {
+#[async_trait]
+impl PaymentStore for PostgresStore {
+    async fn pay(&self, org: Uuid, card: Uuid, mut change: PaymentChange) -> StoreResult<(StoredCard, Transaction)> {
         transaction!(self, |tx| {
             // Card, then account: every use case locks in this order, so none deadlocks another.
             let mut stored = load_card(&*tx, Some(org), card, true).await?.ok_or(DomainError::NotFound)?;
@@ -94,7 +90,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn change_transaction(
+    async fn change_transaction(
         &self,
         id: Uuid,
         mut change: TransactionChange,
@@ -115,11 +111,11 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn transaction(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Transaction>> {
+    async fn transaction(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Transaction>> {
         read!(self, |c| { load_transaction(c, Some(org), id, false).await? })
     }
 
-    pub(crate) async fn transaction_organization(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
+    async fn transaction_organization(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
         read!(self, |c| {
             let row = c
                 .query_opt("SELECT organization_id FROM transactions WHERE id = $1", &[&id.to_string()])
@@ -129,7 +125,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
+    async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
         read!(self, |c| { run_list(c, transaction_list(query, Dialect::Postgres), transaction_row).await? })
     }
 }

@@ -148,8 +148,9 @@ async fn load_subscription<C: GenericClient + Sync>(client: &C, id: &str) -> Res
     optional(client, &q, &[&id], subscription).await
 }
 
-impl PostgresStore {
-    pub(crate) async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
+#[async_trait]
+impl WebhookStore for PostgresStore {
+    async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
         let org = s.organization_id.to_string();
         transaction!(self, |tx| {
             // The organization's row lock serializes its subscriptions' creations: the count
@@ -184,7 +185,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+    async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
         read!(self, |c| {
             let rows =
                 c.query("SELECT id, secret_sealed FROM webhook_subscriptions ORDER BY id", &[]).await.map_err(pg)?;
@@ -196,7 +197,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()> {
+    async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()> {
         transaction!(self, |tx| {
             for (id, sealed) in &secrets {
                 tx.execute(
@@ -209,7 +210,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn webhook_subscriptions(
+    async fn webhook_subscriptions(
         &self,
         org: Uuid,
         membership: Option<Uuid>,
@@ -242,13 +243,13 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
+    async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
         let id = id.to_string();
         let found = read!(self, |c| { load_subscription(c, &id).await? })?;
         Ok(found.filter(|s| s.organization_id == org))
     }
 
-    pub(crate) async fn update_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<bool> {
+    async fn update_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<bool> {
         let health = s.health.columns();
         transaction!(self, |tx| {
             tx.execute(
@@ -274,7 +275,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool> {
+    async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool> {
         transaction!(self, |tx| {
             tx.execute(
                 "DELETE FROM webhook_subscriptions WHERE id = $1 AND organization_id = $2",
@@ -290,7 +291,7 @@ impl PostgresStore {
     /// the lease (re-checked on the locked row) keeps one from taking another's until it
     /// expires. The candidates leave out organizations and subscriptions at their cap; the
     /// share picks among them, and only those picked are leased.
-    pub(crate) async fn claim_webhook_deliveries(
+    async fn claim_webhook_deliveries(
         &self,
         owner: Uuid,
         now: Timestamp,
@@ -362,7 +363,7 @@ impl PostgresStore {
     }
 
     /// Two statements for the whole batch (arrays unnested), not two per attempt.
-    pub(crate) async fn record_webhook_attempts(
+    async fn record_webhook_attempts(
         &self,
         owner: Uuid,
         attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
@@ -397,7 +398,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn webhook_deliveries(&self, q: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
+    async fn webhook_deliveries(&self, q: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
         let org = q.organization_id.to_string();
         let status = q.status.map(|s| s.as_str().to_owned());
         let subscription = q.subscription_id.map(|s| s.to_string());
@@ -424,10 +425,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn webhook_delivery(
-        &self,
-        id: Uuid,
-    ) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
+    async fn webhook_delivery(&self, id: Uuid) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
         let id = id.to_string();
         read!(self, |c| {
             let q = format!("{DELIVERY_SELECT} WHERE d.id = $1");
@@ -448,7 +446,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+    async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
         transaction!(self, |tx| {
             tx.execute(
                 "UPDATE webhook_deliveries SET status = 'pending', next_attempt_ms = $1, lease_owner = NULL, \

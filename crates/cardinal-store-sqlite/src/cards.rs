@@ -104,8 +104,9 @@ pub(crate) fn holder_of(conn: &Connection, org: Uuid, holder: Uuid) -> StoreResu
         .map_err(sql)
 }
 
-impl SqliteStore {
-    pub(crate) async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>> {
+#[async_trait]
+impl CardStore for SqliteStore {
+    async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>> {
         let after = after.map(|id| id.to_string()).unwrap_or_default();
         self.engine
             .read(move |conn| {
@@ -130,7 +131,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()> {
+    async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 let mut statement = conn
@@ -153,22 +154,22 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
+    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
         let query = query.clone();
         // Triggers keep `card_counts` (migration 0004), so totals cost the same at any size.
         let statements = card_list_counted(&query, Dialect::Sqlite, CardCounting::Groups);
         self.engine.read(move |conn| run_list(conn, statements, stored_card)).await
     }
 
-    pub(crate) async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {
+    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {
         Ok(self.cached_card(id).await?.filter(|c| c.card.organization_id == org))
     }
 
-    pub(crate) async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {
+    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {
         self.cached_card(id).await
     }
 
-    pub(crate) async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {
+    async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {
         let cache = self.cache.clone();
         let (stored, _) = self
             .engine
@@ -190,7 +191,7 @@ impl SqliteStore {
         Ok(stored)
     }
 
-    pub(crate) async fn insert_cards(
+    async fn insert_cards(
         &self,
         cards: Vec<NewCard>,
         events: Vec<AuditEvent>,
@@ -221,7 +222,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn insert_data_view_token(&self, token: DataViewToken) -> StoreResult<()> {
+    async fn insert_data_view_token(&self, token: DataViewToken) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 conn.execute(
@@ -241,7 +242,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn open_data_view(
+    async fn open_data_view(
         &self,
         token_hash: &[u8; 32],
         real_now: Timestamp,
@@ -281,7 +282,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn cards_due_to_expire(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
+    async fn cards_due_to_expire(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<Uuid>> {
         self.engine
             .read(move |conn| {
                 conn.prepare_cached(
@@ -297,7 +298,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
+    async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
         self.engine
             .read(move |conn| {
                 conn.prepare_cached(

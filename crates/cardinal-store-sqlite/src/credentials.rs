@@ -39,8 +39,9 @@ pub(crate) fn insert_credential_row(conn: &Connection, c: &NewCredential) -> Sto
     Ok(())
 }
 
-impl SqliteStore {
-    pub(crate) async fn credential_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<Credential>> {
+#[async_trait]
+impl CredentialStore for SqliteStore {
+    async fn credential_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<Credential>> {
         if let Some(hit) = self.cache.credential(secret_hash) {
             return Ok(Some(hit));
         }
@@ -60,7 +61,7 @@ impl SqliteStore {
         Ok(found)
     }
 
-    pub(crate) async fn api_key_by_slug(&self, slug: &str) -> StoreResult<Option<Credential>> {
+    async fn api_key_by_slug(&self, slug: &str) -> StoreResult<Option<Credential>> {
         let slug = slug.to_owned();
         self.engine
             .read(move |conn| {
@@ -73,11 +74,11 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn insert_credential(&self, credential: NewCredential) -> StoreResult<()> {
+    async fn insert_credential(&self, credential: NewCredential) -> StoreResult<()> {
         self.engine.write(move |conn| insert_credential_row(conn, &credential)).await
     }
 
-    pub(crate) async fn revoke_credential(&self, secret_hash: &[u8; 32], at: Timestamp) -> StoreResult<bool> {
+    async fn revoke_credential(&self, secret_hash: &[u8; 32], at: Timestamp) -> StoreResult<bool> {
         let hash = secret_hash.to_vec();
         let cache = self.cache.clone();
         self.engine

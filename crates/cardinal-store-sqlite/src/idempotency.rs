@@ -45,12 +45,13 @@ pub(crate) fn begin_idempotent(conn: &Connection, r: &IdempotencyRequest) -> Sto
     Ok(IdempotencyBegin::Started)
 }
 
-impl SqliteStore {
-    pub(crate) async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin> {
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin> {
         self.engine.write(move |conn| begin_idempotent(conn, &request)).await
     }
 
-    pub(crate) async fn finish_idempotent(
+    async fn finish_idempotent(
         &self,
         scope_hash: [u8; 32],
         key: String,
@@ -70,7 +71,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()> {
+    async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 conn.execute(

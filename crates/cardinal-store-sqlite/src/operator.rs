@@ -12,13 +12,14 @@ fn organization_exists(conn: &Connection, org: Uuid) -> StoreResult<bool> {
         .map_err(sql)
 }
 
-impl SqliteStore {
-    pub(crate) async fn organizations(&self, page: PageRequest) -> StoreResult<Page<Organization>> {
+#[async_trait]
+impl OperatorStore for SqliteStore {
+    async fn organizations(&self, page: PageRequest) -> StoreResult<Page<Organization>> {
         let statements = all_rows("organizations", "o", ORGANIZATION, page, Dialect::Sqlite);
         self.engine.read(move |conn| run_list(conn, statements, |r| organization(r, "o"))).await
     }
 
-    pub(crate) async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
+    async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
         let cache = self.cache.clone();
         self.engine
             .write_then(
@@ -34,7 +35,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
+    async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
         self.engine
             .read(move |conn| {
                 conn.prepare_cached("SELECT id, name FROM teams WHERE organization_id = ?1 ORDER BY name")
@@ -49,12 +50,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn replace_api_key(
-        &self,
-        org: Uuid,
-        new: Option<NewCredential>,
-        at: Timestamp,
-    ) -> StoreResult<bool> {
+    async fn replace_api_key(&self, org: Uuid, new: Option<NewCredential>, at: Timestamp) -> StoreResult<bool> {
         let cache = self.cache.clone();
         self.engine
             .write_then(
@@ -77,11 +73,11 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn organization_snapshot(&self, org: Uuid) -> StoreResult<Option<String>> {
+    async fn organization_snapshot(&self, org: Uuid) -> StoreResult<Option<String>> {
         self.setting(&snapshot_key(org)).await
     }
 
-    pub(crate) async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
+    async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
         let cache = self.cache.clone();
         self.engine
             .write_then(

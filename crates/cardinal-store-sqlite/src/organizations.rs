@@ -96,12 +96,13 @@ pub(crate) fn insert_parts(conn: &Connection, parts: &OrganizationParts) -> Stor
     Ok(())
 }
 
-impl SqliteStore {
-    pub(crate) async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()> {
+#[async_trait]
+impl OrganizationStore for SqliteStore {
+    async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()> {
         self.engine.write(move |conn| insert_seed(conn, &seed)).await
     }
 
-    pub(crate) async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
         let cache = self.cache.clone();
         self.engine
             .write_then(
@@ -117,7 +118,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
+    async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
         // Every sandbox payment reads its card's organization (its clock and time zone).
         if let Some(hit) = self.cache.organization(id) {
             return Ok(Some(hit));
@@ -137,7 +138,7 @@ impl SqliteStore {
         Ok(found)
     }
 
-    pub(crate) async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>> {
+    async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>> {
         let cache = self.cache.clone();
         self.engine
             .write_then(
@@ -154,12 +155,12 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>> {
+    async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>> {
         let statements = organization_rows("bank_accounts", "b", BANK_ACCOUNT, org, page, Dialect::Sqlite);
         self.engine.read(move |conn| run_list(conn, statements, |r| bank_account(r, "b"))).await
     }
 
-    pub(crate) async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>> {
+    async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>> {
         self.engine
             .read(move |conn| {
                 let q = format!(
@@ -175,16 +176,16 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>> {
+    async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>> {
         let statements = organization_rows("memberships", "m", MEMBERSHIP, org, page, Dialect::Sqlite);
         self.engine.read(move |conn| run_list(conn, statements, |r| membership(r, "m"))).await
     }
 
-    pub(crate) async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>> {
+    async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>> {
         Ok(self.membership_by_id(id).await?.filter(|m| m.organization_id == org))
     }
 
-    pub(crate) async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>> {
+    async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>> {
         self.engine
             .read(move |conn| {
                 let q = format!("SELECT {} FROM memberships m WHERE m.id = ?1", columns("m", MEMBERSHIP));

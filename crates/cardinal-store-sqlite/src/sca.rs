@@ -30,8 +30,9 @@ pub(crate) fn load_sca_session(conn: &Connection, hash: &[u8]) -> StoreResult<Op
     .map_err(sql)
 }
 
-impl SqliteStore {
-    pub(crate) async fn insert_sca_session(&self, session: ScaSession) -> StoreResult<()> {
+#[async_trait]
+impl ScaStore for SqliteStore {
+    async fn insert_sca_session(&self, session: ScaSession) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 conn.prepare_cached(
@@ -56,16 +57,12 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>> {
+    async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>> {
         let hash = token_hash.to_vec();
         self.engine.read(move |conn| load_sca_session(conn, &hash)).await
     }
 
-    pub(crate) async fn decide_sca_session(
-        &self,
-        token_hash: &[u8; 32],
-        result: ScaResult,
-    ) -> StoreResult<Option<ScaSession>> {
+    async fn decide_sca_session(&self, token_hash: &[u8; 32], result: ScaResult) -> StoreResult<Option<ScaSession>> {
         let hash = token_hash.to_vec();
         self.engine
             .write(move |conn| {
@@ -79,7 +76,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
+    async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
         let hash = *token_hash;
         self.engine.write(move |conn| spend_sca_session(conn, &hash, now)).await
     }

@@ -2,8 +2,9 @@
 
 use crate::*;
 
-impl SqliteStore {
-    pub(crate) async fn is_empty(&self) -> StoreResult<bool> {
+#[async_trait]
+impl SettingStore for SqliteStore {
+    async fn is_empty(&self) -> StoreResult<bool> {
         self.engine
             .read(|conn| {
                 conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM organizations)", [], |r| r.get(0)).map_err(sql)
@@ -11,7 +12,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
         let key = key.to_owned();
         self.engine
             .read(move |conn| {
@@ -20,7 +21,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.engine
             .write(move |conn| {
@@ -34,7 +35,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
         let (key, value) = (key.to_owned(), value.map(str::to_owned));
         self.engine
             .write(move |conn| {

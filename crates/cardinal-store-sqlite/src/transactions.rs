@@ -121,13 +121,9 @@ pub(crate) fn upsert_transaction(conn: &Connection, t: &Transaction) -> StoreRes
     Ok(())
 }
 
-impl SqliteStore {
-    pub(crate) async fn pay(
-        &self,
-        org: Uuid,
-        card: Uuid,
-        mut change: PaymentChange,
-    ) -> StoreResult<(StoredCard, Transaction)> {
+#[async_trait]
+impl PaymentStore for SqliteStore {
+    async fn pay(&self, org: Uuid, card: Uuid, mut change: PaymentChange) -> StoreResult<(StoredCard, Transaction)> {
         let cache = self.cache.clone();
         self.engine
             .write_then(
@@ -148,7 +144,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn change_transaction(
+    async fn change_transaction(
         &self,
         id: Uuid,
         mut change: TransactionChange,
@@ -173,11 +169,11 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn transaction(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Transaction>> {
+    async fn transaction(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Transaction>> {
         self.engine.read(move |conn| load_transaction(conn, Some(org), id)).await
     }
 
-    pub(crate) async fn transaction_organization(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
+    async fn transaction_organization(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
         self.engine
             .read(move |conn| {
                 let org: Option<String> = conn
@@ -189,7 +185,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
+    async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
         let query = query.clone();
         self.engine.read(move |conn| run_list(conn, transaction_list(&query, Dialect::Sqlite), transaction_row)).await
     }

@@ -173,28 +173,9 @@ fn attempt(r: &rusqlite::Row) -> SqlResult<DeliveryAttempt> {
     })
 }
 
-impl SqliteStore {
-    /// Makes the deliveries of every event written so far: before a claim, and before the
-    /// control API shows deliveries, so that what it shows is what the worker will attempt.
-    async fn expand_outbox(&self) -> StoreResult<()> {
-        // A read first: most polls find nothing new, and need not queue at the writer.
-        let behind = self
-            .engine
-            .read(|conn| {
-                conn.prepare_cached(
-                    "SELECT coalesce((SELECT max(seq) FROM webhook_events), 0) > cursor FROM webhook_expansion",
-                )
-                .and_then(|mut s| s.query_row([], |r| r.get::<_, bool>(0)))
-                .map_err(sql)
-            })
-            .await?;
-        if behind {
-            while self.engine.write(expand_next_batch).await? as i64 == EXPANSION_BATCH {}
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn insert_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 let existing: i64 = conn
@@ -227,7 +208,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+    async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
         self.engine
             .read(|conn| {
                 conn.prepare_cached("SELECT id, secret_sealed FROM webhook_subscriptions ORDER BY id")
@@ -237,7 +218,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()> {
+    async fn reseal_webhook_secrets(&self, secrets: Vec<(Uuid, Vec<u8>)>) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 for (id, sealed) in &secrets {
@@ -252,7 +233,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn webhook_subscriptions(
+    async fn webhook_subscriptions(
         &self,
         org: Uuid,
         membership: Option<Uuid>,
@@ -284,13 +265,13 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
+    async fn webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
         self.engine
             .read(move |conn| Ok(load_subscription(conn, &id.to_string())?.filter(|s| s.organization_id == org)))
             .await
     }
 
-    pub(crate) async fn update_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<bool> {
+    async fn update_webhook_subscription(&self, s: WebhookSubscription) -> StoreResult<bool> {
         self.engine
             .write(move |conn| {
                 let changed = conn
@@ -317,7 +298,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool> {
+    async fn delete_webhook_subscription(&self, org: Uuid, id: Uuid) -> StoreResult<bool> {
         self.engine
             .write(move |conn| {
                 let deleted = conn
@@ -331,7 +312,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn claim_webhook_deliveries(
+    async fn claim_webhook_deliveries(
         &self,
         owner: Uuid,
         now: Timestamp,
@@ -405,7 +386,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn record_webhook_attempts(
+    async fn record_webhook_attempts(
         &self,
         owner: Uuid,
         attempts: Vec<(DeliveryAttempt, AttemptOutcome)>,
@@ -435,7 +416,7 @@ impl SqliteStore {
         Ok(recorded)
     }
 
-    pub(crate) async fn webhook_deliveries(&self, q: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
+    async fn webhook_deliveries(&self, q: &DeliveryQuery) -> StoreResult<Page<WebhookDelivery>> {
         let q = q.clone();
         self.expand_outbox().await?;
         self.engine
@@ -461,10 +442,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn webhook_delivery(
-        &self,
-        id: Uuid,
-    ) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
+    async fn webhook_delivery(&self, id: Uuid) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
         self.expand_outbox().await?;
         self.engine
             .read(move |conn| {
@@ -481,7 +459,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+    async fn retry_webhook_delivery(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
         let changed = self
             .engine
             .write(move |conn| {
@@ -496,6 +474,27 @@ impl SqliteStore {
             .await?;
         self.leases.forget(&id.to_string());
         Ok(changed)
+    }
+}
+impl SqliteStore {
+    /// Makes the deliveries of every event written so far: before a claim, and before the
+    /// control API shows deliveries, so that what it shows is what the worker will attempt.
+    async fn expand_outbox(&self) -> StoreResult<()> {
+        // A read first: most polls find nothing new, and need not queue at the writer.
+        let behind = self
+            .engine
+            .read(|conn| {
+                conn.prepare_cached(
+                    "SELECT coalesce((SELECT max(seq) FROM webhook_events), 0) > cursor FROM webhook_expansion",
+                )
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, bool>(0)))
+                .map_err(sql)
+            })
+            .await?;
+        if behind {
+            while self.engine.write(expand_next_batch).await? as i64 == EXPANSION_BATCH {}
+        }
+        Ok(())
     }
 }
 

@@ -86,11 +86,41 @@ impl CardWrite {
     }
 }
 
+/// Everything Cardinal keeps, one transaction per use case. Each backend implements every part
+/// in the module of that concern; `Store` is the sum, what `Arc<dyn Store>` holds.
+pub trait Store:
+    SettingStore
+    + OrganizationStore
+    + OperatorStore
+    + CredentialStore
+    + CardStore
+    + ScaStore
+    + IdempotencyStore
+    + PaymentStore
+    + WebhookStore
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: SettingStore
+        + OrganizationStore
+        + OperatorStore
+        + CredentialStore
+        + CardStore
+        + ScaStore
+        + IdempotencyStore
+        + PaymentStore
+        + WebhookStore
+        + 'static
+{
+}
+
+/// Server-wide settings, and what a key rotation walks: sealed card secrets and webhook secrets.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait SettingStore: Send + Sync {
     /// Whether the database holds no organization yet (first run).
     async fn is_empty(&self) -> StoreResult<bool>;
-
     /// Server-wide settings, e.g. the hash of the generated admin token.
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Stores `value` unless the key already has one; returns the value now stored. Several
@@ -98,18 +128,31 @@ pub trait Store: Send + Sync + 'static {
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
     /// Replaces a setting's value, or removes the setting with `None`.
     async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
+}
 
-    /// Sealed card secrets in card-id order, after `after`, at most `limit`: what a key
-    /// rotation walks through.
-    async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>>;
-    /// Replaces the sealed secrets of these cards, all in one transaction.
-    async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()>;
-
+/// Organizations, their clocks, bank accounts and members.
+#[async_trait]
+pub trait OrganizationStore: Send + Sync {
     /// Creates an organization with everything in it, all or nothing.
     async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()>;
     /// Removes an organization and everything in it. False when there was none.
     async fn delete_organization(&self, id: Uuid) -> StoreResult<bool>;
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
+    /// Moves an organization's clock forward, never backwards, in one statement so that
+    /// concurrent moves all count. Returns the organization as it is after the call; `None`
+    /// if there is none.
+    async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>>;
+    async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>>;
+    async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>>;
+    async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>>;
+    async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>>;
+    /// A membership of any organization (control API).
+    async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>>;
+}
+
+/// What the operator API does across or to whole organizations.
+#[async_trait]
+pub trait OperatorStore: Send + Sync {
     /// Every organization, oldest first (operator API).
     async fn organizations(&self, page: PageRequest) -> StoreResult<Page<Organization>>;
     /// Adds teams, bank accounts, members and credentials to an organization, all or nothing.
@@ -125,18 +168,11 @@ pub trait Store: Send + Sync + 'static {
     /// Brings an organization back to its seeded state ([`OrganizationReset`]) in one
     /// transaction. False when there is no such organization.
     async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool>;
-    /// Moves an organization's clock forward, never backwards, in one statement so that
-    /// concurrent moves all count. Returns the organization as it is after the call; `None`
-    /// if there is none.
-    async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>>;
+}
 
-    async fn bank_accounts(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<BankAccount>>;
-    async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>>;
-    async fn memberships(&self, org: Uuid, page: PageRequest) -> StoreResult<Page<Membership>>;
-    async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>>;
-    /// A membership of any organization (control API).
-    async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>>;
-
+/// Access tokens and API keys, found by their secrets' hashes.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
     /// The credential whose secret hashes to `secret_hash`, with who it belongs to.
     async fn credential_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<Credential>>;
     /// The API key of the organization with this slug.
@@ -144,7 +180,16 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_credential(&self, credential: NewCredential) -> StoreResult<()>;
     /// Revokes an access token. False when no such live token exists.
     async fn revoke_credential(&self, secret_hash: &[u8; 32], at: jiff::Timestamp) -> StoreResult<bool>;
+}
 
+/// Cards: lists, changes in one transaction each, new cards, audit trails, data-view links, sealed secrets.
+#[async_trait]
+pub trait CardStore: Send + Sync {
+    /// Sealed card secrets in card-id order, after `after`, at most `limit`: what a key
+    /// rotation walks through.
+    async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>>;
+    /// Replaces the sealed secrets of these cards, all in one transaction.
+    async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()>;
     async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>>;
     async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>>;
     /// A card of any organization (control API).
@@ -161,21 +206,6 @@ pub trait Store: Send + Sync + 'static {
         events: Vec<AuditEvent>,
         outbox: Vec<OutboxEvent>,
     ) -> StoreResult<Vec<StoredCard>>;
-
-    async fn insert_sca_session(&self, session: ScaSession) -> StoreResult<()>;
-    async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>>;
-    /// Records the member's decision on a session still waiting. Returns the session as it is.
-    async fn decide_sca_session(&self, token_hash: &[u8; 32], result: ScaResult) -> StoreResult<Option<ScaSession>>;
-    /// Marks an allowed, unexpired, unused session used. False if it was not (any more).
-    async fn consume_sca_session(&self, token_hash: &[u8; 32], now: jiff::Timestamp) -> StoreResult<bool>;
-
-    async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin>;
-    /// Stores the answer to replay for a started key.
-    async fn finish_idempotent(&self, scope_hash: [u8; 32], key: String, status: u16, body: Vec<u8>)
-        -> StoreResult<()>;
-    /// Forgets a started key whose request did not succeed, so it may be retried.
-    async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()>;
-
     async fn insert_data_view_token(&self, token: DataViewToken) -> StoreResult<()>;
     /// Uses a data-view token once: if it is unused and unexpired on its organization's clock
     /// at `real_now`, marks it used, appends the audit event `audit` builds, and returns the
@@ -186,7 +216,38 @@ pub trait Store: Send + Sync + 'static {
         real_now: jiff::Timestamp,
         audit: DataViewAudit,
     ) -> StoreResult<Option<(StoredCard, CardSecrets)>>;
+    /// Up to `limit` cards of the organization that read as `expired` at `now` (its clock)
+    /// but are not stored so yet: not terminal, no flash budget window, past `expires_at`.
+    async fn cards_due_to_expire(&self, org: Uuid, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<Uuid>>;
+    /// The card's audit events, oldest first.
+    async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>>;
+}
 
+/// Strong customer authentication sessions.
+#[async_trait]
+pub trait ScaStore: Send + Sync {
+    async fn insert_sca_session(&self, session: ScaSession) -> StoreResult<()>;
+    async fn sca_session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ScaSession>>;
+    /// Records the member's decision on a session still waiting. Returns the session as it is.
+    async fn decide_sca_session(&self, token_hash: &[u8; 32], result: ScaResult) -> StoreResult<Option<ScaSession>>;
+    /// Marks an allowed, unexpired, unused session used. False if it was not (any more).
+    async fn consume_sca_session(&self, token_hash: &[u8; 32], now: jiff::Timestamp) -> StoreResult<bool>;
+}
+
+/// Idempotency keys: claim, replay, release.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin>;
+    /// Stores the answer to replay for a started key.
+    async fn finish_idempotent(&self, scope_hash: [u8; 32], key: String, status: u16, body: Vec<u8>)
+        -> StoreResult<()>;
+    /// Forgets a started key whose request did not succeed, so it may be retried.
+    async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()>;
+}
+
+/// Card payments and the transactions they make.
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
     /// Runs a payment decision on the card (locked for writing) and its bank account, then
     /// writes card, account and the returned transaction together.
     async fn pay(&self, org: Uuid, card: Uuid, change: PaymentChange) -> StoreResult<(StoredCard, Transaction)>;
@@ -196,13 +257,11 @@ pub trait Store: Send + Sync + 'static {
     /// The organization a transaction of any organization belongs to (control API).
     async fn transaction_organization(&self, id: Uuid) -> StoreResult<Option<Uuid>>;
     async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>>;
+}
 
-    /// The card's audit events, oldest first.
-    async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>>;
-    /// Up to `limit` cards of the organization that read as `expired` at `now` (its clock)
-    /// but are not stored so yet: not terminal, no flash budget window, past `expires_at`.
-    async fn cards_due_to_expire(&self, org: Uuid, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<Uuid>>;
-
+/// Webhook subscriptions and the deliveries of the outbox's events.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
     async fn insert_webhook_subscription(&self, subscription: WebhookSubscription) -> StoreResult<()>;
     /// Every subscription's sealed secret, for a key rotation.
     async fn webhook_secrets(&self) -> StoreResult<Vec<(Uuid, Vec<u8>)>>;
