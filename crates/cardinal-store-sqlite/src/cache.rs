@@ -5,12 +5,16 @@
 //! Only the API's reads use it; operations on the writer thread always read the database,
 //! where they see the uncommitted changes of their own batch.
 
-use cardinal_store::bounded::insert_bounded;
-use cardinal_store::{Credential, Organization, StoredCard};
-use std::collections::HashMap;
-use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::{
+    collections::HashMap,
+    hash::Hash,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        RwLock,
+    },
+};
+
+use cardinal_store::{bounded::insert_bounded, Credential, Organization, StoredCard};
 use uuid::Uuid;
 
 /// Beyond this many entries a map is emptied and refilled by use.

@@ -1,7 +1,26 @@
 //! Cards: listing, reading, changing, issuing, their audit trail, sealed secrets and data views.
 
-use crate::*;
+use std::sync::LazyLock;
 
+use async_trait::async_trait;
+use cardinal_domain::DomainError;
+use cardinal_store::{
+    sql::{card_list_counted, CardCounting, Dialect, CARD_FROM, CARD_SELECT},
+    Actor, ActorKind, AuditEvent, CardChange, CardQuery, CardSecrets, CardStore, CardWrite, DataViewAudit,
+    DataViewToken, Holder, NewCard, OutboxEvent, Page, StoreError, StoreResult, StoredCard,
+};
+use jiff::Timestamp;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
+use uuid::Uuid;
+
+use crate::{
+    rows::{card_index_values, seconds, status_from, stored_card, timestamp, uuid, SqlResult, CARD_INDEX_COLUMNS},
+    run_list,
+    sca::spend_sca_session,
+    sql,
+    webhooks::write_outbox,
+    SqliteStore,
+};
 pub(crate) fn load_card(conn: &Connection, org: Option<Uuid>, id: Uuid) -> StoreResult<Option<StoredCard>> {
     conn.prepare_cached(&LOAD_CARD)
         .and_then(|mut s| s.query_row(params![id.to_string(), org.map(|o| o.to_string())], stored_card).optional())

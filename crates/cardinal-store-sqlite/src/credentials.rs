@@ -1,7 +1,19 @@
 //! Access tokens and API keys, found by the hash of their secret.
 
-use crate::*;
+use std::sync::LazyLock;
 
+use async_trait::async_trait;
+use cardinal_store::{
+    sql::{columns, CREDENTIAL, MEMBERSHIP, ORGANIZATION},
+    Credential, CredentialStore, NewCredential, StoreResult,
+};
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::{
+    rows::{credential, seconds},
+    sql, SqliteStore,
+};
 pub(crate) const CREDENTIAL_FROM: &str = "FROM credentials c \
      JOIN organizations o ON o.id = c.organization_id \
      JOIN memberships m ON m.id = c.membership_id";

@@ -7,16 +7,22 @@
 //! Nobody is answered before the commit that holds their write is durable.
 //! Reads run on a pool of read-only connections and, thanks to WAL, never wait on writes.
 
-use crate::stats::{CommitStats, CommitTimes};
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    panic::AssertUnwindSafe,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        mpsc,
+    },
+    time::Instant,
+};
+
 use cardinal_store::{StoreError, StoreResult};
 use rusqlite::Connection;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::Instant;
+
+use crate::stats::{CommitStats, CommitTimes};
 
 /// Most operations one commit carries; bounds the latency a batch adds to its first member.
 const MAX_BATCH: usize = 256;

@@ -1,7 +1,13 @@
 //! Idempotency keys: claim, replay, release.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{
+    decide_idempotent, IdempotencyBegin, IdempotencyDecision, IdempotencyRequest, IdempotencyStore, KeyState,
+    StoreResult, StoredIdempotencyKey,
+};
+use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::{rows::seconds, sql, SqliteStore};
 /// Claims an idempotency key, or says why it cannot be claimed. Runs on the writer thread,
 /// so two requests with one key can never both start.
 pub(crate) fn begin_idempotent(conn: &Connection, r: &IdempotencyRequest) -> StoreResult<IdempotencyBegin> {

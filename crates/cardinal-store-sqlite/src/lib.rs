@@ -18,25 +18,12 @@ mod transactions;
 mod webhook_health;
 mod webhooks;
 
-pub use engine::Location;
-
-use async_trait::async_trait;
-use cardinal_domain::DomainError;
-use cardinal_store::sql::{
-    all_rows, card_list_counted, organization_rows, snapshot_key, transaction_list, CardCounting, Dialect, Statement,
-    CARD_FROM, CARD_SELECT, RESET_DELETIONS, TRANSACTION_COLUMNS,
-};
-use cardinal_store::*;
+use cardinal_store::{sql::Statement, *};
 use cards::*;
-use credentials::*;
 use engine::Engine;
-use jiff::Timestamp;
-use rows::*;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
-use sca::spend_sca_session;
-use std::sync::LazyLock;
+pub use engine::Location;
+use rusqlite::{params_from_iter, Connection, ToSql};
 use uuid::Uuid;
-use webhooks::write_outbox;
 
 pub struct SqliteStore {
     engine: Engine,

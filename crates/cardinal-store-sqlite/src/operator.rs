@@ -1,8 +1,23 @@
 //! What the operator API does across or to whole organizations: list them, add to them,
 //! replace their API key, and (sandbox) bring one back to how it was seeded.
 
-use crate::organizations::{insert_parts, ORGANIZATION_BY_ID};
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{
+    sql::{all_rows, columns, snapshot_key, Dialect, MEMBERSHIP, ORGANIZATION, RESET_DELETIONS},
+    Holder, NewCredential, OperatorStore, Organization, OrganizationParts, OrganizationReset, Page, PageRequest,
+    SettingStore, StoreError, StoreResult, StoredCard, Team,
+};
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use crate::{
+    cards::{insert_card, insert_event},
+    credentials::insert_credential_row,
+    organizations::{insert_parts, ORGANIZATION_BY_ID},
+    rows::{membership, organization, seconds, uuid},
+    run_list, sql, SqliteStore,
+};
 
 /// Whether the organization exists (inside a write, before changing what hangs off it).
 fn organization_exists(conn: &Connection, org: Uuid) -> StoreResult<bool> {

@@ -1,7 +1,22 @@
 //! Organizations, their clocks, bank accounts and members.
 
-use crate::*;
+use std::sync::LazyLock;
 
+use async_trait::async_trait;
+use cardinal_store::{
+    sql::{columns, organization_rows, snapshot_key, Dialect, BANK_ACCOUNT, MEMBERSHIP, ORGANIZATION},
+    BankAccount, ClockChange, Membership, Organization, OrganizationParts, OrganizationSeed, OrganizationStore, Page,
+    PageRequest, StoreError, StoreResult, StoredCard,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use crate::{
+    cards::{insert_card, insert_event},
+    credentials::insert_credential_row,
+    rows::{bank_account, membership, organization, seconds},
+    run_list, sql, SqliteStore,
+};
 pub(crate) static ORGANIZATION_BY_ID: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} FROM organizations o WHERE o.id = ?1", columns("o", ORGANIZATION)));
 

@@ -1,10 +1,8 @@
 //! Converting between Cardinal's records and SQLite rows.
 
-use cardinal_domain::card::Status;
-use cardinal_domain::{Cents, Role};
-use cardinal_store::documents::card_from_document;
-pub use cardinal_store::sql::{columns, CardIndex, BANK_ACCOUNT, CREDENTIAL, MEMBERSHIP, ORGANIZATION};
-use cardinal_store::*;
+use cardinal_domain::{card::Status, Cents, Role};
+pub use cardinal_store::sql::CardIndex;
+use cardinal_store::{documents::card_from_document, *};
 use jiff::Timestamp;
 use rusqlite::{Row, ToSql};
 use uuid::Uuid;

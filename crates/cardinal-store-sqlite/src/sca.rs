@@ -1,7 +1,14 @@
 //! Strong customer authentication sessions.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{ScaResult, ScaSession, ScaStore, StoreResult};
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::{
+    rows::{seconds, timestamp, uuid},
+    sql, SqliteStore,
+};
 pub(crate) fn load_sca_session(conn: &Connection, hash: &[u8]) -> StoreResult<Option<ScaSession>> {
     conn.prepare_cached(
         "SELECT token_hash, organization_id, membership_id, action_type, request_hash, result, created_at, \

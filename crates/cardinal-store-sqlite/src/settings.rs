@@ -1,7 +1,10 @@
 //! Server-wide settings.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{SettingStore, StoreResult};
+use rusqlite::OptionalExtension;
 
+use crate::{sql, SqliteStore};
 #[async_trait]
 impl SettingStore for SqliteStore {
     async fn is_empty(&self) -> StoreResult<bool> {

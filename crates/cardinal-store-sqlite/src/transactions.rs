@@ -1,7 +1,24 @@
 //! Card payments, their transactions and the bank account they move.
 
-use crate::*;
+use std::sync::LazyLock;
 
+use async_trait::async_trait;
+use cardinal_domain::DomainError;
+use cardinal_store::{
+    sql::{columns, transaction_list, Dialect, BANK_ACCOUNT, TRANSACTION_COLUMNS},
+    BankAccount, Page, PaymentChange, PaymentStore, StoreResult, StoredCard, Transaction, TransactionChange,
+    TransactionQuery, TransactionStatus,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use crate::{
+    cards::{load_card, save_card},
+    rows::{bank_account, seconds, timestamp, uuid},
+    run_list, sql,
+    webhooks::write_outbox,
+    SqliteStore,
+};
 pub(crate) static LOAD_ACCOUNT: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} FROM bank_accounts b WHERE b.id = ?1", columns("b", BANK_ACCOUNT)));
 

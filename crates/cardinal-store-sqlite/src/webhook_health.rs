@@ -1,8 +1,17 @@
 //! What recorded webhook attempts do to their subscriptions' health (the rules are
 //! `cardinal_store::SubscriptionHealth`'s; this is SQLite's bookkeeping of them).
 
-use crate::*;
 use std::collections::HashMap;
+
+use cardinal_store::{
+    attempts_by_subscription, AttemptOutcome, DeliveryAttempt, HealthConsequence, HealthRules, StoreResult,
+    SubscriptionHealth,
+};
+use jiff::Timestamp;
+use rusqlite::{params, Connection};
+use uuid::Uuid;
+
+use crate::{rows::uuid, sql};
 
 /// What the recorded attempts say of their subscriptions' receivers: each subscription's
 /// health is brought up to date, a newly slowed one's pending deliveries wait for the end of

@@ -1,9 +1,24 @@
 //! Webhooks: subscriptions, the outbox written with each change, the deliveries made from it
 //! and their leases.
 
-use crate::webhook_health::update_health;
-use crate::*;
 use std::collections::HashMap;
+
+use async_trait::async_trait;
+use cardinal_store::{
+    too_many_subscriptions, types_column, types_from_column, AttemptOutcome, ClaimedDelivery, DeliveryAttempt,
+    DeliveryQuery, DeliveryStatus, FairShare, HealthRules, OutboxEvent, Page, PageRequest, StoreResult,
+    SubscriptionHealth, WebhookDelivery, WebhookStore, WebhookSubscription, SUBSCRIPTIONS_PER_ORGANIZATION,
+};
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use crate::{
+    rows::{seconds, timestamp, uuid, SqlResult},
+    sql,
+    webhook_health::update_health,
+    SqliteStore,
+};
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, organization_id, membership_id, callback_url, types, description, secret_sealed, created_at, updated_at";

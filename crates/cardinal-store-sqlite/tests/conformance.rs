@@ -1,7 +1,8 @@
 //! The storage stories, on SQLite files (the embedded default) and in memory.
 
-use cardinal_store_sqlite::SqliteStore;
 use std::sync::Arc;
+
+use cardinal_store_sqlite::SqliteStore;
 
 fn temp_database() -> String {
     let dir = std::env::temp_dir().join(format!("cardinal-conformance-{}", uuid::Uuid::new_v4()));

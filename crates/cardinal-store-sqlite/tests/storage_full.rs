@@ -1,10 +1,10 @@
 //! A full disk (SQLite's `max_page_count` stands in for it): writes answer `Unavailable`,
 //! reads keep working, nothing is half-written, and writes resume when there is room again.
 
-use cardinal_store::conformance::fixture;
-use cardinal_store::{Store, StoreError};
-use cardinal_store_sqlite::SqliteStore;
 use std::sync::Arc;
+
+use cardinal_store::{conformance::fixture, Store, StoreError};
+use cardinal_store_sqlite::SqliteStore;
 
 fn page_count(path: &std::path::Path) -> u64 {
     let conn = rusqlite::Connection::open(path).unwrap();
