@@ -1,7 +1,24 @@
 //! Cards: listing, reading, changing, issuing, their audit trail, sealed secrets and data views.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_domain::DomainError;
+use cardinal_store::{
+    sql::{card_list, CardIndex, Dialect, CARD_FROM, CARD_SELECT},
+    AuditEvent, CardChange, CardQuery, CardSecrets, CardStore, CardWrite, DataViewAudit, DataViewToken, Holder,
+    NewCard, OutboxEvent, Page, StoreError, StoreResult, StoredCard,
+};
+use jiff::Timestamp;
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
 
+use crate::{
+    optional, pg,
+    rows::{audit_event, get, stored_card, timestamp, uuid},
+    run_list,
+    sca::spend_sca_session,
+    webhooks::write_outbox,
+    Fail, PostgresStore,
+};
 pub(crate) async fn load_card<C: GenericClient + Sync>(
     client: &C,
     org: Option<Uuid>,

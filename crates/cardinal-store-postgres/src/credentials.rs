@@ -1,7 +1,11 @@
 //! Access tokens and API keys, found by the hash of their secret.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{Credential, CredentialStore, NewCredential, StoreResult};
+use jiff::Timestamp;
+use tokio_postgres::GenericClient;
 
+use crate::{credential_select, optional, pg, rows::credential, Fail, PostgresStore};
 pub(crate) async fn insert_credential<C: GenericClient + Sync>(client: &C, c: &NewCredential) -> Result<(), Fail> {
     client
         .execute(

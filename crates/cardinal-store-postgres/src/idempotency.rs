@@ -1,7 +1,13 @@
 //! Idempotency keys: claim, replay, release.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{
+    decide_idempotent, IdempotencyBegin, IdempotencyDecision, IdempotencyRequest, IdempotencyStore, KeyState,
+    StoreResult, StoredIdempotencyKey,
+};
+use tokio_postgres::GenericClient;
 
+use crate::{pg, Fail, PostgresStore};
 /// Claims an idempotency key so that of concurrent duplicates, in any process, one starts.
 pub(crate) async fn begin_idempotent<C: GenericClient + Sync>(
     client: &C,

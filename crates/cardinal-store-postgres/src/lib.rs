@@ -12,26 +12,15 @@
 
 mod rows;
 
-use async_trait::async_trait;
-use cardinal_domain::DomainError;
-use cardinal_store::sql::{
-    all_rows, card_list, organization_rows, snapshot_key, transaction_list, Dialect, SqlValue, Statement, CARD_FROM,
-    CARD_SELECT, RESET_DELETIONS, TRANSACTION_COLUMNS,
-};
-use cardinal_store::*;
-use cards::*;
-use credentials::*;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use jiff::Timestamp;
-use rows::*;
-use sca::spend_sca_session;
 use std::time::Duration;
+
+use cardinal_domain::DomainError;
+use cardinal_store::sql::{columns, SqlValue, Statement, CREDENTIAL, MEMBERSHIP, ORGANIZATION};
+use cardinal_store::{Page, StoreError, StoreResult};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+
 use timeouts::{spawn_heartbeat, with_timeouts, BUSY_FACTOR};
-use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
-use tokio_postgres::GenericClient;
-use uuid::Uuid;
-use webhooks::write_outbox;
+use tokio_postgres::{error::SqlState, types::ToSql, GenericClient};
 
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -162,12 +151,12 @@ macro_rules! transaction {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let outcome: Result<_, Fail> = async {
+            let outcome: Result<_, $crate::Fail> = async {
                 let mut client = $store.client(&patience).await?;
                 let work = async {
-                    let $tx = client.transaction().await.map_err(pg)?;
+                    let $tx = client.transaction().await.map_err($crate::pg)?;
                     let value = $body;
-                    $tx.commit().await.map_err(commit_failure)?;
+                    $tx.commit().await.map_err($crate::commit_failure)?;
                     Ok(value)
                 };
                 let timed = patience.wait(&$store.liveness, work).await;
@@ -179,11 +168,11 @@ macro_rules! transaction {
             .await;
             match outcome {
                 Ok(value) => break Ok(value),
-                Err(Fail::Retry(cause)) if attempt < MAX_ATTEMPTS && patience.may_retry() => {
+                Err($crate::Fail::Retry(cause)) if attempt < $crate::MAX_ATTEMPTS && patience.may_retry() => {
                     tracing::debug!(attempt, %cause, "retrying a transaction");
-                    tokio::time::sleep(backoff(attempt)).await;
+                    tokio::time::sleep($crate::backoff(attempt)).await;
                 }
-                Err(fail) => break Err(store_error(fail)),
+                Err(fail) => break Err($crate::store_error(fail)),
             }
         }
     }};
@@ -197,7 +186,7 @@ macro_rules! read {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let outcome: Result<_, Fail> = async {
+            let outcome: Result<_, $crate::Fail> = async {
                 let pooled = $store.client(&patience).await?;
                 let work = async {
                     let $client: &tokio_postgres::Client = &pooled;
@@ -212,10 +201,10 @@ macro_rules! read {
             .await;
             match outcome {
                 Ok(value) => break Ok(value),
-                Err(Fail::Retry(_)) if attempt < MAX_ATTEMPTS && patience.may_retry() => {
-                    tokio::time::sleep(backoff(attempt)).await
+                Err($crate::Fail::Retry(_)) if attempt < $crate::MAX_ATTEMPTS && patience.may_retry() => {
+                    tokio::time::sleep($crate::backoff(attempt)).await
                 }
-                Err(fail) => break Err(store_error(fail)),
+                Err(fail) => break Err($crate::store_error(fail)),
             }
         }
     }};

@@ -1,7 +1,8 @@
 //! The schema: migrations applied at start, safe for processes starting together.
 
-use crate::*;
+use cardinal_store::{StoreError, StoreResult};
 
+use crate::{backoff, pg, PostgresStore};
 /// Every migration, in order; `cardinal_schema.version` says how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),

@@ -1,9 +1,25 @@
 //! What the operator API does across or to whole organizations: list them, add to them,
 //! replace their API key, and (sandbox) bring one back to how it was seeded.
 
-use crate::cards::insert_card;
-use crate::organizations::insert_parts;
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{
+    sql::{all_rows, columns, snapshot_key, Dialect, MEMBERSHIP, ORGANIZATION, RESET_DELETIONS},
+    Holder, NewCredential, OperatorStore, Organization, OrganizationParts, OrganizationReset, Page, PageRequest,
+    SettingStore, StoreError, StoreResult, Team,
+};
+use jiff::Timestamp;
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::{
+    cards::{insert_card, insert_event},
+    credentials::insert_credential,
+    optional,
+    organizations::insert_parts,
+    pg,
+    rows::{membership, organization},
+    run_list, Fail, PostgresStore,
+};
 
 /// Locks the organization's row for the rest of the transaction; false when there is none.
 /// Additions and a reset then never interleave with a deletion of the organization.

@@ -1,7 +1,21 @@
 //! Organizations, their clocks, bank accounts and members.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{
+    sql::{columns, organization_rows, snapshot_key, Dialect, BANK_ACCOUNT, MEMBERSHIP, ORGANIZATION},
+    BankAccount, ClockChange, Membership, Organization, OrganizationParts, OrganizationSeed, OrganizationStore, Page,
+    PageRequest, StoreError, StoreResult,
+};
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
 
+use crate::{
+    cards::{insert_card, insert_event},
+    credentials::insert_credential,
+    optional, pg,
+    rows::{bank_account, membership, organization},
+    run_list, Fail, PostgresStore,
+};
 pub(crate) async fn insert_seed<C: GenericClient + Sync>(client: &C, seed: &OrganizationSeed) -> Result<(), Fail> {
     let o = &seed.organization;
     client

@@ -1,14 +1,12 @@
 //! Converting PostgreSQL rows into Cardinal's records.
 
-use crate::Fail;
-use cardinal_domain::card::Status;
-use cardinal_domain::{Cents, Role};
-use cardinal_store::documents::card_from_document;
-pub use cardinal_store::sql::{columns, CardIndex, BANK_ACCOUNT, CREDENTIAL, MEMBERSHIP, ORGANIZATION};
-use cardinal_store::*;
+use cardinal_domain::{card::Status, Cents, Role};
+use cardinal_store::{documents::card_from_document, *};
 use jiff::Timestamp;
 use tokio_postgres::Row;
 use uuid::Uuid;
+
+use crate::Fail;
 
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> Fail {
     Fail::Store(StoreError::Backend(format!("unreadable row: {what}")))

@@ -1,7 +1,11 @@
 //! Strong customer authentication sessions.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{ScaResult, ScaSession, ScaStore, StoreResult};
+use jiff::Timestamp;
+use tokio_postgres::GenericClient;
 
+use crate::{optional, pg, rows::sca_session, Fail, PostgresStore};
 pub(crate) async fn load_sca_session<C: GenericClient + Sync>(
     client: &C,
     hash: &[u8],

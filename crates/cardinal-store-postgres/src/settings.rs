@@ -1,7 +1,9 @@
 //! Server-wide settings.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{SettingStore, StoreResult};
 
+use crate::{pg, PostgresStore};
 #[async_trait]
 impl SettingStore for PostgresStore {
     async fn is_empty(&self) -> StoreResult<bool> {

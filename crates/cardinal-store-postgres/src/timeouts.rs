@@ -8,13 +8,19 @@
 //! hot card's row lock queueing payments) keeps answering, so its callers wait, up to
 //! [`BUSY_FACTOR`] times the timeout, which is also the server's `statement_timeout`.
 
-use crate::{pg, Fail};
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc, Weak,
+    },
+    time::Duration,
+};
+
 use cardinal_store::StoreError;
-use std::future::Future;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::Duration;
 use tokio::time::Instant;
+
+use crate::{pg, Fail};
 
 /// How many timeouts a call may wait for a server that keeps answering others.
 pub(crate) const BUSY_FACTOR: u32 = 10;

@@ -1,7 +1,23 @@
 //! Card payments, their transactions and the bank account they move.
 
-use crate::*;
+use async_trait::async_trait;
+use cardinal_domain::DomainError;
+use cardinal_store::{
+    sql::{columns, transaction_list, Dialect, BANK_ACCOUNT, TRANSACTION_COLUMNS},
+    BankAccount, Page, PaymentChange, PaymentStore, StoreResult, StoredCard, Transaction, TransactionChange,
+    TransactionQuery,
+};
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
 
+use crate::{
+    cards::{load_card, save_card},
+    optional, pg,
+    rows::{bank_account, transaction_row, uuid},
+    run_list,
+    webhooks::write_outbox,
+    Fail, PostgresStore,
+};
 pub(crate) async fn load_account<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<BankAccount, Fail> {
     let q = format!("SELECT {} FROM bank_accounts b WHERE b.id = $1 FOR UPDATE", columns("b", BANK_ACCOUNT));
     let row = client.query_one(&q, &[&id.to_string()]).await.map_err(pg)?;

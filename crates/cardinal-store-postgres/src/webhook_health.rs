@@ -1,8 +1,16 @@
 //! What recorded webhook attempts do to their subscriptions' health (the rules are
 //! `cardinal_store::SubscriptionHealth`'s; this is PostgreSQL's bookkeeping of them).
 
-use crate::webhooks::{health, subscription as subscription_row, SUBSCRIPTION_SELECT};
-use crate::*;
+use cardinal_store::{attempts_by_subscription, AttemptOutcome, DeliveryAttempt, HealthConsequence, HealthRules};
+use jiff::Timestamp;
+use tokio_postgres::GenericClient;
+
+use crate::{
+    optional, pg,
+    rows::{get, uuid},
+    webhooks::{health, subscription as subscription_row, SUBSCRIPTION_SELECT},
+    Fail,
+};
 
 /// What the recorded attempts say of their subscriptions' receivers (as SQLite's
 /// `update_health`): health brought up to date under the subscription's row lock, a newly

@@ -1,7 +1,21 @@
 //! Webhooks: subscriptions, the outbox written with each change, deliveries and their leases.
 
-use crate::webhook_health::update_health;
-use crate::*;
+use async_trait::async_trait;
+use cardinal_store::{
+    too_many_subscriptions, types_column, types_from_column, AttemptOutcome, ClaimedDelivery, DeliveryAttempt,
+    DeliveryQuery, DeliveryStatus, FairShare, HealthRules, OutboxEvent, Page, PageRequest, StoreResult,
+    SubscriptionHealth, WebhookDelivery, WebhookStore, WebhookSubscription, SUBSCRIPTIONS_PER_ORGANIZATION,
+};
+use jiff::Timestamp;
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::{
+    optional, pg,
+    rows::{corrupt, get, timestamp, uuid},
+    webhook_health::update_health,
+    Fail, PostgresStore,
+};
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, organization_id, membership_id, callback_url, types, description, secret_sealed, created_at, updated_at";

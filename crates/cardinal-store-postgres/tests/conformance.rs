@@ -1,9 +1,10 @@
 //! The storage stories on PostgreSQL, when `CARDINAL_TEST_POSTGRES_URL` names a database
 //! (`.ci/run` always sets it). Each test runs in a schema of its own.
 
+use std::sync::Arc;
+
 use cardinal_store::Store;
 use cardinal_store_postgres::PostgresStore;
-use std::sync::Arc;
 
 async fn store() -> Option<Arc<dyn Store>> {
     let url = std::env::var("CARDINAL_TEST_POSTGRES_URL").ok()?;

@@ -18,8 +18,9 @@ mod transactions;
 mod webhook_health;
 mod webhooks;
 
-use cardinal_store::{sql::Statement, *};
-use cards::*;
+use cardinal_store::sql::Statement;
+use cardinal_store::{Page, StoreError, StoreResult, StoredCard};
+use cards::load_card;
 use engine::Engine;
 pub use engine::Location;
 use rusqlite::{params_from_iter, Connection, ToSql};

@@ -201,6 +201,10 @@ pub fn psql(url: &str, statement: &str) {
 /// `CARDINAL_TEST_POSTGRES_URL` is not set.
 pub fn postgres_schema(prefix: &str) -> Option<(String, String)> {
     let Ok(url) = std::env::var("CARDINAL_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs the PostgreSQL tests: set CARDINAL_TEST_POSTGRES_URL"
+        );
         eprintln!("skipped: CARDINAL_TEST_POSTGRES_URL is not set");
         return None;
     };
