@@ -79,9 +79,6 @@ pub struct Shared {
     pub openapi: std::sync::OnceLock<serde_json::Value>,
     /// Builds that document: [`openapi::document`].
     pub openapi_builder: fn(routes::Served, &str) -> serde_json::Value,
-    /// The scope and SCA each route needs, read from the route table: the credential check
-    /// and the SCA step enforce them, so no handler can forget them.
-    pub route_rules: RouteRules,
     pub rendered: render::cards::RenderedCards,
 }
 
@@ -125,7 +122,6 @@ impl AppState {
             rate_limiter,
             openapi: Default::default(),
             openapi_builder: openapi::document,
-            route_rules: RouteRules::from_table(),
             rendered: Default::default(),
         }))
     }
@@ -135,34 +131,13 @@ impl AppState {
     }
 }
 
-/// What the credential and SCA checks read from the route table for one route and method.
+/// What the credential and SCA checks need of the route a request matched: attached to each
+/// route when the router is built ([`router`]), so nothing is looked up by path at request
+/// time. A `/v2` request without one is refused (a route cannot be served open by mistake).
 #[derive(Debug, Clone, Copy)]
 pub struct RouteRule {
     pub scope: Option<&'static str>,
     pub sca: Option<v2::sca::ScaAction>,
-}
-
-/// Route path (as the table writes it) → the rule of each of its methods.
-pub struct RouteRules(std::collections::HashMap<&'static str, Vec<(axum::http::Method, RouteRule)>>);
-
-impl RouteRules {
-    fn from_table() -> RouteRules {
-        let mut rules: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
-        for (op, _) in routes::operations() {
-            if let Ok(method) = axum::http::Method::from_bytes(op.method.to_ascii_uppercase().as_bytes()) {
-                rules.entry(op.path).or_default().push((method, RouteRule { scope: op.scope, sca: op.sca }));
-            }
-        }
-        RouteRules(rules)
-    }
-
-    /// The rule of the route a request matched (`/v2/cards/{id}/`, with its trailing slash,
-    /// is `/v2/cards/{id}`). Runs on every authenticated request: one lookup by path, no
-    /// allocation.
-    pub fn of(&self, method: &axum::http::Method, matched: &str) -> Option<RouteRule> {
-        let path = matched.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(matched);
-        self.0.get(path)?.iter().find(|(m, _)| m == method).map(|(_, rule)| *rule)
-    }
 }
 
 /// The whole application, built from [`routes::operations`].
@@ -173,7 +148,8 @@ pub fn router(state: AppState) -> Router {
         if !served.surface(op.surface) {
             continue;
         }
-        let handler = with_operation_layers(&op, handler, &state);
+        let handler = with_operation_layers(&op, handler, &state)
+            .layer(axum::Extension(RouteRule { scope: op.scope, sca: op.sca }));
         // Every route also answers with a trailing slash: an official SDK sends
         // `GET /v2/organization/` (spec §1.1).
         let mut group = Router::new().route(op.path, handler.clone()).route(&format!("{}/", op.path), handler.clone());

@@ -63,11 +63,14 @@ impl Principal {
         self.require(scope::CARD_WRITE)
     }
 
-    /// The scope the matched route needs, as the route table says (spec §1.2); card writes
-    /// also refuse API keys with their own words.
-    fn may_call(&self, parts: &Parts, state: &AppState) -> ApiResult<()> {
-        let Some(matched) = parts.extensions.get::<axum::extract::MatchedPath>() else { return Ok(()) };
-        match state.route_rules.of(&parts.method, matched.as_str()).and_then(|rule| rule.scope) {
+    /// The scope the matched route needs, as the route table says (spec §1.2), attached to
+    /// the route when the router was built; card writes also refuse API keys with their own
+    /// words. A request that reached no declared rule is refused, never let through.
+    fn may_call(&self, parts: &Parts) -> ApiResult<()> {
+        let Some(rule) = parts.extensions.get::<crate::RouteRule>() else {
+            return Err(ApiError::forbidden("this route declares no access rule"));
+        };
+        match rule.scope {
             Some(scope::CARD_WRITE) => self.require_card_write(),
             Some(needed) => self.require(needed),
             None => Ok(()),
@@ -143,7 +146,7 @@ impl FromRequestParts<AppState> for Principal {
             credential_id: credential.id,
             scopes,
         };
-        principal.may_call(parts, state)?;
+        principal.may_call(parts)?;
         Ok(principal)
     }
 }

@@ -8,7 +8,7 @@ use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
 use crate::secrets::{hash_secret, new_token};
 use crate::AppState;
-use axum::extract::{FromRequestParts, MatchedPath, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::Json;
@@ -60,9 +60,8 @@ pub struct ScaStep {
 impl FromRequestParts<AppState> for ScaStep {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<ScaStep> {
-        let matched = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or_default();
-        let action = state.route_rules.of(&parts.method, matched).and_then(|rule| rule.sca);
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> ApiResult<ScaStep> {
+        let action = parts.extensions.get::<crate::RouteRule>().and_then(|rule| rule.sca);
         let token = parts.headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(|t| t.trim().to_owned());
         let path = parts.uri.path();
         let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path).to_ascii_lowercase();

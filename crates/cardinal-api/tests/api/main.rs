@@ -16,6 +16,7 @@ mod operator;
 mod organization;
 mod payments;
 mod permissions;
+mod route_rules;
 mod sca;
 mod security;
 mod strict_schema;
