@@ -14,13 +14,14 @@ mod rows;
 
 use std::time::Duration;
 
-use cardinal_domain::DomainError;
 use cardinal_store::sql::{columns, SqlValue, Statement, CREDENTIAL, MEMBERSHIP, ORGANIZATION};
 use cardinal_store::{Page, StoreError, StoreResult};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 
 use timeouts::{spawn_heartbeat, with_timeouts, BUSY_FACTOR};
-use tokio_postgres::{error::SqlState, types::ToSql, GenericClient};
+use tokio_postgres::{types::ToSql, GenericClient};
+
+pub(crate) use errors::{pg, store_error, Fail};
 
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -38,91 +39,6 @@ pub struct PostgresStore {
 /// migrations) give themselves more with [`PostgresStore::open_with_timeout`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Why a transaction attempt failed: for the caller, or worth another attempt.
-pub(crate) enum Fail {
-    Store(StoreError),
-    Retry(String),
-}
-
-impl From<StoreError> for Fail {
-    fn from(e: StoreError) -> Fail {
-        Fail::Store(e)
-    }
-}
-
-impl From<DomainError> for Fail {
-    fn from(e: DomainError) -> Fail {
-        Fail::Store(StoreError::Domain(e))
-    }
-}
-
-/// Classifies a driver error: races and lost connections are retried, uniqueness violations
-/// are conflicts, everything else is a backend failure.
-pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
-    match e.code() {
-        Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
-            Fail::Retry(e.to_string())
-        }
-        Some(code) if *code == SqlState::UNIQUE_VIOLATION => Fail::Store(StoreError::Conflict(
-            e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_else(|| "already exists".into()),
-        )),
-        // Only schema creation races produce these (another process created the same object a
-        // moment ago): the retried `IF NOT EXISTS` then finds it.
-        Some(code)
-            if *code == SqlState::DUPLICATE_OBJECT
-                || *code == SqlState::DUPLICATE_TABLE
-                || *code == SqlState::DUPLICATE_SCHEMA =>
-        {
-            Fail::Retry(describe(&e))
-        }
-        // The server is going away, starting, or out of room: worth retrying, then 503.
-        Some(code) if server_unavailable(code) => Fail::Retry(e.to_string()),
-        // No SQLSTATE: the client side failed (connection refused, reset, closed, a TLS
-        // certificate refused): the causes say which.
-        None => Fail::Retry(with_causes(&e)),
-        _ if e.is_closed() => Fail::Retry(with_causes(&e)),
-        _ => Fail::Store(StoreError::Backend(describe(&e))),
-    }
-}
-
-/// An error and its causes: "error connecting to server: Connection refused (os error 111)".
-fn with_causes(e: &tokio_postgres::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(next) = cause {
-        text.push_str(&format!(": {next}"));
-        cause = next.source();
-    }
-    text
-}
-
-/// The server's message and SQLSTATE (tokio-postgres's own text is only "db error").
-fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
-    }
-}
-
-/// Connection exceptions (class 08), the server shutting down or starting (57P01–57P03),
-/// and no room (class 53: disk full, out of memory, too many connections).
-fn server_unavailable(code: &SqlState) -> bool {
-    let code = code.code();
-    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
-}
-
-/// A failed COMMIT: a serialization failure or deadlock means nothing was committed, so the
-/// attempt is retried; a connection lost during the COMMIT leaves the outcome unknown, so it is
-/// not (a retry could apply the change twice).
-pub(crate) fn commit_failure(e: tokio_postgres::Error) -> Fail {
-    if e.code().is_none() && e.is_closed() {
-        // Not retried here (a retry could apply the change twice); the client may retry with
-        // its idempotency key.
-        return Fail::Store(StoreError::Unavailable(format!("commit outcome unknown: {e}")));
-    }
-    pg(e)
-}
-
 /// The record in the one row `sql` finds, if any.
 async fn optional<C: GenericClient + Sync, T>(
     client: &C,
@@ -131,14 +47,6 @@ async fn optional<C: GenericClient + Sync, T>(
     record: impl Fn(&tokio_postgres::Row) -> Result<T, Fail>,
 ) -> Result<Option<T>, Fail> {
     client.query_opt(sql, params).await.map_err(pg)?.as_ref().map(record).transpose()
-}
-
-/// What a failure that outlived its retries means: the database cannot be reached.
-fn store_error(fail: Fail) -> StoreError {
-    match fail {
-        Fail::Store(e) => e,
-        Fail::Retry(cause) => StoreError::Unavailable(cause),
-    }
 }
 
 /// Runs `$body` (which may use `?` on `Fail` results) in a transaction on `$tx`, committing at
@@ -151,12 +59,12 @@ macro_rules! transaction {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let outcome: Result<_, $crate::Fail> = async {
+            let outcome: Result<_, $crate::errors::Fail> = async {
                 let mut client = $store.client(&patience).await?;
                 let work = async {
-                    let $tx = client.transaction().await.map_err($crate::pg)?;
+                    let $tx = client.transaction().await.map_err($crate::errors::pg)?;
                     let value = $body;
-                    $tx.commit().await.map_err($crate::commit_failure)?;
+                    $tx.commit().await.map_err($crate::errors::commit_failure)?;
                     Ok(value)
                 };
                 let timed = patience.wait(&$store.liveness, work).await;
@@ -168,11 +76,11 @@ macro_rules! transaction {
             .await;
             match outcome {
                 Ok(value) => break Ok(value),
-                Err($crate::Fail::Retry(cause)) if attempt < $crate::MAX_ATTEMPTS && patience.may_retry() => {
+                Err($crate::errors::Fail::Retry(cause)) if attempt < $crate::MAX_ATTEMPTS && patience.may_retry() => {
                     tracing::debug!(attempt, %cause, "retrying a transaction");
                     tokio::time::sleep($crate::backoff(attempt)).await;
                 }
-                Err(fail) => break Err($crate::store_error(fail)),
+                Err(fail) => break Err($crate::errors::store_error(fail)),
             }
         }
     }};
@@ -186,7 +94,7 @@ macro_rules! read {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let outcome: Result<_, $crate::Fail> = async {
+            let outcome: Result<_, $crate::errors::Fail> = async {
                 let pooled = $store.client(&patience).await?;
                 let work = async {
                     let $client: &tokio_postgres::Client = &pooled;
@@ -201,10 +109,10 @@ macro_rules! read {
             .await;
             match outcome {
                 Ok(value) => break Ok(value),
-                Err($crate::Fail::Retry(_)) if attempt < $crate::MAX_ATTEMPTS && patience.may_retry() => {
+                Err($crate::errors::Fail::Retry(_)) if attempt < $crate::MAX_ATTEMPTS && patience.may_retry() => {
                     tokio::time::sleep($crate::backoff(attempt)).await
                 }
-                Err(fail) => break Err($crate::store_error(fail)),
+                Err(fail) => break Err($crate::errors::store_error(fail)),
             }
         }
     }};
@@ -213,10 +121,12 @@ macro_rules! read {
 // The stores of each area; declared after the macros above, which they use.
 mod cards;
 mod credentials;
+mod errors;
 mod idempotency;
 mod migrations;
 mod operator;
 mod organizations;
+mod pool;
 mod sca;
 mod settings;
 mod timeouts;

@@ -2,7 +2,7 @@
 //! and transactions, written once. The SQL is portable (SQLite, PostgreSQL and the
 //! PostgreSQL-compatible distributed engines); only the placeholder style differs.
 
-use crate::{CardQuery, CardSortField, TransactionQuery, TransactionSortField, Visibility};
+use crate::{CardQuery, CardSortField, ClockChange, TransactionQuery, TransactionSortField, Visibility};
 use uuid::Uuid;
 
 /// Column list for an aliased table, so joined rows can be read by prefixed names.
@@ -363,5 +363,28 @@ mod tests {
         assert!(sqlite.text.contains("?1") && sqlite.text.contains("LIMIT ?2 OFFSET ?3"), "{}", sqlite.text);
         assert!(postgres.text.contains("$1") && postgres.text.contains("LIMIT $2 OFFSET $3"), "{}", postgres.text);
         assert_eq!(sqlite.values, postgres.values);
+    }
+}
+
+/// The SQL of a clock change lives with the other statements.
+impl ClockChange {
+    /// The statement that applies the change, in `dialect`'s placeholders: `1` is the
+    /// organization's id, `2` the seconds.
+    pub fn statement(self, dialect: Dialect) -> &'static str {
+        use Dialect::*;
+        match (self, dialect) {
+            (ClockChange::By(_), Sqlite) => {
+                "UPDATE organizations SET clock_offset_seconds = clock_offset_seconds + ?2 WHERE id = ?1"
+            }
+            (ClockChange::By(_), Postgres) => {
+                "UPDATE organizations SET clock_offset_seconds = clock_offset_seconds + $2 WHERE id = $1"
+            }
+            (ClockChange::ToAtLeast(_), Sqlite) => {
+                "UPDATE organizations SET clock_offset_seconds = ?2 WHERE id = ?1 AND clock_offset_seconds <= ?2"
+            }
+            (ClockChange::ToAtLeast(_), Postgres) => {
+                "UPDATE organizations SET clock_offset_seconds = $2 WHERE id = $1 AND clock_offset_seconds <= $2"
+            }
+        }
     }
 }

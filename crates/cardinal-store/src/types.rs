@@ -71,26 +71,6 @@ pub enum ClockChange {
 }
 
 impl ClockChange {
-    /// The statement that applies the change, in `dialect`'s placeholders: `1` is the
-    /// organization's id, `2` the seconds.
-    pub fn statement(self, dialect: crate::sql::Dialect) -> &'static str {
-        use crate::sql::Dialect::*;
-        match (self, dialect) {
-            (ClockChange::By(_), Sqlite) => {
-                "UPDATE organizations SET clock_offset_seconds = clock_offset_seconds + ?2 WHERE id = ?1"
-            }
-            (ClockChange::By(_), Postgres) => {
-                "UPDATE organizations SET clock_offset_seconds = clock_offset_seconds + $2 WHERE id = $1"
-            }
-            (ClockChange::ToAtLeast(_), Sqlite) => {
-                "UPDATE organizations SET clock_offset_seconds = ?2 WHERE id = ?1 AND clock_offset_seconds <= ?2"
-            }
-            (ClockChange::ToAtLeast(_), Postgres) => {
-                "UPDATE organizations SET clock_offset_seconds = $2 WHERE id = $1 AND clock_offset_seconds <= $2"
-            }
-        }
-    }
-
     pub fn seconds(self) -> i64 {
         match self {
             ClockChange::By(seconds) | ClockChange::ToAtLeast(seconds) => seconds,

@@ -1,0 +1,37 @@
+//! A store call's connection from the pool, within the call's patience; one that did not
+//! answer in time leaves the pool.
+
+use crate::errors::{pg, Fail};
+use crate::timeouts::Patience;
+use cardinal_store::StoreError;
+
+impl crate::PostgresStore {
+    /// The patience of a store call starting now.
+    pub(crate) fn patience(&self) -> Patience {
+        Patience { started: tokio::time::Instant::now(), timeout: self.timeout }
+    }
+
+    /// A pooled connection, within `patience`.
+    pub(crate) async fn client(&self, patience: &Patience) -> Result<deadpool_postgres::Client, Fail> {
+        match patience.wait_quietly(&self.liveness, self.pool.get()).await {
+            Some(Ok(client)) => Ok(client),
+            Some(Err(deadpool_postgres::PoolError::Backend(e))) => Err(pg(e)),
+            Some(Err(other)) => Err(Fail::Retry(other.to_string())),
+            None => Err(self.no_answer()),
+        }
+    }
+
+    /// A connection that did not answer by the deadline: it leaves the pool and closes (its
+    /// state is unknown: a statement may still be running on it), and the call is unavailable.
+    pub(crate) fn abandon(&self, client: deadpool_postgres::Client) -> Fail {
+        drop(deadpool_postgres::Object::take(client));
+        self.no_answer()
+    }
+
+    pub(crate) fn no_answer(&self) -> Fail {
+        Fail::Store(StoreError::Unavailable(format!(
+            "PostgreSQL did not answer within {} ms",
+            self.timeout.as_millis()
+        )))
+    }
+}
