@@ -351,21 +351,6 @@ pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, S
     (count, page)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_follow_the_dialect() {
-        let q = CardQuery::all(Uuid::nil(), jiff::Timestamp::UNIX_EPOCH);
-        let (_, sqlite) = card_list(&q, Dialect::Sqlite);
-        let (_, postgres) = card_list(&q, Dialect::Postgres);
-        assert!(sqlite.text.contains("?1") && sqlite.text.contains("LIMIT ?2 OFFSET ?3"), "{}", sqlite.text);
-        assert!(postgres.text.contains("$1") && postgres.text.contains("LIMIT $2 OFFSET $3"), "{}", postgres.text);
-        assert_eq!(sqlite.values, postgres.values);
-    }
-}
-
 /// The SQL of a clock change lives with the other statements.
 impl ClockChange {
     /// The statement that applies the change, in `dialect`'s placeholders: `1` is the
@@ -386,5 +371,20 @@ impl ClockChange {
                 "UPDATE organizations SET clock_offset_seconds = $2 WHERE id = $1 AND clock_offset_seconds <= $2"
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_dialect() {
+        let q = CardQuery::all(Uuid::nil(), jiff::Timestamp::UNIX_EPOCH);
+        let (_, sqlite) = card_list(&q, Dialect::Sqlite);
+        let (_, postgres) = card_list(&q, Dialect::Postgres);
+        assert!(sqlite.text.contains("?1") && sqlite.text.contains("LIMIT ?2 OFFSET ?3"), "{}", sqlite.text);
+        assert!(postgres.text.contains("$1") && postgres.text.contains("LIMIT $2 OFFSET $3"), "{}", postgres.text);
+        assert_eq!(sqlite.values, postgres.values);
     }
 }
