@@ -14,6 +14,7 @@
 pub mod cards;
 pub mod issuing;
 pub mod net;
+pub mod sca;
 pub mod secrets;
 pub mod spans;
 pub mod webhooks;

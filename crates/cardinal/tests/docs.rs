@@ -111,3 +111,22 @@ fn no_source_file_is_over_600_lines() {
     }
     assert!(long.is_empty(), "over 600 lines: {long:?}");
 }
+
+/// No crate's modules import each other in a circle, the crate root included
+/// (`scripts/import-cycles`, which sees through re-exports and globs).
+#[test]
+fn no_crate_has_an_import_cycle() {
+    let mut crates: Vec<PathBuf> =
+        std::fs::read_dir(root().join("crates")).unwrap().map(|e| e.unwrap().path().join("src")).collect();
+    crates.sort();
+    for src in crates {
+        let Ok(output) =
+            std::process::Command::new("python3").arg(root().join("scripts/import-cycles")).arg(&src).output()
+        else {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI has python3");
+            return eprintln!("skipped: no python3");
+        };
+        let said = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{}: {said}", src.display());
+    }
+}

@@ -12,4 +12,5 @@ pub mod idempotency;
 pub mod params;
 pub mod rate_limit;
 pub mod stall;
+pub mod state;
 pub mod trace;

@@ -12,16 +12,10 @@
 //! Counters live in this process (fixed windows per IP). With several Cardinal processes
 //! behind a load balancer, each enforces the limits for the traffic it receives.
 
-use crate::http::error::ApiError;
 pub use crate::net::Cidr;
 use crate::spans::{span, UP_TO_HOURS};
-use crate::AppState;
-use axum::extract::{ConnectInfo, Request};
-use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -193,36 +187,6 @@ impl RateLimiter {
             newest.is_some_and(|started| now.duration_since(started) < longest)
         });
     }
-}
-
-/// Admits or refuses each request by its client IP, then runs it. Called by the request
-/// context (one layer instead of two: each layer costs every request a boxed future and a
-/// clone of the services under it).
-pub async fn admitted(state: &AppState, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let sandbox_surface = path.starts_with("/_sandbox/")
-        || (state.config.mode == crate::Mode::Sandbox && path.starts_with("/_operator/"));
-    if sandbox_surface {
-        return next.run(request).await;
-    }
-    // Without a peer address (in-process tests) all requests share one bucket.
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let forwarded_for = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let ip = client_ip(peer, forwarded_for, &state.config.rate_limits.trusted_proxies);
-    if let Err(wait) = state.rate_limiter.admit(ip, Instant::now()) {
-        return ApiError::rate_limited(wait).into_response();
-    }
-    let response = next.run(request).await;
-    if response.status() == StatusCode::UNAUTHORIZED {
-        if let Err(wait) = state.rate_limiter.record_unauthorized(ip, Instant::now()) {
-            return ApiError::rate_limited(wait).into_response();
-        }
-    }
-    response
 }
 
 #[cfg(test)]

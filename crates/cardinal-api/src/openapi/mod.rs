@@ -2,24 +2,25 @@
 //! schemas derived from the wire types ([`schemas`]), served at `/openapi.json`.
 
 use crate::http::auth::scope;
-use crate::routes::{operations, Operation, ParamKind, Reply, Served, Surface};
+use crate::routes::{Operation, ParamKind, Reply, Served, Surface};
 use schemas::{enumeration, reference};
 use serde_json::{json, Map, Value};
 
 mod schemas;
 
-/// The document for a server serving `served` reachable at `public_url`.
-pub fn document(served: Served, public_url: &str) -> Value {
+/// The document of the route table `operations` for a server serving `served` reachable at
+/// `public_url`.
+pub fn document(operations: &[Operation], served: Served, public_url: &str) -> Value {
     let mut paths = Map::new();
-    for (op, _) in operations() {
+    for op in operations {
         if !served.surface(op.surface) {
             continue;
         }
         let item = paths.entry(op.path).or_insert_with(|| json!({}));
-        item[op.method] = operation(&op);
+        item[op.method] = operation(op);
         // The former sandbox path of an operator route: the same operation, deprecated.
         if let Some(alias) = op.alias.filter(|_| served.aliases()) {
-            let mut old = operation(&op);
+            let mut old = operation(op);
             old["operationId"] = json!(format!("{}SandboxAlias", op.operation_id));
             old["deprecated"] = json!(true);
             old["description"] = json!(format!(

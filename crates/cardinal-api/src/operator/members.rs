@@ -4,7 +4,6 @@
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
-use crate::operator::organization_of;
 use crate::operator::organizations::{euros, member_plan, text_field, MemberRequest};
 use crate::sandbox::seed;
 use crate::wire::{BankAccountBody, MembershipDetail};
@@ -32,7 +31,7 @@ pub async fn add_bank_account(
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<BankAccountRequest>,
 ) -> ApiResult<Response> {
-    let organization = organization_of(&state, &raw).await?;
+    let organization = state.organization_named(&raw).await?;
     let name = body.name.ok_or_else(|| ApiError::field("required", "/name", "name is required"))?;
     let name = text_field(&name, "/name", 1, 100)?;
     let balance = body.balance.map(|b| euros(&b, "/balance")).transpose()?.unwrap_or(Cents::ZERO);
@@ -53,7 +52,7 @@ pub async fn add_membership(
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<MemberRequest>,
 ) -> ApiResult<Response> {
-    let organization = organization_of(&state, &raw).await?;
+    let organization = state.organization_named(&raw).await?;
     let plan = member_plan("", body)?;
     let mut teams = state.store.teams(organization.id).await?;
     let mut parts = OrganizationParts::default();

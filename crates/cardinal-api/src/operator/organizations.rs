@@ -5,7 +5,6 @@ use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
-use crate::operator::organization_of;
 use crate::sandbox::seed::{self, MemberPlan, OrganizationPlan};
 use crate::wire::{self, BankAccountBody, Meta, Time};
 use crate::{AppState, Mode};
@@ -242,7 +241,7 @@ pub async fn list(State(state): State<AppState>, _: Operator, RawQuery(query): R
 /// `GET /_operator/organizations/{id}`: the organization, its bank accounts and teams, and how
 /// many members it has.
 pub async fn show(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
-    let organization = organization_of(&state, &raw).await?;
+    let organization = state.organization_named(&raw).await?;
     let all = PageRequest { page: 1, per_page: 100 };
     let accounts = state.store.bank_accounts(organization.id, all).await?;
     let members = state.store.memberships(organization.id, PageRequest { page: 1, per_page: 1 }).await?;

@@ -4,7 +4,6 @@
 use crate::http::auth::{scope, Operator};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
-use crate::operator::organization_of;
 use crate::secrets::{hash_secret, new_token};
 use crate::wire::Time;
 use crate::AppState;
@@ -89,7 +88,7 @@ pub async fn revoke_token(
 /// its first owner; the one before it stops working in the same step. The secret is shown
 /// this once.
 pub async fn issue_api_key(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Response> {
-    let organization = organization_of(&state, &raw).await?;
+    let organization = state.organization_named(&raw).await?;
     let owner = first_owner(&state, organization.id).await?;
     let secret = new_token();
     let now = organization.now();
@@ -114,7 +113,7 @@ pub async fn revoke_api_key(
     _: Operator,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let organization = organization_of(&state, &raw).await?;
+    let organization = state.organization_named(&raw).await?;
     if state.store.replace_api_key(organization.id, None, organization.now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -114,7 +114,7 @@ pub async fn list(
 
 /// The organization a path names, if it exists (a 404 otherwise).
 async fn known_organization(state: &AppState, raw: &str) -> ApiResult<Uuid> {
-    Ok(crate::operator::organization_of(state, raw).await?.id)
+    Ok(state.organization_named(raw).await?.id)
 }
 
 /// `GET /_operator/webhook_deliveries/{id}`: the exact body sent and every attempt.

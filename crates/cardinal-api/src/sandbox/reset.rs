@@ -12,7 +12,6 @@
 use crate::http::auth::Operator;
 use crate::http::error::{ApiError, ApiResult};
 use crate::issuing::audit::audit_event;
-use crate::operator::organization_of;
 use crate::wire::Time;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -84,7 +83,7 @@ fn reset_from(text: &str, request_id: &str) -> Option<OrganizationReset> {
 
 /// `POST /_sandbox/organizations/{id}/reset` → `{"organization_id", "cards", "now"}`.
 pub async fn reset(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
-    let organization = organization_of(&state, &raw).await?;
+    let organization = state.organization_named(&raw).await?;
     let no_seed = || {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

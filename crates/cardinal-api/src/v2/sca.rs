@@ -6,8 +6,8 @@
 
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::state::AppState;
 use crate::secrets::{hash_secret, new_token};
-use crate::AppState;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -20,25 +20,7 @@ use sha2::{Digest, Sha256};
 pub const SESSION_HEADER: &str = "x-qonto-sca-session-token";
 const LIFETIME: SignedDuration = SignedDuration::from_mins(15);
 
-/// The sensitive actions of the card surface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScaAction {
-    CreateCard,
-    BulkCreateCards,
-    UpdateLimits,
-    Unlock,
-}
-
-impl ScaAction {
-    pub fn action_type(self) -> &'static str {
-        match self {
-            ScaAction::CreateCard => "card.create",
-            ScaAction::BulkCreateCards => "card.bulk_create",
-            ScaAction::UpdateLimits => "card.limits_update",
-            ScaAction::Unlock => "card.unlock",
-        }
-    }
-}
+pub use cardinal_app::sca::ScaAction;
 
 /// Identifies one exact request: method, path and body (keys sorted, so formatting and key
 /// order do not matter, values do).
@@ -61,7 +43,7 @@ impl FromRequestParts<AppState> for ScaStep {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> ApiResult<ScaStep> {
-        let action = parts.extensions.get::<crate::RouteRule>().and_then(|rule| rule.sca);
+        let action = parts.extensions.get::<crate::http::state::RouteRule>().and_then(|rule| rule.sca);
         let token = parts.headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(|t| t.trim().to_owned());
         let path = parts.uri.path();
         let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path).to_ascii_lowercase();
