@@ -1,10 +1,23 @@
 //! Webhooks: subscriptions, the events changes report (the outbox) and their deliveries.
 //!
-//! An event is written in the transaction of the change it reports, and only when its
-//! organization has a subscription to its topic at that moment; a delivery row per such
-//! subscription is written with it. So no change is committed without its deliveries and no
-//! delivery exists for a change that was not, and events from before a subscription are never
-//! sent (as Qonto). Delivery workers claim due deliveries under a lease: one attempt, one process.
+//! The contract both backends keep: an event is written in the transaction of the change it
+//! reports ([`crate::CardWrite`] and the payment changes carry it), and only when its
+//! organization has a subscription to its topic at that moment; each such subscription gets
+//! exactly one delivery of it. So no change is committed without its deliveries, no delivery
+//! exists for a change that was not, and events from before a subscription are never sent (as
+//! Qonto). Deliveries of one subscription and ordering key (a card) are attempted in the order
+//! of their events. Delivery workers claim due deliveries under a lease: one attempt, one
+//! process.
+//!
+//! The two backends meet it in two ways:
+//! - **PostgreSQL** writes the delivery rows with the event, in the change's transaction (the
+//!   subscribers are read there).
+//! - **SQLite** writes the event with the ids of its subscribers (`subscribers`) in the change's
+//!   transaction, and a cursor (`webhook_expansion`) expands events into delivery rows, in event
+//!   order, before every claim and before the operator API lists or shows deliveries: the
+//!   single writer commits a card change without a write per subscriber, and the expansion
+//!   happens in one write for many events. A subscription deleted before its events were
+//!   expanded gets none of them.
 
 use crate::PageRequest;
 use jiff::Timestamp;
