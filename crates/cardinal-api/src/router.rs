@@ -11,8 +11,12 @@ use axum::{middleware, Router};
 /// The whole application, built from [`routes::operations`].
 pub fn router(state: AppState) -> Router {
     let served = Served::of(&state.config);
-    let table: Vec<routes::Operation> = routes::operations().into_iter().map(|(op, _)| op).collect();
-    let _ = state.openapi.set(crate::openapi::document(&table, served, &state.config.public_url));
+    // Built on first request, not here: tests build a router per request.
+    let url = state.config.public_url.clone();
+    let _ = state.openapi_source.set(Box::new(move || {
+        let table: Vec<routes::Operation> = routes::operations().into_iter().map(|(op, _)| op).collect();
+        crate::openapi::document(&table, served, &url)
+    }));
     let mut groups: Vec<(Surface, Router<AppState>)> = Vec::new();
     for (op, handler) in routes::operations() {
         if !served.surface(op.surface) {

@@ -18,5 +18,6 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 /// `GET /openapi.json`: the document the router built of the routes it serves (the route
 /// table lists this handler, so the document is not built here).
 pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
-    Json(state.openapi.get().cloned().unwrap_or(Value::Null))
+    let document = state.openapi.get_or_init(|| state.openapi_source.get().map(|build| build()).unwrap_or(Value::Null));
+    Json(document.clone())
 }

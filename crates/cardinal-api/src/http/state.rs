@@ -57,6 +57,9 @@ impl ApiConfig {
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
+/// Builds the OpenAPI document of the routes a router serves.
+pub type OpenApiSource = Box<dyn Fn() -> serde_json::Value + Send + Sync>;
+
 /// What handlers share beside the application core, which it derefs to (`state.store`,
 /// `state.vault` are the core's).
 pub struct Shared {
@@ -64,8 +67,10 @@ pub struct Shared {
     pub app: App,
     pub config: ApiConfig,
     pub rate_limiter: RateLimiter,
-    /// The OpenAPI document of the routes this state is served with, built by the router.
+    /// The OpenAPI document of the routes this state is served with, built on first request by
+    /// what the router left in `openapi_source` (the state knows no route table).
     pub openapi: std::sync::OnceLock<serde_json::Value>,
+    pub openapi_source: std::sync::OnceLock<OpenApiSource>,
     pub rendered: RenderedCards,
 }
 
@@ -108,6 +113,7 @@ impl AppState {
             config,
             rate_limiter,
             openapi: Default::default(),
+            openapi_source: Default::default(),
             rendered: Default::default(),
         }))
     }
