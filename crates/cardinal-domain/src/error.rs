@@ -24,6 +24,10 @@ pub enum DomainError {
     /// Fields failed validation.
     #[error("{}", .0.iter().map(|i| i.detail.as_str()).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldIssue>),
+    /// A card's settings break its rules (spec §3.2, §3.5), each named by its field; the
+    /// adapter says where the card sits in its request.
+    #[error("{}", .0.iter().map(|i| i.detail.as_str()).collect::<Vec<_>>().join("; "))]
+    InvalidCard(Vec<CardIssue>),
 }
 
 /// One field that failed validation; `pointer` is a JSON pointer into the request body.
@@ -64,5 +68,57 @@ pub fn article(word: &str) -> &'static str {
     match word.as_bytes().first() {
         Some(b'a' | b'e' | b'i' | b'o' | b'u') => "an",
         _ => "a",
+    }
+}
+
+/// A card setting a rule can refuse, named as Qonto names its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardField {
+    PaymentMonthlyLimit,
+    AtmMonthlyLimit,
+    PaymentDailyLimit,
+    AtmDailyLimit,
+    PaymentTransactionLimit,
+    PaymentLifespanLimit,
+    AtmOption,
+    NfcOption,
+    ActiveDays,
+    Categories,
+    Nickname,
+}
+
+impl CardField {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CardField::PaymentMonthlyLimit => "payment_monthly_limit",
+            CardField::AtmMonthlyLimit => "atm_monthly_limit",
+            CardField::PaymentDailyLimit => "payment_daily_limit",
+            CardField::AtmDailyLimit => "atm_daily_limit",
+            CardField::PaymentTransactionLimit => "payment_transaction_limit",
+            CardField::PaymentLifespanLimit => "payment_lifespan_limit",
+            CardField::AtmOption => "atm_option",
+            CardField::NfcOption => "nfc_option",
+            CardField::ActiveDays => "active_days",
+            CardField::Categories => "categories",
+            CardField::Nickname => "nickname",
+        }
+    }
+}
+
+/// A rule a card setting breaks: which field, Qonto's code, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardIssue {
+    pub code: &'static str,
+    pub field: CardField,
+    pub detail: String,
+}
+
+impl CardIssue {
+    pub(crate) fn new(code: &'static str, field: CardField, detail: impl Into<String>) -> CardIssue {
+        CardIssue { code, field, detail: detail.into() }
+    }
+
+    pub(crate) fn invalid(field: CardField, detail: impl Into<String>) -> CardIssue {
+        CardIssue::new("invalid", field, detail)
     }
 }

@@ -17,6 +17,6 @@ pub mod time;
 
 pub use action::Transition;
 pub use card::{Card, CardLevel, Category, Lifecycle, Status, SystemLockReason};
-pub use error::{DomainError, FieldIssue};
+pub use error::{CardField, CardIssue, DomainError, FieldIssue};
 pub use money::Cents;
 pub use permissions::{CardAction, Relation, Role};

@@ -166,6 +166,8 @@ impl From<DomainError> for ApiError {
                 ApiError::unprocessable("invalid_transition", e.to_string(), None)
             }
             DomainError::Invalid(issues) => ApiError::issues(issues),
+            // A card's own rules, after a change: the fields of the body's `card`.
+            DomainError::InvalidCard(issues) => ApiError::issues(issues.iter().map(|i| placed(i, "/card")).collect()),
             DomainError::InvalidState(detail) => ApiError::unprocessable("invalid_transition", detail, None),
         }
     }
@@ -218,6 +220,12 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A card rule's issue (the domain names the field) placed where that field sits in a request:
+/// under `prefix`, e.g. `/card` or `/cards/3/card`.
+pub fn placed(issue: &cardinal_domain::CardIssue, prefix: &str) -> FieldIssue {
+    FieldIssue::new(issue.code, format!("{prefix}/{}", issue.field.as_str()), issue.detail.clone())
 }
 
 #[cfg(test)]

@@ -52,6 +52,12 @@ impl<'a> Fields<'a> {
         self.issues.push(issue);
     }
 
+    /// A card rule's issue, placed under this body's pointer (`/card/nickname`).
+    pub fn push_card_issue(&mut self, issue: cardinal_domain::CardIssue) {
+        let placed = crate::http::error::placed(&issue, &self.pointer);
+        self.issues.push(placed);
+    }
+
     /// Records `required` when the value is missing.
     pub fn required<T>(&mut self, name: &str, value: Option<T>) -> Option<T> {
         if value.is_none() && !self.issues.iter().any(|i| i.pointer == self.pointer(name)) {

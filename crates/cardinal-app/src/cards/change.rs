@@ -82,7 +82,10 @@ pub async fn by_member(
                     return Ok(CardWrite { redeems_sca, ..CardWrite::NOTHING });
                 }
                 stored.card.updated_at = now;
-                DomainError::check(rules::check_card(&stored.card, "/card"))?;
+                let issues = rules::check_card(&stored.card);
+                if !issues.is_empty() {
+                    return Err(DomainError::InvalidCard(issues));
+                }
                 let record = Record {
                     verb: verb(action),
                     from: before.status(now),

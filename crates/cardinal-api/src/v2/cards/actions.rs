@@ -104,7 +104,7 @@ pub async fn nickname(State(state): State<AppState>, call: CardCall, body: Bytes
     let nickname = card_body(&crate::http::body::parse::<Value>(&body)?, |f| {
         let raw = f.string("nickname");
         let raw = f.required("nickname", raw)?;
-        rules::check_nickname(&raw, f.prefix()).map_err(|issue| f.push(issue)).ok()
+        rules::check_nickname(&raw).map_err(|issue| f.push_card_issue(issue)).ok()
     })?
     .unwrap_or_default();
     let action = CardAction::UpdateNickname;
@@ -153,8 +153,8 @@ pub async fn restrictions(State(state): State<AppState>, call: CardCall, body: B
 /// The restriction fields of a create or update body, validated.
 pub fn read_restrictions(f: &mut Fields) -> (Option<Vec<i8>>, Option<Vec<cardinal_domain::Category>>) {
     let days =
-        f.integers("active_days").and_then(|d| rules::check_active_days(&d, f.prefix()).map_err(|i| f.push(i)).ok());
+        f.integers("active_days").and_then(|d| rules::check_active_days(&d).map_err(|i| f.push_card_issue(i)).ok());
     let categories =
-        f.strings("categories").and_then(|c| rules::check_categories(&c, f.prefix()).map_err(|i| f.push(i)).ok());
+        f.strings("categories").and_then(|c| rules::check_categories(&c).map_err(|i| f.push_card_issue(i)).ok());
     (days, categories)
 }

@@ -60,7 +60,7 @@ fn read_request(f: &mut Fields, principal: &Principal) -> Option<CardRequest> {
     let bank_account_id = f.uuid("bank_account_id");
     let bank_account_id = f.required("bank_account_id", bank_account_id);
     let initiator_id = f.uuid("initiator_id");
-    let nickname = f.string("nickname").and_then(|n| rules::check_nickname(&n, f.prefix()).map_err(|i| f.push(i)).ok());
+    let nickname = f.string("nickname").and_then(|n| rules::check_nickname(&n).map_err(|i| f.push_card_issue(i)).ok());
     let (active_days, categories) = read_restrictions(f);
     let limits = LimitsPatch::read(f);
     let options = ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| f.boolean(name));
@@ -238,9 +238,9 @@ async fn build(
     card.ship_to_business = r.ship_to_business;
     card.address = r.address;
     card.type_of_print = r.type_of_print.or(card.type_of_print);
-    let problems = rules::check_card(&card, &r.pointer);
+    let problems = rules::check_card(&card);
     if !problems.is_empty() {
-        issues.extend(problems);
+        issues.extend(problems.iter().map(|issue| crate::http::error::placed(issue, &r.pointer)));
         return Ok(None);
     }
     Ok(Some(NewCard { card, secrets }))
