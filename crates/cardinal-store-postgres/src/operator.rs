@@ -116,12 +116,18 @@ async fn restore_seeded<C: GenericClient + Sync>(client: &C, org: Uuid, reset: &
         .execute("UPDATE organizations SET clock_offset_seconds = 0 WHERE id = $1", &[&org.to_string()])
         .await
         .map_err(pg)?;
+    // Each member holds several seeded cards: read each holder once.
+    let mut holders: std::collections::HashMap<Uuid, Holder> = std::collections::HashMap::new();
+    let q = format!("SELECT {} FROM memberships m WHERE m.id = $1", columns("m", MEMBERSHIP));
     for new in &reset.cards {
-        let q = format!("SELECT {} FROM memberships m WHERE m.id = $1", columns("m", MEMBERSHIP));
-        let holder = optional(client, &q, &[&new.card.holder_id.to_string()], |r| membership(r, "m"))
-            .await?
-            .ok_or_else(|| StoreError::Conflict("a seeded card's holder is no longer a member".into()))?;
-        insert_card(client, new, &Holder::from(&holder)).await?;
+        let holder_id = new.card.holder_id;
+        if let std::collections::hash_map::Entry::Vacant(slot) = holders.entry(holder_id) {
+            let member = optional(client, &q, &[&holder_id.to_string()], |r| membership(r, "m"))
+                .await?
+                .ok_or_else(|| StoreError::Conflict("a seeded card's holder is no longer a member".into()))?;
+            slot.insert(Holder::from(&member));
+        }
+        insert_card(client, new, &holders[&holder_id]).await?;
     }
     for event in &reset.events {
         insert_event(client, event).await?;

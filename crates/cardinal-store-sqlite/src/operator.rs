@@ -1,6 +1,8 @@
 //! What the operator API does across or to whole organizations: list them, add to them,
 //! replace their API key, and (sandbox) bring one back to how it was seeded.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use cardinal_store::{
     sql::{all_rows, columns, snapshot_key, Dialect, MEMBERSHIP, ORGANIZATION, RESET_DELETIONS},
@@ -35,19 +37,7 @@ impl OperatorStore for SqliteStore {
     }
 
     async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
-        let cache = self.cache.clone();
-        self.engine
-            .write_then(
-                move |conn| {
-                    if !organization_exists(conn, org)? {
-                        return Ok(false);
-                    }
-                    insert_parts(conn, &parts)?;
-                    Ok(true)
-                },
-                move |_| cache.committed_other(false),
-            )
-            .await
+        self.write_in_organization(org, false, move |conn| insert_parts(conn, &parts)).await
     }
 
     async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
@@ -93,6 +83,27 @@ impl OperatorStore for SqliteStore {
     }
 
     async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
+        // Cards go, and the organization's clock moves: nothing cached stays true.
+        self.write_in_organization(org, true, move |conn| {
+            for deletion in RESET_DELETIONS {
+                conn.execute(&deletion.replace("{org}", "?1"), [org.to_string()]).map_err(sql)?;
+            }
+            restore_seeded(conn, org, &reset)
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// Runs `write` on the writer thread when the organization exists (false when it does
+    /// not), then drops what the cache holds of credentials and organizations, and of cards
+    /// with `drop_cards`.
+    async fn write_in_organization(
+        &self,
+        org: Uuid,
+        drop_cards: bool,
+        write: impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static,
+    ) -> StoreResult<bool> {
         let cache = self.cache.clone();
         self.engine
             .write_then(
@@ -100,14 +111,10 @@ impl OperatorStore for SqliteStore {
                     if !organization_exists(conn, org)? {
                         return Ok(false);
                     }
-                    for deletion in RESET_DELETIONS {
-                        conn.execute(&deletion.replace("{org}", "?1"), [org.to_string()]).map_err(sql)?;
-                    }
-                    restore_seeded(conn, org, &reset)?;
+                    write(conn)?;
                     Ok(true)
                 },
-                // Cards went, and the organization's clock moved: nothing cached stays true.
-                move |_| cache.committed_other(true),
+                move |_| cache.committed_other(drop_cards),
             )
             .await
     }
@@ -125,13 +132,20 @@ fn restore_seeded(conn: &Connection, org: Uuid, reset: &OrganizationReset) -> St
         .map_err(sql)?;
     }
     conn.execute("UPDATE organizations SET clock_offset_seconds = 0 WHERE id = ?1", [org.to_string()]).map_err(sql)?;
+    // Each member holds several seeded cards: read each holder once.
+    let mut holders: HashMap<Uuid, Holder> = HashMap::new();
     for new in &reset.cards {
-        let holder = conn
-            .prepare_cached(&format!("SELECT {} FROM memberships m WHERE m.id = ?1", columns("m", MEMBERSHIP)))
-            .and_then(|mut s| s.query_row([new.card.holder_id.to_string()], |r| membership(r, "m")).optional())
-            .map_err(sql)?
-            .ok_or_else(|| StoreError::Conflict("a seeded card's holder is no longer a member".into()))?;
-        insert_card(conn, &StoredCard { card: new.card.clone(), holder: Holder::from(&holder) }, &new.secrets)?;
+        let holder_id = new.card.holder_id;
+        if let std::collections::hash_map::Entry::Vacant(slot) = holders.entry(holder_id) {
+            let member = conn
+                .prepare_cached(&format!("SELECT {} FROM memberships m WHERE m.id = ?1", columns("m", MEMBERSHIP)))
+                .and_then(|mut s| s.query_row([holder_id.to_string()], |r| membership(r, "m")).optional())
+                .map_err(sql)?
+                .ok_or_else(|| StoreError::Conflict("a seeded card's holder is no longer a member".into()))?;
+            slot.insert(Holder::from(&member));
+        }
+        let holder = holders[&holder_id].clone();
+        insert_card(conn, &StoredCard { card: new.card.clone(), holder }, &new.secrets)?;
     }
     for event in &reset.events {
         insert_event(conn, event)?;

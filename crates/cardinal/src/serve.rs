@@ -40,11 +40,11 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     config.operator_token_hash = operator_hash;
     config.rate_limits = rate_limits(&args)?;
     config.body_stall = std::time::Duration::from_secs(args.idle_timeout.max(1));
-    config.webhook_retry_delays = cardinal_api::webhooks::delivery::parse_retry_delays(&args.webhook_retry_delays)
+    config.webhooks.retry_delays = cardinal_api::webhooks::delivery::parse_retry_delays(&args.webhook_retry_delays)
         .map_err(|e| format!("--webhook-retry-delays: {e}"))?;
     let allowed = parse_blocks(&args.webhook_allow_network).map_err(|e| format!("--webhook-allow-network: {e}"))?;
-    config.webhook_addresses = cardinal_api::webhooks::address::AddressPolicy::new(mode, allowed);
-    config.webhook_health.disable_after =
+    config.webhooks.addresses = cardinal_api::webhooks::address::AddressPolicy::new(mode, allowed);
+    config.webhooks.health.disable_after =
         cardinal_api::webhooks::delivery::parse_disable_after(&args.webhook_disable_after)
             .map_err(|e| format!("--webhook-disable-after: {e}"))?;
     let state = AppState::new(store.clone(), config, CardVault::new(&key));

@@ -25,14 +25,10 @@ pub struct ApiConfig {
     /// How long a request body may stop arriving before the request is answered 408.
     pub body_stall: std::time::Duration,
     pub rate_limits: RateLimits,
-    /// How long a failed webhook delivery waits before each next attempt; after the last,
-    /// the delivery is failed. Qonto-like by default ([`cardinal_app::webhooks::delivery::RETRY_DELAYS`]).
-    pub webhook_retry_delays: Vec<jiff::SignedDuration>,
-    /// The addresses webhooks may dial: public ones, local ones too in the sandbox, and
-    /// the blocks of `--webhook-allow-network`.
-    pub webhook_addresses: AddressPolicy,
-    /// When a failing subscription is slowed and when disabled (`--webhook-disable-after`).
-    pub webhook_health: cardinal_store::HealthRules,
+    /// How webhooks are delivered (retries, the addresses they may dial, when a failing
+    /// receiver is slowed and disabled): handed to the application core as it is, and read
+    /// there (`state.webhooks`).
+    pub webhooks: WebhookPolicy,
 }
 
 impl ApiConfig {
@@ -45,9 +41,11 @@ impl ApiConfig {
             body_limit_bytes: 256 * 1024,
             body_stall: std::time::Duration::from_secs(20),
             rate_limits: RateLimits::default(),
-            webhook_retry_delays: cardinal_app::webhooks::delivery::RETRY_DELAYS.to_vec(),
-            webhook_addresses: AddressPolicy::new(mode, Vec::new()),
-            webhook_health: cardinal_store::HealthRules::default(),
+            webhooks: WebhookPolicy {
+                retry_delays: cardinal_app::webhooks::delivery::RETRY_DELAYS.to_vec(),
+                addresses: AddressPolicy::new(mode, Vec::new()),
+                health: cardinal_store::HealthRules::default(),
+            },
         }
     }
 }
@@ -103,13 +101,8 @@ impl AppState {
         resolver: Arc<dyn HostResolver>,
     ) -> AppState {
         let rate_limiter = RateLimiter::new(config.rate_limits.clone());
-        let webhooks = WebhookPolicy {
-            retry_delays: config.webhook_retry_delays.clone(),
-            addresses: config.webhook_addresses.clone(),
-            health: config.webhook_health,
-        };
         AppState(Arc::new(Shared {
-            app: App::new(store, vault, webhooks, resolver),
+            app: App::new(store, vault, config.webhooks.clone(), resolver),
             config,
             rate_limiter,
             openapi: Default::default(),

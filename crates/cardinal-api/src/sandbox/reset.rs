@@ -66,6 +66,7 @@ fn reset_from(text: &str, request_id: &str) -> Option<OrganizationReset> {
     let snapshot: Snapshot = serde_json::from_str(text).ok()?;
     let mut cards = Vec::with_capacity(snapshot.cards.len());
     let mut events = Vec::with_capacity(snapshot.cards.len());
+    let now = jiff::Timestamp::now();
     for saved in snapshot.cards {
         let secrets = CardSecrets {
             pan_ciphertext: STANDARD.decode(&saved.pan).ok()?,
@@ -73,7 +74,6 @@ fn reset_from(text: &str, request_id: &str) -> Option<OrganizationReset> {
             pan_fingerprint: STANDARD.decode(&saved.fingerprint).ok()?.try_into().ok()?,
         };
         let system = Actor { kind: ActorKind::System, id: None };
-        let now = jiff::Timestamp::now();
         events.push(audit_event(&saved.card, "reset", system, None, now, request_id, json!({})));
         cards.push(NewCard { card: saved.card, secrets });
     }

@@ -105,7 +105,7 @@ async fn read_body(state: &AppState, body: &Bytes, creating: bool) -> ApiResult<
     let mut f = Fields::new(object, "");
     let mut callback_url = f.string("callback_url");
     if let Some(url) = callback_url.as_deref() {
-        if let Some(problem) = callback_problem(url, &state.config.webhook_addresses, state.resolver.as_ref()).await {
+        if let Some(problem) = callback_problem(url, &state.webhooks.addresses, state.resolver.as_ref()).await {
             f.issue("invalid", "callback_url", problem);
             callback_url = None;
         }

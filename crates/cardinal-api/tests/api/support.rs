@@ -153,17 +153,17 @@ impl Builder {
             ApiConfig::new(self.mode, "http://cardinal.test", self.staging_token.as_deref(), self.operator_token);
         config.rate_limits = self.rate_limits;
         if let Some(delays) = self.webhook_retry_delays {
-            config.webhook_retry_delays = delays;
+            config.webhooks.retry_delays = delays;
         }
-        config.webhook_addresses = AddressPolicy::new(self.mode, self.webhook_allow_network);
-        config.webhook_health = self.webhook_health.unwrap_or_default();
+        config.webhooks.addresses = AddressPolicy::new(self.mode, self.webhook_allow_network);
+        config.webhooks.health = self.webhook_health.unwrap_or_default();
         let key = CardKey::generate();
         let resolver = self.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
         let control = match self.mode {
             Mode::Sandbox => None,
             Mode::Production => {
-                let addresses = AddressPolicy::new(Mode::Sandbox, Vec::new());
-                let config = ApiConfig { mode: Mode::Sandbox, webhook_addresses: addresses, ..config.clone() };
+                let mut config = ApiConfig { mode: Mode::Sandbox, ..config.clone() };
+                config.webhooks.addresses = AddressPolicy::new(Mode::Sandbox, Vec::new());
                 Some(AppState::with_resolver(store.clone(), config, CardVault::new(&key), resolver.clone()))
             }
         };
