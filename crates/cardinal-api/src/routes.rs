@@ -7,8 +7,19 @@ use crate::sandbox::{clock, payments, reset};
 use crate::v2::cards::{self, actions, create, data_view};
 use crate::v2::sca::ScaAction;
 use crate::v2::{assets, iban_certificate, organization, sca, transactions, webhook_subscriptions};
+use crate::wire::requests::*;
 use crate::AppState;
 use axum::routing::MethodRouter;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+/// A type's schema in the document: a `$ref` to its component, added on first use.
+pub type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
+
+/// The schema of request body type `T`: the one [`crate::http::body::JsonBody`] checks
+/// bodies against, so the document and the parser cannot disagree.
+pub fn body<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
 
 /// Which part of the server a route belongs to; it decides authentication and layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,7 +124,8 @@ pub struct Operation {
     /// [`crate::v2::sca::ScaStep`], which reads it here.
     pub sca: Option<ScaAction>,
     pub query: &'static [Param],
-    pub request: Option<&'static str>,
+    /// The request body's type, as the schema it derives (see [`body`]).
+    pub request: Option<SchemaOf>,
     pub reply: Reply,
     /// The path the route also answers at in the sandbox, where it lived before the operator
     /// API (`/_sandbox/organizations` for `/_operator/organizations`); documented as deprecated.
@@ -274,9 +286,9 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(get "/v2/cards" => cards::list; Qonto, "listCards", "List the cards the caller may see",
             scope = Some(CARD_READ), query = CARD_LIST_QUERY, reply = Reply::Json(200, "CardList")),
         operation!(post "/v2/cards" => create::create; Qonto, "createCard", "Create a card (owners and admins)",
-            scope = Some(CARD_WRITE), sca = Some(ScaAction::CreateCard), request = Some("CreateCardRequest")),
+            scope = Some(CARD_WRITE), sca = Some(ScaAction::CreateCard), request = Some(body::<CreateCardRequest>)),
         operation!(post "/v2/cards/bulk" => create::bulk; Qonto, "bulkCreateCards", "Create 1 to 50 cards, all or nothing",
-            scope = Some(CARD_WRITE), sca = Some(ScaAction::BulkCreateCards), request = Some("BulkCreateRequest"), reply = Reply::Json(200, "BulkCards")),
+            scope = Some(CARD_WRITE), sca = Some(ScaAction::BulkCreateCards), request = Some(body::<BulkCreateRequest>), reply = Reply::Json(200, "BulkCards")),
         operation!(get "/v2/cards/appearances" => cards::appearances; Qonto, "listCardAppearances", "Card designs per level",
             scope = Some(CARD_READ), reply = Reply::Json(200, "Appearances")),
         operation!(get "/v2/cards/{id}" => cards::show; Qonto, "getCard", "Show a card", scope = Some(CARD_READ)),
@@ -293,13 +305,13 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(put "/v2/cards/{id}/discard" => actions::discard; Qonto, "discardCard", "Discard a virtual card",
             scope = Some(CARD_WRITE)),
         operation!(patch "/v2/cards/{id}/limits" => actions::limits; Qonto, "updateCardLimits",
-            "Change limits (owners and admins)", scope = Some(CARD_WRITE), sca = Some(ScaAction::UpdateLimits), request = Some("LimitsUpdate")),
+            "Change limits (owners and admins)", scope = Some(CARD_WRITE), sca = Some(ScaAction::UpdateLimits), request = Some(body::<LimitsUpdate>)),
         operation!(patch "/v2/cards/{id}/nickname" => actions::nickname; Qonto, "updateCardNickname",
-            "Rename a card", scope = Some(CARD_WRITE), request = Some("NicknameUpdate")),
+            "Rename a card", scope = Some(CARD_WRITE), request = Some(body::<NicknameUpdate>)),
         operation!(patch "/v2/cards/{id}/options" => actions::options; Qonto, "updateCardOptions",
-            "Set the four payment options", scope = Some(CARD_WRITE), request = Some("OptionsUpdate")),
+            "Set the four payment options", scope = Some(CARD_WRITE), request = Some(body::<OptionsUpdate>)),
         operation!(patch "/v2/cards/{id}/restrictions" => actions::restrictions; Qonto, "updateCardRestrictions",
-            "Restrict active days and merchant categories", scope = Some(CARD_WRITE), request = Some("RestrictionsUpdate")),
+            "Restrict active days and merchant categories", scope = Some(CARD_WRITE), request = Some(body::<RestrictionsUpdate>)),
         operation!(get "/v2/sca_sessions/{token}" => sca::show; Qonto, "getScaSession", "Poll an SCA session",
             reply = Reply::Json(200, "ScaSession")),
         operation!(get "/v2/organization" => organization::organization; Qonto, "getOrganization",
@@ -327,13 +339,13 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             reply = Reply::Json(200, "WebhookSubscriptionList")),
         operation!(post "/v2/webhook_subscriptions" => webhook_subscriptions::create; Qonto, "createWebhookSubscription",
             "Subscribe a callback URL to event types (owners and admins); the secret is shown once",
-            scope = Some(WEBHOOK), request = Some("WebhookSubscriptionRequest"),
+            scope = Some(WEBHOOK), request = Some(body::<SubscriptionRequest>),
             reply = Reply::Json(201, "WebhookSubscriptionWithSecret")),
         operation!(get "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::show; Qonto, "getWebhookSubscription",
             "Show a webhook subscription", scope = Some(WEBHOOK), reply = Reply::Json(200, "WebhookSubscription")),
         operation!(put "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::replace; Qonto,
             "updateWebhookSubscription", "Replace a subscription's URL, types and description", scope = Some(WEBHOOK),
-            request = Some("WebhookSubscriptionUpdate"), reply = Reply::Json(200, "WebhookSubscription")),
+            request = Some(body::<SubscriptionUpdate>), reply = Reply::Json(200, "WebhookSubscription")),
         operation!(delete "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::delete; Qonto,
             "deleteWebhookSubscription", "Delete a webhook subscription", scope = Some(WEBHOOK), reply = Reply::NoContent),
         operation!(get "/v2/mocked_sca_sessions/{token}" => sca::mocked_show; MockedSca, "getMockedScaSession",
@@ -345,7 +357,7 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             reply = Reply::Json(200, "OrganizationList")),
         operation!(post "/_operator/organizations" => organizations::create; Operator, "createOrganization",
             "Create an organization with members and their tokens (and, in the sandbox, demo cards)",
-            request = Some("SandboxOrganizationRequest"), alias = Some("/_sandbox/organizations"),
+            request = Some(body::<OrganizationRequest>), alias = Some("/_sandbox/organizations"),
             reply = Reply::Json(201, "SandboxOrganization")),
         operation!(get "/_operator/organizations/{id}" => organizations::show; Operator, "getOrganizationDetails",
             "An organization with its bank accounts, teams and member count",
@@ -355,22 +367,22 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             reply = Reply::NoContent),
         operation!(post "/_operator/organizations/{id}/bank_accounts" => members::add_bank_account; Operator,
             "addBankAccount", "Open another bank account for the organization",
-            request = Some("BankAccountRequest"), reply = Reply::Json(201, "BankAccountEnvelope")),
+            request = Some(body::<BankAccountRequest>), reply = Reply::Json(201, "BankAccountEnvelope")),
         operation!(post "/_operator/organizations/{id}/memberships" => members::add_membership; Operator,
             "addMembership", "Add a member with a role (and a team, made if new)",
-            request = Some("MembershipRequest"), reply = Reply::Json(201, "MembershipEnvelope")),
+            request = Some(body::<MembershipRequest>), reply = Reply::Json(201, "MembershipEnvelope")),
         operation!(post "/_operator/organizations/{id}/api_key" => tokens::issue_api_key; Operator, "issueApiKey",
             "Issue the organization's API key (the previous one stops working); the secret is shown once",
             reply = Reply::Json(201, "ApiKey")),
         operation!(delete "/_operator/organizations/{id}/api_key" => tokens::revoke_api_key; Operator, "revokeApiKey",
             "Revoke the organization's API key", reply = Reply::NoContent),
         operation!(post "/_operator/tokens" => tokens::create_token; Operator, "createAccessToken",
-            "Issue an access token for a member", request = Some("TokenRequest"), alias = Some("/_sandbox/tokens"),
+            "Issue an access token for a member", request = Some(body::<TokenRequest>), alias = Some("/_sandbox/tokens"),
             reply = Reply::Json(201, "AccessToken")),
         operation!(delete "/_operator/tokens/{token}" => tokens::revoke_token; Operator, "revokeAccessToken",
             "Revoke an access token", alias = Some("/_sandbox/tokens/{token}"), reply = Reply::NoContent),
         operation!(post "/_operator/cards/{id}/system_locks" => operator_cards::add_system_lock; Operator, "addSystemLock",
-            "Put a system lock on a card", request = Some("SystemLockRequest"),
+            "Put a system lock on a card", request = Some(body::<SystemLockRequest>),
             alias = Some("/_sandbox/cards/{id}/system_locks")),
         operation!(delete "/_operator/cards/{id}/system_locks/{reason}" => operator_cards::remove_system_lock; Operator,
             "removeSystemLock", "Lift a system lock", alias = Some("/_sandbox/cards/{id}/system_locks/{reason}")),
@@ -400,13 +412,13 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             "retryWebhookDelivery", "Attempt a delivery now, whatever its state",
             alias = Some("/_sandbox/webhook_deliveries/{id}/retry"), reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
         operation!(post "/_sandbox/organizations/{id}/clock" => clock::clock; Control, "moveOrganizationClock",
-            "Move an organization's clock forward", request = Some("ClockRequest"), reply = Reply::Json(200, "Clock")),
+            "Move an organization's clock forward", request = Some(body::<ClockRequest>), reply = Reply::Json(200, "Clock")),
         operation!(post "/_sandbox/organizations/{id}/reset" => reset::reset; Control, "resetOrganization",
             "Bring a sandbox organization back to how it was seeded: cards, transactions, balances, clock (members and tokens stay)",
             reply = Reply::Json(200, "Reset")),
         operation!(post "/_sandbox/cards/{id}/authorizations" => payments::authorize; Control, "simulateAuthorization",
             "Simulate a card payment at a merchant: approved or declined, as the card's settings decide",
-            request = Some("AuthorizationRequest"), reply = Reply::Json(200, "Authorization")),
+            request = Some(body::<AuthorizationRequest>), reply = Reply::Json(200, "Authorization")),
         operation!(post "/_sandbox/transactions/{id}/settle" => payments::settle; Control, "settleTransaction",
             "Settle a pending transaction", reply = Reply::Json(200, "TransactionEnvelope")),
         operation!(post "/_sandbox/transactions/{id}/reverse" => payments::reverse; Control, "reverseTransaction",

@@ -14,6 +14,8 @@ pub enum ScaMode {
 }
 
 impl ScaMode {
+    pub const ALL: [ScaMode; 3] = [ScaMode::Required, ScaMode::Disabled, ScaMode::NotEnrolled];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ScaMode::Required => "required",
@@ -23,7 +25,7 @@ impl ScaMode {
     }
 
     pub fn parse(text: &str) -> Option<ScaMode> {
-        [ScaMode::Required, ScaMode::Disabled, ScaMode::NotEnrolled].into_iter().find(|m| m.as_str() == text)
+        ScaMode::ALL.into_iter().find(|m| m.as_str() == text)
     }
 }
 

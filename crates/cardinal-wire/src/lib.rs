@@ -7,9 +7,24 @@
 mod card;
 mod events;
 mod organization;
+pub mod requests;
 pub mod schema;
 mod transactions;
+pub mod validate;
 pub mod webhooks;
+
+/// The OAuth scopes of the card API (Qonto's names).
+pub mod scope {
+    pub const CARD_READ: &str = "card.read";
+    pub const CARD_WRITE: &str = "card.write";
+    pub const ORGANIZATION_READ: &str = "organization.read";
+    pub const MEMBERSHIP_READ: &str = "membership.read";
+    pub const WEBHOOK: &str = "webhook";
+    /// Every scope of this surface: what sandbox members' tokens get.
+    pub const ALL: &[&str] = &[CARD_READ, CARD_WRITE, ORGANIZATION_READ, MEMBERSHIP_READ, WEBHOOK];
+    /// What an API key may do: read, never write (spec §1.2).
+    pub const API_KEY: &[&str] = &[ORGANIZATION_READ, MEMBERSHIP_READ, CARD_READ];
+}
 
 pub use card::*;
 pub use events::*;
@@ -21,7 +36,8 @@ use cardinal_domain::Cents;
 use cardinal_store::{Page, PageRequest};
 use jiff::Timestamp;
 use schemars::JsonSchema;
-use serde::{Serialize, Serializer};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Euros on the wire: whole amounts as integers (`1000`), others with up to two decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +66,48 @@ impl Serialize for Limit {
     }
 }
 
+impl<'de> Deserialize<'de> for Limit {
+    /// Whole euros, not negative; `1000.0` is whole.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Limit, D::Error> {
+        let Money(cents) = Money::deserialize(d)?;
+        if cents.0 % 100 != 0 {
+            return Err(D::Error::custom("must be a whole number of euros"));
+        }
+        Ok(Limit(cents))
+    }
+}
+
+/// An amount a request gives: euros, not negative, at most two decimals (spec §1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money(pub Cents);
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Money, D::Error> {
+        let number = serde_json::Number::deserialize(d)?;
+        euros(&number).map(Money).map_err(D::Error::custom)
+    }
+}
+
+/// Euros as cents: a JSON number, not negative, at most two decimals.
+pub fn euros(number: &serde_json::Number) -> Result<Cents, &'static str> {
+    if let Some(whole) = number.as_i64() {
+        return whole.checked_mul(100).filter(|c| *c >= 0).map(Cents).ok_or("must not be negative");
+    }
+    let value = number.as_f64().ok_or("must be a number")?;
+    let cents = (value * 100.0).round();
+    // The second test catches amounts too small for the first: 1e-308 is not zero euros.
+    if (value * 100.0 - cents).abs() > 1e-6 || (cents == 0.0 && value != 0.0) {
+        return Err("must have at most two decimals");
+    }
+    if cents < 0.0 {
+        return Err("must not be negative");
+    }
+    if cents > 1e15 {
+        return Err("is too large");
+    }
+    Ok(Cents(cents as i64))
+}
+
 /// Whether a text is a timestamp as the wire writes it: `2023-11-07T05:31:56Z` (spec §1.1).
 pub fn is_wire_timestamp(text: &str) -> bool {
     text.len() == 20 && text.ends_with('Z') && text.parse::<Timestamp>().is_ok()
@@ -62,6 +120,14 @@ pub struct Time(pub Timestamp);
 impl Serialize for Time {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&rfc3339(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Time {
+    /// Any RFC 3339 timestamp, with any offset.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<Timestamp>().map(Time).map_err(|_| D::Error::custom("must be an RFC 3339 timestamp"))
     }
 }
 

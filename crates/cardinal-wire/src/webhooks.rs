@@ -12,6 +12,25 @@ use uuid::Uuid;
 pub const CARDS_TOPIC: &str = "v1/cards";
 pub const TRANSACTIONS_TOPIC: &str = "v1/transactions";
 
+/// Every topic Qonto lists; only the store's `TOPICS_SENT` are ever delivered.
+pub const TOPICS: [&str; 15] = [
+    "v1/transactions",
+    "v1/accounts",
+    "v1/organizations",
+    "v1/memberships",
+    "v1/consent-revocations",
+    "v1/cards",
+    "v1/payment-links",
+    "v1/payment-links-connections",
+    "v1/beneficiaries",
+    "v1/client-invoices",
+    "v1/terminal-payments",
+    "v1/clients",
+    "v1/products",
+    "v1/sepa-direct-debit-collections",
+    "v1/sepa-direct-debit-mandates",
+];
+
 /// An amount as webhook payloads write it: a decimal string with two decimals (`"1000.00"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecimalString(pub Cents);

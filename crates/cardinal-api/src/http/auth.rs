@@ -15,17 +15,7 @@ use cardinal_store::{Actor, ActorKind, Credential, CredentialKind, Membership, O
 use jiff::Timestamp;
 use uuid::Uuid;
 
-pub mod scope {
-    pub const CARD_READ: &str = "card.read";
-    pub const CARD_WRITE: &str = "card.write";
-    pub const ORGANIZATION_READ: &str = "organization.read";
-    pub const MEMBERSHIP_READ: &str = "membership.read";
-    pub const WEBHOOK: &str = "webhook";
-    /// Every scope of this surface: what sandbox members' tokens get.
-    pub const ALL: &[&str] = &[CARD_READ, CARD_WRITE, ORGANIZATION_READ, MEMBERSHIP_READ, WEBHOOK];
-    /// What an API key may do: read, never write (spec §1.2).
-    pub const API_KEY: &[&str] = &[ORGANIZATION_READ, MEMBERSHIP_READ, CARD_READ];
-}
+pub use cardinal_wire::scope;
 
 /// An authenticated caller of the `/v2` API.
 #[derive(Debug, Clone)]

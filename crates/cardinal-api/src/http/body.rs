@@ -4,24 +4,67 @@ use crate::http::error::{ApiError, ApiResult};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use cardinal_domain::FieldIssue;
+use cardinal_wire::validate::{schema_of, violations};
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-/// A JSON body. An empty body reads as `{}` so "all fields optional" bodies may be omitted.
+use serde_json::Value;
+
+/// A request body of type `T`: parsed, checked against `T`'s derived JSON Schema (every
+/// problem reported at once, each with its pointer), then read. The schema is the one the
+/// OpenAPI document shows. An empty body reads as `{}` so "all fields optional" bodies may be
+/// omitted.
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+/// A [`JsonBody`] and the JSON it was read from, for the routes whose SCA approval is bound
+/// to the exact request.
+pub struct JsonBodyWithRaw<T> {
+    pub body: T,
+    pub json: Value,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + JsonSchema + 'static> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> ApiResult<JsonBody<T>> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::payload_too_large("the request body is too large")
-            } else {
-                ApiError::bad_request("the request body could not be read")
-            }
-        })?;
-        parse(&bytes).map(JsonBody)
+        let bytes = read_bytes(request, state).await?;
+        read::<T>(&bytes).map(|(body, _)| JsonBody(body))
     }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + JsonSchema + 'static> FromRequest<S> for JsonBodyWithRaw<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> ApiResult<JsonBodyWithRaw<T>> {
+        let bytes = read_bytes(request, state).await?;
+        read::<T>(&bytes).map(|(body, json)| JsonBodyWithRaw { body, json })
+    }
+}
+
+async fn read_bytes<S: Send + Sync>(request: Request, state: &S) -> ApiResult<Bytes> {
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large("the request body is too large")
+        } else {
+            ApiError::bad_request("the request body could not be read")
+        }
+    })
+}
+
+/// Reads a body of type `T` (see [`JsonBody`]), with the JSON it came as.
+pub fn read<T: DeserializeOwned + JsonSchema + 'static>(bytes: &[u8]) -> ApiResult<(T, Value)> {
+    let json: Value = parse(bytes)?;
+    let problems = violations(schema_of::<T>(), &json);
+    if !problems.is_empty() {
+        return Err(ApiError::issues(
+            problems.into_iter().map(|v| FieldIssue::new(v.code, v.pointer, v.detail)).collect(),
+        ));
+    }
+    // The schema has passed, so this only fails where a type reads more strictly than its
+    // schema can say; serde's message names the field.
+    let body = T::deserialize(&json).map_err(|e| ApiError::field("invalid", "", e.to_string()))?;
+    Ok((body, json))
 }
 
 /// A body whose declared `Content-Length` is over the limit is refused before any of it is

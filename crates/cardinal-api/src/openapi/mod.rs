@@ -11,16 +11,17 @@ mod schemas;
 /// The document of the route table `operations` for a server serving `served` reachable at
 /// `public_url`.
 pub fn document(operations: &[Operation], served: Served, public_url: &str) -> Value {
+    let mut requests = schemas::request_generator();
     let mut paths = Map::new();
     for op in operations {
         if !served.surface(op.surface) {
             continue;
         }
         let item = paths.entry(op.path).or_insert_with(|| json!({}));
-        item[op.method] = operation(op);
+        item[op.method] = operation(op, &mut requests);
         // The former sandbox path of an operator route: the same operation, deprecated.
         if let Some(alias) = op.alias.filter(|_| served.aliases()) {
-            let mut old = operation(op);
+            let mut old = operation(op, &mut requests);
             old["operationId"] = json!(format!("{}SandboxAlias", op.operation_id));
             old["deprecated"] = json!(true);
             old["description"] = json!(format!(
@@ -40,11 +41,11 @@ pub fn document(operations: &[Operation], served: Served, public_url: &str) -> V
         },
         "servers": [{"url": public_url}],
         "paths": paths,
-        "components": {"schemas": schemas::all(), "securitySchemes": security_schemes()},
+        "components": {"schemas": schemas::all(requests), "securitySchemes": security_schemes()},
     })
 }
 
-fn operation(op: &Operation) -> Value {
+fn operation(op: &Operation, requests: &mut schemars::SchemaGenerator) -> Value {
     let mut parameters: Vec<Value> = path_parameters(op.path)
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": path_schema(op, name)}))
         .collect();
@@ -71,8 +72,8 @@ fn operation(op: &Operation) -> Value {
         value["parameters"] = Value::Array(parameters);
     }
     if let Some(schema) = op.request {
-        value["requestBody"] =
-            json!({"required": true, "content": {"application/json": {"schema": reference(schema)}}});
+        let schema = schema(requests).to_value();
+        value["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
     }
     value["security"] = match op.surface {
         Surface::Qonto => {

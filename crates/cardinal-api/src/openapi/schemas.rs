@@ -2,15 +2,13 @@
 //! that serialize them (`#[derive(JsonSchema)]`), so the document cannot drift from what is
 //! sent; requests' are written here as the handlers' field readers take them.
 
-use crate::http::auth::scope;
 use crate::operator::webhooks::{AttemptBody, DeliverySummary, SubscriptionHealthBody};
 use crate::v2::cards::create::BulkBody;
 use crate::v2::cards::CardBody;
-use crate::v2::webhook_subscriptions::{SubscriptionBody, TOPICS};
+use crate::v2::webhook_subscriptions::SubscriptionBody;
 use crate::wire;
-use cardinal_domain::card::Category;
-use cardinal_domain::{CardLevel, Role};
 use schemars::generate::SchemaSettings;
+use schemars::SchemaGenerator;
 use serde_json::{json, Map, Value};
 
 pub fn reference(name: &str) -> Value {
@@ -32,46 +30,6 @@ fn nullable(mut schema: Value) -> Value {
     schema
 }
 
-fn limit_properties() -> Value {
-    let money = json!({"type": "integer", "minimum": 0, "description": "whole euros"});
-    let flag = json!({"type": "boolean"});
-    json!({
-        "atm_monthly_limit": money, "atm_daily_limit": money, "atm_daily_limit_option": flag,
-        "payment_monthly_limit": money, "payment_daily_limit": money, "payment_daily_limit_option": flag,
-        "payment_transaction_limit": money, "payment_transaction_limit_option": flag, "payment_lifespan_limit": money,
-    })
-}
-
-fn create_card_schema() -> Value {
-    let mut properties = limit_properties();
-    let uuid = json!({"type": "string", "format": "uuid"});
-    let more = json!({
-        "holder_id": uuid, "bank_account_id": uuid, "initiator_id": uuid,
-        "organization_id": {"type": "string", "description": "your organization's id or slug"},
-        "card_level": enumeration(CardLevel::ALL.iter().map(|l| l.as_str())),
-        "nickname": {"type": "string", "minLength": 1, "maxLength": 40},
-        "card_design": {"type": "string"},
-        "active_days": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7}},
-        "categories": {"type": "array", "items": enumeration(Category::ALL.iter().map(|c| c.as_str()))},
-        "atm_option": {"type": "boolean"}, "nfc_option": {"type": "boolean"},
-        "online_option": {"type": "boolean"}, "foreign_option": {"type": "boolean"},
-        "ship_to_business": {"type": "boolean"},
-        "address": object(json!({"contact_name": {"type": "string", "maxLength": 100},
-            "first_line": {"type": "string", "minLength": 1, "maxLength": 100},
-            "second_line": {"type": "string", "maxLength": 100}, "third_line": {"type": "string", "maxLength": 100},
-            "zipcode": {"type": "string", "minLength": 1, "maxLength": 20},
-            "city": {"type": "string", "minLength": 1, "maxLength": 100},
-            "country": {"type": "string", "minLength": 1, "maxLength": 2}}),
-            &["first_line", "zipcode", "city", "country"]),
-        "type_of_print": enumeration(["print", "embossed"]),
-        "pre_expires_at": {"type": "string", "format": "date-time"},
-    });
-    if let (Some(p), Some(m)) = (properties.as_object_mut(), more.as_object()) {
-        p.extend(m.clone());
-    }
-    object(properties, &["holder_id", "bank_account_id", "card_level"])
-}
-
 fn wrap(key: &str, schema: Value) -> Value {
     json!({"type": "object", "properties": {key: schema}, "required": [key]})
 }
@@ -82,12 +40,13 @@ fn list_of(key: &str, item: Value) -> Value {
 
 /// Every schema the document names: the answers' derived from the wire types that serialize
 /// them, the requests' as the handlers read them.
-pub fn all() -> Value {
+pub fn all(mut requests: SchemaGenerator) -> Value {
     let uuid = json!({"type": "string", "format": "uuid"});
     let text = json!({"type": "string"});
     let time = json!({"type": "string", "format": "date-time"});
     let money = json!({"type": "number"});
     let mut schemas = derived();
+    schemas.extend(requests.take_definitions(true));
     let written = json!({
         "CardList": list_of("cards", reference("Card")),
         "Error": object(json!({
@@ -99,18 +58,6 @@ pub fn all() -> Value {
         "ScaSession": object(json!({"result": enumeration(["waiting", "allow", "deny"]), "canceled_at": nullable(time.clone())}),
             &["result", "canceled_at"]),
         "Message": object(json!({"message": text}), &["message"]),
-        "CreateCardRequest": wrap("card", create_card_schema()),
-        "BulkCreateRequest": wrap("cards", json!({"type": "array", "minItems": 1, "maxItems": 50,
-            "items": {"oneOf": [wrap("card", reference("CardFields")), reference("CardFields")]}})),
-        "CardFields": create_card_schema(),
-        "LimitsUpdate": wrap("card", object(limit_properties(), &[])),
-        "NicknameUpdate": wrap("card", object(json!({"nickname": {"type": "string", "minLength": 1, "maxLength": 40}}), &["nickname"])),
-        "OptionsUpdate": wrap("card", object(json!({"atm_option": {"type": "boolean"}, "nfc_option": {"type": "boolean"},
-            "online_option": {"type": "boolean"}, "foreign_option": {"type": "boolean"}}),
-            &["atm_option", "nfc_option", "online_option", "foreign_option"])),
-        "RestrictionsUpdate": wrap("card", object(json!({
-            "active_days": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1, "maximum": 7}},
-            "categories": {"type": "array", "items": enumeration(Category::ALL.iter().map(|c| c.as_str()))}}), &[])),
         "DataViewLink": object(json!({"iframe_url": {"type": "string", "format": "uri"}}), &["iframe_url"]),
         "Appearances": object(json!({"card_type_appearances": {"type": "array", "items": {"type": "object"}}}), &["card_type_appearances"]),
         "BankAccountEnvelope": wrap("bank_account", reference("BankAccount")),
@@ -118,31 +65,19 @@ pub fn all() -> Value {
         "OrganizationEnvelope": wrap("organization", reference("Organization")),
         "MembershipList": list_of("memberships", reference("Membership")),
         "MembershipEnvelope": wrap("membership", reference("MembershipDetail")),
-        "SandboxOrganizationRequest": object(json!({"legal_name": text, "slug": text,
-            "sca_mode": enumeration(["required", "disabled", "not_enrolled"]), "timezone": text, "balance": money,
-            "country": text, "cards": {"type": "boolean"},
-            "members": {"type": "array", "minItems": 1, "items": reference("MembershipRequest")}}), &[]),
         "SandboxOrganization": object(json!({"organization": {"type": "object"}, "bank_account": reference("BankAccount"),
             "api_key": object(json!({"login": text, "secret_key": text}), &["login", "secret_key"]),
             "memberships": {"type": "array", "items": {"type": "object"}},
             "cards": {"type": "array", "items": reference("Card")}}), &["organization", "bank_account", "api_key", "memberships", "cards"]),
-        "ClockRequest": object(json!({"advance_by": {"type": "integer", "minimum": 0}, "set": time}), &[]),
         "Clock": object(json!({"now": time, "cards_expired": {"type": "integer", "minimum": 0,
             "description": "Cards this move expired, whose expiry (and cards.expired event) was stored now"}}), &["now", "cards_expired"]),
-        "TokenRequest": object(json!({"membership_id": uuid, "scopes": {"type": "array", "items": enumeration(scope::ALL.iter().copied())},
-            "expires_in": {"type": "integer", "minimum": 1}}), &["membership_id"]),
         "AccessToken": object(json!({"access_token": text, "scopes": {"type": "array", "items": text}, "expires_at": nullable(time.clone())}),
             &["access_token", "scopes", "expires_at"]),
-        "SystemLockRequest": object(json!({"reason": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}}), &["reason"]),
         "Events": object(json!({"events": {"type": "array", "items": reference("Event")}}), &["events"]),
         "Status": object(json!({"status": text}), &["status"]),
         "OpenApiDocument": {"type": "object"},
         "TransactionEnvelope": wrap("transaction", reference("Transaction")),
         "TransactionList": list_of("transactions", reference("Transaction")),
-        "AuthorizationRequest": object(json!({"amount": {"type": "number", "exclusiveMinimum": 0}, "currency": enumeration(["EUR"]),
-            "channel": enumeration(["chip", "contactless", "online", "atm"]),
-            "merchant": object(json!({"name": text, "category": text, "country": text}), &["name", "category", "country"]),
-            "at": time}), &["amount", "channel", "merchant"]),
         "Authorization": wrap("authorization", object(json!({"id": uuid, "card_id": uuid,
             "decision": enumeration(["approved", "declined"]), "decline_reason": nullable(text.clone()), "amount": money,
             "transaction_id": uuid, "at": time}), &["id", "card_id", "decision", "decline_reason", "amount", "transaction_id", "at"])),
@@ -160,14 +95,7 @@ fn operator_schemas() -> Value {
     let uuid = json!({"type": "string", "format": "uuid"});
     let text = json!({"type": "string"});
     let time = json!({"type": "string", "format": "date-time"});
-    let role = enumeration(Role::ALL.iter().map(|r| r.as_str()));
     json!({
-        "MembershipRequest": object(json!({"first_name": {"type": "string", "minLength": 1, "maxLength": 60},
-            "last_name": {"type": "string", "minLength": 1, "maxLength": 60}, "role": role,
-            "team": {"type": "string", "minLength": 1, "maxLength": 60}, "email": {"type": "string", "format": "email"}}),
-            &["first_name", "last_name", "role"]),
-        "BankAccountRequest": object(json!({"name": {"type": "string", "minLength": 1, "maxLength": 100},
-            "balance": {"type": "number", "minimum": 0}}), &["name"]),
         "OperatorOrganizationSummary": object(json!({"id": uuid, "slug": text, "legal_name": text, "locale": text,
             "timezone": text, "country": text, "sca_mode": enumeration(["required", "disabled", "not_enrolled"]),
             "now": time, "created_at": time}), &["id", "slug", "legal_name", "sca_mode", "now", "created_at"]),
@@ -188,17 +116,6 @@ fn webhook_schemas() -> Value {
     json!({
         "WebhookSubscriptionList": list_of("subscriptions", reference("WebhookSubscription")),
         "WebhookSubscriptionWithSecret": {"allOf": [reference("WebhookSubscription"), {"required": ["secret"]}]},
-        "WebhookSubscriptionRequest": object(json!({
-            "callback_url": {"type": "string", "format": "uri", "maxLength": 512,
-                "description": "https; in the sandbox also http to a loopback or private address"},
-            "types": {"type": "array", "minItems": 1, "items": enumeration(TOPICS)},
-            "secret": {"type": "string", "minLength": 32, "maxLength": 128},
-            "description": {"type": "string", "maxLength": 256}}), &["callback_url", "types"]),
-        "WebhookSubscriptionUpdate": {"type": "object", "minProperties": 1,
-            "description": "The fields to change; the others stay. A null description removes it.",
-            "properties": {"callback_url": {"type": "string", "format": "uri", "maxLength": 512},
-                "types": {"type": "array", "minItems": 1, "items": enumeration(TOPICS)},
-                "description": {"type": ["string", "null"], "maxLength": 256}}},
         "WebhookDeliveryList": list_of("webhook_deliveries", reference("WebhookDelivery")),
         "WebhookSubscriptionHealthList": list_of("webhook_subscriptions", reference("WebhookSubscriptionHealth")),
         "WebhookSubscriptionHealthEnvelope": wrap("webhook_subscription", reference("WebhookSubscriptionHealth")),
@@ -207,6 +124,18 @@ fn webhook_schemas() -> Value {
             "attempts_made": {"type": "array", "items": reference("WebhookAttempt")}}),
             &["callback_url", "body", "attempts_made"])]})),
     })
+}
+
+/// The generator the request bodies' schemas are added to as operations name them: read as
+/// serde reads them (a field with a default is not required).
+pub fn request_generator() -> SchemaGenerator {
+    SchemaSettings::draft2020_12()
+        .for_deserialize()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator()
 }
 
 /// The schemas of the answers' wire types and of every type they use, by schema name.

@@ -6,19 +6,14 @@ use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::v2::cards::{card_id, CardBody};
+use crate::wire::requests::SystemLockRequest;
 use crate::wire::{self, EventBody};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use cardinal_domain::card::SystemLockReason;
 use cardinal_store::*;
-use serde::Deserialize;
 use serde_json::{json, Value};
-
-#[derive(Deserialize)]
-pub struct SystemLockRequest {
-    reason: Option<String>,
-}
 
 fn lock_reason(raw: &str, pointer: Option<&str>) -> ApiResult<SystemLockReason> {
     SystemLockReason::parse(raw).ok_or_else(|| {
@@ -36,8 +31,7 @@ pub async fn add_system_lock(
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<SystemLockRequest>,
 ) -> ApiResult<Json<CardBody>> {
-    let reason_text = body.reason.ok_or_else(|| ApiError::field("required", "/reason", "reason is required"))?;
-    let reason = lock_reason(&reason_text, Some("/reason"))?;
+    let reason = lock_reason(&body.reason, Some("/reason"))?;
     system_change(&state, &raw, SystemChange::AddLock(reason)).await
 }
 

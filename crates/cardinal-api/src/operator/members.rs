@@ -4,8 +4,9 @@
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
-use crate::operator::organizations::{euros, member_plan, text_field, MemberRequest};
+use crate::operator::organizations::{member_plan, text_field};
 use crate::sandbox::seed;
+use crate::wire::requests::{BankAccountRequest, MembershipRequest};
 use crate::wire::{BankAccountBody, MembershipDetail};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -14,14 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cardinal_domain::Cents;
 use cardinal_store::*;
-use serde::Deserialize;
 use serde_json::json;
-
-#[derive(Deserialize)]
-pub struct BankAccountRequest {
-    name: Option<String>,
-    balance: Option<serde_json::Number>,
-}
 
 /// `POST /_operator/organizations/{id}/bank_accounts` `{"name", "balance"?}` → `201
 /// {"bank_account"}`: a euro account with a fresh IBAN, not the main one.
@@ -32,9 +26,8 @@ pub async fn add_bank_account(
     JsonBody(body): JsonBody<BankAccountRequest>,
 ) -> ApiResult<Response> {
     let organization = state.organization_named(&raw).await?;
-    let name = body.name.ok_or_else(|| ApiError::field("required", "/name", "name is required"))?;
-    let name = text_field(&name, "/name", 1, 100)?;
-    let balance = body.balance.map(|b| euros(&b, "/balance")).transpose()?.unwrap_or(Cents::ZERO);
+    let name = text_field(&body.name, "/name", 1, 100)?;
+    let balance = body.balance.map_or(Cents::ZERO, |b| b.0);
     let account = seed::bank_account(organization.id, &name, false, balance, organization.now());
     let parts = OrganizationParts { bank_accounts: vec![account.clone()], ..OrganizationParts::default() };
     if !state.store.extend_organization(organization.id, parts).await? {
@@ -50,7 +43,7 @@ pub async fn add_membership(
     State(state): State<AppState>,
     _: Operator,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody<MemberRequest>,
+    JsonBody(body): JsonBody<MembershipRequest>,
 ) -> ApiResult<Response> {
     let organization = state.organization_named(&raw).await?;
     let plan = member_plan("", body)?;

@@ -6,39 +6,19 @@ use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
 use crate::sandbox::seed::{self, MemberPlan, OrganizationPlan};
+use crate::wire::requests::{MembershipRequest, OrganizationRequest};
 use crate::wire::{self, BankAccountBody, Meta, Time};
 use crate::{AppState, Mode};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use cardinal_domain::{Cents, Role};
+use cardinal_domain::Cents;
 use cardinal_store::*;
 use jiff::tz::TimeZone;
-use serde::Deserialize;
+
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-#[derive(Deserialize, Default)]
-pub struct OrganizationRequest {
-    legal_name: Option<String>,
-    slug: Option<String>,
-    sca_mode: Option<String>,
-    timezone: Option<String>,
-    balance: Option<serde_json::Number>,
-    country: Option<String>,
-    members: Option<Vec<MemberRequest>>,
-    cards: Option<bool>,
-}
-
-#[derive(Deserialize)]
-pub struct MemberRequest {
-    first_name: Option<String>,
-    last_name: Option<String>,
-    role: Option<String>,
-    team: Option<String>,
-    email: Option<String>,
-}
 
 /// `POST /_operator/organizations` (and, in the sandbox, `POST /_sandbox/organizations`).
 pub async fn create(
@@ -117,22 +97,10 @@ fn organization_plan(body: OrganizationRequest, mode: Mode) -> ApiResult<Organiz
     if let Some(name) = body.legal_name {
         plan.legal_name = Some(text_field(&name, "/legal_name", 1, 100)?);
     }
-    if let Some(slug) = body.slug {
-        let ok = (1..=50).contains(&slug.len())
-            && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !ok {
-            return Err(ApiError::field(
-                "invalid",
-                "/slug",
-                "slug must be 1 to 50 lowercase letters, digits or dashes",
-            ));
-        }
-        plan.slug = Some(slug);
-    }
-    if let Some(mode) = body.sca_mode {
-        plan.sca_mode = ScaMode::parse(&mode).ok_or_else(|| {
-            ApiError::field("not_in_list", "/sca_mode", "sca_mode must be one of: required, disabled, not_enrolled")
-        })?;
+    // The schema has checked the slug's and the country's shape and the mode's name.
+    plan.slug = body.slug.or(plan.slug);
+    if let Some(mode) = body.sca_mode.as_deref().and_then(ScaMode::parse) {
+        plan.sca_mode = mode;
     }
     if let Some(tz) = body.timezone {
         TimeZone::get(&tz)
@@ -140,18 +108,10 @@ fn organization_plan(body: OrganizationRequest, mode: Mode) -> ApiResult<Organiz
         plan.timezone = tz;
     }
     if let Some(balance) = body.balance {
-        plan.balance = euros(&balance, "/balance")?;
+        plan.balance = balance.0;
     }
-    if let Some(country) = body.country {
-        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(ApiError::field("invalid", "/country", "country must be an ISO 3166 alpha-2 code such as FR"));
-        }
-        plan.country = country;
-    }
+    plan.country = body.country.unwrap_or(plan.country);
     if let Some(members) = body.members {
-        if members.is_empty() {
-            return Err(ApiError::field("too_short", "/members", "members must list at least one member"));
-        }
         plan.members = members
             .into_iter()
             .enumerate()
@@ -163,19 +123,12 @@ fn organization_plan(body: OrganizationRequest, mode: Mode) -> ApiResult<Organiz
 }
 
 /// A member as a request describes it; error pointers start with `prefix` (`/members/0`).
-pub(crate) fn member_plan(prefix: &str, m: MemberRequest) -> ApiResult<MemberPlan> {
+pub(crate) fn member_plan(prefix: &str, m: MembershipRequest) -> ApiResult<MemberPlan> {
     let pointer = |field: &str| format!("{prefix}/{field}");
-    let required = |value: Option<String>, field: &str| {
-        value.ok_or_else(|| ApiError::field("required", pointer(field), format!("{field} is required")))
-    };
-    let roles = Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-    let role_text = required(m.role, "role")?;
-    let role = Role::parse(&role_text)
-        .ok_or_else(|| ApiError::field("not_in_list", pointer("role"), format!("role must be one of: {roles}")))?;
     Ok(MemberPlan {
-        first_name: text_field(&required(m.first_name, "first_name")?, &pointer("first_name"), 1, 60)?,
-        last_name: text_field(&required(m.last_name, "last_name")?, &pointer("last_name"), 1, 60)?,
-        role,
+        first_name: text_field(&m.first_name, &pointer("first_name"), 1, 60)?,
+        last_name: text_field(&m.last_name, &pointer("last_name"), 1, 60)?,
+        role: m.role,
         team: m.team.map(|t| text_field(&t, &pointer("team"), 1, 60)).transpose()?,
         email: m.email.map(|e| email(&e, &pointer("email"))).transpose()?,
     })
@@ -193,13 +146,6 @@ pub fn text_field(value: &str, pointer: &str, min: usize, max: usize) -> ApiResu
         return Err(ApiError::field("too_long", pointer, format!("{field} must have at most {max} characters")));
     }
     Ok(trimmed.to_owned())
-}
-
-/// A non-negative euro amount with at most two decimals, as cents.
-pub fn euros(number: &serde_json::Number, pointer: &str) -> ApiResult<Cents> {
-    let field = pointer.rsplit('/').next().unwrap_or(pointer);
-    crate::http::fields::euros(&Value::Number(number.clone()))
-        .map_err(|why| ApiError::field("invalid", pointer, format!("{field} {why}")))
 }
 
 /// An address with one `@`, text on both sides and a dot in the domain: what a member's

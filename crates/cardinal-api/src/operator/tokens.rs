@@ -5,6 +5,7 @@ use crate::http::auth::{scope, Operator};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::secrets::{hash_secret, new_token};
+use crate::wire::requests::TokenRequest;
 use crate::wire::Time;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -14,27 +15,16 @@ use axum::Json;
 use cardinal_domain::Role;
 use cardinal_store::*;
 use jiff::Timestamp;
-use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
-
-#[derive(Deserialize)]
-pub struct TokenRequest {
-    membership_id: Option<String>,
-    scopes: Option<Vec<String>>,
-    expires_in: Option<i64>,
-}
 
 pub async fn create_token(
     State(state): State<AppState>,
     _: Operator,
     JsonBody(body): JsonBody<TokenRequest>,
 ) -> ApiResult<Response> {
-    let raw =
-        body.membership_id.ok_or_else(|| ApiError::field("required", "/membership_id", "membership_id is required"))?;
     let unknown = || ApiError::field("invalid", "/membership_id", "no membership has this id");
-    let membership_id = Uuid::parse_str(&raw).map_err(|_| unknown())?;
-    let membership = state.store.membership_by_id(membership_id).await?.ok_or_else(unknown)?;
+    let membership = state.store.membership_by_id(body.membership_id).await?.ok_or_else(unknown)?;
     let scopes = body.scopes.unwrap_or_else(|| scope::ALL.iter().map(|s| s.to_string()).collect());
     if let Some((i, bad)) = scopes.iter().enumerate().find(|(_, s)| !scope::ALL.contains(&s.as_str())) {
         return Err(ApiError::field(
@@ -60,7 +50,7 @@ pub async fn create_token(
         .insert_credential(NewCredential {
             id: crate::ids::random(),
             organization_id: membership.organization_id,
-            membership_id,
+            membership_id: body.membership_id,
             kind: CredentialKind::AccessToken,
             secret_hash: hash_secret(&token),
             scopes: scopes.clone(),

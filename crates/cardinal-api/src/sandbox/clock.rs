@@ -4,21 +4,15 @@ use crate::app::cards::expiry;
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::wire::requests::ClockRequest;
 use crate::wire::Time;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use cardinal_store::*;
 use jiff::Timestamp;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-#[derive(Deserialize)]
-pub struct ClockRequest {
-    advance_by: Option<i64>,
-    set: Option<String>,
-}
 
 /// The most one call may move a clock (100 years): the sum stays far inside what timestamps
 /// can hold.
@@ -53,10 +47,7 @@ pub async fn clock(
                 format!("advance_by must be at most {MAX_ADVANCE_SECONDS} seconds (100 years)"),
             ))
         }
-        (None, Some(text)) => {
-            let at: Timestamp = text.parse().map_err(|_| {
-                ApiError::field("invalid", "/set", "set must be an RFC 3339 timestamp such as 2026-03-01T00:00:00Z")
-            })?;
+        (None, Some(Time(at))) => {
             if at < organization.now_at(real_now) {
                 return Err(ApiError::field(
                     "invalid",

@@ -5,8 +5,8 @@ use crate::app::cards::expiry;
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::fields::Fields;
 use crate::v2::cards::card_id;
+use crate::wire::requests::AuthorizationRequest;
 use crate::wire::webhooks::{outbox_event, TransactionEventData, TRANSACTIONS_TOPIC};
 use crate::wire::{Euros, Time, TransactionBody};
 use crate::AppState;
@@ -15,10 +15,10 @@ use axum::Json;
 use cardinal_domain::authorization::{
     decide, record_approval, record_reversal, Attempt, Channel, Context, MerchantCategory, Windows,
 };
-use cardinal_domain::{Cents, DomainError, FieldIssue};
+use cardinal_domain::{Cents, DomainError};
 use cardinal_store::{OutboxEvent, Transaction, TransactionStatus};
 use jiff::Timestamp;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// What `POST /_sandbox/cards/{id}/authorizations` asks for.
@@ -32,45 +32,26 @@ struct Request {
     at: Option<Timestamp>,
 }
 
-fn read_request(body: &Map<String, Value>) -> ApiResult<Request> {
-    let mut f = Fields::new(body, "");
-    let amount = f.money("amount");
-    if amount == Some(Cents::ZERO) {
-        f.issue("invalid", "amount", "amount must be more than 0");
+/// The request, with what its schema cannot say checked: a merchant name that is not blank.
+fn read_request(body: AuthorizationRequest) -> ApiResult<Request> {
+    let merchant = body.merchant;
+    let name = merchant.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(ApiError::field("invalid", "/merchant/name", "name must not be blank"));
     }
-    let amount = f.required("amount", amount.filter(|a| a.0 > 0));
-    let currency = f.string("currency").unwrap_or_else(|| "EUR".into());
-    if currency != "EUR" {
-        f.issue("not_in_list", "currency", "only EUR is supported");
-    }
-    let channel =
-        f.choice("channel", Channel::parse, || "channel must be one of: chip, contactless, online, atm".into());
-    let channel = f.required("channel", channel);
-    let merchant = f.object("merchant");
-    let merchant = f.required("merchant", merchant).cloned().unwrap_or_default();
-    let mut m = Fields::new(&merchant, "/merchant");
-    let name = m.string("name").map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    let name = m.required("name", name);
-    let category =
-        m.choice("category", MerchantCategory::parse, || "category must be one of the card categories or other".into());
-    let category = m.required("category", category);
-    let country = m.string("country").filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()));
-    if m.has("country") && country.is_none() {
-        m.issue("invalid", "country", "country must be an ISO 3166 alpha-2 code such as FR");
-    }
-    let country = m.required("country", country);
-    let at = f.timestamp("at");
-    let issues: Vec<FieldIssue> =
-        f.issues.into_iter().chain(if merchant.is_empty() { vec![] } else { m.issues }).collect();
-    if !issues.is_empty() {
-        return Err(ApiError::issues(issues));
-    }
-    match (amount, channel, name, category, country) {
-        (Some(amount), Some(channel), Some(merchant_name), Some(category), Some(country)) => {
-            Ok(Request { amount, currency, channel, merchant_name, category, country: country.to_uppercase(), at })
-        }
-        _ => Err(ApiError::internal()),
-    }
+    // The schema lists the categories and channels; these reads cannot fail after it.
+    let category = MerchantCategory::parse(&merchant.category).ok_or_else(|| {
+        ApiError::field("not_in_list", "/merchant/category", "category must be a card category or other")
+    })?;
+    Ok(Request {
+        amount: body.amount.0,
+        currency: body.currency.unwrap_or_else(|| "EUR".into()),
+        channel: body.channel,
+        merchant_name: name,
+        category,
+        country: merchant.country.to_uppercase(),
+        at: body.at.map(|t| t.0),
+    })
 }
 
 /// `POST /_sandbox/cards/{id}/authorizations`.
@@ -78,10 +59,9 @@ pub async fn authorize(
     State(state): State<AppState>,
     _: Operator,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<AuthorizationRequest>,
 ) -> ApiResult<Json<Value>> {
-    let object = body.as_object().ok_or_else(|| ApiError::field("invalid", "", "the body must be a JSON object"))?;
-    let request = read_request(object)?;
+    let request = read_request(body)?;
     let id = card_id(&raw)?;
     let card = state.store.card_by_id(id).await?.ok_or_else(|| ApiError::not_found("card"))?;
     let organization =

@@ -4,10 +4,11 @@
 
 use crate::http::auth::{scope, Principal};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::fields::Fields;
+use crate::http::fields::Issues;
 use crate::http::params::Params;
 use crate::secrets::new_token;
 use crate::webhooks::address::callback_problem;
+use crate::wire::requests::{SubscriptionRequest, SubscriptionUpdate};
 use crate::wire::{Meta, Time};
 use crate::AppState;
 use axum::body::Bytes;
@@ -21,24 +22,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// Every topic Qonto lists; only [`TOPICS_SENT`] are ever delivered.
-pub const TOPICS: [&str; 15] = [
-    "v1/transactions",
-    "v1/accounts",
-    "v1/organizations",
-    "v1/memberships",
-    "v1/consent-revocations",
-    "v1/cards",
-    "v1/payment-links",
-    "v1/payment-links-connections",
-    "v1/beneficiaries",
-    "v1/client-invoices",
-    "v1/terminal-payments",
-    "v1/clients",
-    "v1/products",
-    "v1/sepa-direct-debit-collections",
-    "v1/sepa-direct-debit-mandates",
-];
+pub use crate::wire::webhooks::TOPICS;
 
 /// A subscription as Qonto shows it; `secret` only in the create answer.
 #[derive(Serialize, schemars::JsonSchema)]
@@ -97,52 +81,32 @@ fn permitted(principal: &Principal, types: &[String]) -> ApiResult<()> {
     Ok(())
 }
 
-/// Reads a create body (`creating`: URL and types required, a secret may be given) or an
-/// update body (every field optional, at least one).
+/// Reads a create body (URL and types required, a secret may be given) or an update body
+/// (every field optional, at least one), and checks the address where it will be dialled.
 async fn read_body(state: &AppState, body: &Bytes, creating: bool) -> ApiResult<Requested> {
-    let json: Value = crate::http::body::parse(body)?;
-    let object = json.as_object().ok_or_else(|| ApiError::field("invalid", "", "the body must be a JSON object"))?;
-    let mut f = Fields::new(object, "");
-    let mut callback_url = f.string("callback_url");
-    if let Some(url) = callback_url.as_deref() {
+    let requested = if creating {
+        let (body, _) = crate::http::body::read::<SubscriptionRequest>(body)?;
+        Requested {
+            callback_url: Some(body.callback_url),
+            types: Some(body.types),
+            description: body.description.map(Some),
+            secret: body.secret,
+        }
+    } else {
+        let (body, _) = crate::http::body::read::<SubscriptionUpdate>(body)?;
+        Requested { callback_url: body.callback_url, types: body.types, description: body.description, secret: None }
+    };
+    let mut f = Issues::at("");
+    if !creating && requested.callback_url.is_none() && requested.types.is_none() && requested.description.is_none() {
+        f.add("required", "callback_url", "give callback_url, types or description");
+    }
+    if let Some(url) = requested.callback_url.as_deref() {
         if let Some(problem) = callback_problem(url, &state.webhooks.addresses, state.resolver.as_ref()).await {
-            f.issue("invalid", "callback_url", problem);
-            callback_url = None;
+            f.add("invalid", "callback_url", problem);
         }
     }
-    let mut types = f.strings("types");
-    if let Some(problem) = types.as_deref().and_then(types_problem) {
-        f.issue("invalid", "types", problem);
-        types = None;
-    }
-    let description = match object.get("description") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(_) => Some(f.string("description")),
-    };
-    if description.as_ref().and_then(Option::as_ref).is_some_and(|d| d.chars().count() > 256) {
-        f.issue("too_long", "description", "description must have at most 256 characters");
-    }
-    let secret = if creating { f.string("secret") } else { None };
-    if secret.as_ref().is_some_and(|s| !(32..=128).contains(&s.chars().count())) {
-        f.issue("invalid", "secret", "secret must have 32 to 128 characters");
-    }
-    if creating {
-        f.required("callback_url", callback_url.as_ref());
-        f.required("types", types.as_ref());
-    } else if !["callback_url", "types", "description"].iter().any(|name| object.contains_key(*name)) {
-        f.issue("required", "callback_url", "give callback_url, types or description");
-    }
     f.finish()?;
-    Ok(Requested { callback_url, types, description, secret })
-}
-
-fn types_problem(types: &[String]) -> Option<String> {
-    if types.is_empty() {
-        return Some("types must list at least one event type".into());
-    }
-    let unknown: Vec<&str> = types.iter().map(String::as_str).filter(|t| !TOPICS.contains(t)).collect();
-    (!unknown.is_empty()).then(|| format!("unknown event types {unknown:?}; Qonto's are {}", TOPICS.join(", ")))
+    Ok(requested)
 }
 
 /// Errors of these routes are flat, as Qonto shows them.

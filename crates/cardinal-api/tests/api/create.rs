@@ -140,8 +140,8 @@ async fn creation_rules_point_at_the_field() {
         (with(json!({"organization_id": uuid::Uuid::new_v4()})), "invalid", "/card/organization_id"),
         (with(json!({"card_design": "metal.sand.gold.2024"})), "not_in_list", "/card/card_design"),
         (with(json!({"nickname": "x".repeat(41)})), "too_long", "/card/nickname"),
-        (with(json!({"active_days": [8]})), "not_in_list", "/card/active_days"),
-        (with(json!({"categories": ["casino"]})), "not_in_list", "/card/categories"),
+        (with(json!({"active_days": [8]})), "not_in_list", "/card/active_days/0"),
+        (with(json!({"categories": ["casino"]})), "not_in_list", "/card/categories/0"),
         (with(json!({"type_of_print": "embossed"})), "invalid", "/card/type_of_print"),
     ] {
         let r = app.post("/v2/cards", &org.token(Owner), body.clone()).await;

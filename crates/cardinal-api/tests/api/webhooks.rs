@@ -381,7 +381,8 @@ async fn bad_subscriptions_are_refused() {
     }
     let r = post(org.token(Owner), json!({"callback_url": "https://a.example/", "types": ["v1/nothing"]})).await;
     r.assert_status(422);
-    assert_eq!(r.body["code"], "invalid");
+    assert_eq!(r.body["code"], "not_in_list", "an unknown topic is refused like every value off a list");
+    assert_eq!(r.body["source"]["pointer"], "/types/0");
     post(org.token(Owner), json!({"callback_url": "https://a.example/", "types": []})).await.assert_status(422);
     post(org.token(Owner), json!({"callback_url": "https://a.example/"})).await.assert_status(422);
     let short_secret = json!({"callback_url": "https://a.example/", "types": ["v1/cards"], "secret": "short"});

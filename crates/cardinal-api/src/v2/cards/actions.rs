@@ -2,17 +2,18 @@
 //! and the settings updates (`PATCH limits|nickname|options|restrictions`, spec §3.5). Each
 //! handler declares its action and reads its body; [`crate::v2::cards::change`] does the rest.
 
+use crate::http::body::{JsonBody, JsonBodyWithRaw};
 use crate::http::error::ApiResult;
-use crate::http::fields::{wrapped, Fields};
+use crate::http::fields::Issues;
 use crate::v2::cards::change::{perform, settings, transition, CardCall};
 use crate::v2::cards::CardBody;
+use crate::wire::requests::{LimitFields, LimitsUpdate, NicknameUpdate, OptionsUpdate, RestrictionsUpdate};
+use crate::wire::Limit;
 use crate::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use cardinal_domain::card::CardOptions;
 use cardinal_domain::{rules, Card, CardAction, Cents, Transition};
-use serde_json::Value;
 
 /// `PUT /v2/cards/{id}/<action>`: the lifecycle actions. Unlock's SCA is the route table's.
 macro_rules! lifecycle_handler {
@@ -45,22 +46,24 @@ pub struct LimitsPatch {
     payment_lifespan: Option<Cents>,
 }
 
-impl LimitsPatch {
-    /// Reads the limit fields of a create or update body.
-    pub fn read(f: &mut Fields) -> LimitsPatch {
+impl From<&LimitFields> for LimitsPatch {
+    fn from(given: &LimitFields) -> LimitsPatch {
+        let cents = |limit: Option<Limit>| limit.map(|l| l.0);
         LimitsPatch {
-            atm_monthly: f.limit("atm_monthly_limit"),
-            atm_daily: f.limit("atm_daily_limit"),
-            atm_daily_option: f.boolean("atm_daily_limit_option"),
-            payment_monthly: f.limit("payment_monthly_limit"),
-            payment_daily: f.limit("payment_daily_limit"),
-            payment_daily_option: f.boolean("payment_daily_limit_option"),
-            payment_transaction: f.limit("payment_transaction_limit"),
-            payment_transaction_option: f.boolean("payment_transaction_limit_option"),
-            payment_lifespan: f.limit("payment_lifespan_limit"),
+            atm_monthly: cents(given.atm_monthly_limit),
+            atm_daily: cents(given.atm_daily_limit),
+            atm_daily_option: given.atm_daily_limit_option,
+            payment_monthly: cents(given.payment_monthly_limit),
+            payment_daily: cents(given.payment_daily_limit),
+            payment_daily_option: given.payment_daily_limit_option,
+            payment_transaction: cents(given.payment_transaction_limit),
+            payment_transaction_option: given.payment_transaction_limit_option,
+            payment_lifespan: cents(given.payment_lifespan_limit),
         }
     }
+}
 
+impl LimitsPatch {
     pub fn payment_monthly(&self) -> Option<Cents> {
         self.payment_monthly
     }
@@ -83,55 +86,61 @@ impl LimitsPatch {
     }
 }
 
-/// Parses `{"card": {...}}`, collecting every field issue, with `read`.
-fn card_body<T>(body: &Value, read: impl FnOnce(&mut Fields) -> T) -> ApiResult<T> {
-    let mut f = Fields::new(wrapped(body, "card")?, "/card");
-    let parsed = read(&mut f);
-    f.finish()?;
-    Ok(parsed)
-}
-
 /// `PATCH /v2/cards/{id}/limits` — owners and admins, with SCA; checked on the resulting card.
-pub async fn limits(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
-    let json = crate::http::body::parse::<Value>(&body)?;
-    let patch = card_body(&json, LimitsPatch::read)?;
+pub async fn limits(
+    State(state): State<AppState>,
+    call: CardCall,
+    request: JsonBodyWithRaw<LimitsUpdate>,
+) -> ApiResult<Json<CardBody>> {
+    let patch = LimitsPatch::from(&request.body.card);
     let action = CardAction::UpdateLimits;
-    perform(&state, call, action, Some(&json), settings(action, move |card| patch.apply(card))).await
+    perform(&state, call, action, Some(&request.json), settings(action, move |card| patch.apply(card))).await
 }
 
 /// `PATCH /v2/cards/{id}/nickname`.
-pub async fn nickname(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
-    let nickname = card_body(&crate::http::body::parse::<Value>(&body)?, |f| {
-        let raw = f.string("nickname");
-        let raw = f.required("nickname", raw)?;
-        rules::check_nickname(&raw).map_err(|issue| f.push_card_issue(issue)).ok()
-    })?
-    .unwrap_or_default();
+pub async fn nickname(
+    State(state): State<AppState>,
+    call: CardCall,
+    JsonBody(request): JsonBody<NicknameUpdate>,
+) -> ApiResult<Json<CardBody>> {
+    let mut f = Issues::at("/card");
+    let nickname = f.check(rules::check_nickname(&request.card.nickname));
+    f.finish()?;
+    let nickname = nickname.unwrap_or_default();
     let action = CardAction::UpdateNickname;
     perform(&state, call, action, None, settings(action, move |card| card.nickname = nickname.clone())).await
 }
 
 /// `PATCH /v2/cards/{id}/options` — all four options are required (Qonto).
-pub async fn options(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
-    let [atm, nfc, online, foreign] = card_body(&crate::http::body::parse::<Value>(&body)?, |f| {
-        ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| {
-            let value = f.boolean(name);
-            f.required(name, value).unwrap_or_default()
-        })
-    })?;
-    let options = CardOptions { atm, nfc, online, foreign };
+pub async fn options(
+    State(state): State<AppState>,
+    call: CardCall,
+    JsonBody(request): JsonBody<OptionsUpdate>,
+) -> ApiResult<Json<CardBody>> {
+    let given = request.card;
+    let options = CardOptions {
+        atm: given.atm_option,
+        nfc: given.nfc_option,
+        online: given.online_option,
+        foreign: given.foreign_option,
+    };
     let action = CardAction::UpdateOptions;
     perform(&state, call, action, None, settings(action, move |card| card.options = options)).await
 }
 
 /// `PATCH /v2/cards/{id}/restrictions` — `active_days` and/or `categories`.
-pub async fn restrictions(State(state): State<AppState>, call: CardCall, body: Bytes) -> ApiResult<Json<CardBody>> {
-    let (days, categories) = card_body(&crate::http::body::parse::<Value>(&body)?, |f| {
-        if !f.has("active_days") && !f.has("categories") {
-            f.issue("required", "active_days", "give active_days, categories, or both");
-        }
-        read_restrictions(f)
-    })?;
+pub async fn restrictions(
+    State(state): State<AppState>,
+    call: CardCall,
+    JsonBody(request): JsonBody<RestrictionsUpdate>,
+) -> ApiResult<Json<CardBody>> {
+    let given = request.card;
+    let mut f = Issues::at("/card");
+    if given.active_days.is_none() && given.categories.is_none() {
+        f.add("required", "active_days", "give active_days, categories, or both");
+    }
+    let (days, categories) = read_restrictions(&mut f, given.active_days, given.categories);
+    f.finish()?;
     let action = CardAction::UpdateRestrictions;
     perform(
         &state,
@@ -150,11 +159,13 @@ pub async fn restrictions(State(state): State<AppState>, call: CardCall, body: B
     .await
 }
 
-/// The restriction fields of a create or update body, validated.
-pub fn read_restrictions(f: &mut Fields) -> (Option<Vec<i8>>, Option<Vec<cardinal_domain::Category>>) {
-    let days =
-        f.integers("active_days").and_then(|d| rules::check_active_days(&d).map_err(|i| f.push_card_issue(i)).ok());
-    let categories =
-        f.strings("categories").and_then(|c| rules::check_categories(&c).map_err(|i| f.push_card_issue(i)).ok());
+/// The restriction fields of a create or update body, normalized by the card rules.
+pub fn read_restrictions(
+    f: &mut Issues,
+    days: Option<Vec<i64>>,
+    categories: Option<Vec<String>>,
+) -> (Option<Vec<i8>>, Option<Vec<cardinal_domain::Category>>) {
+    let days = days.and_then(|d| f.check(rules::check_active_days(&d)));
+    let categories = categories.and_then(|c| f.check(rules::check_categories(&c)));
     (days, categories)
 }

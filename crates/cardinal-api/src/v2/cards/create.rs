@@ -2,14 +2,16 @@
 //! SCA, then issue — PAN, CVV and expiry generated, the PAN sealed before it reaches the store.
 
 use crate::http::auth::Principal;
+use crate::http::body::JsonBodyWithRaw;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::fields::{wrapped, Fields};
+use crate::http::fields::Issues;
 use crate::issuing::audit::audit_event;
 use crate::issuing::events::{card_event, card_outbox};
 use crate::issuing::issue;
 use crate::v2::cards::actions::{read_restrictions, LimitsPatch};
 use crate::v2::cards::{render, CardBody};
 use crate::v2::sca::ScaStep;
+use crate::wire::requests::{AddressFields, BulkCreateRequest, CardFields, CreateCardRequest, OptionalOptions};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -19,10 +21,8 @@ use cardinal_domain::{catalog, rules, CardAction, CardLevel, Category, Cents, Fi
 use cardinal_store::{AuditEvent, NewCard};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
-
-const BULK_MAX: usize = 50;
 
 /// A create request that passed the shape checks; references are resolved later.
 struct CardRequest {
@@ -36,137 +36,95 @@ struct CardRequest {
     active_days: Option<Vec<i8>>,
     categories: Option<Vec<Category>>,
     limits: LimitsPatch,
-    options: [Option<bool>; 4],
+    options: OptionalOptions,
     ship_to_business: bool,
     address: Option<Address>,
     type_of_print: Option<TypeOfPrint>,
     pre_expires_at: Option<Timestamp>,
 }
 
-fn read_request(f: &mut Fields, principal: &Principal) -> Option<CardRequest> {
-    if let Some(org) = f.string("organization_id") {
+fn read_request(fields: CardFields, f: &mut Issues, principal: &Principal) -> CardRequest {
+    if let Some(org) = &fields.organization_id {
         let o = &principal.organization;
-        if org != o.id.to_string() && org != o.slug {
-            f.issue("invalid", "organization_id", "organization_id must be your organization's id or slug");
+        if *org != o.id.to_string() && *org != o.slug {
+            f.add("invalid", "organization_id", "organization_id must be your organization's id or slug");
         }
     }
-    let level = f.choice("card_level", CardLevel::parse, || {
-        let known: Vec<&str> = CardLevel::ALL.iter().map(|l| l.as_str()).collect();
-        format!("card_level must be one of: {}", known.join(", "))
+    let level = fields.card_level;
+    let nickname = fields.nickname.and_then(|n| f.check(rules::check_nickname(&n)));
+    let (active_days, categories) = read_restrictions(f, fields.active_days, fields.categories);
+    let card_design = fields.card_design.and_then(|code| match catalog::find(level, &code) {
+        Some(design) => Some(design.code),
+        None => {
+            let offered: Vec<&str> = catalog::designs_of(level).map(|d| d.code).collect();
+            let detail = format!("card_design for {level} must be one of: {}", offered.join(", "));
+            f.add("not_in_list", "card_design", detail);
+            None
+        }
     });
-    let level = f.required("card_level", level);
-    let holder_id = f.uuid("holder_id");
-    let holder_id = f.required("holder_id", holder_id);
-    let bank_account_id = f.uuid("bank_account_id");
-    let bank_account_id = f.required("bank_account_id", bank_account_id);
-    let initiator_id = f.uuid("initiator_id");
-    let nickname = f.string("nickname").and_then(|n| rules::check_nickname(&n).map_err(|i| f.push_card_issue(i)).ok());
-    let (active_days, categories) = read_restrictions(f);
-    let limits = LimitsPatch::read(f);
-    let options = ["atm_option", "nfc_option", "online_option", "foreign_option"].map(|name| f.boolean(name));
-    let ship_to_business = f.boolean("ship_to_business").unwrap_or(false);
-    let address = f.object("address").and_then(|a| read_address(f, a));
-    let type_of_print =
-        f.choice("type_of_print", TypeOfPrint::parse, || "type_of_print must be print or embossed".into());
-    let pre_expires_at = f.timestamp("pre_expires_at");
-    let design = f.string("card_design");
-    let level = level?;
-    let card_design = match design {
-        Some(code) => match catalog::find(level, &code) {
-            Some(d) => Some(d.code),
-            None => {
-                let offered: Vec<&str> = catalog::designs_of(level).map(|d| d.code).collect();
-                f.issue(
-                    "not_in_list",
-                    "card_design",
-                    format!("card_design for {level} must be one of: {}", offered.join(", ")),
-                );
-                None
-            }
-        },
-        None => None,
-    };
-    level_requirements(f, level, ship_to_business, address.is_some(), type_of_print, pre_expires_at);
-    Some(CardRequest {
+    let address = fields.address.and_then(|a| read_address(f, a));
+    let request = CardRequest {
         pointer: f.prefix().to_owned(),
-        holder_id: holder_id?,
-        bank_account_id: bank_account_id?,
+        holder_id: fields.holder_id,
+        bank_account_id: fields.bank_account_id,
         level,
-        initiator_id,
+        initiator_id: fields.initiator_id,
         nickname,
         card_design,
         active_days,
         categories,
-        limits,
-        options,
-        ship_to_business,
+        limits: LimitsPatch::from(&fields.limits),
+        options: fields.options,
+        ship_to_business: fields.ship_to_business.unwrap_or(false),
         address,
-        type_of_print,
-        pre_expires_at,
-    })
+        type_of_print: fields.type_of_print,
+        pre_expires_at: fields.pre_expires_at.map(|t| t.0),
+    };
+    level_requirements(f, &request, fields.limits.payment_lifespan_limit.is_some());
+    request
 }
 
 /// The per-level requirements of spec §3.2's table.
-fn level_requirements(
-    f: &mut Fields,
-    level: CardLevel,
-    ship_to_business: bool,
-    has_address: bool,
-    type_of_print: Option<TypeOfPrint>,
-    pre_expires_at: Option<Timestamp>,
-) {
-    if level == CardLevel::Flash {
-        for name in ["payment_lifespan_limit", "pre_expires_at"] {
-            if !f.has(name) {
-                f.required::<()>(name, None);
-            }
+fn level_requirements(f: &mut Issues, r: &CardRequest, has_lifespan_limit: bool) {
+    if r.level == CardLevel::Flash {
+        if !has_lifespan_limit {
+            f.add("required", "payment_lifespan_limit", "payment_lifespan_limit is required");
+        }
+        if r.pre_expires_at.is_none() {
+            f.add("required", "pre_expires_at", "pre_expires_at is required");
         }
     }
-    if level.is_physical() && !ship_to_business && !has_address && !f.has("address") {
-        f.issue("required", "address", "address is required unless ship_to_business is true");
+    if r.level.is_physical() && !r.ship_to_business && r.address.is_none() && !f.has_issue("address") {
+        f.add("required", "address", "address is required unless ship_to_business is true");
     }
-    if type_of_print.is_some() && level != CardLevel::Plus {
-        f.issue("invalid", "type_of_print", "type_of_print only applies to plus cards");
+    if r.type_of_print.is_some() && r.level != CardLevel::Plus {
+        f.add("invalid", "type_of_print", "type_of_print only applies to plus cards");
     }
-    if pre_expires_at.is_some() && level != CardLevel::Flash {
-        f.issue("invalid", "pre_expires_at", "pre_expires_at only applies to flash cards");
+    if r.pre_expires_at.is_some() && r.level != CardLevel::Flash {
+        f.add("invalid", "pre_expires_at", "pre_expires_at only applies to flash cards");
     }
 }
 
-fn read_address(f: &mut Fields, object: &Map<String, Value>) -> Option<Address> {
-    let mut a = Fields::new(object, f.pointer("address"));
-    let mut text = |name: &str, max: usize| {
-        let value = a.string(name);
-        match value.as_deref().map(str::trim) {
-            Some(v) if !v.is_empty() && v.chars().count() <= max => Some(v.to_owned()),
-            Some(_) => {
-                a.issue("invalid", name, format!("{name} must have 1 to {max} characters"));
-                None
-            }
-            None => a.required(name, None),
+/// An address with its lines trimmed; a required line that is only spaces is refused.
+fn read_address(f: &mut Issues, a: AddressFields) -> Option<Address> {
+    let mut required = |name: &str, value: String| {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            f.add("invalid", &format!("address/{name}"), format!("{name} must not be blank"));
+            return None;
         }
+        Some(trimmed.to_owned())
     };
-    let first_line = text("first_line", 100);
-    let zipcode = text("zipcode", 20);
-    let city = text("city", 100);
-    let country = text("country", 2);
-    let mut optional = |name: &str, max: usize| {
-        let value = a.string(name)?;
-        let value = value.trim();
-        if value.chars().count() > max {
-            a.issue("too_long", name, format!("{name} must have at most {max} characters"));
-        }
-        (!value.is_empty()).then(|| value.to_owned())
-    };
-    let contact_name = optional("contact_name", 100);
-    let second_line = optional("second_line", 100);
-    let third_line = optional("third_line", 100);
-    f.issues.extend(a.issues);
+    let first_line = required("first_line", a.first_line);
+    let zipcode = required("zipcode", a.zipcode);
+    let city = required("city", a.city);
+    let country = required("country", a.country);
+    let optional = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     Some(Address {
-        contact_name,
+        contact_name: optional(a.contact_name),
         first_line: first_line?,
-        second_line,
-        third_line,
+        second_line: optional(a.second_line),
+        third_line: optional(a.third_line),
         zipcode: zipcode?,
         city: city?,
         country: country?.to_uppercase(),
@@ -223,13 +181,12 @@ async fn build(
         card.pre_expires_at = r.pre_expires_at;
     }
     r.limits.apply(&mut card);
-    let [atm, nfc, online, foreign] = r.options;
-    let defaults = card.options;
+    let (given, defaults) = (r.options, card.options);
     card.options = CardOptions {
-        atm: atm.unwrap_or(defaults.atm),
-        nfc: nfc.unwrap_or(defaults.nfc),
-        online: online.unwrap_or(defaults.online),
-        foreign: foreign.unwrap_or(defaults.foreign),
+        atm: given.atm_option.unwrap_or(defaults.atm),
+        nfc: given.nfc_option.unwrap_or(defaults.nfc),
+        online: given.online_option.unwrap_or(defaults.online),
+        foreign: given.foreign_option.unwrap_or(defaults.foreign),
     };
     card.nickname = r.nickname.unwrap_or(card.nickname);
     card.card_design = r.card_design.map(str::to_owned).unwrap_or(card.card_design);
@@ -258,18 +215,13 @@ fn require_creator(principal: &Principal) -> ApiResult<()> {
 }
 
 /// Validates every item and builds the cards; all or nothing.
-async fn prepare(
-    state: &AppState,
-    principal: &Principal,
-    items: Vec<(&Map<String, Value>, String)>,
-) -> ApiResult<Vec<NewCard>> {
+async fn prepare(state: &AppState, principal: &Principal, items: Vec<(CardFields, String)>) -> ApiResult<Vec<NewCard>> {
     let mut issues = Vec::new();
     let mut requests = Vec::new();
-    for (object, pointer) in items {
-        let mut f = Fields::new(object, pointer);
-        let request = read_request(&mut f, principal);
-        issues.append(&mut f.issues);
-        requests.extend(request);
+    for (fields, pointer) in items {
+        let mut f = Issues::at(pointer);
+        requests.push(read_request(fields, &mut f, principal));
+        issues.append(&mut f.list);
     }
     let mut cards = Vec::new();
     for request in requests {
@@ -333,13 +285,11 @@ pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
     sca: ScaStep,
-    body: axum::body::Bytes,
+    request: JsonBodyWithRaw<CreateCardRequest>,
 ) -> ApiResult<Json<CardBody>> {
     require_creator(&principal)?;
-    let json: Value = crate::http::body::parse(&body)?;
-    let item = wrapped(&json, "card")?;
-    let cards = prepare(&state, &principal, vec![(item, "/card".to_owned())]).await?;
-    sca.pass(&state, &principal, Some(&json)).await?;
+    let cards = prepare(&state, &principal, vec![(request.body.card, "/card".to_owned())]).await?;
+    sca.pass(&state, &principal, Some(&request.json)).await?;
     let mut created = insert(&state, &principal, cards).await?;
     created.pop().map(Json).ok_or_else(ApiError::internal)
 }
@@ -356,28 +306,11 @@ pub async fn bulk(
     State(state): State<AppState>,
     principal: Principal,
     sca: ScaStep,
-    body: axum::body::Bytes,
+    request: JsonBodyWithRaw<BulkCreateRequest>,
 ) -> ApiResult<Json<BulkBody>> {
     require_creator(&principal)?;
-    let json: Value = crate::http::body::parse(&body)?;
-    let list = json.get("cards").and_then(Value::as_array).ok_or_else(|| {
-        ApiError::field("required", "/cards", "the body must be {\"cards\": [{\"card\": {...}}, ...]}")
-    })?;
-    if list.is_empty() || list.len() > BULK_MAX {
-        let code = if list.is_empty() { "too_short" } else { "too_long" };
-        return Err(ApiError::field(code, "/cards", format!("cards must hold 1 to {BULK_MAX} items")));
-    }
-    let mut items = Vec::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
-        match (item.get("card").and_then(Value::as_object), item.as_object()) {
-            (Some(inner), _) => items.push((inner, format!("/cards/{i}/card"))),
-            (None, Some(bare)) => items.push((bare, format!("/cards/{i}"))),
-            (None, None) => {
-                return Err(ApiError::field("invalid", format!("/cards/{i}"), "each item must be an object"))
-            }
-        }
-    }
+    let items = request.body.cards.into_iter().enumerate().map(|(i, item)| item.fields(i)).collect();
     let cards = prepare(&state, &principal, items).await?;
-    sca.pass(&state, &principal, Some(&json)).await?;
+    sca.pass(&state, &principal, Some(&request.json)).await?;
     Ok(Json(BulkBody { cards: insert(&state, &principal, cards).await? }))
 }

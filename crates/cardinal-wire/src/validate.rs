@@ -1,0 +1,408 @@
+//! Checking a request body against the JSON Schema derived from its type, before serde reads
+//! it: every problem is reported at once, each with the JSON pointer of its field and one of
+//! Qonto's error codes (`required`, `invalid`, `not_in_list`, `too_short`, `too_long`).
+//!
+//! The same schema is the one the OpenAPI document shows, so the document and the parser
+//! cannot disagree. The validator knows the keywords the derived schemas use ([`KEYWORDS`]);
+//! a test walks every request schema and fails on any other, so a constraint can never be
+//! documented without being enforced.
+
+use jiff::Timestamp;
+use schemars::generate::SchemaSettings;
+use schemars::JsonSchema;
+use serde_json::{Map, Value};
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// One problem of a body: where, which of Qonto's codes, and a sentence for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub pointer: String,
+    pub code: &'static str,
+    pub detail: String,
+}
+
+/// The keywords [`violations`] enforces.
+pub const KEYWORDS: &[&str] = &[
+    "type",
+    "enum",
+    "const",
+    "properties",
+    "required",
+    "items",
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "multipleOf",
+    "anyOf",
+    "oneOf",
+    "additionalProperties",
+];
+
+/// Keywords that describe and constrain nothing.
+pub const ANNOTATIONS: &[&str] = &["description", "title", "default", "examples", "deprecated", "x-unit", "$schema"];
+
+/// The schema of `T` as requests are checked against it: every subschema inlined, so it
+/// stands alone. Built once per type.
+pub fn schema_of<T: JsonSchema + 'static>() -> &'static Value {
+    static SCHEMAS: OnceLock<Mutex<HashMap<TypeId, &'static Value>>> = OnceLock::new();
+    let mut schemas = SCHEMAS.get_or_init(Default::default).lock().unwrap_or_else(|poison| poison.into_inner());
+    schemas.entry(TypeId::of::<T>()).or_insert_with(|| {
+        let generator = SchemaSettings::draft2020_12()
+            .for_deserialize()
+            .with(|s| {
+                s.inline_subschemas = true;
+                s.meta_schema = None;
+            })
+            .into_generator();
+        Box::leak(Box::new(generator.into_root_schema_for::<T>().to_value()))
+    })
+}
+
+/// Every problem of `value` against `schema`, in the order of the schema's fields.
+pub fn violations(schema: &Value, value: &Value) -> Vec<Violation> {
+    let mut found = Vec::new();
+    check(schema, value, "", &mut found);
+    found
+}
+
+fn check(schema: &Value, value: &Value, pointer: &str, found: &mut Vec<Violation>) {
+    let Some(schema) = schema.as_object() else { return };
+    if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
+        if let Some(best) = closest_branch(branches, value, pointer) {
+            found.extend(best);
+        }
+    }
+    if !type_matches(schema, value) {
+        found.push(wrong_type(schema, pointer));
+        return;
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+        if !allowed.contains(value) {
+            found.push(not_in_list(allowed, pointer));
+            return;
+        }
+    }
+    if let Some(constant) = schema.get("const") {
+        if constant != value {
+            found.push(not_in_list(std::slice::from_ref(constant), pointer));
+            return;
+        }
+    }
+    match value {
+        Value::Object(object) => check_object(schema, object, pointer, found),
+        Value::Array(items) => check_array(schema, items, pointer, found),
+        Value::String(text) => check_string(schema, text, pointer, found),
+        Value::Number(_) => check_number(schema, value, pointer, found),
+        _ => {}
+    }
+}
+
+/// Of the branches of an `anyOf`, none if one fits; else the problems of the one that fits
+/// best: one whose own shape fits (no wrong type, no missing field at this level), then the
+/// one with the fewest problems.
+fn closest_branch(branches: &[Value], value: &Value, pointer: &str) -> Option<Vec<Violation>> {
+    let mut tried: Vec<Vec<Violation>> = Vec::new();
+    for branch in branches {
+        let problems = violations_at(branch, value, pointer);
+        if problems.is_empty() {
+            return None;
+        }
+        tried.push(problems);
+    }
+    let shape_misfits = |problems: &Vec<Violation>| {
+        problems
+            .iter()
+            .filter(|v| v.pointer == pointer || parent(&v.pointer) == pointer && v.code == "required")
+            .count()
+    };
+    tried.into_iter().min_by_key(|problems| (shape_misfits(problems), problems.len()))
+}
+
+fn violations_at(schema: &Value, value: &Value, pointer: &str) -> Vec<Violation> {
+    let mut found = Vec::new();
+    check(schema, value, pointer, &mut found);
+    found
+}
+
+fn parent(pointer: &str) -> &str {
+    pointer.rsplit_once('/').map_or("", |(parent, _)| parent)
+}
+
+fn check_object(schema: &Map<String, Value>, object: &Map<String, Value>, pointer: &str, found: &mut Vec<Violation>) {
+    let required = schema.get("required").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    for name in required.iter().filter_map(Value::as_str) {
+        if !object.contains_key(name) {
+            let at = format!("{pointer}/{}", escape(name));
+            found.push(Violation { detail: format!("{name} is required"), pointer: at, code: "required" });
+        }
+    }
+    let properties = schema.get("properties").and_then(Value::as_object);
+    for (name, field) in object {
+        let at = format!("{pointer}/{}", escape(name));
+        match properties.and_then(|p| p.get(name)) {
+            Some(property) => check(property, field, &at, found),
+            None => {
+                if let Some(extra) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+                    check(extra, field, &at, found);
+                } else if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+                    found.push(Violation {
+                        detail: format!("{name} is not a known field"),
+                        pointer: at,
+                        code: "invalid",
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn check_array(schema: &Map<String, Value>, items: &[Value], pointer: &str, found: &mut Vec<Violation>) {
+    let name = field_name(pointer);
+    if let Some(min) = schema.get("minItems").and_then(Value::as_u64).filter(|min| (items.len() as u64) < *min) {
+        found.push(Violation {
+            detail: format!("{name} must hold at least {min} items"),
+            pointer: pointer.into(),
+            code: "too_short",
+        });
+    }
+    if let Some(max) = schema.get("maxItems").and_then(Value::as_u64).filter(|max| items.len() as u64 > *max) {
+        found.push(Violation {
+            detail: format!("{name} must hold at most {max} items"),
+            pointer: pointer.into(),
+            code: "too_long",
+        });
+    }
+    if let Some(item) = schema.get("items") {
+        for (i, value) in items.iter().enumerate() {
+            check(item, value, &format!("{pointer}/{i}"), found);
+        }
+    }
+}
+
+fn check_string(schema: &Map<String, Value>, text: &str, pointer: &str, found: &mut Vec<Violation>) {
+    let name = field_name(pointer);
+    let length = text.chars().count() as u64;
+    let mut problem = |code, detail: String| found.push(Violation { pointer: pointer.into(), code, detail });
+    if let Some(min) = schema.get("minLength").and_then(Value::as_u64).filter(|min| length < *min) {
+        problem("too_short", format!("{name} must have at least {min} characters"));
+    } else if let Some(max) = schema.get("maxLength").and_then(Value::as_u64).filter(|max| length > *max) {
+        problem("too_long", format!("{name} must have at most {max} characters"));
+    } else if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+        if !pattern_matches(pattern, text) {
+            problem("invalid", format!("{name} must match {pattern}"));
+        }
+    }
+    match schema.get("format").and_then(Value::as_str) {
+        Some("uuid") if uuid::Uuid::try_parse(text).is_err() => {
+            problem("invalid", format!("{name} must be a valid id"))
+        }
+        Some("date-time") if text.parse::<Timestamp>().is_err() => {
+            problem("invalid", format!("{name} must be an RFC 3339 timestamp such as 2025-01-31T23:59:59Z"))
+        }
+        _ => {}
+    }
+}
+
+/// Patterns are compiled once each; a pattern that does not compile matches nothing, and the
+/// test over every request schema compiles them all.
+fn pattern_matches(pattern: &str, text: &str) -> bool {
+    static PATTERNS: OnceLock<Mutex<HashMap<String, Option<regex_lite::Regex>>>> = OnceLock::new();
+    let mut patterns = PATTERNS.get_or_init(Default::default).lock().unwrap_or_else(|poison| poison.into_inner());
+    let compiled = patterns.entry(pattern.to_owned()).or_insert_with(|| regex_lite::Regex::new(pattern).ok());
+    compiled.as_ref().is_some_and(|regex| regex.is_match(text))
+}
+
+fn check_number(schema: &Map<String, Value>, value: &Value, pointer: &str, found: &mut Vec<Violation>) {
+    let name = field_name(pointer);
+    let number = value.as_f64().unwrap_or(f64::NAN);
+    let bound = |keyword: &str| schema.get(keyword).and_then(Value::as_f64);
+    let detail = if let Some(min) = bound("minimum").filter(|min| number < *min) {
+        if min == 0.0 {
+            format!("{name} must not be negative")
+        } else {
+            format!("{name} must be at least {min}")
+        }
+    } else if let Some(min) = bound("exclusiveMinimum").filter(|min| number <= *min) {
+        format!("{name} must be more than {min}")
+    } else if let Some(max) = bound("maximum").filter(|max| number > *max) {
+        format!("{name} must be at most {max}")
+    } else if let Some(step) = bound("multipleOf").filter(|step| !is_multiple(number, *step)) {
+        if step == 0.01 {
+            format!("{name} must have at most two decimals")
+        } else {
+            format!("{name} must be a multiple of {step}")
+        }
+    } else {
+        return;
+    };
+    found.push(Violation { pointer: pointer.into(), code: "invalid", detail });
+}
+/// Whether `number` is a whole number of `step`s, as its decimal text reads (0.1 is ten
+/// 0.01s, though not in binary); an amount so small it rounds to zero is not.
+fn is_multiple(number: f64, step: f64) -> bool {
+    let steps = number / step;
+    (steps - steps.round()).abs() <= 1e-6 * steps.abs().max(1.0) && !(steps.round() == 0.0 && number != 0.0)
+}
+
+fn type_matches(schema: &Map<String, Value>, value: &Value) -> bool {
+    let Some(expected) = schema.get("type") else { return true };
+    let names: Vec<&str> = match expected {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => return true,
+    };
+    names.iter().any(|name| match *name {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "number" => value.is_number(),
+        // JSON Schema's integers are mathematical: 1000.0 is one.
+        "integer" => {
+            value.as_i64().is_some() || value.as_u64().is_some() || value.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
+        _ => false,
+    })
+}
+
+fn wrong_type(schema: &Map<String, Value>, pointer: &str) -> Violation {
+    let name = field_name(pointer);
+    let names: Vec<&str> = match schema.get("type") {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).filter(|n| *n != "null").collect(),
+        _ => vec![],
+    };
+    let unit = schema.get("x-unit").and_then(Value::as_str);
+    let described: Vec<String> = names
+        .iter()
+        .map(|kind| match (*kind, unit) {
+            ("integer", Some(unit)) => format!("a whole number of {unit}"),
+            ("integer", None) => "a whole number".into(),
+            ("boolean", _) => "true or false".into(),
+            ("object", _) => "an object".into(),
+            ("array", _) => "an array".into(),
+            ("string", _) if schema.get("format").and_then(Value::as_str) == Some("uuid") => "a valid id".into(),
+            ("null", _) => "null".into(),
+            (other, _) => format!("a {other}"),
+        })
+        .collect();
+    Violation { pointer: pointer.into(), code: "invalid", detail: format!("{name} must be {}", described.join(" or ")) }
+}
+
+fn not_in_list(allowed: &[Value], pointer: &str) -> Violation {
+    let listed: Vec<String> = allowed.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect();
+    let name = field_name(pointer);
+    Violation {
+        pointer: pointer.into(),
+        code: "not_in_list",
+        detail: format!("{name} must be one of: {}", listed.join(", ")),
+    }
+}
+
+/// What a field is called in a sentence: its name, or `cards[3]` for an item of a list.
+fn field_name(pointer: &str) -> String {
+    let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+    if last.is_empty() {
+        return "the body".into();
+    }
+    if last.bytes().all(|b| b.is_ascii_digit()) {
+        return format!("{}[{last}]", field_name(parent));
+    }
+    last.replace("~1", "/").replace("~0", "~")
+}
+
+/// A name as a JSON pointer segment (RFC 6901).
+fn escape(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+/// Every keyword a schema uses, with where, for the test that they are all enforced.
+pub fn keywords(schema: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    collect_keywords(schema, &mut found);
+    found
+}
+
+fn collect_keywords(schema: &Value, found: &mut Vec<String>) {
+    let Some(object) = schema.as_object() else { return };
+    for (keyword, value) in object {
+        found.push(keyword.clone());
+        match keyword.as_str() {
+            "properties" => {
+                value.as_object().into_iter().flat_map(|p| p.values()).for_each(|s| collect_keywords(s, found))
+            }
+            "items" | "additionalProperties" => collect_keywords(value, found),
+            "anyOf" | "oneOf" => value.as_array().into_iter().flatten().for_each(|s| collect_keywords(s, found)),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn codes(schema: Value, value: Value) -> Vec<(String, &'static str)> {
+        violations(&schema, &value).into_iter().map(|v| (v.pointer, v.code)).collect()
+    }
+
+    #[test]
+    fn every_problem_is_found_with_its_pointer() {
+        let schema = json!({"type": "object", "required": ["a", "b"], "properties": {
+            "a": {"type": "string", "format": "uuid"}, "b": {"type": "integer", "minimum": 0},
+            "c": {"type": "array", "maxItems": 1, "items": {"enum": ["x"]}},
+            "d": {"type": ["string", "null"], "maxLength": 2}}});
+        let found = codes(schema.clone(), json!({"a": "nope", "c": ["x", "y"], "d": "abc"}));
+        assert_eq!(
+            found,
+            [
+                ("/b".into(), "required"),
+                ("/a".into(), "invalid"),
+                ("/c".into(), "too_long"),
+                ("/c/1".into(), "not_in_list"),
+                ("/d".into(), "too_long"),
+            ]
+        );
+        assert!(codes(schema, json!({"a": uuid::Uuid::nil(), "b": 1000.0, "d": null})).is_empty(), "1000.0 is whole");
+    }
+
+    #[test]
+    fn amounts_have_at_most_two_decimals() {
+        let money = json!({"type": "number", "minimum": 0, "multipleOf": 0.01});
+        for fine in [json!(0), json!(12.55), json!(0.1), json!(40000.01), json!(1e9)] {
+            assert!(violations(&money, &fine).is_empty(), "{fine}");
+        }
+        for bad in [json!(12.555), json!(1e-308), json!(-1), json!("12")] {
+            assert_eq!(violations(&money, &bad).len(), 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_closest_branch_is_reported() {
+        let item =
+            json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "format": "uuid"}}});
+        let either = json!({"anyOf": [{"type": "object", "required": ["card"], "properties": {"card": item}}, item]});
+        assert_eq!(codes(either.clone(), json!({"card": {"id": "x"}})), [("/card/id".into(), "invalid")]);
+        assert_eq!(codes(either.clone(), json!({"id": "x"})), [("/id".into(), "invalid")]);
+        assert!(codes(either, json!({"id": uuid::Uuid::nil()})).is_empty());
+    }
+
+    #[test]
+    fn patterns_and_names() {
+        let reason = json!({"type": "string", "pattern": "^[a-z0-9_]{1,64}$"});
+        assert!(violations(&reason, &json!("fraud_suspicion")).is_empty());
+        assert_eq!(violations(&reason, &json!("Fraud!"))[0].code, "invalid");
+        assert_eq!(field_name("/cards/3"), "cards[3]");
+        assert_eq!(field_name("/a~1b"), "a/b");
+    }
+}
