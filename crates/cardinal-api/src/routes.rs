@@ -4,9 +4,11 @@
 use crate::http::{auth::scope, health};
 use crate::operator::{self, cards as operator_cards, members, organizations, tokens};
 use crate::sandbox::{clock, payments, reset};
+use crate::v2::cards::CardBody;
 use crate::v2::cards::{self, actions, create, data_view};
 use crate::v2::sca::ScaAction;
 use crate::v2::{assets, iban_certificate, organization, sca, transactions, webhook_subscriptions};
+use crate::wire::answers::*;
 use crate::wire::requests::*;
 use crate::AppState;
 use axum::routing::MethodRouter;
@@ -14,6 +16,11 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 /// A type's schema in the document: a `$ref` to its component, added on first use.
 pub type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
+
+/// The schema of answer type `T`: the type the handler serializes.
+pub fn answer<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
 
 /// The schema of request body type `T`: the one [`crate::http::body::JsonBody`] checks
 /// bodies against, so the document and the parser cannot disagree.
@@ -70,10 +77,12 @@ impl Served {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Reply {
-    /// A JSON body of the named schema, with this status.
-    Json(u16, &'static str),
+    /// A JSON body of this type (see [`answer`]), with this status.
+    Json(u16, SchemaOf),
+    /// A JSON body of a schema still written by hand in `openapi/schemas.rs`, by name.
+    Written(u16, &'static str),
     NoContent,
     Html,
     Svg,
@@ -157,7 +166,7 @@ impl Operation {
             sca: None,
             query: &[],
             request: None,
-            reply: Reply::Json(200, "CardEnvelope"),
+            reply: Reply::Json(200, answer::<CardBody>),
             alias: None,
         }
     }
@@ -284,17 +293,17 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
     use scope::*;
     vec![
         operation!(get "/v2/cards" => cards::list; Qonto, "listCards", "List the cards the caller may see",
-            scope = Some(CARD_READ), query = CARD_LIST_QUERY, reply = Reply::Json(200, "CardList")),
+            scope = Some(CARD_READ), query = CARD_LIST_QUERY, reply = Reply::Written(200, "CardList")),
         operation!(post "/v2/cards" => create::create; Qonto, "createCard", "Create a card (owners and admins)",
             scope = Some(CARD_WRITE), sca = Some(ScaAction::CreateCard), request = Some(body::<CreateCardRequest>)),
         operation!(post "/v2/cards/bulk" => create::bulk; Qonto, "bulkCreateCards", "Create 1 to 50 cards, all or nothing",
-            scope = Some(CARD_WRITE), sca = Some(ScaAction::BulkCreateCards), request = Some(body::<BulkCreateRequest>), reply = Reply::Json(200, "BulkCards")),
+            scope = Some(CARD_WRITE), sca = Some(ScaAction::BulkCreateCards), request = Some(body::<BulkCreateRequest>), reply = Reply::Json(200, answer::<create::BulkBody>)),
         operation!(get "/v2/cards/appearances" => cards::appearances; Qonto, "listCardAppearances", "Card designs per level",
-            scope = Some(CARD_READ), reply = Reply::Json(200, "Appearances")),
+            scope = Some(CARD_READ), reply = Reply::Written(200, "Appearances")),
         operation!(get "/v2/cards/{id}" => cards::show; Qonto, "getCard", "Show a card", scope = Some(CARD_READ)),
         operation!(get "/v2/cards/{id}/data_view" => data_view::link; Qonto, "getCardDataView",
             "A single-use, five-minute link to a page showing the card number", scope = Some(CARD_READ),
-            reply = Reply::Json(200, "DataViewLink")),
+            reply = Reply::Json(200, answer::<DataViewLink>)),
         operation!(put "/v2/cards/{id}/lock" => actions::lock; Qonto, "lockCard", "Lock a card", scope = Some(CARD_WRITE)),
         operation!(put "/v2/cards/{id}/unlock" => actions::unlock; Qonto, "unlockCard",
             "Lift the user lock (owners and admins); system locks stay", scope = Some(CARD_WRITE), sca = Some(ScaAction::Unlock)),
@@ -313,72 +322,72 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(patch "/v2/cards/{id}/restrictions" => actions::restrictions; Qonto, "updateCardRestrictions",
             "Restrict active days and merchant categories", scope = Some(CARD_WRITE), request = Some(body::<RestrictionsUpdate>)),
         operation!(get "/v2/sca_sessions/{token}" => sca::show; Qonto, "getScaSession", "Poll an SCA session",
-            reply = Reply::Json(200, "ScaSession")),
+            reply = Reply::Json(200, answer::<ScaSession>)),
         operation!(get "/v2/organization" => organization::organization; Qonto, "getOrganization",
             "The caller's organization and its bank accounts", scope = Some(ORGANIZATION_READ),
-            reply = Reply::Json(200, "OrganizationEnvelope")),
+            reply = Reply::Json(200, answer::<OrganizationEnvelope>)),
         operation!(get "/v2/bank_accounts" => organization::bank_accounts; Qonto, "listBankAccounts", "List bank accounts",
-            scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, "BankAccountList")),
+            scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, answer::<BankAccountList>)),
         operation!(get "/v2/bank_accounts/{id}" => organization::bank_account; Qonto, "getBankAccount", "Show a bank account",
-            scope = Some(ORGANIZATION_READ), reply = Reply::Json(200, "BankAccountEnvelope")),
+            scope = Some(ORGANIZATION_READ), reply = Reply::Json(200, answer::<BankAccountEnvelope>)),
         operation!(get "/v2/bank_accounts/{id}/iban_certificate" => iban_certificate::download; Qonto,
             "downloadIbanCertificate", "The account's IBAN certificate (PDF)", scope = Some(ORGANIZATION_READ),
             query = IBAN_CERTIFICATE_QUERY,
             reply = Reply::Pdf),
         operation!(get "/v2/memberships" => organization::memberships; Qonto, "listMemberships", "List the organization's members",
-            scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, "MembershipList")),
+            scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, answer::<MembershipList>)),
         operation!(get "/v2/membership" => organization::membership; Qonto, "getMembership", "The caller's membership",
-            scope = Some(MEMBERSHIP_READ), reply = Reply::Json(200, "MembershipEnvelope")),
+            scope = Some(MEMBERSHIP_READ), reply = Reply::Json(200, answer::<MembershipEnvelope>)),
         operation!(get "/v2/transactions" => transactions::list; Qonto, "listTransactions",
             "Transactions of one bank account (bank_account_id or iban required)", scope = Some(ORGANIZATION_READ),
-            query = TRANSACTION_QUERY, reply = Reply::Json(200, "TransactionList")),
+            query = TRANSACTION_QUERY, reply = Reply::Written(200, "TransactionList")),
         operation!(get "/v2/transactions/{id}" => transactions::show; Qonto, "getTransaction", "Show a transaction",
-            scope = Some(ORGANIZATION_READ), query = TRANSACTION_SHOW_QUERY, reply = Reply::Json(200, "TransactionEnvelope")),
+            scope = Some(ORGANIZATION_READ), query = TRANSACTION_SHOW_QUERY, reply = Reply::Written(200, "TransactionEnvelope")),
         operation!(get "/v2/webhook_subscriptions" => webhook_subscriptions::list; Qonto, "listWebhookSubscriptions",
             "The caller's webhook subscriptions", scope = Some(WEBHOOK), query = &PAGINATION,
-            reply = Reply::Json(200, "WebhookSubscriptionList")),
+            reply = Reply::Written(200, "WebhookSubscriptionList")),
         operation!(post "/v2/webhook_subscriptions" => webhook_subscriptions::create; Qonto, "createWebhookSubscription",
             "Subscribe a callback URL to event types (owners and admins); the secret is shown once",
             scope = Some(WEBHOOK), request = Some(body::<SubscriptionRequest>),
-            reply = Reply::Json(201, "WebhookSubscriptionWithSecret")),
+            reply = Reply::Written(201, "WebhookSubscriptionWithSecret")),
         operation!(get "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::show; Qonto, "getWebhookSubscription",
-            "Show a webhook subscription", scope = Some(WEBHOOK), reply = Reply::Json(200, "WebhookSubscription")),
+            "Show a webhook subscription", scope = Some(WEBHOOK), reply = Reply::Json(200, answer::<webhook_subscriptions::SubscriptionBody>)),
         operation!(put "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::replace; Qonto,
             "updateWebhookSubscription", "Replace a subscription's URL, types and description", scope = Some(WEBHOOK),
-            request = Some(body::<SubscriptionUpdate>), reply = Reply::Json(200, "WebhookSubscription")),
+            request = Some(body::<SubscriptionUpdate>), reply = Reply::Json(200, answer::<webhook_subscriptions::SubscriptionBody>)),
         operation!(delete "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::delete; Qonto,
             "deleteWebhookSubscription", "Delete a webhook subscription", scope = Some(WEBHOOK), reply = Reply::NoContent),
         operation!(get "/v2/mocked_sca_sessions/{token}" => sca::mocked_show; MockedSca, "getMockedScaSession",
-            "Sandbox: see an SCA session", reply = Reply::Json(200, "ScaSession")),
+            "Sandbox: see an SCA session", reply = Reply::Json(200, answer::<ScaSession>)),
         operation!(post "/v2/mocked_sca_sessions/{token}/{decision}" => sca::mocked_decide; MockedSca, "decideMockedScaSession",
-            "Sandbox: allow or deny an SCA session as the member would", reply = Reply::Json(200, "Message")),
+            "Sandbox: allow or deny an SCA session as the member would", reply = Reply::Json(200, answer::<Message>)),
         operation!(get "/_operator/organizations" => organizations::list; Operator, "listOrganizations",
             "Every organization, oldest first", query = &PAGINATION, alias = Some("/_sandbox/organizations"),
-            reply = Reply::Json(200, "OrganizationList")),
+            reply = Reply::Written(200, "OrganizationList")),
         operation!(post "/_operator/organizations" => organizations::create; Operator, "createOrganization",
             "Create an organization with members and their tokens (and, in the sandbox, demo cards)",
             request = Some(body::<OrganizationRequest>), alias = Some("/_sandbox/organizations"),
-            reply = Reply::Json(201, "SandboxOrganization")),
+            reply = Reply::Written(201, "SandboxOrganization")),
         operation!(get "/_operator/organizations/{id}" => organizations::show; Operator, "getOrganizationDetails",
             "An organization with its bank accounts, teams and member count",
-            reply = Reply::Json(200, "OperatorOrganization")),
+            reply = Reply::Written(200, "OperatorOrganization")),
         operation!(delete "/_operator/organizations/{id}" => organizations::delete; Operator, "deleteOrganization",
             "Remove an organization and everything in it", alias = Some("/_sandbox/organizations/{id}"),
             reply = Reply::NoContent),
         operation!(post "/_operator/organizations/{id}/bank_accounts" => members::add_bank_account; Operator,
             "addBankAccount", "Open another bank account for the organization",
-            request = Some(body::<BankAccountRequest>), reply = Reply::Json(201, "BankAccountEnvelope")),
+            request = Some(body::<BankAccountRequest>), reply = Reply::Json(201, answer::<BankAccountEnvelope>)),
         operation!(post "/_operator/organizations/{id}/memberships" => members::add_membership; Operator,
             "addMembership", "Add a member with a role (and a team, made if new)",
-            request = Some(body::<MembershipRequest>), reply = Reply::Json(201, "MembershipEnvelope")),
+            request = Some(body::<MembershipRequest>), reply = Reply::Json(201, answer::<MembershipEnvelope>)),
         operation!(post "/_operator/organizations/{id}/api_key" => tokens::issue_api_key; Operator, "issueApiKey",
             "Issue the organization's API key (the previous one stops working); the secret is shown once",
-            reply = Reply::Json(201, "ApiKey")),
+            reply = Reply::Written(201, "ApiKey")),
         operation!(delete "/_operator/organizations/{id}/api_key" => tokens::revoke_api_key; Operator, "revokeApiKey",
             "Revoke the organization's API key", reply = Reply::NoContent),
         operation!(post "/_operator/tokens" => tokens::create_token; Operator, "createAccessToken",
             "Issue an access token for a member", request = Some(body::<TokenRequest>), alias = Some("/_sandbox/tokens"),
-            reply = Reply::Json(201, "AccessToken")),
+            reply = Reply::Written(201, "AccessToken")),
         operation!(delete "/_operator/tokens/{token}" => tokens::revoke_token; Operator, "revokeAccessToken",
             "Revoke an access token", alias = Some("/_sandbox/tokens/{token}"), reply = Reply::NoContent),
         operation!(post "/_operator/cards/{id}/system_locks" => operator_cards::add_system_lock; Operator, "addSystemLock",
@@ -390,47 +399,47 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             "Activate a pending physical card", alias = Some("/_sandbox/cards/{id}/activate")),
         operation!(get "/_operator/cards/{id}/events" => operator_cards::events; Operator, "listCardEvents",
             "A card's audit events, oldest first", alias = Some("/_sandbox/cards/{id}/events"),
-            reply = Reply::Json(200, "Events")),
+            reply = Reply::Json(200, answer::<Events>)),
         operation!(get "/_operator/organizations/{id}/webhook_deliveries" => operator::webhooks::list; Operator,
             "listWebhookDeliveries", "An organization's webhook deliveries, newest first", query = DELIVERY_QUERY,
             alias = Some("/_sandbox/organizations/{id}/webhook_deliveries"),
-            reply = Reply::Json(200, "WebhookDeliveryList")),
+            reply = Reply::Written(200, "WebhookDeliveryList")),
         operation!(get "/_operator/organizations/{id}/webhook_subscriptions" => operator::webhooks::subscriptions;
             Operator, "listOrganizationWebhookSubscriptions",
             "Every webhook subscription of an organization, with its receiver's health (active, slowed, disabled)",
             query = &PAGINATION, alias = Some("/_sandbox/organizations/{id}/webhook_subscriptions"),
-            reply = Reply::Json(200, "WebhookSubscriptionHealthList")),
+            reply = Reply::Written(200, "WebhookSubscriptionHealthList")),
         operation!(post "/_operator/organizations/{id}/webhook_subscriptions/{subscription}/enable" =>
             operator::webhooks::enable; Operator, "enableWebhookSubscription",
             "Make a slowed or disabled webhook subscription active again",
             alias = Some("/_sandbox/organizations/{id}/webhook_subscriptions/{subscription}/enable"),
-            reply = Reply::Json(200, "WebhookSubscriptionHealthEnvelope")),
+            reply = Reply::Written(200, "WebhookSubscriptionHealthEnvelope")),
         operation!(get "/_operator/webhook_deliveries/{id}" => operator::webhooks::show; Operator, "getWebhookDelivery",
             "A delivery: the exact body sent and every attempt", alias = Some("/_sandbox/webhook_deliveries/{id}"),
-            reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
+            reply = Reply::Written(200, "WebhookDeliveryEnvelope")),
         operation!(post "/_operator/webhook_deliveries/{id}/retry" => operator::webhooks::retry; Operator,
             "retryWebhookDelivery", "Attempt a delivery now, whatever its state",
-            alias = Some("/_sandbox/webhook_deliveries/{id}/retry"), reply = Reply::Json(200, "WebhookDeliveryEnvelope")),
+            alias = Some("/_sandbox/webhook_deliveries/{id}/retry"), reply = Reply::Written(200, "WebhookDeliveryEnvelope")),
         operation!(post "/_sandbox/organizations/{id}/clock" => clock::clock; Control, "moveOrganizationClock",
-            "Move an organization's clock forward", request = Some(body::<ClockRequest>), reply = Reply::Json(200, "Clock")),
+            "Move an organization's clock forward", request = Some(body::<ClockRequest>), reply = Reply::Json(200, answer::<Clock>)),
         operation!(post "/_sandbox/organizations/{id}/reset" => reset::reset; Control, "resetOrganization",
             "Bring a sandbox organization back to how it was seeded: cards, transactions, balances, clock (members and tokens stay)",
-            reply = Reply::Json(200, "Reset")),
+            reply = Reply::Written(200, "Reset")),
         operation!(post "/_sandbox/cards/{id}/authorizations" => payments::authorize; Control, "simulateAuthorization",
             "Simulate a card payment at a merchant: approved or declined, as the card's settings decide",
-            request = Some(body::<AuthorizationRequest>), reply = Reply::Json(200, "Authorization")),
+            request = Some(body::<AuthorizationRequest>), reply = Reply::Written(200, "Authorization")),
         operation!(post "/_sandbox/transactions/{id}/settle" => payments::settle; Control, "settleTransaction",
-            "Settle a pending transaction", reply = Reply::Json(200, "TransactionEnvelope")),
+            "Settle a pending transaction", reply = Reply::Written(200, "TransactionEnvelope")),
         operation!(post "/_sandbox/transactions/{id}/reverse" => payments::reverse; Control, "reverseTransaction",
-            "Reverse a pending transaction", reply = Reply::Json(200, "TransactionEnvelope")),
+            "Reverse a pending transaction", reply = Reply::Written(200, "TransactionEnvelope")),
         operation!(get "/card_data/{token}" => data_view::page; Public, "showCardData",
             "The card-details page a data-view link opens (once)", reply = Reply::Html),
         operation!(get "/assets/cards/{design}/{file}" => assets::card_image; Public, "getCardImage",
             "A card design's image", reply = Reply::Svg),
-        operation!(get "/healthz" => health::healthz; Public, "healthz", "Alive", reply = Reply::Json(200, "Status")),
+        operation!(get "/healthz" => health::healthz; Public, "healthz", "Alive", reply = Reply::Json(200, answer::<Status>)),
         operation!(get "/readyz" => health::readyz; Public, "readyz", "Ready: the database answers",
-            reply = Reply::Json(200, "Status")),
+            reply = Reply::Json(200, answer::<Status>)),
         operation!(get "/openapi.json" => health::openapi_document; Public, "openapi", "This document",
-            reply = Reply::Json(200, "OpenApiDocument")),
+            reply = Reply::Written(200, "OpenApiDocument")),
     ]
 }

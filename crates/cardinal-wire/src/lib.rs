@@ -4,6 +4,7 @@
 //!
 //! One module per resource; numbers, times, pages and links are here, shared by all.
 
+pub mod answers;
 mod card;
 mod events;
 mod organization;

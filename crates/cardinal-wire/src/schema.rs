@@ -108,3 +108,7 @@ pub fn merchant_category(_: &mut SchemaGenerator) -> Schema {
 pub fn nullable_sca_mode(_: &mut SchemaGenerator) -> Schema {
     nullable(one_of(ScaMode::ALL.iter().map(|m| m.as_str())))
 }
+
+pub fn sca_result(_: &mut SchemaGenerator) -> Schema {
+    one_of(["waiting", "allow", "deny"])
+}

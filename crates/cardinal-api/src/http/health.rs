@@ -1,18 +1,19 @@
 //! `/healthz` (the process answers), `/readyz` (and so does its database) and `/openapi.json`.
 
 use crate::http::error::ApiResult;
+use crate::wire::answers::Status;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+pub async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
 }
 
-pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Status>> {
     state.store.is_empty().await?;
-    Ok(Json(json!({"status": "ready"})))
+    Ok(Json(Status { status: "ready" }))
 }
 
 /// `GET /openapi.json`: the document the router built of the routes it serves (the route

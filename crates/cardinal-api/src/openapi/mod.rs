@@ -3,6 +3,7 @@
 
 use crate::http::auth::scope;
 use crate::routes::{Operation, ParamKind, Reply, Served, Surface};
+use schemars::SchemaGenerator;
 use schemas::{enumeration, reference};
 use serde_json::{json, Map, Value};
 
@@ -11,17 +12,17 @@ mod schemas;
 /// The document of the route table `operations` for a server serving `served` reachable at
 /// `public_url`.
 pub fn document(operations: &[Operation], served: Served, public_url: &str) -> Value {
-    let mut requests = schemas::request_generator();
+    let (mut requests, mut answers) = (schemas::request_generator(), schemas::answer_generator());
     let mut paths = Map::new();
     for op in operations {
         if !served.surface(op.surface) {
             continue;
         }
         let item = paths.entry(op.path).or_insert_with(|| json!({}));
-        item[op.method] = operation(op, &mut requests);
+        item[op.method] = operation(op, &mut requests, &mut answers);
         // The former sandbox path of an operator route: the same operation, deprecated.
         if let Some(alias) = op.alias.filter(|_| served.aliases()) {
-            let mut old = operation(op, &mut requests);
+            let mut old = operation(op, &mut requests, &mut answers);
             old["operationId"] = json!(format!("{}SandboxAlias", op.operation_id));
             old["deprecated"] = json!(true);
             old["description"] = json!(format!(
@@ -41,11 +42,11 @@ pub fn document(operations: &[Operation], served: Served, public_url: &str) -> V
         },
         "servers": [{"url": public_url}],
         "paths": paths,
-        "components": {"schemas": schemas::all(requests), "securitySchemes": security_schemes()},
+        "components": {"schemas": schemas::all(requests, answers), "securitySchemes": security_schemes()},
     })
 }
 
-fn operation(op: &Operation, requests: &mut schemars::SchemaGenerator) -> Value {
+fn operation(op: &Operation, requests: &mut SchemaGenerator, answers: &mut SchemaGenerator) -> Value {
     let mut parameters: Vec<Value> = path_parameters(op.path)
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": path_schema(op, name)}))
         .collect();
@@ -66,7 +67,7 @@ fn operation(op: &Operation, requests: &mut schemars::SchemaGenerator) -> Value 
         "operationId": op.operation_id,
         "summary": op.summary,
         "tags": [tag(op.surface)],
-        "responses": responses(op),
+        "responses": responses(op, answers),
     });
     if !parameters.is_empty() {
         value["parameters"] = Value::Array(parameters);
@@ -139,10 +140,13 @@ fn tag(surface: Surface) -> &'static str {
     }
 }
 
-fn responses(op: &Operation) -> Value {
+fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
     let mut responses = Map::new();
     let (status, content) = match op.reply {
-        Reply::Json(status, schema) => (status, Some(json!({"application/json": {"schema": reference(schema)}}))),
+        Reply::Json(status, schema) => {
+            (status, Some(json!({"application/json": {"schema": schema(answers).to_value()}})))
+        }
+        Reply::Written(status, name) => (status, Some(json!({"application/json": {"schema": reference(name)}}))),
         Reply::NoContent => (204, None),
         Reply::Html => (200, Some(json!({"text/html": {"schema": {"type": "string"}}}))),
         Reply::Svg => (200, Some(json!({"image/svg+xml": {"schema": {"type": "string"}}}))),
@@ -154,7 +158,7 @@ fn responses(op: &Operation) -> Value {
     }
     responses.insert(status.to_string(), success);
     let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": reference("Error")}}});
-    if op.reply == Reply::Html {
+    if matches!(op.reply, Reply::Html) {
         responses.insert("410".into(), json!({"description": "The link was used or has expired", "content": {"text/html": {"schema": {"type": "string"}}}}));
     }
     if matches!(op.surface, Surface::Qonto | Surface::Operator | Surface::Control) {

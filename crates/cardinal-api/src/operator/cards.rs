@@ -6,6 +6,7 @@ use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::v2::cards::{card_id, CardBody};
+use crate::wire::answers::Events;
 use crate::wire::requests::SystemLockRequest;
 use crate::wire::{self, EventBody};
 use crate::AppState;
@@ -13,7 +14,6 @@ use axum::extract::{Path, State};
 use axum::Json;
 use cardinal_domain::card::SystemLockReason;
 use cardinal_store::*;
-use serde_json::{json, Value};
 
 fn lock_reason(raw: &str, pointer: Option<&str>) -> ApiResult<SystemLockReason> {
     SystemLockReason::parse(raw).ok_or_else(|| {
@@ -72,9 +72,9 @@ async fn card_and_organization(state: &AppState, raw: &str) -> ApiResult<(Stored
     Ok((card, organization))
 }
 
-pub async fn events(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn events(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Events>> {
     let (card, organization) = card_and_organization(&state, &raw).await?;
     let events = state.store.card_events(organization.id, card.card.id).await?;
     let events: Vec<EventBody> = events.iter().map(EventBody::from).collect();
-    Ok(Json(json!({"events": events})))
+    Ok(Json(Events { events }))
 }

@@ -6,6 +6,7 @@ use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::operator::organizations::{member_plan, text_field};
 use crate::sandbox::seed;
+use crate::wire::answers::{BankAccountEnvelope, MembershipEnvelope};
 use crate::wire::requests::{BankAccountRequest, MembershipRequest};
 use crate::wire::{BankAccountBody, MembershipDetail};
 use crate::AppState;
@@ -15,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cardinal_domain::Cents;
 use cardinal_store::*;
-use serde_json::json;
 
 /// `POST /_operator/organizations/{id}/bank_accounts` `{"name", "balance"?}` → `201
 /// {"bank_account"}`: a euro account with a fresh IBAN, not the main one.
@@ -33,7 +33,8 @@ pub async fn add_bank_account(
     if !state.store.extend_organization(organization.id, parts).await? {
         return Err(ApiError::not_found("organization"));
     }
-    Ok((StatusCode::CREATED, Json(json!({"bank_account": BankAccountBody::from(&account)}))).into_response())
+    Ok((StatusCode::CREATED, Json(BankAccountEnvelope { bank_account: BankAccountBody::from(&account) }))
+        .into_response())
 }
 
 /// `POST /_operator/organizations/{id}/memberships` `{"first_name", "last_name", "role",
@@ -69,5 +70,6 @@ pub async fn add_membership(
         }
         Err(other) => return Err(other.into()),
     }
-    Ok((StatusCode::CREATED, Json(json!({"membership": MembershipDetail::from(&membership)}))).into_response())
+    Ok((StatusCode::CREATED, Json(MembershipEnvelope { membership: MembershipDetail::from(&membership) }))
+        .into_response())
 }

@@ -4,6 +4,7 @@ use crate::app::cards::expiry;
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::wire::answers::Clock;
 use crate::wire::requests::ClockRequest;
 use crate::wire::Time;
 use crate::AppState;
@@ -11,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use cardinal_store::*;
 use jiff::Timestamp;
-use serde_json::{json, Value};
+
 use uuid::Uuid;
 
 /// The most one call may move a clock (100 years): the sum stays far inside what timestamps
@@ -25,7 +26,7 @@ pub async fn clock(
     _: Operator,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<ClockRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Clock>> {
     let not_found = || ApiError::not_found("organization");
     let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
     let organization = state.store.organization(id).await?.ok_or_else(not_found)?;
@@ -63,5 +64,5 @@ pub async fn clock(
     let now = updated.now_at(real_now);
     // The cards this move expired announce it now (cards.expired), not at their next read.
     let expired = expiry::sweep(&state.app, id, &crate::http::trace::origin(now)).await?;
-    Ok(Json(json!({"now": Time(now), "cards_expired": expired})))
+    Ok(Json(Clock { now: Time(now), cards_expired: expired }))
 }

@@ -8,6 +8,7 @@ use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::state::AppState;
 use crate::secrets::{hash_secret, new_token};
+use crate::wire::answers::{Message, ScaSession as ScaSessionView};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -178,12 +179,12 @@ async fn redeemable(
 }
 
 /// The session as clients poll it.
-async fn session_view(state: &AppState, token: &str) -> ApiResult<(ScaSession, Value)> {
+async fn session_view(state: &AppState, token: &str) -> ApiResult<(ScaSession, ScaSessionView)> {
     let session =
         state.store.sca_session(&hash_secret(token)).await?.ok_or_else(|| ApiError::not_found("SCA session"))?;
     let organization =
         state.store.organization(session.organization_id).await?.ok_or_else(|| ApiError::not_found("SCA session"))?;
-    let view = json!({"result": session.result_at(organization.now()).as_str(), "canceled_at": null});
+    let view = ScaSessionView { result: session.result_at(organization.now()).as_str(), canceled_at: None };
     Ok((session, view))
 }
 
@@ -192,7 +193,7 @@ pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
     Path(token): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ScaSessionView>> {
     let (session, view) = session_view(&state, &token).await?;
     if session.organization_id != principal.organization.id {
         return Err(ApiError::not_found("SCA session"));
@@ -201,7 +202,7 @@ pub async fn show(
 }
 
 /// `GET /v2/mocked_sca_sessions/{token}` (sandbox): the token itself is the credential.
-pub async fn mocked_show(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn mocked_show(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<ScaSessionView>> {
     Ok(Json(session_view(&state, &token).await?.1))
 }
 
@@ -209,7 +210,7 @@ pub async fn mocked_show(State(state): State<AppState>, Path(token): Path<String
 pub async fn mocked_decide(
     State(state): State<AppState>,
     Path((token, decision)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Message>> {
     let result = match decision.as_str() {
         "allow" => ScaResult::Allow,
         "deny" => ScaResult::Deny,
@@ -220,5 +221,5 @@ pub async fn mocked_decide(
         .decide_sca_session(&hash_secret(&token), result)
         .await?
         .ok_or_else(|| ApiError::not_found("SCA session"))?;
-    Ok(Json(json!({"message": "Success"})))
+    Ok(Json(Message { message: "Success" }))
 }

@@ -6,6 +6,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::issuing::audit::audit_event;
 use crate::secrets::{hash_secret, new_token};
 use crate::v2::cards::{card_for, CardId};
+use crate::wire::answers::DataViewLink;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -14,7 +15,7 @@ use axum::Json;
 use cardinal_domain::CardAction;
 use cardinal_store::{Actor, ActorKind, DataViewToken};
 use jiff::SignedDuration;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const LIFETIME: SignedDuration = SignedDuration::from_mins(5);
 pub const PAGE_PATH: &str = "/card_data";
@@ -25,7 +26,7 @@ pub async fn link(
     principal: Principal,
     CardId(id): CardId,
     headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DataViewLink>> {
     if principal.kind == cardinal_store::CredentialKind::ApiKey {
         // An API key reads as the owner but is nobody: card numbers are for a member's
         // OAuth token only, so the view can name who saw them (spec §2.3).
@@ -48,7 +49,7 @@ pub async fn link(
     // carries it, so the browser that opens it does not decide. A `lang` added to the link
     // later overrides it (the last one counts).
     let lang = accepted_language(&headers).map(|lang| format!("?lang={lang}")).unwrap_or_default();
-    Ok(Json(json!({"iframe_url": format!("{}{PAGE_PATH}/{token}{lang}", state.config.public_url)})))
+    Ok(Json(DataViewLink { iframe_url: format!("{}{PAGE_PATH}/{token}{lang}", state.config.public_url) }))
 }
 
 /// `GET /card_data/{token}`: the card's details once, then a "link expired" page (410).

@@ -1,0 +1,94 @@
+//! The answers' outer shapes: Qonto wraps one resource under its name (`{"membership": …}`)
+//! and a page of a list under the plural, beside `meta`. Each is a type, so the handler
+//! serializes exactly what the OpenAPI document derives.
+
+use crate::{BankAccountBody, EventBody, MembershipDetail, MembershipSummary, OrganizationBody, Time};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// `{"<key>": item}`: one resource, wrapped under its name.
+#[macro_export]
+macro_rules! envelope {
+    ($(#[$meta:meta])* $name:ident { $key:ident: $item:ty }) => {
+        $(#[$meta])*
+        #[derive(serde::Serialize, schemars::JsonSchema)]
+        pub struct $name {
+            pub $key: $item,
+        }
+    };
+}
+
+/// `{"<key>": [items], "meta": {...}}`: one page of a list.
+#[macro_export]
+macro_rules! page {
+    ($(#[$meta:meta])* $name:ident { $key:ident: $item:ty }) => {
+        $(#[$meta])*
+        #[derive(serde::Serialize, schemars::JsonSchema)]
+        pub struct $name {
+            pub $key: Vec<$item>,
+            pub meta: $crate::Meta,
+        }
+    };
+}
+
+envelope!(
+    /// `GET /v2/organization`.
+    OrganizationEnvelope { organization: OrganizationBody }
+);
+envelope!(
+    /// `GET /v2/bank_accounts/{id}`, and an operator's new account.
+    BankAccountEnvelope { bank_account: BankAccountBody }
+);
+page!(
+    /// `GET /v2/bank_accounts`.
+    BankAccountList { bank_accounts: BankAccountBody }
+);
+page!(
+    /// `GET /v2/memberships`.
+    MembershipList { memberships: MembershipSummary }
+);
+envelope!(
+    /// `GET /v2/membership`, and an operator's new member.
+    MembershipEnvelope { membership: MembershipDetail }
+);
+
+/// A card's audit trail, oldest first.
+#[derive(Serialize, JsonSchema)]
+pub struct Events {
+    pub events: Vec<EventBody>,
+}
+
+/// A short acknowledgement, as Qonto's sandbox SCA routes send it: `{"message": "Success"}`.
+#[derive(Serialize, JsonSchema)]
+pub struct Message {
+    pub message: &'static str,
+}
+
+/// `GET /healthz`, `GET /readyz`.
+#[derive(Serialize, JsonSchema)]
+pub struct Status {
+    pub status: &'static str,
+}
+
+/// `GET /v2/cards/{id}/data_view`: a single-use, five-minute link.
+#[derive(Serialize, JsonSchema)]
+pub struct DataViewLink {
+    #[schemars(extend("format" = "uri"))]
+    pub iframe_url: String,
+}
+
+/// `POST /_sandbox/organizations/{id}/clock`.
+#[derive(Serialize, JsonSchema)]
+pub struct Clock {
+    pub now: Time,
+    /// Cards this move expired, whose expiry (and cards.expired event) was stored now.
+    pub cards_expired: usize,
+}
+
+/// An SCA session as the member's device sees it.
+#[derive(Serialize, JsonSchema)]
+pub struct ScaSession {
+    #[schemars(schema_with = "crate::schema::sca_result")]
+    pub result: &'static str,
+    pub canceled_at: Option<Time>,
+}
