@@ -22,6 +22,11 @@ pub struct TestApp {
     /// none) a sandbox twin on the same store and key, so tests can set organizations up.
     pub control: AppState,
     pub database_path: Option<std::path::PathBuf>,
+    /// The routers of `state` and `control`, built on first use and then shared, as a server
+    /// builds its router once: building one per request cost 200 concurrent requests on one
+    /// thread seconds before any reached the store, long enough for its liveness check to
+    /// call a busy PostgreSQL silent.
+    routers: [std::sync::OnceLock<axum::Router>; 2],
 }
 
 pub struct Response {
@@ -168,7 +173,12 @@ impl Builder {
             }
         };
         let state = AppState::with_resolver(store, config, CardVault::new(&key), resolver);
-        TestApp { control: control.unwrap_or_else(|| state.clone()), state, database_path: path }
+        TestApp {
+            control: control.unwrap_or_else(|| state.clone()),
+            state,
+            database_path: path,
+            routers: Default::default(),
+        }
     }
 }
 
@@ -291,16 +301,16 @@ impl TestApp {
     }
 
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Response {
-        self.send_to(&self.control, method, path, Some(&format!("Bearer {ADMIN}")), body).await
+        self.send_to(Served::Control, method, path, Some(&format!("Bearer {ADMIN}")), body).await
     }
 
     pub async fn send(&self, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> Response {
-        self.send_to(&self.state, method, path, auth, body).await
+        self.send_to(Served::App, method, path, auth, body).await
     }
 
     async fn send_to(
         &self,
-        state: &AppState,
+        served: Served,
         method: Method,
         path: &str,
         auth: Option<&str>,
@@ -317,17 +327,32 @@ impl TestApp {
             }
             None => Body::empty(),
         };
-        serve(state, request.body(body).unwrap()).await
+        serve(self.router(served), request.body(body).unwrap()).await
     }
 
     pub async fn raw(&self, request: Request<Body>) -> Response {
-        serve(&self.state, request).await
+        serve(self.router(Served::App), request).await
+    }
+
+    fn router(&self, served: Served) -> axum::Router {
+        let state = match served {
+            Served::App => &self.state,
+            Served::Control => &self.control,
+        };
+        self.routers[served as usize].get_or_init(|| router(state.clone())).clone()
     }
 }
 
-async fn serve(state: &AppState, request: Request<Body>) -> Response {
+/// Which of a test app's two states answers a request.
+#[derive(Clone, Copy)]
+enum Served {
+    App = 0,
+    Control = 1,
+}
+
+async fn serve(router: axum::Router, request: Request<Body>) -> Response {
     {
-        let response = router(state.clone()).oneshot(request).await.unwrap();
+        let response = router.oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
