@@ -2,7 +2,9 @@
 //! and a page of a list under the plural, beside `meta`. Each is a type, so the handler
 //! serializes exactly what the OpenAPI document derives.
 
-use crate::{BankAccountBody, EventBody, MembershipDetail, MembershipSummary, OrganizationBody, Time};
+use crate::{
+    BankAccountBody, Card, EventBody, MembershipDetail, MembershipSummary, OrganizationBody, Time, TransactionBody,
+};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -10,8 +12,8 @@ use serde::Serialize;
 #[macro_export]
 macro_rules! envelope {
     ($(#[$meta:meta])* $name:ident { $key:ident: $item:ty }) => {
-        $(#[$meta])*
         #[derive(serde::Serialize, schemars::JsonSchema)]
+        $(#[$meta])*
         pub struct $name {
             pub $key: $item,
         }
@@ -22,8 +24,8 @@ macro_rules! envelope {
 #[macro_export]
 macro_rules! page {
     ($(#[$meta:meta])* $name:ident { $key:ident: $item:ty }) => {
-        $(#[$meta])*
         #[derive(serde::Serialize, schemars::JsonSchema)]
+        $(#[$meta])*
         pub struct $name {
             pub $key: Vec<$item>,
             pub meta: $crate::Meta,
@@ -31,6 +33,19 @@ macro_rules! page {
     };
 }
 
+page!(
+    /// `GET /v2/cards`. Rendered from each card's cached bytes for speed; a test checks the
+    /// bytes are what serializing this type gives.
+    CardList { cards: Card }
+);
+page!(
+    /// `GET /v2/transactions`.
+    TransactionList { transactions: TransactionBody }
+);
+envelope!(
+    /// `GET /v2/transactions/{id}`, and a settled or reversed simulated payment.
+    TransactionEnvelope { transaction: TransactionBody }
+);
 envelope!(
     /// `GET /v2/organization`.
     OrganizationEnvelope { organization: OrganizationBody }

@@ -291,26 +291,49 @@ impl Card {
 }
 
 /// `GET /v2/cards/appearances`: one entry per level, every design it offers.
-pub fn appearances(links: Links) -> serde_json::Value {
-    let levels: Vec<serde_json::Value> = CardLevel::ALL
+#[derive(Serialize, JsonSchema)]
+pub struct Appearances {
+    pub card_type_appearances: Vec<CardTypeAppearances>,
+}
+
+/// The levels of one card type (Cardinal issues debit cards only).
+#[derive(Serialize, JsonSchema)]
+pub struct CardTypeAppearances {
+    pub card_type: &'static str,
+    pub card_level_appearances: Vec<LevelAppearances>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct LevelAppearances {
+    #[schemars(schema_with = "crate::schema::card_level")]
+    pub card_level: &'static str,
+    pub appearances: Vec<DesignAppearance>,
+}
+
+/// One design: its images and colours, and whether new cards may take it.
+#[derive(Serialize, JsonSchema)]
+pub struct DesignAppearance {
+    pub design: &'static str,
+    #[serde(flatten)]
+    pub appearance: Appearance,
+    pub is_active: bool,
+}
+
+pub fn appearances(links: Links) -> Appearances {
+    let card_level_appearances = CardLevel::ALL
         .iter()
-        .map(|level| {
-            let designs: Vec<serde_json::Value> = catalog::designs_of(*level)
-                .map(|d| {
-                    let a = Appearance::of(d, links);
-                    serde_json::json!({
-                        "design": d.code,
-                        "assets": a.assets,
-                        "theme": a.theme,
-                        "gradient_hex_color": a.gradient_hex_color,
-                        "is_active": d.is_active,
-                    })
+        .map(|level| LevelAppearances {
+            card_level: level.as_str(),
+            appearances: catalog::designs_of(*level)
+                .map(|d| DesignAppearance {
+                    design: d.code,
+                    appearance: Appearance::of(d, links),
+                    is_active: d.is_active,
                 })
-                .collect();
-            serde_json::json!({"card_level": level.as_str(), "appearances": designs})
+                .collect(),
         })
         .collect();
-    serde_json::json!({"card_type_appearances": [{"card_type": "debit", "card_level_appearances": levels}]})
+    Appearances { card_type_appearances: vec![CardTypeAppearances { card_type: "debit", card_level_appearances }] }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod answers;
 mod card;
 mod events;
+pub mod operator;
 mod organization;
 pub mod requests;
 pub mod schema;

@@ -344,6 +344,20 @@ fn kept_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opt
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// `X-Qonto-Idempotency-Key`: 1 to 255 visible ASCII characters (inner spaces allowed). The
+/// header is checked against this schema, the one the document shows.
+#[derive(Debug, JsonSchema)]
+pub struct IdempotencyKey(
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[!-~]([ -~]*[!-~])?$"))] pub String,
+);
+
+impl IdempotencyKey {
+    pub fn accepts(key: &str) -> bool {
+        let value = serde_json::Value::String(key.to_owned());
+        crate::validate::violations(crate::validate::schema_of::<IdempotencyKey>(), &value).is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +382,7 @@ mod tests {
             schema_of::<TokenRequest>(),
             schema_of::<SystemLockRequest>(),
             schema_of::<ClockRequest>(),
+            schema_of::<IdempotencyKey>(),
         ]
     }
 
@@ -398,6 +413,16 @@ mod tests {
         assert_eq!(violations(schema_of::<SubscriptionUpdate>(), &update), []);
         let read: SubscriptionUpdate = serde_json::from_value(update).unwrap();
         assert_eq!(read.description, Some(None), "null removes the description");
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii() {
+        for fine in ["a", "order-1 retry", &"k".repeat(255)] {
+            assert!(IdempotencyKey::accepts(fine), "{fine}");
+        }
+        for bad in ["", " a", "a ", &"k".repeat(256), "clé"] {
+            assert!(!IdempotencyKey::accepts(bad), "{bad}");
+        }
     }
 
     #[test]

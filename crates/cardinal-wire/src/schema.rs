@@ -112,3 +112,26 @@ pub fn nullable_sca_mode(_: &mut SchemaGenerator) -> Schema {
 pub fn sca_result(_: &mut SchemaGenerator) -> Schema {
     one_of(["waiting", "allow", "deny"])
 }
+
+pub fn sca_mode(_: &mut SchemaGenerator) -> Schema {
+    one_of(ScaMode::ALL.iter().map(|m| m.as_str()))
+}
+
+pub fn decision(_: &mut SchemaGenerator) -> Schema {
+    one_of(["approved", "declined"])
+}
+
+/// A list of `items`.
+pub fn list_of(items: Schema) -> Schema {
+    json_schema!({"type": "array", "items": items})
+}
+
+/// A date (`2026-12-02`) or an RFC 3339 timestamp.
+pub fn date_or_time() -> Schema {
+    json_schema!({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})
+}
+
+/// Bytes, such as a PDF.
+pub fn binary() -> Schema {
+    json_schema!({"type": "string", "format": "binary"})
+}

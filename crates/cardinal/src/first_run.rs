@@ -41,7 +41,7 @@ pub async fn greet(
         ..OrganizationPlan::default()
     };
     let created = seed::build(plan, &state.vault, jiff::Timestamp::now());
-    let body = created_organization_body(state, &created);
+    let body = serde_json::to_value(created_organization_body(state, &created)).map_err(|e| e.to_string())?;
     match state.store.create_organization(created.seed).await {
         Ok(()) => {}
         // Another process sharing the database seeded it a moment ago: it printed the credentials.

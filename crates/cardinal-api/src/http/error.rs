@@ -7,9 +7,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cardinal_domain::{DomainError, FieldIssue};
 use cardinal_store::StoreError;
+use schemars::JsonSchema;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// JSON pointer into the request body.
@@ -18,7 +19,7 @@ pub enum Source {
     Parameter(String),
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, JsonSchema)]
 pub struct ErrorItem {
     pub code: &'static str,
     pub detail: String,
@@ -31,9 +32,17 @@ pub struct ApiError {
     pub status: StatusCode,
     pub errors: Vec<ErrorItem>,
     pub retry_after: Option<u64>,
-    /// SCA answers are flat (`{"code","message",...}`) as Qonto sends them (spec §1.8); these
-    /// keys go at the top level, beside `errors` and `trace_id`.
-    pub flat: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Keys some answers also carry at the top level, beside `errors` and `trace_id`.
+    pub flat: Option<Box<Flat>>,
+}
+
+/// The top-level keys of the answers Qonto sends flat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flat {
+    /// SCA answers (spec §1.8): `code`, `message`, and what the member is asked to approve.
+    Sca { code: &'static str, message: String, action_type: Option<&'static str>, sca_session_token: Option<String> },
+    /// The webhook-subscription routes: the first error's `code`, `detail` and `source`.
+    First,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -64,36 +73,30 @@ impl ApiError {
         }
     }
 
-    /// An SCA answer: Qonto's flat `code`/`message` plus `extra` keys, and `errors` too so
-    /// clients reading either shape understand it.
-    pub fn sca(status: StatusCode, code: &'static str, message: &str, extra: serde_json::Value) -> ApiError {
-        let mut flat = serde_json::Map::new();
-        flat.insert("code".into(), code.into());
-        flat.insert("message".into(), message.into());
-        if let serde_json::Value::Object(more) = extra {
-            flat.extend(more);
-        }
-        ApiError { flat: Some(flat), ..ApiError::new(status, code, message) }
+    /// An SCA answer: Qonto's flat `code`/`message` (with the action to approve and the
+    /// session that approves it, when there are), and `errors` too so clients reading either
+    /// shape understand it.
+    pub fn sca(
+        status: StatusCode,
+        code: &'static str,
+        message: &str,
+        action_type: Option<&'static str>,
+        sca_session_token: Option<String>,
+    ) -> ApiError {
+        let flat = Flat::Sca { code, message: message.to_owned(), action_type, sca_session_token };
+        ApiError { flat: Some(Box::new(flat)), ..ApiError::new(status, code, message) }
     }
 
     /// The same error in the flat shape of Qonto's webhook-subscription routes:
     /// `{"code","detail","source"?}` at the top level (beside `errors` and `trace_id`).
     pub fn flattened(mut self) -> ApiError {
-        if let Some(first) = self.errors.first() {
-            let mut flat = serde_json::Map::new();
-            flat.insert("code".into(), first.code.into());
-            flat.insert("detail".into(), first.detail.clone().into());
-            if let Some(source) = &first.source {
-                flat.insert("source".into(), serde_json::to_value(source).unwrap_or_default());
-            }
-            self.flat.get_or_insert_with(Default::default).extend(flat);
-        }
+        self.flat = self.flat.or(Some(Box::new(Flat::First)));
         self
     }
 
     /// `422 sca_session_invalid`: the presented SCA session cannot approve this request.
     pub fn sca_session_invalid(why: &str) -> ApiError {
-        ApiError::sca(StatusCode::UNPROCESSABLE_ENTITY, "sca_session_invalid", why, serde_json::json!({}))
+        ApiError::sca(StatusCode::UNPROCESSABLE_ENTITY, "sca_session_invalid", why, None, None)
     }
 
     pub fn rate_limited(retry_after: u64) -> ApiError {
@@ -198,22 +201,72 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    errors: &'a [ErrorItem],
-    trace_id: String,
+/// Every error: the problems, and the request's id (equal to the `X-Request-Id` header).
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Error")]
+pub struct ErrorAnswer {
+    pub errors: Vec<ErrorItem>,
+    /// Equals the X-Request-Id response header.
+    pub trace_id: String,
+}
+
+/// A `428`/`412`/`422` of strong customer authentication, flat as Qonto sends it.
+#[derive(Serialize, JsonSchema)]
+pub struct ScaAnswer {
+    #[schemars(schema_with = "sca_codes")]
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sca_session_token: Option<String>,
+    pub errors: Vec<ErrorItem>,
+    pub trace_id: String,
+}
+
+fn sca_codes(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    cardinal_wire::schema::one_of([
+        "sca_required",
+        "sca_not_enrolled",
+        "sca_denied",
+        "sca_pending",
+        "sca_session_invalid",
+    ])
+}
+
+/// An error of the webhook-subscription routes: the first error also at the top level.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "FlatError")]
+pub struct FlatError {
+    pub code: Option<&'static str>,
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    pub errors: Vec<ErrorItem>,
+    pub trace_id: String,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let trace_id = trace::request_id();
-        let mut response = match self.flat {
-            Some(mut flat) => {
-                flat.insert("errors".into(), serde_json::to_value(&self.errors).unwrap_or_default());
-                flat.insert("trace_id".into(), trace_id.into());
-                (self.status, axum::Json(flat)).into_response()
+        let errors = self.errors;
+        let mut response = match self.flat.map(|flat| *flat) {
+            Some(Flat::Sca { code, message, action_type, sca_session_token }) => {
+                let body = ScaAnswer { code, message, action_type, sca_session_token, errors, trace_id };
+                (self.status, axum::Json(body)).into_response()
             }
-            None => (self.status, axum::Json(ErrorBody { errors: &self.errors, trace_id })).into_response(),
+            Some(Flat::First) => {
+                let first = errors.first().cloned();
+                let body = FlatError {
+                    code: first.as_ref().map(|e| e.code),
+                    detail: first.as_ref().map(|e| e.detail.clone()),
+                    source: first.and_then(|e| e.source),
+                    errors,
+                    trace_id,
+                };
+                (self.status, axum::Json(body)).into_response()
+            }
+            None => (self.status, axum::Json(ErrorAnswer { errors, trace_id })).into_response(),
         };
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));

@@ -5,6 +5,8 @@ use crate::wire::answers::Status;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::Value;
 
 pub async fn healthz() -> Json<Status> {
@@ -16,9 +18,15 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Status>> {
     Ok(Json(Status { status: "ready" }))
 }
 
+/// An OpenAPI 3.1 document.
+#[derive(Serialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(extend("type" = "object"))]
+pub struct OpenApiDocument(Value);
+
 /// `GET /openapi.json`: the document the router built of the routes it serves (the route
 /// table lists this handler, so the document is not built here).
-pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
+pub async fn openapi_document(State(state): State<AppState>) -> Json<OpenApiDocument> {
     let document = state.openapi.get_or_init(|| state.openapi_source.get().map(|build| build()).unwrap_or(Value::Null));
-    Json(document.clone())
+    Json(OpenApiDocument(document.clone()))
 }

@@ -5,6 +5,7 @@
 
 use crate::http::auth::Principal;
 use crate::http::error::ApiError;
+use crate::wire::requests::IdempotencyKey;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
@@ -20,7 +21,6 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 const KEEP_FOR_SECONDS: i64 = 30 * 60;
 /// A key still `running` this long after it was claimed belongs to a process that died.
 const ABANDON_AFTER_SECONDS: i64 = 60;
-const MAX_KEY_LENGTH: usize = 255;
 
 /// The layer on the operations that take keys (`Operation::takes_idempotency_keys`).
 pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -30,12 +30,12 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         return next.run(request).await;
     };
     let key = match key {
-        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => key,
+        Ok(key) if IdempotencyKey::accepts(&key) => key,
         _ => {
             return ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                format!("X-Qonto-Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"),
+                "X-Qonto-Idempotency-Key must be 1 to 255 visible ASCII characters",
             )
             .into_response()
         }

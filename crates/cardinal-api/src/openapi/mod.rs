@@ -2,10 +2,14 @@
 //! schemas derived from the wire types ([`schemas`]), served at `/openapi.json`.
 
 use crate::http::auth::scope;
+use crate::http::error::{ErrorAnswer, FlatError, ScaAnswer};
 use crate::routes::{Operation, ParamKind, Reply, Served, Surface};
+use crate::wire::requests::IdempotencyKey;
+use crate::wire::schema;
+use schemars::Schema;
 use schemars::SchemaGenerator;
-use schemas::{enumeration, reference};
 use serde_json::{json, Map, Value};
+use uuid::Uuid;
 
 mod schemas;
 
@@ -48,20 +52,20 @@ pub fn document(operations: &[Operation], served: Served, public_url: &str) -> V
 
 fn operation(op: &Operation, requests: &mut SchemaGenerator, answers: &mut SchemaGenerator) -> Value {
     let mut parameters: Vec<Value> = path_parameters(op.path)
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": path_schema(op, name)}))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": path_schema(op, name, requests)}))
         .collect();
     for p in op.query {
-        let schema = query_schema(p.kind);
+        let schema = query_schema(p.kind, requests);
         parameters.push(
             json!({"name": p.name, "in": "query", "required": false, "description": p.description, "schema": schema}),
         );
     }
     if op.takes_idempotency_keys() {
-        parameters.push(idempotency_header());
+        parameters.push(idempotency_header(requests));
     }
     if op.sca.is_some() {
-        parameters
-            .push(header("X-Qonto-Sca-Session-Token", "The approved SCA session of the identical earlier request."));
+        let description = "The approved SCA session of the identical earlier request.";
+        parameters.push(header("X-Qonto-Sca-Session-Token", description, requests.subschema_for::<String>()));
     }
     let mut value = json!({
         "operationId": op.operation_id,
@@ -90,40 +94,44 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, answers: &mut Schem
     value
 }
 
-fn query_schema(kind: ParamKind) -> Value {
-    let uuid = json!({"type": "string", "format": "uuid"});
-    match kind {
-        ParamKind::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
-        ParamKind::String => json!({"type": "string"}),
-        ParamKind::Strings => json!({"type": "array", "items": {"type": "string"}}),
-        ParamKind::Uuid => uuid,
-        ParamKind::Uuids => json!({"type": "array", "items": uuid}),
-        ParamKind::OneOf(values) => enumeration(values()),
-        ParamKind::AnyOf(values) => json!({"type": "array", "items": enumeration(values())}),
-        ParamKind::DateOrTime => {
-            json!({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})
+/// A query parameter's schema: its Rust type's, narrowed where the handler takes less.
+fn query_schema(kind: ParamKind, generator: &mut SchemaGenerator) -> Value {
+    let schema = match kind {
+        ParamKind::Integer { min, max } => {
+            let mut schema = generator.subschema_for::<u64>();
+            schema.insert("minimum".into(), min.into());
+            schema.insert("maximum".into(), max.into());
+            schema
         }
-    }
+        ParamKind::String => generator.subschema_for::<String>(),
+        ParamKind::Strings => generator.subschema_for::<Vec<String>>(),
+        ParamKind::Uuid => generator.subschema_for::<Uuid>(),
+        ParamKind::Uuids => generator.subschema_for::<Vec<Uuid>>(),
+        ParamKind::OneOf(values) => schema::one_of(values()),
+        ParamKind::AnyOf(values) => schema::list_of(schema::one_of(values())),
+        ParamKind::DateOrTime => schema::date_or_time(),
+    };
+    schema.to_value()
 }
 
 /// Qonto's resource ids are UUIDs (a malformed one is a 404, like an unknown one); other path
 /// segments are opaque tokens or names.
-fn path_schema(op: &Operation, name: &str) -> Value {
-    match (op.surface, name) {
-        (Surface::Qonto | Surface::Operator | Surface::Control, "id") => json!({"type": "string", "format": "uuid"}),
-        _ => json!({"type": "string"}),
-    }
+fn path_schema(op: &Operation, name: &str, generator: &mut SchemaGenerator) -> Value {
+    let schema = match (op.surface, name) {
+        (Surface::Qonto | Surface::Operator | Surface::Control, "id") => generator.subschema_for::<Uuid>(),
+        _ => generator.subschema_for::<String>(),
+    };
+    schema.to_value()
 }
 
-fn header(name: &str, description: &str) -> Value {
-    json!({"name": name, "in": "header", "required": false, "description": description, "schema": {"type": "string"}})
+fn header(name: &str, description: &str, schema: Schema) -> Value {
+    json!({"name": name, "in": "header", "required": false, "description": description, "schema": schema})
 }
 
-/// `X-Qonto-Idempotency-Key`: 1 to 255 visible ASCII characters (inner spaces allowed).
-fn idempotency_header() -> Value {
-    json!({"name": "X-Qonto-Idempotency-Key", "in": "header", "required": false,
-        "description": "Makes the request safe to retry: a 2xx answer is replayed for 30 minutes.",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"}})
+/// `X-Qonto-Idempotency-Key`: the schema the idempotency layer checks keys against.
+fn idempotency_header(generator: &mut SchemaGenerator) -> Value {
+    let description = "Makes the request safe to retry: a 2xx answer is replayed for 30 minutes.";
+    header("X-Qonto-Idempotency-Key", description, generator.subschema_for::<IdempotencyKey>())
 }
 
 fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
@@ -146,20 +154,28 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
         Reply::Json(status, schema) => {
             (status, Some(json!({"application/json": {"schema": schema(answers).to_value()}})))
         }
-        Reply::Written(status, name) => (status, Some(json!({"application/json": {"schema": reference(name)}}))),
         Reply::NoContent => (204, None),
-        Reply::Html => (200, Some(json!({"text/html": {"schema": {"type": "string"}}}))),
-        Reply::Svg => (200, Some(json!({"image/svg+xml": {"schema": {"type": "string"}}}))),
-        Reply::Pdf => (200, Some(json!({"application/pdf": {"schema": {"type": "string", "format": "binary"}}}))),
+        Reply::Html => (200, Some(json!({"text/html": {"schema": answers.subschema_for::<String>()}}))),
+        Reply::Svg => (200, Some(json!({"image/svg+xml": {"schema": answers.subschema_for::<String>()}}))),
+        Reply::Pdf => (200, Some(json!({"application/pdf": {"schema": schema::binary()}}))),
     };
     let mut success = json!({"description": "Success"});
     if let Some(content) = content {
         success["content"] = content;
     }
     responses.insert(status.to_string(), success);
-    let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": reference("Error")}}});
+    // Qonto's webhook-subscription routes answer errors flat (the first error at the top).
+    let error_schema = if op.path.starts_with("/v2/webhook_subscriptions") {
+        answers.subschema_for::<FlatError>()
+    } else {
+        answers.subschema_for::<ErrorAnswer>()
+    };
+    let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": error_schema}}});
     if matches!(op.reply, Reply::Html) {
-        responses.insert("410".into(), json!({"description": "The link was used or has expired", "content": {"text/html": {"schema": {"type": "string"}}}}));
+        let page = answers.subschema_for::<String>();
+        let gone =
+            json!({"description": "The link was used or has expired", "content": {"text/html": {"schema": page}}});
+        responses.insert("410".into(), gone);
     }
     if matches!(op.surface, Surface::Qonto | Surface::Operator | Surface::Control) {
         responses.insert("401".into(), error("Missing or invalid credential"));
@@ -181,7 +197,7 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
         responses.insert("409".into(), error("The idempotency key's first request is still running"));
     }
     if op.sca.is_some() {
-        let sca = json!({"application/json": {"schema": reference("ScaAnswer")}});
+        let sca = json!({"application/json": {"schema": answers.subschema_for::<ScaAnswer>()}});
         responses.insert(
             "428".into(),
             json!({"description": "SCA required (or the organization is not enrolled)", "content": sca}),

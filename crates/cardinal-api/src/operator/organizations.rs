@@ -6,8 +6,13 @@ use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
 use crate::sandbox::seed::{self, MemberPlan, OrganizationPlan};
+use crate::wire::operator::{
+    ApiKeyPair, CreatedMember, CreatedOrganization, OrganizationDetail,
+    OrganizationEnvelope as OperatorOrganizationEnvelope, OrganizationList, OrganizationSettings, OrganizationSummary,
+    TeamBody,
+};
 use crate::wire::requests::{MembershipRequest, OrganizationRequest};
-use crate::wire::{self, BankAccountBody, Meta, Time};
+use crate::wire::{self, BankAccountBody, Meta};
 use crate::{AppState, Mode};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -17,7 +22,6 @@ use cardinal_domain::Cents;
 use cardinal_store::*;
 use jiff::tz::TimeZone;
 
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// `POST /_operator/organizations` (and, in the sandbox, `POST /_sandbox/organizations`).
@@ -39,21 +43,26 @@ pub async fn create(
 }
 
 /// The answer to creating an organization: the only time its secrets are shown.
-pub fn created_organization_body(state: &AppState, created: &seed::CreatedOrganization) -> Value {
+pub fn created_organization_body(state: &AppState, created: &seed::CreatedOrganization) -> CreatedOrganization {
     let seed = &created.seed;
     let org = &seed.organization;
     let tz = org.time_zone();
     let now = org.now();
-    let memberships: Vec<Value> = seed
+    let memberships = seed
         .memberships
         .iter()
         .zip(&created.access_tokens)
-        .map(|(m, token)| {
-            json!({"id": m.id, "first_name": m.first_name, "last_name": m.last_name, "role": m.role.as_str(),
-                   "team_id": m.team_id, "email": m.email, "access_token": token})
+        .map(|(m, token)| CreatedMember {
+            id: m.id,
+            first_name: m.first_name.clone(),
+            last_name: m.last_name.clone(),
+            role: m.role.as_str(),
+            team_id: m.team_id,
+            email: m.email.clone(),
+            access_token: token.clone(),
         })
         .collect();
-    let cards: Vec<wire::Card> = seed
+    let cards = seed
         .cards
         .iter()
         .map(|new| {
@@ -62,16 +71,13 @@ pub fn created_organization_body(state: &AppState, created: &seed::CreatedOrgani
             wire::Card::of(&stored, now, &tz, state.links())
         })
         .collect();
-    json!({
-        "organization": {
-            "id": org.id, "slug": org.slug, "legal_name": org.legal_name, "locale": org.locale,
-            "timezone": org.timezone, "country": org.country, "sca_mode": org.sca_mode.as_str(),
-        },
-        "bank_account": seed.bank_accounts.first().map(BankAccountBody::from),
-        "api_key": {"login": org.slug, "secret_key": created.api_key_secret},
-        "memberships": memberships,
-        "cards": cards,
-    })
+    CreatedOrganization {
+        organization: OrganizationSettings::from(org),
+        bank_account: seed.bank_accounts.first().map(BankAccountBody::from),
+        api_key: ApiKeyPair { login: org.slug.clone(), secret_key: created.api_key_secret.clone() },
+        memberships,
+        cards,
+    }
 }
 
 /// The organization a request asks for. In production nothing is made up: members must be
@@ -177,32 +183,35 @@ pub async fn delete(State(state): State<AppState>, _: Operator, Path(raw): Path<
 }
 
 /// `GET /_operator/organizations`: every organization, oldest first.
-pub async fn list(State(state): State<AppState>, _: Operator, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _: Operator,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<OrganizationList>> {
     let page = Params::parse(query.as_deref()).page()?;
     let found = state.store.organizations(page).await?;
-    let items: Vec<Value> = found.items.iter().map(organization_summary).collect();
-    Ok(Json(json!({"organizations": items, "meta": Meta::of(&found, page)})))
+    let organizations = found.items.iter().map(OrganizationSummary::from).collect();
+    Ok(Json(OrganizationList { organizations, meta: Meta::of(&found, page) }))
 }
 
 /// `GET /_operator/organizations/{id}`: the organization, its bank accounts and teams, and how
 /// many members it has.
-pub async fn show(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn show(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<OperatorOrganizationEnvelope>> {
     let organization = state.organization_named(&raw).await?;
     let all = PageRequest { page: 1, per_page: 100 };
     let accounts = state.store.bank_accounts(organization.id, all).await?;
     let members = state.store.memberships(organization.id, PageRequest { page: 1, per_page: 1 }).await?;
     let teams = state.store.teams(organization.id).await?;
-    let mut body = organization_summary(&organization);
-    body["bank_accounts"] = json!(accounts.items.iter().map(BankAccountBody::from).collect::<Vec<_>>());
-    body["teams"] = json!(teams.iter().map(|t| json!({"id": t.id, "name": t.name})).collect::<Vec<_>>());
-    body["memberships_count"] = json!(members.total);
-    Ok(Json(json!({"organization": body})))
-}
-
-/// An organization as the operator API lists it: its settings and its own clock's time.
-fn organization_summary(o: &Organization) -> Value {
-    json!({
-        "id": o.id, "slug": o.slug, "legal_name": o.legal_name, "locale": o.locale, "timezone": o.timezone,
-        "country": o.country, "sca_mode": o.sca_mode.as_str(), "now": Time(o.now()), "created_at": Time(o.created_at),
-    })
+    Ok(Json(OperatorOrganizationEnvelope {
+        organization: OrganizationDetail {
+            summary: OrganizationSummary::from(&organization),
+            bank_accounts: accounts.items.iter().map(BankAccountBody::from).collect(),
+            teams: teams.into_iter().map(|t| TeamBody { id: t.id, name: t.name }).collect(),
+            memberships_count: members.total,
+        },
+    }))
 }

@@ -5,6 +5,7 @@ use crate::http::auth::{scope, Operator};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::secrets::{hash_secret, new_token};
+use crate::wire::operator::{AccessToken, ApiKey};
 use crate::wire::requests::TokenRequest;
 use crate::wire::Time;
 use crate::AppState;
@@ -15,7 +16,6 @@ use axum::Json;
 use cardinal_domain::Role;
 use cardinal_store::*;
 use jiff::Timestamp;
-use serde_json::json;
 use uuid::Uuid;
 
 pub async fn create_token(
@@ -58,7 +58,7 @@ pub async fn create_token(
             created_at: now,
         })
         .await?;
-    let answer = json!({"access_token": token, "scopes": scopes, "expires_at": expires_at.map(Time)});
+    let answer = AccessToken { access_token: token, scopes, expires_at: expires_at.map(Time) };
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
@@ -93,7 +93,7 @@ pub async fn issue_api_key(State(state): State<AppState>, _: Operator, Path(raw)
         created_at: now,
     };
     state.store.replace_api_key(organization.id, Some(credential), now).await?;
-    let answer = json!({"login": organization.slug, "secret_key": secret, "created_at": Time(now)});
+    let answer = ApiKey { login: organization.slug, secret_key: secret, created_at: Time(now) };
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 

@@ -13,7 +13,7 @@ use cardinal_store::{
     DeliveryAttempt, DeliveryQuery, DeliveryStatus, SubscriptionHealth, WebhookDelivery, WebhookSubscription,
 };
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// One event to one subscription.
@@ -54,6 +54,35 @@ impl From<&WebhookDelivery> for DeliverySummary {
     }
 }
 
+/// A delivery with the exact body sent and every attempt.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookDeliveryDetail")]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    pub summary: DeliverySummary,
+    pub callback_url: String,
+    /// The exact body sent.
+    pub body: String,
+    pub attempts_made: Vec<AttemptBody>,
+}
+
+cardinal_wire::envelope!(
+    #[schemars(rename = "WebhookDeliveryEnvelope")]
+    DeliveryEnvelope { webhook_delivery: DeliveryDetail }
+);
+cardinal_wire::page!(
+    #[schemars(rename = "WebhookDeliveryList")]
+    DeliveryList { webhook_deliveries: DeliverySummary }
+);
+cardinal_wire::page!(
+    #[schemars(rename = "WebhookSubscriptionHealthList")]
+    SubscriptionHealthList { webhook_subscriptions: SubscriptionHealthBody }
+);
+cardinal_wire::envelope!(
+    #[schemars(rename = "WebhookSubscriptionHealthEnvelope")]
+    SubscriptionHealthEnvelope { webhook_subscription: SubscriptionHealthBody }
+);
+
 /// One attempt of a delivery.
 #[derive(Serialize, schemars::JsonSchema)]
 #[schemars(rename = "WebhookAttempt")]
@@ -90,7 +119,7 @@ pub async fn list(
     _: Operator,
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeliveryList>> {
     let organization_id = known_organization(&state, &raw).await?;
     let params = Params::parse(query.as_deref());
     let status = params
@@ -108,8 +137,8 @@ pub async fn list(
     let page = params.page()?;
     let found =
         state.store.webhook_deliveries(&DeliveryQuery { organization_id, status, subscription_id, page }).await?;
-    let items: Vec<DeliverySummary> = found.items.iter().map(DeliverySummary::from).collect();
-    Ok(Json(json!({"webhook_deliveries": items, "meta": Meta::of(&found, page)})))
+    let webhook_deliveries = found.items.iter().map(DeliverySummary::from).collect();
+    Ok(Json(DeliveryList { webhook_deliveries, meta: Meta::of(&found, page) }))
 }
 
 /// The organization a path names, if it exists (a 404 otherwise).
@@ -118,12 +147,20 @@ async fn known_organization(state: &AppState, raw: &str) -> ApiResult<Uuid> {
 }
 
 /// `GET /_operator/webhook_deliveries/{id}`: the exact body sent and every attempt.
-pub async fn show(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn show(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<DeliveryEnvelope>> {
     Ok(Json(detail(&state, &raw).await?))
 }
 
 /// `POST /_operator/webhook_deliveries/{id}/retry`: due now, whatever its state.
-pub async fn retry(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn retry(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<DeliveryEnvelope>> {
     let id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("webhook delivery"))?;
     if !state.store.retry_webhook_delivery(id, jiff::Timestamp::now()).await? {
         return Err(ApiError::not_found("webhook delivery"));
@@ -131,7 +168,7 @@ pub async fn retry(State(state): State<AppState>, _: Operator, Path(raw): Path<S
     Ok(Json(detail(&state, &raw).await?))
 }
 
-async fn detail(state: &AppState, raw: &str) -> ApiResult<Value> {
+async fn detail(state: &AppState, raw: &str) -> ApiResult<DeliveryEnvelope> {
     let not_found = || ApiError::not_found("webhook delivery");
     let id = Uuid::parse_str(raw).map_err(|_| not_found())?;
     let (delivery, attempts) = state.store.webhook_delivery(id).await?.ok_or_else(not_found)?;
@@ -140,11 +177,14 @@ async fn detail(state: &AppState, raw: &str) -> ApiResult<Value> {
         .webhook_subscription(delivery.event.organization_id, delivery.subscription_id)
         .await?
         .ok_or_else(not_found)?;
-    let mut body = serde_json::to_value(DeliverySummary::from(&delivery)).unwrap_or_default();
-    body["callback_url"] = json!(subscription.callback_url);
-    body["body"] = json!(envelope(&delivery.event, &subscription));
-    body["attempts_made"] = json!(attempts.iter().map(AttemptBody::from).collect::<Vec<_>>());
-    Ok(json!({"webhook_delivery": body}))
+    Ok(DeliveryEnvelope {
+        webhook_delivery: DeliveryDetail {
+            summary: DeliverySummary::from(&delivery),
+            body: envelope(&delivery.event, &subscription),
+            callback_url: subscription.callback_url,
+            attempts_made: attempts.iter().map(AttemptBody::from).collect(),
+        },
+    })
 }
 
 /// A subscription as the control API shows it: whoever made it, and how its receiver has been
@@ -194,12 +234,12 @@ pub async fn subscriptions(
     _: Operator,
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SubscriptionHealthList>> {
     let organization_id = known_organization(&state, &raw).await?;
     let page = Params::parse(query.as_deref()).page()?;
     let found = state.store.webhook_subscriptions(organization_id, None, page).await?;
-    let items: Vec<SubscriptionHealthBody> = found.items.iter().map(SubscriptionHealthBody::of).collect();
-    Ok(Json(json!({"webhook_subscriptions": items, "meta": Meta::of(&found, page)})))
+    let webhook_subscriptions = found.items.iter().map(SubscriptionHealthBody::of).collect();
+    Ok(Json(SubscriptionHealthList { webhook_subscriptions, meta: Meta::of(&found, page) }))
 }
 
 /// `POST /_operator/organizations/{id}/webhook_subscriptions/{subscription}/enable`: a slowed or
@@ -209,7 +249,7 @@ pub async fn enable(
     State(state): State<AppState>,
     _: Operator,
     Path((organization, subscription)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SubscriptionHealthEnvelope>> {
     let not_found = || ApiError::not_found("webhook subscription");
     let (organization, subscription) = match (Uuid::parse_str(&organization), Uuid::parse_str(&subscription)) {
         (Ok(organization), Ok(subscription)) => (organization, subscription),
@@ -220,7 +260,7 @@ pub async fn enable(
     if !state.store.update_webhook_subscription(enabled.clone()).await? {
         return Err(not_found());
     }
-    Ok(Json(json!({"webhook_subscription": SubscriptionHealthBody::of(&enabled)})))
+    Ok(Json(SubscriptionHealthEnvelope { webhook_subscription: SubscriptionHealthBody::of(&enabled) }))
 }
 
 fn health_states(_: &mut schemars::SchemaGenerator) -> schemars::Schema {

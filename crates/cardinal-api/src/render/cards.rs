@@ -141,13 +141,10 @@ mod tests {
         let meta = wire::Meta::of(&page, cardinal_store::PageRequest { page: 1, per_page: 3 });
         let body = cache.card_list_body(cards.iter().zip(views.iter().copied()), &meta, links).unwrap();
 
-        #[derive(Serialize)]
-        struct CardList<'a> {
-            cards: Vec<wire::Card>,
-            meta: &'a wire::Meta,
-        }
+        // The type the OpenAPI document derives `GET /v2/cards`'s answer from.
         let cards = cards.iter().zip(&views).map(|(c, v)| wire::Card::in_view(c, *v, links)).collect();
-        let expected = serde_json::to_vec(&CardList { cards, meta: &meta }).unwrap();
+        let same_meta = wire::Meta::of(&page, cardinal_store::PageRequest { page: 1, per_page: 3 });
+        let expected = serde_json::to_vec(&wire::answers::CardList { cards, meta: same_meta }).unwrap();
         assert_eq!(String::from_utf8_lossy(&body), String::from_utf8_lossy(&expected), "byte for byte");
 
         let empty = cache.card_list_body([], &meta, links).unwrap();

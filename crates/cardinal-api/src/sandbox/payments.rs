@@ -6,6 +6,8 @@ use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
 use crate::v2::cards::card_id;
+use crate::wire::answers::TransactionEnvelope;
+use crate::wire::operator::{AuthorizationBody, AuthorizationEnvelope};
 use crate::wire::requests::AuthorizationRequest;
 use crate::wire::webhooks::{outbox_event, TransactionEventData, TRANSACTIONS_TOPIC};
 use crate::wire::{Euros, Time, TransactionBody};
@@ -18,7 +20,6 @@ use cardinal_domain::authorization::{
 use cardinal_domain::{Cents, DomainError};
 use cardinal_store::{OutboxEvent, Transaction, TransactionStatus};
 use jiff::Timestamp;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// What `POST /_sandbox/cards/{id}/authorizations` asks for.
@@ -60,7 +61,7 @@ pub async fn authorize(
     _: Operator,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<AuthorizationRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AuthorizationEnvelope>> {
     let request = read_request(body)?;
     let id = card_id(&raw)?;
     let card = state.store.card_by_id(id).await?.ok_or_else(|| ApiError::not_found("card"))?;
@@ -157,19 +158,25 @@ pub async fn authorize(
         expiry::settle(&state.app, organization.id, &crate::http::trace::origin(now), vec![id]).await;
     }
     let approved = transaction.status == TransactionStatus::Pending;
-    Ok(Json(json!({"authorization": {
-        "id": transaction.id,
-        "card_id": transaction.card_id,
-        "decision": if approved { "approved" } else { "declined" },
-        "decline_reason": transaction.decline_reason,
-        "amount": Euros(transaction.amount),
-        "transaction_id": transaction.id,
-        "at": Time(transaction.emitted_at),
-    }})))
+    Ok(Json(AuthorizationEnvelope {
+        authorization: AuthorizationBody {
+            id: transaction.id,
+            card_id: transaction.card_id,
+            decision: if approved { "approved" } else { "declined" },
+            decline_reason: transaction.decline_reason,
+            amount: Euros(transaction.amount),
+            transaction_id: transaction.id,
+            at: Time(transaction.emitted_at),
+        },
+    }))
 }
 
 /// `POST /_sandbox/transactions/{id}/settle`: pending → completed; the balance drops.
-pub async fn settle(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn settle(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<TransactionEnvelope>> {
     let (organization_now, id) = transaction_clock(&state, &raw).await?;
     let (transaction, _) = state
         .store
@@ -187,12 +194,16 @@ pub async fn settle(State(state): State<AppState>, _: Operator, Path(raw): Path<
             }),
         )
         .await?;
-    Ok(Json(json!({"transaction": TransactionBody::from(&transaction)})))
+    Ok(Json(TransactionEnvelope { transaction: TransactionBody::from(&transaction) }))
 }
 
 /// `POST /_sandbox/transactions/{id}/reverse`: pending → reversed; the amount returns to the
 /// authorized balance and to the spent counters of the windows it was counted in.
-pub async fn reverse(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn reverse(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<TransactionEnvelope>> {
     let (organization_now, id) = transaction_clock(&state, &raw).await?;
     let (transaction, _) = state
         .store
@@ -213,7 +224,7 @@ pub async fn reverse(State(state): State<AppState>, _: Operator, Path(raw): Path
             }),
         )
         .await?;
-    Ok(Json(json!({"transaction": TransactionBody::from(&transaction)})))
+    Ok(Json(TransactionEnvelope { transaction: TransactionBody::from(&transaction) }))
 }
 
 /// `done` is the action in the past participle: "a completed transaction cannot be settled".

@@ -12,6 +12,7 @@
 use crate::http::auth::Operator;
 use crate::http::error::{ApiError, ApiResult};
 use crate::issuing::audit::audit_event;
+use crate::wire::operator::Reset;
 use crate::wire::Time;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -22,7 +23,7 @@ use base64::Engine;
 use cardinal_domain::{Card, Cents};
 use cardinal_store::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 /// What is kept of a seeded organization to reset it to.
@@ -82,7 +83,7 @@ fn reset_from(text: &str, request_id: &str) -> Option<OrganizationReset> {
 }
 
 /// `POST /_sandbox/organizations/{id}/reset` → `{"organization_id", "cards", "now"}`.
-pub async fn reset(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn reset(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Reset>> {
     let organization = state.organization_named(&raw).await?;
     let no_seed = || {
         ApiError::new(
@@ -99,5 +100,5 @@ pub async fn reset(State(state): State<AppState>, _: Operator, Path(raw): Path<S
         return Err(ApiError::not_found("organization"));
     }
     let now = jiff::Timestamp::now();
-    Ok(Json(json!({"organization_id": organization.id, "cards": cards, "now": Time(now)})))
+    Ok(Json(Reset { organization_id: organization.id, cards, now: Time(now) }))
 }

@@ -15,7 +15,7 @@ use axum::http::{Method, StatusCode};
 use axum::Json;
 use cardinal_store::{ScaMode, ScaRedemption, ScaResult, ScaSession, StoreError};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub const SESSION_HEADER: &str = "x-qonto-sca-session-token";
@@ -64,7 +64,8 @@ impl ScaStep {
                 StatusCode::PRECONDITION_REQUIRED,
                 "sca_not_enrolled",
                 "You must enable SCA to perform this action",
-                json!({"action_type": action.action_type()}),
+                Some(action.action_type()),
+                None,
             )),
             (ScaMode::Required, None) => ScaVerdict::Challenge { action, request },
             (ScaMode::Required, Some(token)) => redeemable(state, principal, action, &request, token).await?,
@@ -140,7 +141,8 @@ async fn challenge(
         StatusCode::PRECONDITION_REQUIRED,
         "sca_required",
         "SCA required",
-        json!({"action_type": action.action_type(), "sca_session_token": token}),
+        Some(action.action_type()),
+        Some(token),
     ))
 }
 
@@ -170,7 +172,7 @@ async fn redeemable(
     }
     let now = principal.now();
     let failed =
-        |code, why| Ok(ScaVerdict::Refuse(ApiError::sca(StatusCode::PRECONDITION_FAILED, code, why, json!({}))));
+        |code, why| Ok(ScaVerdict::Refuse(ApiError::sca(StatusCode::PRECONDITION_FAILED, code, why, None, None)));
     match session.result_at(now) {
         ScaResult::Deny => failed("sca_denied", "The SCA session was denied or has expired"),
         ScaResult::Waiting => failed("sca_pending", "The SCA session is still waiting for the member's approval"),

@@ -5,6 +5,7 @@
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
+use crate::wire::answers::{TransactionEnvelope, TransactionList};
 use crate::wire::{Meta, TransactionBody, VatDetails};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
@@ -13,14 +14,13 @@ use cardinal_domain::permissions::authorize;
 use cardinal_domain::CardAction;
 use cardinal_store::{TimeRange, TransactionQuery, TransactionSortField, TransactionStatus};
 use jiff::Timestamp;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TransactionList>> {
     let params = Params::parse(query.as_deref());
     let bank_account_id = account_of(&state, &principal, &params).await?;
     let statuses = statuses(&params)?;
@@ -52,7 +52,7 @@ pub async fn list(
     };
     let found = state.store.list_transactions(&q).await?;
     let transactions: Vec<TransactionBody> = found.items.iter().map(|t| includes.render(t)).collect();
-    Ok(Json(json!({"transactions": transactions, "meta": Meta::of(&found, page)})))
+    Ok(Json(TransactionList { transactions, meta: Meta::of(&found, page) }))
 }
 
 pub async fn show(
@@ -60,7 +60,7 @@ pub async fn show(
     principal: Principal,
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TransactionEnvelope>> {
     let includes = Includes::of(&Params::parse(query.as_deref()))?;
     let not_found = || ApiError::not_found("transaction");
     let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
@@ -68,7 +68,7 @@ pub async fn show(
     let holder = state.store.membership(principal.organization.id, transaction.holder_id).await?;
     let relation = principal.member().relation_to(transaction.holder_id, holder.and_then(|h| h.team_id));
     authorize(principal.role(), CardAction::See, relation).map_err(|_| not_found())?;
-    Ok(Json(json!({"transaction": includes.render(&transaction)})))
+    Ok(Json(TransactionEnvelope { transaction: includes.render(&transaction) }))
 }
 
 /// `bank_account_id` or `iban` is required; either must name one of the caller's accounts.

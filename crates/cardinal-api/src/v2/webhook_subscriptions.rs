@@ -19,7 +19,6 @@ use axum::Json;
 use cardinal_domain::Role;
 use cardinal_store::{SubscriptionHealth, WebhookSubscription, TOPICS_SENT};
 use serde::Serialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 pub use crate::wire::webhooks::TOPICS;
@@ -37,12 +36,25 @@ pub struct SubscriptionBody {
     pub description: Option<String>,
     pub created_at: Time,
     pub updated_at: Time,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
 }
 
+/// The create answer: the subscription and its signing secret, shown this once.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookSubscriptionWithSecret")]
+pub struct SubscriptionWithSecret {
+    #[serde(flatten)]
+    pub subscription: SubscriptionBody,
+    pub secret: String,
+}
+
+cardinal_wire::page!(
+    /// `GET /v2/webhook_subscriptions`: the caller's own, oldest first.
+    #[schemars(rename = "WebhookSubscriptionList")]
+    SubscriptionList { subscriptions: SubscriptionBody }
+);
+
 impl SubscriptionBody {
-    fn of(s: &WebhookSubscription, secret: Option<String>) -> SubscriptionBody {
+    fn of(s: &WebhookSubscription) -> SubscriptionBody {
         SubscriptionBody {
             id: s.id,
             organization_id: s.organization_id,
@@ -52,7 +64,6 @@ impl SubscriptionBody {
             description: s.description.clone(),
             created_at: Time(s.created_at),
             updated_at: Time(s.updated_at),
-            secret,
         }
     }
 }
@@ -145,7 +156,11 @@ async fn create_subscription(state: &AppState, principal: &Principal, body: &Byt
     if !unsent.is_empty() {
         tracing::info!(subscription = %id, ?unsent, "subscribed to event types Cardinal stores but never sends");
     }
-    Ok((StatusCode::CREATED, Json(SubscriptionBody::of(&subscription, Some(secret)))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(SubscriptionWithSecret { subscription: SubscriptionBody::of(&subscription), secret }),
+    )
+        .into_response())
 }
 
 /// `GET /v2/webhook_subscriptions`: the caller's own, oldest first.
@@ -153,7 +168,7 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SubscriptionList>> {
     flat(
         async {
             let page_request = Params::parse(query.as_deref()).page()?;
@@ -161,8 +176,8 @@ pub async fn list(
                 .store
                 .webhook_subscriptions(principal.organization.id, Some(principal.membership.id), page_request)
                 .await?;
-            let items: Vec<SubscriptionBody> = page.items.iter().map(|s| SubscriptionBody::of(s, None)).collect();
-            Ok(Json(json!({"subscriptions": items, "meta": Meta::of(&page, page_request)})))
+            let subscriptions = page.items.iter().map(SubscriptionBody::of).collect();
+            Ok(Json(SubscriptionList { subscriptions, meta: Meta::of(&page, page_request) }))
         }
         .await,
     )
@@ -185,7 +200,7 @@ pub async fn show(
     principal: Principal,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<SubscriptionBody>> {
-    flat(async { Ok(Json(SubscriptionBody::of(&own(&state, &principal, &raw).await?, None))) }.await)
+    flat(async { Ok(Json(SubscriptionBody::of(&own(&state, &principal, &raw).await?))) }.await)
 }
 
 /// `PUT`: changes the fields given (`"description": null` removes it); the others stay.
@@ -210,7 +225,7 @@ pub async fn replace(
             if !state.store.update_webhook_subscription(subscription.clone()).await? {
                 return Err(ApiError::not_found("webhook subscription"));
             }
-            Ok(Json(SubscriptionBody::of(&subscription, None)))
+            Ok(Json(SubscriptionBody::of(&subscription)))
         }
         .await,
     )

@@ -166,6 +166,6 @@ pub async fn card_for(state: &AppState, principal: &Principal, id: Uuid, action:
 }
 
 /// Taking the `Principal` is what checks the credential and the route's scope.
-pub async fn appearances(State(state): State<AppState>, _caller: Principal) -> ApiResult<Json<serde_json::Value>> {
+pub async fn appearances(State(state): State<AppState>, _caller: Principal) -> ApiResult<Json<wire::Appearances>> {
     Ok(Json(wire::appearances(state.links())))
 }

@@ -1,0 +1,160 @@
+//! The operator API's and sandbox control API's answers (Cardinal's own routes, not Qonto's):
+//! organizations as an operator sees them, the credentials made for them, resets and
+//! simulated authorizations.
+
+use crate::{BankAccountBody, Card, Euros, Time};
+use cardinal_store::Organization;
+use schemars::JsonSchema;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// An organization's settings and its own clock's time.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "OperatorOrganizationSummary")]
+pub struct OrganizationSummary {
+    #[serde(flatten)]
+    pub settings: OrganizationSettings,
+    /// The organization's clock (sandbox time travel moves it).
+    pub now: Time,
+    pub created_at: Time,
+}
+
+impl From<&Organization> for OrganizationSummary {
+    fn from(o: &Organization) -> OrganizationSummary {
+        OrganizationSummary {
+            settings: OrganizationSettings::from(o),
+            now: Time(o.now()),
+            created_at: Time(o.created_at),
+        }
+    }
+}
+
+crate::page!(
+    /// `GET /_operator/organizations`: oldest first.
+    OrganizationList { organizations: OrganizationSummary }
+);
+
+/// `GET /_operator/organizations/{id}`.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "OperatorOrganizationDetail")]
+pub struct OrganizationDetail {
+    #[serde(flatten)]
+    pub summary: OrganizationSummary,
+    pub bank_accounts: Vec<BankAccountBody>,
+    pub teams: Vec<TeamBody>,
+    pub memberships_count: u64,
+}
+
+crate::envelope!(
+    #[schemars(rename = "OperatorOrganization")]
+    OrganizationEnvelope { organization: OrganizationDetail }
+);
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Team")]
+pub struct TeamBody {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// The answer to creating an organization: the only time its secrets are shown.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "SandboxOrganization")]
+pub struct CreatedOrganization {
+    pub organization: OrganizationSettings,
+    pub bank_account: Option<BankAccountBody>,
+    pub api_key: ApiKeyPair,
+    pub memberships: Vec<CreatedMember>,
+    /// Demo cards (sandbox only).
+    pub cards: Vec<Card>,
+}
+
+/// An organization's settings.
+#[derive(Serialize, JsonSchema)]
+pub struct OrganizationSettings {
+    pub id: Uuid,
+    pub slug: String,
+    pub legal_name: String,
+    pub locale: String,
+    pub timezone: String,
+    pub country: String,
+    #[schemars(schema_with = "crate::schema::sca_mode")]
+    pub sca_mode: &'static str,
+}
+
+impl From<&Organization> for OrganizationSettings {
+    fn from(o: &Organization) -> OrganizationSettings {
+        OrganizationSettings {
+            id: o.id,
+            slug: o.slug.clone(),
+            legal_name: o.legal_name.clone(),
+            locale: o.locale.clone(),
+            timezone: o.timezone.clone(),
+            country: o.country.clone(),
+            sca_mode: o.sca_mode.as_str(),
+        }
+    }
+}
+
+/// The organization's read-only API key: `Authorization: <login>:<secret_key>`.
+#[derive(Serialize, JsonSchema)]
+pub struct ApiKeyPair {
+    pub login: String,
+    pub secret_key: String,
+}
+
+/// A member made with the organization, with an access token holding every scope.
+#[derive(Serialize, JsonSchema)]
+pub struct CreatedMember {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    #[schemars(schema_with = "crate::schema::role")]
+    pub role: &'static str,
+    pub team_id: Option<Uuid>,
+    pub email: String,
+    pub access_token: String,
+}
+
+/// `POST /_operator/tokens`.
+#[derive(Serialize, JsonSchema)]
+pub struct AccessToken {
+    pub access_token: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<Time>,
+}
+
+/// `POST /_operator/organizations/{id}/api_key`: a new key; the former one stops working.
+#[derive(Serialize, JsonSchema)]
+pub struct ApiKey {
+    pub login: String,
+    pub secret_key: String,
+    pub created_at: Time,
+}
+
+/// `POST /_sandbox/organizations/{id}/reset`.
+#[derive(Serialize, JsonSchema)]
+pub struct Reset {
+    pub organization_id: Uuid,
+    /// The demo cards made again.
+    pub cards: usize,
+    pub now: Time,
+}
+
+/// `POST /_sandbox/cards/{id}/authorizations`: declines are answers, not errors.
+#[derive(Serialize, JsonSchema)]
+pub struct AuthorizationBody {
+    pub id: Uuid,
+    pub card_id: Uuid,
+    #[schemars(schema_with = "crate::schema::decision")]
+    pub decision: &'static str,
+    pub decline_reason: Option<String>,
+    pub amount: Euros,
+    pub transaction_id: Uuid,
+    pub at: Time,
+}
+
+crate::envelope!(
+    #[schemars(rename = "Authorization")]
+    AuthorizationEnvelope { authorization: AuthorizationBody }
+);
