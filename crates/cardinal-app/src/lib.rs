@@ -2,18 +2,23 @@
 //! handlers, the operator and sandbox control APIs, and every later door (OAuth, the console,
 //! a CLI) parse their input, call these functions and render what they return.
 //!
-//! - [`cards`]: a card changed by a member or by the system, through one commit;
-//!   card expiry as the organization's clock reaches it;
-//! - [`issuing`]: new cards (numbers sealed), their audit events and webhook events;
-//! - [`webhooks`]: which addresses a webhook may dial, signatures, and the delivery worker;
+//! - [`cards`]: new cards checked and issued; a card changed by a member or by the system,
+//!   through one commit; card expiry as the organization's clock reaches it;
+//! - [`issuing`]: card numbers sealed, the audit events and webhook events of card changes;
+//! - [`payments`]: simulated authorizations, settlements and reversals;
+//! - [`webhooks`]: a member's subscriptions, which addresses a webhook may dial, signatures,
+//!   and the delivery worker;
+//! - [`issues`]: a use case's findings in a request, each at its pointer, all at once;
 //! - [`secrets`]: the card-data vault, tokens and their hashes.
 //!
 //! It depends on the domain, the store and the wire shapes (webhook payloads are Qonto's
 //! JSON), never on axum.
 
 pub mod cards;
+pub mod issues;
 pub mod issuing;
 pub mod net;
+pub mod payments;
 pub mod sca;
 pub mod secrets;
 pub mod spans;

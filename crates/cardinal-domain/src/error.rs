@@ -121,4 +121,10 @@ impl CardIssue {
     pub(crate) fn invalid(field: CardField, detail: impl Into<String>) -> CardIssue {
         CardIssue::new("invalid", field, detail)
     }
+
+    /// The issue placed where the card's fields sit in a request: under `prefix`, e.g.
+    /// `/card` or `/cards/3/card`.
+    pub fn at(&self, prefix: &str) -> FieldIssue {
+        FieldIssue::new(self.code, format!("{prefix}/{}", self.field.as_str()), self.detail.clone())
+    }
 }

@@ -234,11 +234,15 @@ fn sca_codes(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     ])
 }
 
-/// An error of the webhook-subscription routes: the first error also at the top level.
+/// An error of the webhook-subscription routes: the first error also at the top level when
+/// the route's handler answered (a layer before it, such as the idempotency key's or the
+/// query's checks, answers `errors` and `trace_id` only).
 #[derive(Serialize, JsonSchema)]
 #[schemars(rename = "FlatError")]
 pub struct FlatError {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
@@ -278,7 +282,7 @@ impl IntoResponse for ApiError {
 /// A card rule's issue (the domain names the field) placed where that field sits in a request:
 /// under `prefix`, e.g. `/card` or `/cards/3/card`.
 pub fn placed(issue: &cardinal_domain::CardIssue, prefix: &str) -> FieldIssue {
-    FieldIssue::new(issue.code, format!("{prefix}/{}", issue.field.as_str()), issue.detail.clone())
+    issue.at(prefix)
 }
 
 #[cfg(test)]

@@ -2,12 +2,10 @@
 //! OAuth token holding `webhook` and each subscribed topic's scope. Objects are unwrapped,
 //! the secret shows only in the `201`, and errors are Qonto's flat `{code, detail}`.
 
+use crate::app::webhooks::subscriptions::{self, NewSubscription, Subscriber, SubscriptionChange};
 use crate::http::auth::{scope, Principal};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::fields::Issues;
 use crate::http::params::Params;
-use crate::secrets::new_token;
-use crate::webhooks::address::callback_problem;
 use crate::wire::requests::{SubscriptionRequest, SubscriptionUpdate};
 use crate::wire::{Meta, Time};
 use crate::AppState;
@@ -16,8 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use cardinal_domain::Role;
-use cardinal_store::{SubscriptionHealth, WebhookSubscription, TOPICS_SENT};
+use cardinal_store::WebhookSubscription;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -68,20 +65,8 @@ impl SubscriptionBody {
     }
 }
 
-/// What a create or update body asks for; `None` leaves a field as it is (update only).
-struct Requested {
-    callback_url: Option<String>,
-    types: Option<Vec<String>>,
-    /// `Some(None)`: `"description": null`, which removes it.
-    description: Option<Option<String>>,
-    secret: Option<String>,
-}
-
-/// Owners and admins manage subscriptions; each topic needs its scope too (Qonto).
-fn permitted(principal: &Principal, types: &[String]) -> ApiResult<()> {
-    if !matches!(principal.role(), Role::Owner | Role::Admin) {
-        return Err(ApiError::forbidden(format!("a {} may not manage webhook subscriptions", principal.role())));
-    }
+/// Each topic needs its scope (Qonto); the core checks the role.
+fn scopes_cover(principal: &Principal, types: &[String]) -> ApiResult<()> {
     for topic in types {
         match topic.as_str() {
             "v1/cards" => principal.require(scope::CARD_READ)?,
@@ -92,32 +77,12 @@ fn permitted(principal: &Principal, types: &[String]) -> ApiResult<()> {
     Ok(())
 }
 
-/// Reads a create body (URL and types required, a secret may be given) or an update body
-/// (every field optional, at least one), and checks the address where it will be dialled.
-async fn read_body(state: &AppState, body: &Bytes, creating: bool) -> ApiResult<Requested> {
-    let requested = if creating {
-        let (body, _) = crate::http::body::read::<SubscriptionRequest>(body)?;
-        Requested {
-            callback_url: Some(body.callback_url),
-            types: Some(body.types),
-            description: body.description.map(Some),
-            secret: body.secret,
-        }
-    } else {
-        let (body, _) = crate::http::body::read::<SubscriptionUpdate>(body)?;
-        Requested { callback_url: body.callback_url, types: body.types, description: body.description, secret: None }
-    };
-    let mut f = Issues::at("");
-    if !creating && requested.callback_url.is_none() && requested.types.is_none() && requested.description.is_none() {
-        f.add("required", "callback_url", "give callback_url, types or description");
-    }
-    if let Some(url) = requested.callback_url.as_deref() {
-        if let Some(problem) = callback_problem(url, &state.webhooks.addresses, state.resolver.as_ref()).await {
-            f.add("invalid", "callback_url", problem);
-        }
-    }
-    f.finish()?;
-    Ok(requested)
+fn subscriber(principal: &Principal) -> Subscriber {
+    Subscriber { organization_id: principal.organization.id, member: principal.member(), now: principal.now() }
+}
+
+fn subscription_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("webhook subscription"))
 }
 
 /// Errors of these routes are flat, as Qonto shows them.
@@ -131,36 +96,17 @@ pub async fn create(State(state): State<AppState>, principal: Principal, body: B
 }
 
 async fn create_subscription(state: &AppState, principal: &Principal, body: &Bytes) -> ApiResult<Response> {
-    let requested = read_body(state, body, true).await?;
-    let (Some(callback_url), Some(types)) = (requested.callback_url, requested.types) else {
-        return Err(ApiError::internal());
+    let (body, _) = crate::http::body::read::<SubscriptionRequest>(body)?;
+    scopes_cover(principal, &body.types)?;
+    let new = NewSubscription {
+        callback_url: body.callback_url,
+        types: body.types,
+        description: body.description,
+        secret: body.secret,
     };
-    permitted(principal, &types)?;
-    let id = Uuid::new_v4();
-    let secret = requested.secret.unwrap_or_else(|| format!("whsec_{}", new_token()));
-    let now = principal.now();
-    let subscription = WebhookSubscription {
-        id,
-        organization_id: principal.organization.id,
-        membership_id: principal.membership.id,
-        callback_url,
-        types,
-        description: requested.description.flatten(),
-        secret_sealed: state.vault.seal(id, &secret),
-        created_at: now,
-        updated_at: now,
-        health: SubscriptionHealth::default(),
-    };
-    state.store.insert_webhook_subscription(subscription.clone()).await?;
-    let unsent: Vec<&String> = subscription.types.iter().filter(|t| !TOPICS_SENT.contains(&t.as_str())).collect();
-    if !unsent.is_empty() {
-        tracing::info!(subscription = %id, ?unsent, "subscribed to event types Cardinal stores but never sends");
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(SubscriptionWithSecret { subscription: SubscriptionBody::of(&subscription), secret }),
-    )
-        .into_response())
+    let (subscription, secret) = subscriptions::create(&state.app, &subscriber(principal), new).await?;
+    let created = SubscriptionWithSecret { subscription: SubscriptionBody::of(&subscription), secret };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 /// `GET /v2/webhook_subscriptions`: the caller's own, oldest first.
@@ -185,14 +131,9 @@ pub async fn list(
 
 /// The caller's subscription `raw`; 404 for another member's, like an unknown one.
 async fn own(state: &AppState, principal: &Principal, raw: &str) -> ApiResult<WebhookSubscription> {
-    let not_found = || ApiError::not_found("webhook subscription");
-    let id = Uuid::parse_str(raw).map_err(|_| not_found())?;
-    state
-        .store
-        .webhook_subscription(principal.organization.id, id)
-        .await?
-        .filter(|s| s.membership_id == principal.membership.id)
-        .ok_or_else(not_found)
+    let id = subscription_id(raw)?;
+    let found = subscriptions::own(&state.app, &subscriber(principal), id).await?;
+    found.ok_or_else(|| ApiError::not_found("webhook subscription"))
 }
 
 pub async fn show(
@@ -212,20 +153,18 @@ pub async fn replace(
 ) -> ApiResult<Json<SubscriptionBody>> {
     flat(
         async {
-            let mut subscription = own(&state, &principal, &raw).await?;
-            let requested = read_body(&state, &body, false).await?;
-            subscription.callback_url = requested.callback_url.unwrap_or(subscription.callback_url);
-            subscription.types = requested.types.unwrap_or(subscription.types);
-            subscription.description = requested.description.unwrap_or(subscription.description);
-            permitted(&principal, &subscription.types)?;
-            subscription.updated_at = principal.now();
-            // An update by its owner enables a slowed or disabled subscription again, as
-            // updating an endpoint does at Stripe: the owner has looked at their receiver.
-            subscription.health = SubscriptionHealth::default();
-            if !state.store.update_webhook_subscription(subscription.clone()).await? {
-                return Err(ApiError::not_found("webhook subscription"));
-            }
-            Ok(Json(SubscriptionBody::of(&subscription)))
+            let current = own(&state, &principal, &raw).await?;
+            let (body, _) = crate::http::body::read::<SubscriptionUpdate>(&body)?;
+            // The topics the subscription will have, given or kept, need their scopes.
+            scopes_cover(&principal, body.types.as_ref().unwrap_or(&current.types))?;
+            let change = SubscriptionChange {
+                callback_url: body.callback_url,
+                types: body.types,
+                description: body.description,
+            };
+            let updated = subscriptions::update(&state.app, &subscriber(&principal), current.id, change).await?;
+            let updated = updated.ok_or_else(|| ApiError::not_found("webhook subscription"))?;
+            Ok(Json(SubscriptionBody::of(&updated)))
         }
         .await,
     )
@@ -238,9 +177,10 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     flat(
         async {
-            let subscription = own(&state, &principal, &raw).await?;
-            permitted(&principal, &[])?;
-            state.store.delete_webhook_subscription(principal.organization.id, subscription.id).await?;
+            let id = subscription_id(&raw)?;
+            if !subscriptions::delete(&state.app, &subscriber(&principal), id).await? {
+                return Err(ApiError::not_found("webhook subscription"));
+            }
             Ok(StatusCode::NO_CONTENT)
         }
         .await,

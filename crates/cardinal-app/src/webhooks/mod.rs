@@ -5,3 +5,4 @@
 pub mod address;
 pub mod delivery;
 pub mod signature;
+pub mod subscriptions;

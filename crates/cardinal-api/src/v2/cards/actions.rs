@@ -2,18 +2,18 @@
 //! and the settings updates (`PATCH limits|nickname|options|restrictions`, spec §3.5). Each
 //! handler declares its action and reads its body; [`crate::v2::cards::change`] does the rest.
 
+use crate::app::cards::settings::{self as card_settings, LimitsPatch};
 use crate::http::body::{JsonBody, JsonBodyWithRaw};
 use crate::http::error::ApiResult;
 use crate::http::fields::Issues;
 use crate::v2::cards::change::{perform, settings, transition, CardCall};
 use crate::v2::cards::CardBody;
-use crate::wire::requests::{LimitFields, LimitsUpdate, NicknameUpdate, OptionsUpdate, RestrictionsUpdate};
-use crate::wire::Limit;
+use crate::wire::requests::{LimitsUpdate, NicknameUpdate, OptionsUpdate, RestrictionsUpdate};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use cardinal_domain::card::CardOptions;
-use cardinal_domain::{rules, Card, CardAction, Cents, Transition};
+use cardinal_domain::{rules, CardAction, Transition};
 
 /// `PUT /v2/cards/{id}/<action>`: the lifecycle actions. Unlock's SCA is the route table's.
 macro_rules! lifecycle_handler {
@@ -30,60 +30,6 @@ lifecycle_handler! {
     lost => Transition::ReportLost,
     stolen => Transition::ReportStolen,
     discard => Transition::Discard,
-}
-
-/// The requested limit changes; `None` leaves a limit as it is.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LimitsPatch {
-    atm_monthly: Option<Cents>,
-    atm_daily: Option<Cents>,
-    atm_daily_option: Option<bool>,
-    payment_monthly: Option<Cents>,
-    payment_daily: Option<Cents>,
-    payment_daily_option: Option<bool>,
-    payment_transaction: Option<Cents>,
-    payment_transaction_option: Option<bool>,
-    payment_lifespan: Option<Cents>,
-}
-
-impl From<&LimitFields> for LimitsPatch {
-    fn from(given: &LimitFields) -> LimitsPatch {
-        let cents = |limit: Option<Limit>| limit.map(|l| l.0);
-        LimitsPatch {
-            atm_monthly: cents(given.atm_monthly_limit),
-            atm_daily: cents(given.atm_daily_limit),
-            atm_daily_option: given.atm_daily_limit_option,
-            payment_monthly: cents(given.payment_monthly_limit),
-            payment_daily: cents(given.payment_daily_limit),
-            payment_daily_option: given.payment_daily_limit_option,
-            payment_transaction: cents(given.payment_transaction_limit),
-            payment_transaction_option: given.payment_transaction_limit_option,
-            payment_lifespan: cents(given.payment_lifespan_limit),
-        }
-    }
-}
-
-impl LimitsPatch {
-    pub fn payment_monthly(&self) -> Option<Cents> {
-        self.payment_monthly
-    }
-
-    pub fn apply(&self, card: &mut Card) {
-        let l = &mut card.limits;
-        let set = |target: &mut Cents, value: Option<Cents>| *target = value.unwrap_or(*target);
-        let flag = |target: &mut bool, value: Option<bool>| *target = value.unwrap_or(*target);
-        set(&mut l.atm_monthly, self.atm_monthly);
-        set(&mut l.atm_daily, self.atm_daily);
-        flag(&mut l.atm_daily_option, self.atm_daily_option);
-        set(&mut l.payment_monthly, self.payment_monthly);
-        set(&mut l.payment_daily, self.payment_daily);
-        flag(&mut l.payment_daily_option, self.payment_daily_option);
-        set(&mut l.payment_transaction, self.payment_transaction);
-        flag(&mut l.payment_transaction_option, self.payment_transaction_option);
-        if self.payment_lifespan.is_some() {
-            l.payment_lifespan = self.payment_lifespan;
-        }
-    }
 }
 
 /// `PATCH /v2/cards/{id}/limits` — owners and admins, with SCA; checked on the resulting card.
@@ -139,7 +85,7 @@ pub async fn restrictions(
     if given.active_days.is_none() && given.categories.is_none() {
         f.add("required", "active_days", "give active_days, categories, or both");
     }
-    let (days, categories) = read_restrictions(&mut f, given.active_days, given.categories);
+    let (days, categories) = card_settings::restrictions(&mut f, given.active_days, given.categories);
     f.finish()?;
     let action = CardAction::UpdateRestrictions;
     perform(
@@ -157,15 +103,4 @@ pub async fn restrictions(
         }),
     )
     .await
-}
-
-/// The restriction fields of a create or update body, normalized by the card rules.
-pub fn read_restrictions(
-    f: &mut Issues,
-    days: Option<Vec<i64>>,
-    categories: Option<Vec<String>>,
-) -> (Option<Vec<i8>>, Option<Vec<cardinal_domain::Category>>) {
-    let days = days.and_then(|d| f.check(rules::check_active_days(&d)));
-    let categories = categories.and_then(|c| f.check(rules::check_categories(&c)));
-    (days, categories)
 }
