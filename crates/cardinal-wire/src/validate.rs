@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde_json::{Map, Value};
 use std::any::TypeId;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};
 
 /// One problem of a body: where, which of Qonto's codes, and a sentence for a person.
@@ -69,11 +70,14 @@ pub fn schema_of<T: JsonSchema + 'static>() -> &'static Value {
 /// Every problem of `value` against `schema`, in the order of the schema's fields.
 pub fn violations(schema: &Value, value: &Value) -> Vec<Violation> {
     let mut found = Vec::new();
-    check(schema, value, "", &mut found);
+    check(schema, value, &mut String::new(), &mut found);
     found
 }
 
-fn check(schema: &Value, value: &Value, pointer: &str, found: &mut Vec<Violation>) {
+/// Checks `value` at `pointer`. The pointer is one buffer the walk extends and restores, and
+/// names and sentences are made only for a problem: a valid body costs the walk no
+/// allocation but the buffer's growth.
+fn check(schema: &Value, value: &Value, pointer: &mut String, found: &mut Vec<Violation>) {
     let Some(schema) = schema.as_object() else { return };
     if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
         if let Some(best) = closest_branch(branches, value, pointer) {
@@ -108,7 +112,7 @@ fn check(schema: &Value, value: &Value, pointer: &str, found: &mut Vec<Violation
 /// Of the branches of an `anyOf`, none if one fits; else the problems of the one that fits
 /// best: one whose own shape fits (no wrong type, no missing field at this level), then the
 /// one with the fewest problems.
-fn closest_branch(branches: &[Value], value: &Value, pointer: &str) -> Option<Vec<Violation>> {
+fn closest_branch(branches: &[Value], value: &Value, pointer: &mut String) -> Option<Vec<Violation>> {
     let mut tried: Vec<Vec<Violation>> = Vec::new();
     for branch in branches {
         let problems = violations_at(branch, value, pointer);
@@ -120,13 +124,13 @@ fn closest_branch(branches: &[Value], value: &Value, pointer: &str) -> Option<Ve
     let shape_misfits = |problems: &Vec<Violation>| {
         problems
             .iter()
-            .filter(|v| v.pointer == pointer || parent(&v.pointer) == pointer && v.code == "required")
+            .filter(|v| v.pointer == *pointer || parent(&v.pointer) == pointer.as_str() && v.code == "required")
             .count()
     };
     tried.into_iter().min_by_key(|problems| (shape_misfits(problems), problems.len()))
 }
 
-fn violations_at(schema: &Value, value: &Value, pointer: &str) -> Vec<Violation> {
+fn violations_at(schema: &Value, value: &Value, pointer: &mut String) -> Vec<Violation> {
     let mut found = Vec::new();
     check(schema, value, pointer, &mut found);
     found
@@ -136,7 +140,12 @@ fn parent(pointer: &str) -> &str {
     pointer.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
-fn check_object(schema: &Map<String, Value>, object: &Map<String, Value>, pointer: &str, found: &mut Vec<Violation>) {
+fn check_object(
+    schema: &Map<String, Value>,
+    object: &Map<String, Value>,
+    pointer: &mut String,
+    found: &mut Vec<Violation>,
+) {
     let required = schema.get("required").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     for name in required.iter().filter_map(Value::as_str) {
         if !object.contains_key(name) {
@@ -145,67 +154,72 @@ fn check_object(schema: &Map<String, Value>, object: &Map<String, Value>, pointe
         }
     }
     let properties = schema.get("properties").and_then(Value::as_object);
+    let extra = schema.get("additionalProperties");
     for (name, field) in object {
-        let at = format!("{pointer}/{}", escape(name));
-        match properties.and_then(|p| p.get(name)) {
-            Some(property) => check(property, field, &at, found),
-            None => {
-                if let Some(extra) = schema.get("additionalProperties").filter(|a| a.is_object()) {
-                    check(extra, field, &at, found);
-                } else if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
-                    found.push(Violation {
-                        detail: format!("{name} is not a known field"),
-                        pointer: at,
-                        code: "invalid",
-                    });
-                }
+        let schema = match properties.and_then(|p| p.get(name)) {
+            Some(property) => property,
+            None if extra.is_some_and(Value::is_object) => extra.unwrap_or(&Value::Null),
+            None if extra == Some(&Value::Bool(false)) => {
+                let at = format!("{pointer}/{}", escape(name));
+                found.push(Violation { detail: format!("{name} is not a known field"), pointer: at, code: "invalid" });
+                continue;
             }
-        }
+            None => continue,
+        };
+        let length = pointer.len();
+        pointer.push('/');
+        pointer.push_str(&escape(name));
+        check(schema, field, pointer, found);
+        pointer.truncate(length);
     }
 }
 
-fn check_array(schema: &Map<String, Value>, items: &[Value], pointer: &str, found: &mut Vec<Violation>) {
-    let name = field_name(pointer);
+fn check_array(schema: &Map<String, Value>, items: &[Value], pointer: &mut String, found: &mut Vec<Violation>) {
+    let name = || field_name(pointer);
     if let Some(min) = schema.get("minItems").and_then(Value::as_u64).filter(|min| (items.len() as u64) < *min) {
         found.push(Violation {
-            detail: format!("{name} must hold at least {min} items"),
-            pointer: pointer.into(),
+            detail: format!("{} must hold at least {min} items", name()),
+            pointer: pointer.clone(),
             code: "too_short",
         });
     }
     if let Some(max) = schema.get("maxItems").and_then(Value::as_u64).filter(|max| items.len() as u64 > *max) {
         found.push(Violation {
-            detail: format!("{name} must hold at most {max} items"),
-            pointer: pointer.into(),
+            detail: format!("{} must hold at most {max} items", name()),
+            pointer: pointer.clone(),
             code: "too_long",
         });
     }
     if let Some(item) = schema.get("items") {
         for (i, value) in items.iter().enumerate() {
-            check(item, value, &format!("{pointer}/{i}"), found);
+            let length = pointer.len();
+            // Writing to a String cannot fail.
+            let _ = write!(pointer, "/{i}");
+            check(item, value, pointer, found);
+            pointer.truncate(length);
         }
     }
 }
 
 fn check_string(schema: &Map<String, Value>, text: &str, pointer: &str, found: &mut Vec<Violation>) {
-    let name = field_name(pointer);
+    let name = || field_name(pointer);
     let length = text.chars().count() as u64;
     let mut problem = |code, detail: String| found.push(Violation { pointer: pointer.into(), code, detail });
     if let Some(min) = schema.get("minLength").and_then(Value::as_u64).filter(|min| length < *min) {
-        problem("too_short", format!("{name} must have at least {min} characters"));
+        problem("too_short", format!("{} must have at least {min} characters", name()));
     } else if let Some(max) = schema.get("maxLength").and_then(Value::as_u64).filter(|max| length > *max) {
-        problem("too_long", format!("{name} must have at most {max} characters"));
+        problem("too_long", format!("{} must have at most {max} characters", name()));
     } else if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
         if !pattern_matches(pattern, text) {
-            problem("invalid", format!("{name} must match {pattern}"));
+            problem("invalid", format!("{} must match {pattern}", name()));
         }
     }
     match schema.get("format").and_then(Value::as_str) {
         Some("uuid") if uuid::Uuid::try_parse(text).is_err() => {
-            problem("invalid", format!("{name} must be a valid id"))
+            problem("invalid", format!("{} must be a valid id", name()))
         }
         Some("date-time") if text.parse::<Timestamp>().is_err() => {
-            problem("invalid", format!("{name} must be an RFC 3339 timestamp such as 2025-01-31T23:59:59Z"))
+            problem("invalid", format!("{} must be an RFC 3339 timestamp such as 2025-01-31T23:59:59Z", name()))
         }
         _ => {}
     }
@@ -216,35 +230,38 @@ fn check_string(schema: &Map<String, Value>, text: &str, pointer: &str, found: &
 fn pattern_matches(pattern: &str, text: &str) -> bool {
     static PATTERNS: OnceLock<Mutex<HashMap<String, Option<regex_lite::Regex>>>> = OnceLock::new();
     let mut patterns = PATTERNS.get_or_init(Default::default).lock().unwrap_or_else(|poison| poison.into_inner());
-    let compiled = patterns.entry(pattern.to_owned()).or_insert_with(|| regex_lite::Regex::new(pattern).ok());
-    compiled.as_ref().is_some_and(|regex| regex.is_match(text))
+    if !patterns.contains_key(pattern) {
+        patterns.insert(pattern.to_owned(), regex_lite::Regex::new(pattern).ok());
+    }
+    patterns.get(pattern).and_then(Option::as_ref).is_some_and(|regex| regex.is_match(text))
 }
 
 fn check_number(schema: &Map<String, Value>, value: &Value, pointer: &str, found: &mut Vec<Violation>) {
-    let name = field_name(pointer);
     let number = value.as_f64().unwrap_or(f64::NAN);
     let bound = |keyword: &str| schema.get(keyword).and_then(Value::as_f64);
+    let name = || field_name(pointer);
     let detail = if let Some(min) = bound("minimum").filter(|min| number < *min) {
         if min == 0.0 {
-            format!("{name} must not be negative")
+            format!("{} must not be negative", name())
         } else {
-            format!("{name} must be at least {min}")
+            format!("{} must be at least {min}", name())
         }
     } else if let Some(min) = bound("exclusiveMinimum").filter(|min| number <= *min) {
-        format!("{name} must be more than {min}")
+        format!("{} must be more than {min}", name())
     } else if let Some(max) = bound("maximum").filter(|max| number > *max) {
-        format!("{name} must be at most {max}")
+        format!("{} must be at most {max}", name())
     } else if let Some(step) = bound("multipleOf").filter(|step| !is_multiple(number, *step)) {
         if step == 0.01 {
-            format!("{name} must have at most two decimals")
+            format!("{} must have at most two decimals", name())
         } else {
-            format!("{name} must be a multiple of {step}")
+            format!("{} must be a multiple of {step}", name())
         }
     } else {
         return;
     };
     found.push(Violation { pointer: pointer.into(), code: "invalid", detail });
 }
+
 /// Whether `number` is a whole number of `step`s, as its decimal text reads (0.1 is ten
 /// 0.01s, though not in binary); an amount so small it rounds to zero is not.
 fn is_multiple(number: f64, step: f64) -> bool {
@@ -253,13 +270,15 @@ fn is_multiple(number: f64, step: f64) -> bool {
 }
 
 fn type_matches(schema: &Map<String, Value>, value: &Value) -> bool {
-    let Some(expected) = schema.get("type") else { return true };
-    let names: Vec<&str> = match expected {
-        Value::String(one) => vec![one.as_str()],
-        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-        _ => return true,
-    };
-    names.iter().any(|name| match *name {
+    match schema.get("type") {
+        Some(Value::String(one)) => is_of_type(one, value),
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).any(|name| is_of_type(name, value)),
+        _ => true,
+    }
+}
+
+fn is_of_type(name: &str, value: &Value) -> bool {
+    match name {
         "null" => value.is_null(),
         "boolean" => value.is_boolean(),
         "object" => value.is_object(),
@@ -271,7 +290,7 @@ fn type_matches(schema: &Map<String, Value>, value: &Value) -> bool {
             value.as_i64().is_some() || value.as_u64().is_some() || value.as_f64().is_some_and(|f| f.fract() == 0.0)
         }
         _ => false,
-    })
+    }
 }
 
 fn wrong_type(schema: &Map<String, Value>, pointer: &str) -> Violation {
@@ -321,8 +340,12 @@ fn field_name(pointer: &str) -> String {
 }
 
 /// A name as a JSON pointer segment (RFC 6901).
-fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
+fn escape(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.contains(['~', '/']) {
+        name.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        name.into()
+    }
 }
 
 /// Every keyword a schema uses, with where, for the test that they are all enforced.
