@@ -11,6 +11,7 @@ pub mod error;
 pub mod issuing;
 pub mod kinds;
 pub mod money;
+pub mod oauth;
 pub mod permissions;
 pub mod rules;
 pub mod time;
