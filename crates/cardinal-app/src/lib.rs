@@ -8,6 +8,8 @@
 //! - [`payments`]: simulated authorizations, settlements and reversals;
 //! - [`webhooks`]: a member's subscriptions, which addresses a webhook may dial, signatures,
 //!   and the delivery worker;
+//! - [`oauth`]: PKCE's S256 and the OAuth server's opaque tokens (the grant rules are the
+//!   domain's);
 //! - [`issues`]: a use case's findings in a request, each at its pointer, all at once;
 //! - [`secrets`]: the card-data vault, tokens and their hashes.
 //!
@@ -18,6 +20,7 @@ pub mod cards;
 pub mod issues;
 pub mod issuing;
 pub mod net;
+pub mod oauth;
 pub mod payments;
 pub mod sca;
 pub mod secrets;
