@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{OnceLock, RwLock};
 
 /// One problem of a body: where, which of Qonto's codes, and a sentence for a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +53,13 @@ pub const ANNOTATIONS: &[&str] = &["description", "title", "default", "examples"
 /// The schema of `T` as requests are checked against it: every subschema inlined, so it
 /// stands alone. Built once per type.
 pub fn schema_of<T: JsonSchema + 'static>() -> &'static Value {
-    static SCHEMAS: OnceLock<Mutex<HashMap<TypeId, &'static Value>>> = OnceLock::new();
-    let mut schemas = SCHEMAS.get_or_init(Default::default).lock().unwrap_or_else(|poison| poison.into_inner());
+    static SCHEMAS: OnceLock<RwLock<HashMap<TypeId, &'static Value>>> = OnceLock::new();
+    let schemas = SCHEMAS.get_or_init(Default::default);
+    // Every request reads; only a type's first request writes.
+    if let Some(schema) = schemas.read().unwrap_or_else(|poison| poison.into_inner()).get(&TypeId::of::<T>()) {
+        return schema;
+    }
+    let mut schemas = schemas.write().unwrap_or_else(|poison| poison.into_inner());
     schemas.entry(TypeId::of::<T>()).or_insert_with(|| {
         let generator = SchemaSettings::draft2020_12()
             .for_deserialize()
@@ -228,12 +233,14 @@ fn check_string(schema: &Map<String, Value>, text: &str, pointer: &str, found: &
 /// Patterns are compiled once each; a pattern that does not compile matches nothing, and the
 /// test over every request schema compiles them all.
 fn pattern_matches(pattern: &str, text: &str) -> bool {
-    static PATTERNS: OnceLock<Mutex<HashMap<String, Option<regex_lite::Regex>>>> = OnceLock::new();
-    let mut patterns = PATTERNS.get_or_init(Default::default).lock().unwrap_or_else(|poison| poison.into_inner());
-    if !patterns.contains_key(pattern) {
-        patterns.insert(pattern.to_owned(), regex_lite::Regex::new(pattern).ok());
+    static PATTERNS: OnceLock<RwLock<HashMap<String, Option<regex_lite::Regex>>>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(Default::default);
+    if let Some(compiled) = patterns.read().unwrap_or_else(|poison| poison.into_inner()).get(pattern) {
+        return compiled.as_ref().is_some_and(|regex| regex.is_match(text));
     }
-    patterns.get(pattern).and_then(Option::as_ref).is_some_and(|regex| regex.is_match(text))
+    let mut patterns = patterns.write().unwrap_or_else(|poison| poison.into_inner());
+    let compiled = patterns.entry(pattern.to_owned()).or_insert_with(|| regex_lite::Regex::new(pattern).ok());
+    compiled.as_ref().is_some_and(|regex| regex.is_match(text))
 }
 
 fn check_number(schema: &Map<String, Value>, value: &Value, pointer: &str, found: &mut Vec<Violation>) {

@@ -28,8 +28,7 @@ impl<S: Send + Sync, T: DeserializeOwned + JsonSchema + 'static> FromRequest<S> 
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> ApiResult<JsonBody<T>> {
-        let bytes = read_bytes(request, state).await?;
-        read::<T>(&bytes).map(|(body, _)| JsonBody(body))
+        JsonBodyWithRaw::from_request(request, state).await.map(|read| JsonBody(read.body))
     }
 }
 
@@ -37,19 +36,15 @@ impl<S: Send + Sync, T: DeserializeOwned + JsonSchema + 'static> FromRequest<S> 
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> ApiResult<JsonBodyWithRaw<T>> {
-        let bytes = read_bytes(request, state).await?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::payload_too_large("the request body is too large")
+            } else {
+                ApiError::bad_request("the request body could not be read")
+            }
+        })?;
         read::<T>(&bytes).map(|(body, json)| JsonBodyWithRaw { body, json })
     }
-}
-
-async fn read_bytes<S: Send + Sync>(request: Request, state: &S) -> ApiResult<Bytes> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::payload_too_large("the request body is too large")
-        } else {
-            ApiError::bad_request("the request body could not be read")
-        }
-    })
 }
 
 /// Reads a body of type `T` (see [`JsonBody`]), with the JSON it came as.

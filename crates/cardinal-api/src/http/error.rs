@@ -170,7 +170,7 @@ impl From<DomainError> for ApiError {
             }
             DomainError::Invalid(issues) => ApiError::issues(issues),
             // A card's own rules, after a change: the fields of the body's `card`.
-            DomainError::InvalidCard(issues) => ApiError::issues(issues.iter().map(|i| placed(i, "/card")).collect()),
+            DomainError::InvalidCard(issues) => ApiError::issues(issues.iter().map(|i| i.at("/card")).collect()),
             DomainError::InvalidState(detail) => ApiError::unprocessable("invalid_transition", detail, None),
         }
     }
@@ -277,12 +277,6 @@ impl IntoResponse for ApiError {
         }
         response
     }
-}
-
-/// A card rule's issue (the domain names the field) placed where that field sits in a request:
-/// under `prefix`, e.g. `/card` or `/cards/3/card`.
-pub fn placed(issue: &cardinal_domain::CardIssue, prefix: &str) -> FieldIssue {
-    issue.at(prefix)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ pub mod auth;
 pub mod body;
 pub mod context;
 pub mod error;
-pub mod fields;
 pub mod health;
 pub mod idempotency;
 pub mod params;

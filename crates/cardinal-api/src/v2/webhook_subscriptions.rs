@@ -162,7 +162,7 @@ pub async fn replace(
                 types: body.types,
                 description: body.description,
             };
-            let updated = subscriptions::update(&state.app, &subscriber(&principal), current.id, change).await?;
+            let updated = subscriptions::update(&state.app, &subscriber(&principal), current, change).await?;
             let updated = updated.ok_or_else(|| ApiError::not_found("webhook subscription"))?;
             Ok(Json(SubscriptionBody::of(&updated)))
         }

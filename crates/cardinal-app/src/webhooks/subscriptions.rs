@@ -69,16 +69,15 @@ pub async fn own(app: &App, who: &Subscriber, id: Uuid) -> StoreResult<Option<We
     Ok(found.filter(|s| s.membership_id == who.member.membership_id))
 }
 
-/// Changes the member's subscription `id`. An update by its owner enables a slowed or
-/// disabled subscription again, as updating an endpoint does at Stripe: the owner has looked
-/// at their receiver. `None` when it is not theirs.
+/// Changes `subscription`, the member's own as [`own`] found it. An update by its owner
+/// enables a slowed or disabled subscription again, as updating an endpoint does at Stripe:
+/// the owner has looked at their receiver. `None` when it is gone meanwhile.
 pub async fn update(
     app: &App,
     who: &Subscriber,
-    id: Uuid,
+    mut subscription: WebhookSubscription,
     change: SubscriptionChange,
 ) -> StoreResult<Option<WebhookSubscription>> {
-    let Some(mut subscription) = own(app, who, id).await? else { return Ok(None) };
     if change.callback_url.is_none() && change.types.is_none() && change.description.is_none() {
         let mut issues = Issues::at("");
         issues.add("required", "callback_url", "give callback_url, types or description");

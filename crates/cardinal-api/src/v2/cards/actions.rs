@@ -3,9 +3,9 @@
 //! handler declares its action and reads its body; [`crate::v2::cards::change`] does the rest.
 
 use crate::app::cards::settings::{self as card_settings, LimitsPatch};
+use crate::app::issues::Issues;
 use crate::http::body::{JsonBody, JsonBodyWithRaw};
 use crate::http::error::ApiResult;
-use crate::http::fields::Issues;
 use crate::v2::cards::change::{perform, settings, transition, CardCall};
 use crate::v2::cards::CardBody;
 use crate::wire::requests::{LimitsUpdate, NicknameUpdate, OptionsUpdate, RestrictionsUpdate};
