@@ -10,7 +10,7 @@ pub(crate) async fn insert_credential<C: GenericClient + Sync>(client: &C, c: &N
     client
         .execute(
             "INSERT INTO credentials (id, organization_id, membership_id, kind, secret_hash, scopes, expires_at, \
-             revoked_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+             revoked_at, created_at, grant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
             &[
                 &c.id.to_string(),
                 &c.organization_id.to_string(),
@@ -20,6 +20,7 @@ pub(crate) async fn insert_credential<C: GenericClient + Sync>(client: &C, c: &N
                 &c.scopes.join(" "),
                 &c.expires_at.map(|t| t.as_second()),
                 &c.created_at.as_second(),
+                &c.grant_id.map(|id| id.to_string()),
             ],
         )
         .await

@@ -124,6 +124,7 @@ mod credentials;
 mod errors;
 mod idempotency;
 mod migrations;
+mod oauth;
 mod operator;
 mod organizations;
 mod pool;

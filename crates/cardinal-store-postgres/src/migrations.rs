@@ -8,6 +8,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_webhooks.sql"),
     include_str!("../migrations/0003_webhook_health.sql"),
+    include_str!("../migrations/0004_oauth.sql"),
 ];
 
 impl PostgresStore {

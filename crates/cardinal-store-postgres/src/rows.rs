@@ -90,6 +90,7 @@ pub fn credential(row: &Row) -> Result<Credential, Fail> {
         scopes: scopes.split_whitespace().map(str::to_owned).collect(),
         expires_at: expires.map(timestamp).transpose()?,
         revoked_at: revoked.map(timestamp).transpose()?,
+        grant_id: get::<Option<String>>(row, "c_grant_id")?.map(|id| uuid(&id)).transpose()?,
         organization: organization(row, "o")?,
         membership: membership(row, "m")?,
     })

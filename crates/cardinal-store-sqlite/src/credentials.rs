@@ -33,7 +33,7 @@ pub(crate) static CREDENTIAL_BY_HASH: LazyLock<String> =
 pub(crate) fn insert_credential_row(conn: &Connection, c: &NewCredential) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO credentials (id, organization_id, membership_id, kind, secret_hash, scopes, \
-         expires_at, revoked_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)",
+         expires_at, revoked_at, created_at, grant_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -45,6 +45,7 @@ pub(crate) fn insert_credential_row(conn: &Connection, c: &NewCredential) -> Sto
             c.scopes.join(" "),
             c.expires_at.map(seconds),
             seconds(c.created_at),
+            c.grant_id.map(|id| id.to_string()),
         ])
     })
     .map_err(sql)?;

@@ -8,6 +8,7 @@ mod engine;
 mod idempotency;
 mod leases;
 mod migrations;
+mod oauth;
 mod operator;
 mod organizations;
 mod rows;

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_card_counts.sql"),
     include_str!("../migrations/0005_webhooks.sql"),
     include_str!("../migrations/0006_webhook_health.sql"),
+    include_str!("../migrations/0007_oauth.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {

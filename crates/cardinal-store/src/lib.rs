@@ -10,12 +10,14 @@ pub mod conformance;
 pub mod documents;
 mod idempotency;
 pub mod ids;
+mod oauth;
 pub mod sql;
 mod transactions;
 mod types;
 mod webhooks;
 
 pub use idempotency::*;
+pub use oauth::*;
 pub use transactions::*;
 pub use types::*;
 pub use webhooks::*;
@@ -98,6 +100,7 @@ pub trait Store:
     + IdempotencyStore
     + PaymentStore
     + WebhookStore
+    + OAuthStore
     + 'static
 {
 }
@@ -112,6 +115,7 @@ impl<T> Store for T where
         + IdempotencyStore
         + PaymentStore
         + WebhookStore
+        + OAuthStore
         + 'static
 {
 }
@@ -306,4 +310,41 @@ pub trait WebhookStore: Send + Sync {
     /// Makes a delivery due now whatever its state (pending again if it had failed or was
     /// delivered), lease freed. False when there is none.
     async fn retry_webhook_delivery(&self, id: Uuid, now: jiff::Timestamp) -> StoreResult<bool>;
+}
+
+/// The OAuth 2.0 server's clients, codes, grants and refresh tokens ([`oauth`]). Every write
+/// that revokes tokens also stops the access tokens it names at once (their credentials).
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    /// Registers a client. A `client_id` already taken is a [`StoreError::Conflict`].
+    async fn insert_oauth_client(&self, client: OAuthClient) -> StoreResult<()>;
+    /// Every client, oldest first.
+    async fn oauth_clients(&self, page: PageRequest) -> StoreResult<Page<OAuthClient>>;
+    async fn oauth_client(&self, id: &str) -> StoreResult<Option<OAuthClient>>;
+    /// Removes a client with its codes and grants: every token it issued stops working.
+    /// False when there was none.
+    async fn delete_oauth_client(&self, id: &str) -> StoreResult<bool>;
+    async fn insert_oauth_code(&self, code: NewAuthorizationCode) -> StoreResult<()>;
+    async fn oauth_code(&self, code_hash: &[u8; 32]) -> StoreResult<Option<StoredAuthorizationCode>>;
+    /// Uses a code once: marks it used by a new grant (`grant_id`, the code's consent) and
+    /// writes `issue`'s tokens, all together, if nobody used it meanwhile. False (nothing
+    /// written) when it was used.
+    async fn redeem_oauth_code(&self, code_hash: &[u8; 32], grant_id: Uuid, issue: TokenIssue) -> StoreResult<bool>;
+    async fn oauth_grant(&self, id: Uuid) -> StoreResult<Option<OAuthGrant>>;
+    /// Revokes a grant and every token it issued, at `at`. False when it was already revoked
+    /// or there is none.
+    async fn revoke_oauth_grant(&self, id: Uuid, at: jiff::Timestamp) -> StoreResult<bool>;
+    async fn oauth_refresh_token(&self, token_hash: &[u8; 32]) -> StoreResult<Option<StoredRefreshToken>>;
+    /// Rotates a refresh token: records its first use at `issue.issued_at` (a later use
+    /// keeps the first) and writes `issue`'s tokens in the same grant, together, unless the
+    /// grant was revoked meanwhile (false, nothing written).
+    async fn rotate_oauth_refresh_token(&self, token_hash: &[u8; 32], issue: TokenIssue) -> StoreResult<bool>;
+    /// Revokes every live grant `membership_id` gave `client_id` (the member withdrew the
+    /// consent), at `at`; how many.
+    async fn withdraw_oauth_consent(
+        &self,
+        client_id: &str,
+        membership_id: Uuid,
+        at: jiff::Timestamp,
+    ) -> StoreResult<u64>;
 }

@@ -10,6 +10,21 @@ pub fn columns(alias: &str, names: &[&str]) -> String {
     names.iter().map(|n| format!("{alias}.{n} AS {alias}_{n}")).collect::<Vec<_>>().join(", ")
 }
 
+pub const OAUTH_CLIENT: &[&str] = &["id", "name", "secret_hash", "redirect_uris", "created_at"];
+/// A grant's columns; a code has the same consent columns ([`OAUTH_CONSENT`]).
+pub const OAUTH_GRANT: &[&str] = &[
+    "id",
+    "client_id",
+    "organization_id",
+    "membership_id",
+    "scopes",
+    "auth_time",
+    "nonce",
+    "created_at",
+    "revoked_at",
+];
+pub const OAUTH_CONSENT: &[&str] = &["client_id", "organization_id", "membership_id", "scopes", "auth_time", "nonce"];
+
 pub const ORGANIZATION: &[&str] =
     &["id", "slug", "legal_name", "locale", "timezone", "country", "sca_mode", "clock_offset_seconds", "created_at"];
 pub const MEMBERSHIP: &[&str] =
@@ -28,7 +43,7 @@ pub const BANK_ACCOUNT: &[&str] = &[
     "created_at",
     "updated_at",
 ];
-pub const CREDENTIAL: &[&str] = &["id", "kind", "secret_hash", "scopes", "expires_at", "revoked_at"];
+pub const CREDENTIAL: &[&str] = &["id", "kind", "secret_hash", "scopes", "expires_at", "revoked_at", "grant_id"];
 
 /// The copies of a card's fields kept beside its JSON document for filtering and sorting,
 /// computed in one place for every backend.

@@ -153,6 +153,8 @@ pub struct NewCredential {
     pub scopes: Vec<String>,
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// The OAuth grant that issued it (`None` for API keys and control-API tokens).
+    pub grant_id: Option<Uuid>,
 }
 
 /// A credential as read, with the organization and member it acts for.
@@ -164,6 +166,8 @@ pub struct Credential {
     pub scopes: Vec<String>,
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// The OAuth grant that issued it, if one did.
+    pub grant_id: Option<Uuid>,
     pub organization: Organization,
     pub membership: Membership,
 }

@@ -56,6 +56,7 @@ pub async fn create_token(
             scopes: scopes.clone(),
             expires_at,
             created_at: now,
+            grant_id: None,
         })
         .await?;
     let answer = AccessToken { access_token: token, scopes, expires_at: expires_at.map(Time) };
@@ -91,6 +92,7 @@ pub async fn issue_api_key(State(state): State<AppState>, _: Operator, Path(raw)
         scopes: scope::API_KEY.iter().map(|s| s.to_string()).collect(),
         expires_at: None,
         created_at: now,
+        grant_id: None,
     };
     state.store.replace_api_key(organization.id, Some(credential), now).await?;
     let answer = ApiKey { login: organization.slug, secret_key: secret, created_at: Time(now) };

@@ -211,6 +211,7 @@ pub(crate) fn credential(
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         expires_at: None,
         created_at: now,
+        grant_id: None,
     }
 }
 

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 mod cards;
+mod oauth;
 mod operator;
 mod organizations;
 mod payments;
@@ -26,6 +27,7 @@ mod secrets;
 mod webhooks;
 
 pub use cards::*;
+pub use oauth::*;
 pub use operator::*;
 pub use organizations::*;
 pub use payments::*;
@@ -53,7 +55,8 @@ macro_rules! conformance_tests {
             outbox_events_outlive_nothing_and_skip_nothing, claims_share_the_room_out_fairly, failing_subscriptions_are_slowed_then_disabled,
             webhook_secrets_are_walked_and_replaced,
             data_view_tokens_open_once_before_they_expire,
-            operators_list_extend_and_reset_organizations);
+            operators_list_extend_and_reset_organizations,
+            oauth_codes_redeem_once_and_grants_revoke_their_tokens, oauth_consents_are_withdrawn_and_clients_deleted);
     };
     (@each_optional $make:expr; $($story:ident),+) => {
         $(
@@ -139,6 +142,7 @@ pub fn fixture(slug: &str) -> OrganizationSeed {
             scopes: vec!["card.read".into()],
             expires_at: None,
             created_at: at,
+            grant_id: None,
         })
         .collect();
     let tz = TimeZone::get("Europe/Paris").unwrap();
