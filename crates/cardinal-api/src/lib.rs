@@ -2,6 +2,7 @@
 //! `/_sandbox`, card images, and health endpoints.
 
 pub mod http;
+pub mod oauth;
 pub mod openapi;
 pub mod operator;
 pub mod render;

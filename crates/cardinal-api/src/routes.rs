@@ -2,13 +2,15 @@
 //! OpenAPI document (`/openapi.json`): a route cannot exist without being documented.
 
 use crate::http::{auth::scope, health};
+use crate::oauth::{consent, discovery, token};
 use crate::operator::{self, cards as operator_cards, members, organizations, tokens};
-use crate::sandbox::{clock, payments, reset};
+use crate::sandbox::{clock, oauth_clients, payments, reset};
 use crate::v2::cards::CardBody;
 use crate::v2::cards::{self, actions, create, data_view};
 use crate::v2::sca::ScaAction;
-use crate::v2::{assets, iban_certificate, organization, sca, transactions, webhook_subscriptions};
+use crate::v2::{assets, consents, iban_certificate, organization, sca, transactions, webhook_subscriptions};
 use crate::wire::answers::*;
+use crate::wire::oauth::*;
 use crate::wire::requests::*;
 use crate::AppState;
 use axum::routing::MethodRouter;
@@ -40,13 +42,17 @@ pub enum Surface {
     /// Cardinal's sandbox control API (sandbox mode only; operator token): clocks, simulated
     /// payments, resets.
     Control,
+    /// The OAuth 2.0 authorization server (sandbox mode only): the consent page, the token
+    /// and revocation endpoints (the client authenticates in the form or with HTTP Basic),
+    /// the discovery documents.
+    OAuth,
     /// No credential: health, images, the data-view page, this document.
     Public,
 }
 
 impl Surface {
     pub fn sandbox_only(self) -> bool {
-        matches!(self, Surface::MockedSca | Surface::Control)
+        matches!(self, Surface::MockedSca | Surface::Control | Surface::OAuth)
     }
 }
 
@@ -65,7 +71,7 @@ impl Served {
 
     pub fn surface(self, surface: Surface) -> bool {
         match surface {
-            Surface::MockedSca | Surface::Control => self.mode == crate::Mode::Sandbox,
+            Surface::MockedSca | Surface::Control | Surface::OAuth => self.mode == crate::Mode::Sandbox,
             Surface::Operator => self.operator_api,
             Surface::Qonto | Surface::Public => true,
         }
@@ -82,6 +88,10 @@ pub enum Reply {
     /// A JSON body of this type (see [`answer`]), with this status.
     Json(u16, SchemaOf),
     NoContent,
+    /// `200` without a body (RFC 7009's revocation answer).
+    EmptyOk,
+    /// `302` to the client's redirect URI.
+    Redirect,
     Html,
     Svg,
     Pdf,
@@ -133,6 +143,8 @@ pub struct Operation {
     pub query: &'static [Param],
     /// The request body's type, as the schema it derives (see [`body`]).
     pub request: Option<SchemaOf>,
+    /// An `application/x-www-form-urlencoded` body's fields, as a schema (the OAuth forms).
+    pub form: Option<SchemaOf>,
     pub reply: Reply,
     /// The path the route also answers at in the sandbox, where it lived before the operator
     /// API (`/_sandbox/organizations` for `/_operator/organizations`); documented as deprecated.
@@ -164,6 +176,7 @@ impl Operation {
             sca: None,
             query: &[],
             request: None,
+            form: None,
             reply: Reply::Json(200, answer::<CardBody>),
             alias: None,
         }
@@ -281,6 +294,23 @@ const DELIVERY_QUERY: &[Param] = &[
 const TRANSACTION_SHOW_QUERY: &[Param] =
     &[param("includes[]", ParamKind::AnyOf(transaction_includes), "Related objects to add to the transaction.")];
 
+const AUTHORIZE_QUERY: &[Param] = &[
+    param("response_type", ParamKind::String, "`code`."),
+    param("client_id", ParamKind::String, "The registered client."),
+    param("redirect_uri", ParamKind::String, "Exactly one the client registered; else an error page."),
+    param(
+        "scope",
+        ParamKind::String,
+        "Space-separated scopes; `offline_access` for a refresh token, `openid` for an ID token.",
+    ),
+    param("state", ParamKind::String, "At least 8 characters, given back untouched."),
+    param("code_challenge", ParamKind::String, "PKCE: BASE64URL(SHA-256(code_verifier))."),
+    param("code_challenge_method", ParamKind::String, "`S256`."),
+    param("nonce", ParamKind::String, "OpenID Connect: given back in the ID token."),
+    param("organization_id", ParamKind::String, "Pre-selects the organization."),
+    param("ui_locales", ParamKind::String, "`en` or `fr` (else Accept-Language)."),
+];
+
 const IBAN_CERTIFICATE_QUERY: &[Param] = &[param(
     "locale",
     ParamKind::OneOf(certificate_locales),
@@ -355,6 +385,36 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             request = Some(body::<SubscriptionUpdate>), reply = Reply::Json(200, answer::<webhook_subscriptions::SubscriptionBody>)),
         operation!(delete "/v2/webhook_subscriptions/{id}" => webhook_subscriptions::delete; Qonto,
             "deleteWebhookSubscription", "Delete a webhook subscription", scope = Some(WEBHOOK), reply = Reply::NoContent),
+        operation!(delete "/v2/oauth2/consents" => consents::withdraw; Qonto, "withdrawOAuthConsent",
+            "Disconnect the calling application: every token it holds for the member stops working",
+            scope = Some(ORGANIZATION_READ), reply = Reply::NoContent),
+        operation!(get "/oauth2/auth" => consent::page; OAuth, "oauthAuthorize",
+            "The sign-in and consent page of an authorization request (HTML)", query = AUTHORIZE_QUERY, reply = Reply::Html),
+        operation!(post "/oauth2/auth" => consent::decide; OAuth, "oauthDecide",
+            "The member's decision: 302 to the client with a code, or with access_denied",
+            form = Some(body::<ConsentForm>), reply = Reply::Redirect),
+        operation!(post "/oauth2/token" => token::token; OAuth, "oauthToken",
+            "Exchange a code, or rotate a refresh token", form = Some(body::<TokenForm>),
+            reply = Reply::Json(200, answer::<TokenAnswer>)),
+        operation!(post "/v2/oauth2/token" => token::token; OAuth, "oauthTokenV2",
+            "The token endpoint at the path Qonto's newest reference names", form = Some(body::<TokenForm>),
+            reply = Reply::Json(200, answer::<TokenAnswer>)),
+        operation!(post "/oauth2/revoke" => token::revoke; OAuth, "oauthRevoke",
+            "Revoke an access or refresh token (RFC 7009): 200 whether or not it was one", form = Some(body::<RevocationForm>),
+            reply = Reply::EmptyOk),
+        operation!(get "/.well-known/oauth-authorization-server" => discovery::authorization_server; OAuth,
+            "oauthMetadata", "The authorization server's metadata (RFC 8414)", reply = Reply::Json(200, answer::<ServerMetadata>)),
+        operation!(get "/.well-known/openid-configuration" => discovery::openid_configuration; OAuth,
+            "openidConfiguration", "The OpenID Connect discovery document", reply = Reply::Json(200, answer::<ServerMetadata>)),
+        operation!(get "/.well-known/jwks.json" => discovery::jwks; OAuth, "jwks",
+            "The ID-token signing key (RS256)", reply = Reply::Json(200, answer::<JwkSetSchema>)),
+        operation!(get "/_sandbox/oauth_clients" => oauth_clients::list; Control, "listOAuthClients",
+            "The registered OAuth clients, oldest first", query = &PAGINATION, reply = Reply::Json(200, answer::<OAuthClientList>)),
+        operation!(post "/_sandbox/oauth_clients" => oauth_clients::create; Control, "createOAuthClient",
+            "Register an OAuth client; its secret is shown once", request = Some(body::<OAuthClientRequest>),
+            reply = Reply::Json(201, answer::<OAuthClientCreated>)),
+        operation!(delete "/_sandbox/oauth_clients/{client_id}" => oauth_clients::delete; Control, "deleteOAuthClient",
+            "Delete an OAuth client: every token it was issued stops working", reply = Reply::NoContent),
         operation!(get "/v2/mocked_sca_sessions/{token}" => sca::mocked_show; MockedSca, "getMockedScaSession",
             "Sandbox: see an SCA session", reply = Reply::Json(200, answer::<ScaSession>)),
         operation!(post "/v2/mocked_sca_sessions/{token}/{decision}" => sca::mocked_decide; MockedSca, "decideMockedScaSession",

@@ -64,6 +64,10 @@ pub struct Core {
     pub webhooks: WebhookPolicy,
     /// Resolves callback hosts, for the subscription check and for the delivery client alike.
     pub resolver: Arc<dyn HostResolver>,
+    /// Where clients reach this server: the OAuth issuer (`iss`) and the metadata's URLs.
+    pub public_url: String,
+    /// The OpenID signing key, loaded (or made, at the first start) on first use.
+    signing_key: tokio::sync::OnceCell<Arc<oauth::id_token::SigningKey>>,
 }
 
 impl App {
@@ -72,8 +76,20 @@ impl App {
         vault: CardVault,
         webhooks: WebhookPolicy,
         resolver: Arc<dyn HostResolver>,
+        public_url: String,
     ) -> App {
-        App(Arc::new(Core { store, vault, webhooks, resolver }))
+        let signing_key = tokio::sync::OnceCell::new();
+        App(Arc::new(Core { store, vault, webhooks, resolver, public_url, signing_key }))
+    }
+
+    /// The OpenID signing key: the stored one, or a new one stored now (the first start).
+    pub async fn signing_key(&self) -> Result<Arc<oauth::id_token::SigningKey>, String> {
+        self.signing_key
+            .get_or_try_init(|| async {
+                oauth::id_token::SigningKey::load_or_create(self.store.as_ref(), &self.vault).await.map(Arc::new)
+            })
+            .await
+            .cloned()
     }
 }
 

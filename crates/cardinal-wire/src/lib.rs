@@ -7,6 +7,7 @@
 pub mod answers;
 mod card;
 mod events;
+pub mod oauth;
 pub mod operator;
 mod organization;
 pub mod requests;
@@ -26,6 +27,44 @@ pub mod scope {
     pub const ALL: &[&str] = &[CARD_READ, CARD_WRITE, ORGANIZATION_READ, MEMBERSHIP_READ, WEBHOOK];
     /// What an API key may do: read, never write (spec §1.2).
     pub const API_KEY: &[&str] = &[ORGANIZATION_READ, MEMBERSHIP_READ, CARD_READ];
+    /// Every scope Qonto's authorization server grants (`qonto-reference.md` §2.4), OAuth's
+    /// own (`offline_access`, `openid`) aside: what a client may ask for.
+    pub const QONTO: &[&str] = &[
+        "organization.read",
+        "membership.read",
+        "membership.write",
+        "attachment.read",
+        "attachment.write",
+        "internal_transfer.write",
+        "payment.write",
+        "supplier_invoice.read",
+        "supplier_invoice.write",
+        "client_invoices.read",
+        "client_invoice.write",
+        "client.read",
+        "client.write",
+        "product.read",
+        "product.write",
+        "request_review.read",
+        "request_review.write",
+        "request_cards.write",
+        "request_transfers.write",
+        "team.read",
+        "team.write",
+        "insurance_contract.read",
+        "insurance_contract.write",
+        "card.read",
+        "card.write",
+        "bank_account.write",
+        "beneficiary.trust",
+        "webhook",
+        "payment_link.read",
+        "payment_link.write",
+        "sepa_direct_debit.read",
+        "sepa_direct_debit.write",
+        "terminal.read",
+        "terminal.write",
+    ];
 }
 
 pub use card::*;

@@ -64,8 +64,12 @@ pub async fn rotate(args: RotateArgs) -> Result<(), String> {
     };
     let moved = reseal_all(store.as_ref(), &old, &new, args.batch.max(1)).await?;
     let secrets = reseal_webhook_secrets(store.as_ref(), &old, &new).await?;
+    let signing_key =
+        cardinal_api::app::oauth::id_token::reseal(store.as_ref(), &CardVault::new(&old), &CardVault::new(&new))
+            .await?;
     store.set_setting(CARD_KEY_CHECK, Some(&new.check_value())).await.map_err(|e| e.to_string())?;
-    println!("Re-sealed {moved} cards and {secrets} webhook secrets under key {}.", new.check_value());
+    let signing_key = if signing_key { " and the OpenID signing key" } else { "" };
+    println!("Re-sealed {moved} cards and {secrets} webhook secrets{signing_key} under key {}.", new.check_value());
     finish(store.as_ref(), &files, &new_key_file, new).await
 }
 

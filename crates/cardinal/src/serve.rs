@@ -48,6 +48,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         cardinal_api::webhooks::delivery::parse_disable_after(&args.webhook_disable_after)
             .map_err(|e| format!("--webhook-disable-after: {e}"))?;
     let state = AppState::new(store.clone(), config, CardVault::new(&key));
+    if mode == Mode::Sandbox {
+        // The OpenID signing key is made at the first start, not by the first sign-in.
+        state.app.signing_key().await.map_err(|e| format!("the OpenID signing key: {e}"))?;
+    }
     // Every process delivers webhooks unless told not to; leases keep two from making one attempt.
     if args.webhook_delivery == "on" {
         cardinal_api::webhooks::delivery::spawn(state.app.clone());

@@ -24,6 +24,8 @@ pub struct Principal {
     pub membership: Membership,
     pub kind: CredentialKind,
     pub credential_id: Uuid,
+    /// The OAuth grant that issued the token, when an application's consent did.
+    pub grant_id: Option<Uuid>,
     scopes: Vec<String>,
 }
 
@@ -134,6 +136,7 @@ impl FromRequestParts<AppState> for Principal {
             membership: credential.membership,
             kind: credential.kind,
             credential_id: credential.id,
+            grant_id: credential.grant_id,
             scopes,
         };
         principal.may_call(parts)?;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod context;
 pub mod error;
+pub mod form;
 pub mod health;
 pub mod idempotency;
 pub mod params;

@@ -102,7 +102,7 @@ impl AppState {
     ) -> AppState {
         let rate_limiter = RateLimiter::new(config.rate_limits.clone());
         AppState(Arc::new(Shared {
-            app: App::new(store, vault, config.webhooks.clone(), resolver),
+            app: App::new(store, vault, config.webhooks.clone(), resolver, config.public_url.clone()),
             config,
             rate_limiter,
             openapi: Default::default(),

@@ -4,6 +4,7 @@
 use crate::http::auth::scope;
 use crate::http::error::{ErrorAnswer, FlatError, ScaAnswer};
 use crate::routes::{Operation, ParamKind, Reply, Served, Surface};
+use crate::wire::oauth::OAuthErrorAnswer;
 use crate::wire::requests::IdempotencyKey;
 use crate::wire::schema;
 use schemars::Schema;
@@ -46,7 +47,7 @@ pub fn document(operations: &[Operation], served: Served, public_url: &str) -> V
         },
         "servers": [{"url": public_url}],
         "paths": paths,
-        "components": {"schemas": schemas::all(requests, answers), "securitySchemes": security_schemes()},
+        "components": {"schemas": schemas::all(requests, answers), "securitySchemes": security_schemes(served, public_url)},
     })
 }
 
@@ -80,13 +81,20 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, answers: &mut Schem
         let schema = schema(requests).to_value();
         value["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
     }
+    if let Some(schema) = op.form {
+        let schema = schema(requests).to_value();
+        value["requestBody"] =
+            json!({"required": true, "content": {"application/x-www-form-urlencoded": {"schema": schema}}});
+    }
     value["security"] = match op.surface {
         Surface::Qonto => {
             let scopes: Vec<&str> = op.scope.into_iter().collect();
             json!([{"oauth": scopes}, {"apiKey": []}])
         }
         Surface::Operator | Surface::Control => json!([{"operatorToken": []}]),
-        Surface::MockedSca | Surface::Public => json!([]),
+        // The client's credentials: HTTP Basic, or `client_secret_post` in the form.
+        Surface::OAuth if op.method == "post" && op.path != "/oauth2/auth" => json!([{"clientBasic": []}, {}]),
+        Surface::OAuth | Surface::MockedSca | Surface::Public => json!([]),
     };
     if op.sca.is_some() {
         value["description"] = json!("Sensitive action: needs strong customer authentication (428 → approve → retry).");
@@ -144,6 +152,7 @@ fn tag(surface: Surface) -> &'static str {
         Surface::MockedSca => "Qonto sandbox",
         Surface::Operator => "Cardinal operator API",
         Surface::Control => "Cardinal sandbox control API",
+        Surface::OAuth => "OAuth 2.0",
         Surface::Public => "Public",
     }
 }
@@ -155,6 +164,8 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
             (status, Some(json!({"application/json": {"schema": schema(answers).to_value()}})))
         }
         Reply::NoContent => (204, None),
+        Reply::EmptyOk => (200, None),
+        Reply::Redirect => (302, None),
         Reply::Html => (200, Some(json!({"text/html": {"schema": answers.subschema_for::<String>()}}))),
         Reply::Svg => (200, Some(json!({"image/svg+xml": {"schema": answers.subschema_for::<String>()}}))),
         Reply::Pdf => (200, Some(json!({"application/pdf": {"schema": schema::binary()}}))),
@@ -163,7 +174,14 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
     if let Some(content) = content {
         success["content"] = content;
     }
+    if matches!(op.reply, Reply::Redirect) {
+        success["description"] = json!("To the client's redirect URI, with `code` and `state` or with `error`");
+    }
     responses.insert(status.to_string(), success);
+    if op.surface == Surface::OAuth {
+        oauth_responses(op, answers, &mut responses);
+        return Value::Object(responses);
+    }
     // Qonto's webhook-subscription routes answer errors flat (the first error at the top).
     let error_schema = if op.path.starts_with("/v2/webhook_subscriptions") {
         answers.subschema_for::<FlatError>()
@@ -171,7 +189,7 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
         answers.subschema_for::<ErrorAnswer>()
     };
     let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": error_schema}}});
-    if matches!(op.reply, Reply::Html) {
+    if matches!(op.reply, Reply::Html) && op.surface == Surface::Public {
         let page = answers.subschema_for::<String>();
         let gone =
             json!({"description": "The link was used or has expired", "content": {"text/html": {"schema": page}}});
@@ -208,14 +226,45 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
     Value::Object(responses)
 }
 
-fn security_schemes() -> Value {
+/// The OAuth surface answers as RFC 6749 says: JSON errors from the token endpoints, an
+/// error page (or an `error` redirect) from the consent page.
+fn oauth_responses(op: &Operation, answers: &mut SchemaGenerator, responses: &mut Map<String, Value>) {
+    let page = json!({"text/html": {"schema": answers.subschema_for::<String>()}});
+    if op.path == "/oauth2/auth" {
+        let refused = "Unknown client or redirect URI, or a malformed request: an error page, never a redirect";
+        responses.insert("400".into(), json!({"description": refused, "content": page}));
+        if op.method == "post" {
+            let expired = "The form's CSRF token does not match its cookie";
+            responses.insert("403".into(), json!({"description": expired, "content": page}));
+        } else {
+            let back = "A request the client can be told about: to its redirect URI with `error` and `state`";
+            responses.insert("302".into(), json!({"description": back}));
+        }
+    } else if op.form.is_some() {
+        let error = json!({"application/json": {"schema": answers.subschema_for::<OAuthErrorAnswer>()}});
+        responses.insert("400".into(), json!({"description": "An RFC 6749 error", "content": error}));
+        responses.insert("401".into(), json!({"description": "invalid_client", "content": error}));
+    }
+    let error = json!({"application/json": {"schema": answers.subschema_for::<ErrorAnswer>()}});
+    responses.insert("429".into(), json!({"description": "Rate limited; see Retry-After", "content": error}));
+}
+
+/// The sandbox is its own authorization server (spec §8); in production, tokens come from
+/// Qonto's, or from the operator API.
+fn security_schemes(served: Served, public_url: &str) -> Value {
     let scopes: Map<String, Value> = scope::ALL.iter().map(|s| (s.to_string(), json!(s))).collect();
+    let server = match served.surface(Surface::OAuth) {
+        true => public_url,
+        false => "https://oauth.qonto.com",
+    };
     json!({
         "oauth": {"type": "oauth2", "description": "An OAuth access token: `Authorization: Bearer <token>`.",
-            "flows": {"authorizationCode": {"authorizationUrl": "https://oauth.qonto.com/oauth2/auth",
-                "tokenUrl": "https://oauth.qonto.com/oauth2/token", "scopes": scopes}}},
+            "flows": {"authorizationCode": {"authorizationUrl": format!("{server}/oauth2/auth"),
+                "tokenUrl": format!("{server}/oauth2/token"), "scopes": scopes}}},
         "apiKey": {"type": "apiKey", "in": "header", "name": "Authorization",
             "description": "`<organization-slug>:<secret-key>`, read-only."},
+        "clientBasic": {"type": "http", "scheme": "basic",
+            "description": "An OAuth client's `client_id` and `client_secret` (or both in the form instead)."},
         "operatorToken": {"type": "http", "scheme": "bearer",
             "description": "The operator token (`--operator-token`; in the sandbox also the generated admin token)."},
     })

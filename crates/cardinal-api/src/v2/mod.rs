@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod cards;
+pub mod consents;
 pub mod iban_certificate;
 pub mod organization;
 pub mod sca;

@@ -11,6 +11,8 @@ mod hardening;
 mod idempotency;
 mod listing;
 mod lock_unlock;
+mod oauth;
+mod oauth_library;
 mod openapi;
 mod operator;
 mod organization;

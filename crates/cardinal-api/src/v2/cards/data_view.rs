@@ -4,12 +4,13 @@
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
 use crate::issuing::audit::audit_event;
+use crate::render::page::{self, escape};
 use crate::secrets::{hash_secret, new_token};
 use crate::v2::cards::{card_for, CardId};
 use crate::wire::answers::DataViewLink;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cardinal_domain::CardAction;
@@ -118,42 +119,18 @@ dt{{font-size:13px;color:#6b6b6b;margin-top:22px}} dd{{margin:6px 0 0;font-size:
 .row{{display:flex;gap:64px}} h1{{font-size:22px}} p{{color:#6b6b6b}}
 </style></head><body>{body}</body></html>"#
     );
-    let mut response = (status, page).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"),
-    );
-    response
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    page::html(status, page, "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
 }
 
 const LANGUAGES: [&str; 6] = ["en", "fr", "it", "es", "de", "pt"];
 
 /// `?lang=`, else the first supported language of `Accept-Language`, else English.
 fn language(query: Option<&str>, headers: &HeaderMap) -> &'static str {
-    let from_query = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == "lang")
-        .last()
-        .and_then(|(_, v)| supported_language(&v));
-    from_query.or_else(|| accepted_language(headers)).unwrap_or("en")
+    page::language(query, "lang", headers, &LANGUAGES)
 }
 
-/// The first supported language of an `Accept-Language` header.
 fn accepted_language(headers: &HeaderMap) -> Option<&'static str> {
-    headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?.split(',').find_map(supported_language)
-}
-
-fn supported_language(tag: &str) -> Option<&'static str> {
-    let primary = tag.split(['-', '_', ';']).next().unwrap_or_default().trim().to_ascii_lowercase();
-    LANGUAGES.iter().find(|l| **l == primary).copied()
+    page::accepted_language(headers, &LANGUAGES)
 }
 
 struct Text {
@@ -225,26 +202,5 @@ impl Text {
                 "For your security this link can be opened only once. Please request a new one.",
             ),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn language_comes_from_the_query_then_the_header() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(language(None, &headers), "en");
-        headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("nl-NL, de-DE;q=0.8, fr;q=0.5"));
-        assert_eq!(language(None, &headers), "de");
-        assert_eq!(language(Some("lang=pt"), &headers), "pt");
-        assert_eq!(language(Some("lang=xx"), &headers), "de");
-        assert_eq!(language(Some("lang=fr&lang=it"), &headers), "it", "a lang added later overrides");
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(escape("<b>\"O'Neil\" & co</b>"), "&lt;b&gt;&quot;O&#39;Neil&quot; &amp; co&lt;/b&gt;");
     }
 }

@@ -3,9 +3,16 @@
 //! carry Ory Hydra's prefixes as Qonto's do **[Q]**. Only their hashes are stored
 //! ([`crate::secrets::hash_secret`]).
 
+pub mod authorize;
+pub mod clients;
+pub mod id_token;
+pub mod tokens;
+
 use crate::secrets::new_token;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use cardinal_domain::oauth::{GrantError, OFFLINE_ACCESS, OPENID};
+use cardinal_store::StoreError;
 use sha2::{Digest, Sha256};
 
 /// Which opaque credential a token is; its prefix says so, as Hydra's do.
@@ -36,6 +43,36 @@ impl GrantToken {
             .into_iter()
             .find(|kind| token.starts_with(kind.prefix()))
     }
+}
+
+/// Why an OAuth use case failed: a grant rule (answered as RFC 6749 says), the store, or the
+/// signing key (both server faults).
+#[derive(Debug)]
+pub enum OAuthError {
+    Grant(GrantError),
+    Store(StoreError),
+    Signing(String),
+}
+
+impl From<GrantError> for OAuthError {
+    fn from(e: GrantError) -> OAuthError {
+        OAuthError::Grant(e)
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> OAuthError {
+        OAuthError::Store(e)
+    }
+}
+
+/// The scopes a client may ask for: every scope Qonto's authorization server knows
+/// (`qonto-reference.md` §2.4), so a real client's request is never refused here for a
+/// scope Cardinal's routes do not use, and OAuth's own `offline_access` and `openid`.
+pub fn known_scopes() -> Vec<&'static str> {
+    let mut known: Vec<&'static str> = cardinal_wire::scope::QONTO.to_vec();
+    known.extend([OFFLINE_ACCESS, OPENID]);
+    known
 }
 
 /// PKCE's S256 (RFC 7636 §4.2): BASE64URL(SHA-256(ASCII(verifier))), without padding.
