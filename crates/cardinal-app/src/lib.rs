@@ -32,6 +32,7 @@ pub use cardinal_store::ids;
 pub use cardinal_wire as wire;
 
 use cardinal_store::{HealthRules, Store};
+use oauth::id_token::SigningKey;
 use secrets::CardVault;
 use std::sync::Arc;
 use webhooks::address::{AddressPolicy, HostResolver};
@@ -67,7 +68,7 @@ pub struct Core {
     /// Where clients reach this server: the OAuth issuer (`iss`) and the metadata's URLs.
     pub public_url: String,
     /// The OpenID signing key, loaded (or made, at the first start) on first use.
-    signing_key: tokio::sync::OnceCell<Arc<oauth::id_token::SigningKey>>,
+    signing_key: tokio::sync::OnceCell<Arc<SigningKey>>,
 }
 
 impl App {
@@ -83,10 +84,10 @@ impl App {
     }
 
     /// The OpenID signing key: the stored one, or a new one stored now (the first start).
-    pub async fn signing_key(&self) -> Result<Arc<oauth::id_token::SigningKey>, String> {
+    pub async fn signing_key(&self) -> Result<Arc<SigningKey>, String> {
         self.signing_key
             .get_or_try_init(|| async {
-                oauth::id_token::SigningKey::load_or_create(self.store.as_ref(), &self.vault).await.map(Arc::new)
+                SigningKey::load_or_create(self.store.as_ref(), &self.vault).await.map(Arc::new)
             })
             .await
             .cloned()
