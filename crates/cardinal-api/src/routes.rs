@@ -390,6 +390,8 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             scope = Some(ORGANIZATION_READ), reply = Reply::NoContent),
         operation!(get "/oauth2/auth" => consent::page; OAuth, "oauthAuthorize",
             "The sign-in and consent page of an authorization request (HTML)", query = AUTHORIZE_QUERY, reply = Reply::Html),
+        operation!(get "/v2/oauth2/auth" => consent::page; OAuth, "oauthAuthorizeV2",
+            "The consent page at the path Qonto's newest reference names", query = AUTHORIZE_QUERY, reply = Reply::Html),
         operation!(post "/oauth2/auth" => consent::decide; OAuth, "oauthDecide",
             "The member's decision: 302 to the client with a code, or with access_denied",
             form = Some(body::<ConsentForm>), reply = Reply::Redirect),

@@ -33,8 +33,8 @@ pub struct Consent {
     pub membership_id: Uuid,
     /// The scopes the member allowed, in the order asked.
     pub scopes: Vec<String>,
-    /// When the member signed in and allowed it (the organization's clock): the ID token's
-    /// `auth_time`.
+    /// When the member signed in and allowed it (real time, as clients read it): the ID
+    /// token's `auth_time`.
     pub auth_time: Timestamp,
     /// The OpenID Connect `nonce` of the authorization request, given back in ID tokens.
     pub nonce: Option<String>,

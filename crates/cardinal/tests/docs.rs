@@ -71,7 +71,14 @@ fn shell_variables(text: &str) -> (Vec<String>, Vec<String>) {
 
 #[test]
 fn shell_examples_set_every_variable_they_use() {
-    for file in ["README.md", "docs/control-api.md", "docs/payments.md", "docs/card-api.md", "docs/operator.md"] {
+    for file in [
+        "README.md",
+        "docs/control-api.md",
+        "docs/payments.md",
+        "docs/card-api.md",
+        "docs/operator.md",
+        "docs/oauth.md",
+    ] {
         let text = std::fs::read_to_string(root().join(file)).unwrap();
         let (used, set) = shell_variables(&text);
         for name in used {
@@ -128,5 +135,20 @@ fn no_crate_has_an_import_cycle() {
         };
         let said = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{}: {said}", src.display());
+    }
+}
+
+/// docs/oauth.md shows the Node and Python programs `clients/run` runs, character for
+/// character: what a reader copies is what CI ran.
+#[test]
+fn the_oauth_library_examples_are_the_programs_clients_run_runs() {
+    let root = root();
+    let doc = std::fs::read_to_string(root.join("docs/oauth.md")).unwrap();
+    for (fence, file) in
+        [("```js\n", "clients/oauth-openid-client.test.mjs"), ("```python\n", "clients/oauth_authlib.py")]
+    {
+        let program = std::fs::read_to_string(root.join(file)).unwrap();
+        let shown = doc.split(fence).nth(1).and_then(|rest| rest.split("\n```\n").next()).expect(fence);
+        assert_eq!(shown, program.trim_end_matches('\n'), "docs/oauth.md's {fence:?} block is not {file}");
     }
 }

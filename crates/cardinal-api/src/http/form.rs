@@ -1,6 +1,7 @@
 //! `application/x-www-form-urlencoded` bodies and queries the OAuth endpoints take, parsed
 //! by `form_urlencoded`. RFC 6749 §3.1: a parameter sent twice is refused, and one sent
-//! empty is as if it were absent.
+//! empty is as if it were absent. U+0000 is refused, as everywhere (spec §1.1): PostgreSQL
+//! cannot store it.
 
 use std::collections::HashMap;
 
@@ -14,6 +15,9 @@ impl Form {
     pub fn parse(bytes: &[u8]) -> Result<Form, String> {
         let mut values = HashMap::new();
         for (name, value) in form_urlencoded::parse(bytes) {
+            if name.contains('\0') || value.contains('\0') {
+                return Err(format!("{} must not contain the character U+0000", name.replace('\0', "")));
+            }
             if value.is_empty() {
                 continue;
             }
@@ -42,5 +46,6 @@ mod tests {
         let form = Form::parse(b"a=1&b=&c=x%20y").unwrap();
         assert_eq!((form.get("a"), form.get("b"), form.get("c")), (Some("1"), None, Some("x y")));
         assert_eq!(Form::parse(b"a=1&a=2").unwrap_err(), "a is given more than once");
+        assert_eq!(Form::parse(b"nonce=a%00b").unwrap_err(), "nonce must not contain the character U+0000");
     }
 }

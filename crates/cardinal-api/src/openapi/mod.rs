@@ -93,7 +93,9 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, answers: &mut Schem
         }
         Surface::Operator | Surface::Control => json!([{"operatorToken": []}]),
         // The client's credentials: HTTP Basic, or `client_secret_post` in the form.
-        Surface::OAuth if op.method == "post" && op.path != "/oauth2/auth" => json!([{"clientBasic": []}, {}]),
+        Surface::OAuth if op.method == "post" && !op.path.ends_with("/oauth2/auth") => {
+            json!([{"clientBasic": []}, {}])
+        }
         Surface::OAuth | Surface::MockedSca | Surface::Public => json!([]),
     };
     if op.sca.is_some() {
@@ -230,7 +232,7 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
 /// error page (or an `error` redirect) from the consent page.
 fn oauth_responses(op: &Operation, answers: &mut SchemaGenerator, responses: &mut Map<String, Value>) {
     let page = json!({"text/html": {"schema": answers.subschema_for::<String>()}});
-    if op.path == "/oauth2/auth" {
+    if op.path.ends_with("/oauth2/auth") {
         let refused = "Unknown client or redirect URI, or a malformed request: an error page, never a redirect";
         responses.insert("400".into(), json!({"description": refused, "content": page}));
         if op.method == "post" {
@@ -246,6 +248,10 @@ fn oauth_responses(op: &Operation, answers: &mut SchemaGenerator, responses: &mu
         responses.insert("401".into(), json!({"description": "invalid_client", "content": error}));
     }
     let error = json!({"application/json": {"schema": answers.subschema_for::<ErrorAnswer>()}});
+    if !op.query.is_empty() {
+        let nul = "A query parameter holds U+0000 (refused on every route, spec §1.1)";
+        responses.insert("422".into(), json!({"description": nul, "content": error}));
+    }
     responses.insert("429".into(), json!({"description": "Rate limited; see Retry-After", "content": error}));
 }
 

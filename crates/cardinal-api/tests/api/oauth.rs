@@ -167,6 +167,8 @@ async fn a_signed_in_member_gets_tokens_with_exactly_the_granted_scopes() {
 async fn the_id_token_carries_qontos_claims_and_verifies_against_the_jwks() {
     let app = TestApp::new().await;
     let (org, client) = (app.org().await, register(&app).await);
+    // The organization's clock a day ahead: the ID token's times stay the client's (real).
+    advance(&app, &org, 86_400).await;
     let answer = signed_in(&app, &client, &org, "openid organization.read").await;
     let id_token = answer["id_token"].as_str().unwrap();
     let jwks: JwkSet =
@@ -186,6 +188,8 @@ async fn the_id_token_carries_qontos_claims_and_verifies_against_the_jwks() {
     assert_eq!(claims["email"], org.member(Admin)["email"]);
     assert_eq!(claims["nonce"], "nonce-42");
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+    let real_now = jiff::Timestamp::now().as_second();
+    assert!((claims["iat"].as_i64().unwrap() - real_now).abs() < 60, "iat is real time: {claims}");
     let access = answer["access_token"].as_str().unwrap();
     assert_eq!(claims["at_hash"], URL_SAFE_NO_PAD.encode(&Sha256::digest(access.as_bytes())[..16]));
 
@@ -399,6 +403,9 @@ async fn the_consent_page_is_inert_bilingual_and_csrf_protected() {
     let mut params = authorization(&client, "card.read openid");
     let choose = page(&app, &params, &[]).await;
     choose.assert_status(200);
+    let query = encode(&borrowed(&params));
+    let newest = app.raw(Request::builder().uri(format!("/v2/oauth2/auth?{query}")).body(Body::empty()).unwrap()).await;
+    assert_eq!(newest.text, choose.text.replace(&csrf(&choose).1, &csrf(&newest).1), "Qonto's newest path");
     assert!(choose.text.contains(r#"name="organization_id""#) && choose.text.contains("Sign in to Books &amp; Co"));
     params.push(("organization_id", org.id().into()));
     let shown = page(&app, &params, &[("accept-language", "fr-FR,fr;q=0.9")]).await;

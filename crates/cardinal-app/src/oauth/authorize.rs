@@ -185,6 +185,8 @@ pub async fn decide(
     };
     let organization = app.store.organization(member.organization_id).await?;
     let now = organization.map(|o| o.now()).unwrap_or_else(jiff::Timestamp::now);
+    // The ID token's `auth_time` is read by the client against its own clock: real time.
+    let signed_in_at = jiff::Timestamp::now();
     let code = GrantToken::AuthorizationCode.generate();
     app.store
         .insert_oauth_code(NewAuthorizationCode {
@@ -194,7 +196,7 @@ pub async fn decide(
                 organization_id: member.organization_id,
                 membership_id: member.id,
                 scopes: request.scopes.clone(),
-                auth_time: now,
+                auth_time: signed_in_at,
                 nonce: request.nonce.clone(),
             },
             redirect_uri: request.redirect_uri.clone(),

@@ -75,7 +75,7 @@ pub async fn exchange(
             }
             // The grant took the code's consent.
             let grant = OAuthGrant { id: grant_id, consent: stored.code.consent, created_at: now, revoked_at: None };
-            tokens.id_token = id_token(app, client, &grant, &tokens, now).await?;
+            tokens.id_token = id_token(app, client, &grant, &tokens).await?;
             Ok(tokens)
         }
     }
@@ -123,7 +123,7 @@ pub async fn refresh_tokens(
             if !app.store.rotate_oauth_refresh_token(&token_hash, issue).await? {
                 return Err(invalid_grant("the refresh token was revoked"));
             }
-            tokens.id_token = id_token(app, client, &stored.grant, &tokens, now).await?;
+            tokens.id_token = id_token(app, client, &stored.grant, &tokens).await?;
             Ok(tokens)
         }
     }
@@ -168,14 +168,17 @@ fn new_tokens(consent: &Consent, grant_id: Uuid, scopes: Option<Vec<String>>, no
     (issue, tokens)
 }
 
-/// With `openid` granted, the ID token of these tokens (spec §8's claims).
+/// With `openid` granted, the ID token of these tokens (spec §8's claims). Its times are real
+/// time, not the organization's clock: the client's library checks `iat` and `exp` against
+/// its own clock, and a sandbox clock moved ahead would make every ID token "issued in the
+/// future" (docs/decisions.md).
 async fn id_token(
     app: &App,
     client: &OAuthClient,
     grant: &OAuthGrant,
     tokens: &Tokens,
-    now: Timestamp,
 ) -> Result<Option<String>, OAuthError> {
+    let now = Timestamp::now();
     let consent = &grant.consent;
     if !consent.scopes.iter().any(|s| s == OPENID) {
         return Ok(None);
