@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use cardinal_store::sql::{all_rows, columns, Dialect, OAUTH_CLIENT, OAUTH_CONSENT, OAUTH_GRANT};
 use cardinal_store::{
-    Consent, NewAuthorizationCode, OAuthClient, OAuthGrant, OAuthStore, Page, PageRequest, StoreResult,
+    Consent, NewAuthorizationCode, OAuthClient, OAuthGrant, OAuthStore, OutboxEvent, Page, PageRequest, StoreResult,
     StoredAuthorizationCode, StoredRefreshToken, TokenIssue,
 };
 use jiff::Timestamp;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::credentials::insert_credential;
 use crate::rows::{corrupt, get, timestamp, uuid};
+use crate::webhooks::write_outbox;
 use crate::{optional, pg, run_list, Fail, PostgresStore};
 
 fn hash_of(row: &Row, name: &str) -> Result<[u8; 32], Fail> {
@@ -266,7 +267,13 @@ impl OAuthStore for PostgresStore {
         })
     }
 
-    async fn withdraw_oauth_consent(&self, client_id: &str, membership_id: Uuid, at: Timestamp) -> StoreResult<u64> {
+    async fn withdraw_oauth_consent(
+        &self,
+        client_id: &str,
+        membership_id: Uuid,
+        at: Timestamp,
+        event: OutboxEvent,
+    ) -> StoreResult<u64> {
         let membership = membership_id.to_string();
         transaction!(self, |tx| {
             let rows = tx
@@ -280,6 +287,9 @@ impl OAuthStore for PostgresStore {
             let mut revoked = 0u64;
             for row in rows {
                 revoked += u64::from(revoke_grant(&*tx, uuid(get::<&str>(&row, "id")?)?, at).await?);
+            }
+            if revoked > 0 {
+                write_outbox(&*tx, std::slice::from_ref(&event)).await?;
             }
             revoked
         })

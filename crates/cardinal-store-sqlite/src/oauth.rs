@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use cardinal_store::sql::{all_rows, columns, Dialect, OAUTH_CLIENT, OAUTH_CONSENT, OAUTH_GRANT};
 use cardinal_store::{
-    Consent, NewAuthorizationCode, OAuthClient, OAuthGrant, OAuthStore, Page, PageRequest, StoreError, StoreResult,
-    StoredAuthorizationCode, StoredRefreshToken, TokenIssue,
+    Consent, NewAuthorizationCode, OAuthClient, OAuthGrant, OAuthStore, OutboxEvent, Page, PageRequest, StoreError,
+    StoreResult, StoredAuthorizationCode, StoredRefreshToken, TokenIssue,
 };
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::credentials::insert_credential_row;
 use crate::rows::{seconds, timestamp, uuid, SqlResult};
+use crate::webhooks::write_outbox;
 use crate::{run_list, sql, SqliteStore};
 
 fn hash_of(row: &Row, name: &str) -> SqlResult<[u8; 32]> {
@@ -273,7 +274,13 @@ impl OAuthStore for SqliteStore {
             .await
     }
 
-    async fn withdraw_oauth_consent(&self, client_id: &str, membership_id: Uuid, at: Timestamp) -> StoreResult<u64> {
+    async fn withdraw_oauth_consent(
+        &self,
+        client_id: &str,
+        membership_id: Uuid,
+        at: Timestamp,
+        event: OutboxEvent,
+    ) -> StoreResult<u64> {
         let client_id = client_id.to_owned();
         let cache = self.cache.clone();
         self.engine
@@ -289,6 +296,9 @@ impl OAuthStore for SqliteStore {
                     for id in ids {
                         let id = Uuid::parse_str(&id).map_err(|e| StoreError::Backend(e.to_string()))?;
                         revoked += u64::from(revoke_grant(conn, id, at)?);
+                    }
+                    if revoked > 0 {
+                        write_outbox(conn, std::slice::from_ref(&event))?;
                     }
                     Ok(revoked)
                 },

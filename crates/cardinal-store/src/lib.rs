@@ -340,11 +340,13 @@ pub trait OAuthStore: Send + Sync {
     /// grant was revoked meanwhile (false, nothing written).
     async fn rotate_oauth_refresh_token(&self, token_hash: &[u8; 32], issue: TokenIssue) -> StoreResult<bool>;
     /// Revokes every live grant `membership_id` gave `client_id` (the member withdrew the
-    /// consent), at `at`; how many.
+    /// consent), at `at`, and when there was one writes `event` (`v1/consent-revocations`) in
+    /// the same transaction; how many grants.
     async fn withdraw_oauth_consent(
         &self,
         client_id: &str,
         membership_id: Uuid,
         at: jiff::Timestamp,
+        event: OutboxEvent,
     ) -> StoreResult<u64>;
 }

@@ -11,6 +11,15 @@ use uuid::Uuid;
 
 pub const CARDS_TOPIC: &str = "v1/cards";
 pub const TRANSACTIONS_TOPIC: &str = "v1/transactions";
+pub const CONSENT_REVOCATIONS_TOPIC: &str = "v1/consent-revocations";
+
+/// The `data` of a `v1/consent-revocations` event (`qonto-reference.md` §1.5): the member
+/// disconnected this application.
+#[derive(Serialize)]
+pub struct ConsentRevocationData {
+    pub client_id: String,
+    pub revoked_at: super::Time,
+}
 
 /// Every topic Qonto lists; only the store's `TOPICS_SENT` are ever delivered.
 pub const TOPICS: [&str; 15] = [

@@ -49,8 +49,15 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("--webhook-disable-after: {e}"))?;
     let state = AppState::new(store.clone(), config, CardVault::new(&key));
     if mode == Mode::Sandbox {
-        // The OpenID signing key is made at the first start, not by the first sign-in.
-        state.app.signing_key().await.map_err(|e| format!("the OpenID signing key: {e}"))?;
+        // The OpenID signing key is made at the first start, beside serving: an RSA key takes
+        // a few hundred milliseconds, which the first requests need not wait for. A sign-in
+        // that comes first waits for this one key, never makes a second.
+        let app = state.app.clone();
+        tokio::spawn(async move {
+            if let Err(cause) = app.signing_key().await {
+                tracing::error!(%cause, "the OpenID signing key could not be loaded or made");
+            }
+        });
     }
     // Every process delivers webhooks unless told not to; leases keep two from making one attempt.
     if args.webhook_delivery == "on" {

@@ -378,10 +378,22 @@ async fn revocation_and_withdrawn_consents_stop_tokens() {
     post_form(&app, "/oauth2/revoke", &form, &[("authorization", &basic(&client))]).await.assert_status(200);
     app.get("/v2/cards", &bearer(&fresh.body, "access_token")).await.assert_status(401);
 
-    // Withdrawing the consent: every token of the client for the member.
+    // Withdrawing the consent: every token of the client for the member, and a
+    // `v1/consent-revocations` event for the organization's subscriptions.
+    let hook = json!({"callback_url": "http://127.0.0.1:9/hook", "types": ["v1/consent-revocations"]});
+    app.post("/v2/webhook_subscriptions", &org.token(Owner), hook).await.assert_status(201);
     let a = signed_in(&app, &client, &org, "card.read organization.read offline_access").await;
     let b = signed_in(&app, &client, &org, "organization.read").await;
     app.send(Method::DELETE, "/v2/oauth2/consents", Some(&bearer(&b, "access_token")), None).await.assert_status(204);
+    let deliveries =
+        app.admin(Method::GET, &format!("/_sandbox/organizations/{}/webhook_deliveries", org.id()), None).await;
+    let delivery = &deliveries.body["webhook_deliveries"][0];
+    assert_eq!(delivery["type"], "v1/consent-revocations", "{}", deliveries.text);
+    let id = delivery["id"].as_str().unwrap();
+    let detail = app.admin(Method::GET, &format!("/_sandbox/webhook_deliveries/{id}"), None).await;
+    let sent: Value = serde_json::from_str(detail.body["webhook_delivery"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["data"]["client_id"], client.id.as_str());
+    assert!(sent["data"]["revoked_at"].is_string());
     for answer in [&a, &b] {
         app.get("/v2/organization", &bearer(answer, "access_token")).await.assert_status(401);
     }

@@ -5,6 +5,8 @@
 use super::id_token::{at_hash, IdClaims};
 use super::{GrantToken, OAuthError};
 use crate::secrets::hash_secret;
+use crate::wire::webhooks::{outbox_event, ConsentRevocationData, CONSENT_REVOCATIONS_TOPIC};
+use crate::wire::Time;
 use crate::App;
 use cardinal_domain::oauth::{
     exchange_code, refresh, requested_scopes, CodeExchange, CodeGrant, GrantError, Refresh, RefreshGrant,
@@ -228,8 +230,9 @@ pub async fn revoke(app: &App, client: &OAuthClient, token: &str) -> Result<(), 
 }
 
 /// `DELETE /v2/oauth2/consents`: the member withdraws the consent they gave the client whose
-/// token calls; every token of that client for them stops. A token no client was given
-/// (control API) withdraws nothing. How many grants were revoked.
+/// token calls; every token of that client for them stops, and the organization's
+/// `v1/consent-revocations` subscriptions hear of it. A token no client was given (control
+/// API) withdraws nothing. How many grants were revoked.
 pub async fn withdraw_consent(app: &App, grant_id: Option<Uuid>, now: Timestamp) -> StoreResult<u64> {
     let Some(grant_id) = grant_id else {
         return Ok(0);
@@ -237,5 +240,9 @@ pub async fn withdraw_consent(app: &App, grant_id: Option<Uuid>, now: Timestamp)
     let Some(grant) = app.store.oauth_grant(grant_id).await? else {
         return Ok(0);
     };
-    app.store.withdraw_oauth_consent(&grant.consent.client_id, grant.consent.membership_id, now).await
+    let consent = &grant.consent;
+    let data = ConsentRevocationData { client_id: consent.client_id.clone(), revoked_at: Time(now) };
+    // One member's revocations reach a subscription in the order they happened.
+    let event = outbox_event(consent.organization_id, CONSENT_REVOCATIONS_TOPIC, consent.membership_id, &data, now);
+    app.store.withdraw_oauth_consent(&consent.client_id, consent.membership_id, now, event).await
 }

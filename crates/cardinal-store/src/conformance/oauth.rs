@@ -147,8 +147,16 @@ pub async fn oauth_consents_are_withdrawn_and_clients_deleted(store: Arc<dyn Sto
         assert!(store.redeem_oauth_code(&code.code_hash, grant, in_grant(issue, grant)).await.unwrap());
         tokens.push(access);
     }
-    assert_eq!(store.withdraw_oauth_consent("app-a", member.id, now()).await.unwrap(), 2);
-    assert_eq!(store.withdraw_oauth_consent("app-a", member.id, now()).await.unwrap(), 0);
+    let event = || OutboxEvent {
+        id: Uuid::new_v4(),
+        organization_id: member.organization_id,
+        topic: "v1/consent-revocations".into(),
+        ordering_key: member.id,
+        data: r#"{"client_id":"app-a"}"#.into(),
+        created_at: now(),
+    };
+    assert_eq!(store.withdraw_oauth_consent("app-a", member.id, now(), event()).await.unwrap(), 2);
+    assert_eq!(store.withdraw_oauth_consent("app-a", member.id, now(), event()).await.unwrap(), 0);
     let revoked = |hash: [u8; 32]| {
         let store = store.clone();
         async move { store.credential_by_hash(&hash).await.unwrap().map(|c| c.revoked_at.is_some()) }
