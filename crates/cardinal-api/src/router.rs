@@ -63,6 +63,13 @@ fn with_operation_layers(
 /// The layers of each surface: `/v2` checks the staging token when one is configured (the
 /// mocked SCA routes are under `/v2` too).
 fn with_surface_layers(surface: Surface, group: Router<AppState>, state: &AppState) -> Router<AppState> {
+    // The sandbox keeps each organization's last `/v2` requests (spec §10).
+    let group = match (surface, state.config.mode) {
+        (Surface::Qonto, crate::Mode::Sandbox) => {
+            group.route_layer(middleware::from_fn_with_state(state.clone(), http::request_log::log_requests))
+        }
+        _ => group,
+    };
     match (surface, state.config.staging_token_hash) {
         (Surface::Qonto | Surface::MockedSca, Some(_)) => {
             group.route_layer(middleware::from_fn_with_state(state.clone(), http::auth::require_staging_token))

@@ -4,7 +4,7 @@
 use crate::http::{auth::scope, health};
 use crate::oauth::{consent, discovery, token};
 use crate::operator::{self, cards as operator_cards, members, organizations, tokens};
-use crate::sandbox::{clock, oauth_clients, payments, reset};
+use crate::sandbox::{clock, oauth_clients, payments, requests, reset};
 use crate::v2::cards::CardBody;
 use crate::v2::cards::{self, actions, create, data_view};
 use crate::v2::sca::ScaAction;
@@ -92,6 +92,8 @@ pub enum Reply {
     EmptyOk,
     /// `302` to the client's redirect URI.
     Redirect,
+    /// `text/event-stream`: server-sent events.
+    EventStream,
     Html,
     Svg,
     Pdf,
@@ -311,6 +313,15 @@ const AUTHORIZE_QUERY: &[Param] = &[
     param("ui_locales", ParamKind::String, "`en` or `fr` (else Accept-Language)."),
 ];
 
+const REQUEST_LOG_FILTER: [Param; 3] = [
+    param("status", ParamKind::String, "A status (`404`) or a class (`4xx`)."),
+    param("path", ParamKind::String, "Part of the path (`/v2/cards`)."),
+    param("request_id", ParamKind::String, "The request's id (`X-Request-Id`, an error's `trace_id`)."),
+];
+
+const REQUEST_LOG_QUERY: &[Param] =
+    &[REQUEST_LOG_FILTER[0], REQUEST_LOG_FILTER[1], REQUEST_LOG_FILTER[2], PAGINATION[0], PAGINATION[1]];
+
 const IBAN_CERTIFICATE_QUERY: &[Param] = &[param(
     "locale",
     ParamKind::OneOf(certificate_locales),
@@ -482,6 +493,12 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             alias = Some("/_sandbox/webhook_deliveries/{id}/retry"), reply = Reply::Json(200, answer::<operator::webhooks::DeliveryEnvelope>)),
         operation!(post "/_sandbox/organizations/{id}/clock" => clock::clock; Control, "moveOrganizationClock",
             "Move an organization's clock forward", request = Some(body::<ClockRequest>), reply = Reply::Json(200, answer::<Clock>)),
+        operation!(get "/_sandbox/organizations/{id}/requests" => requests::list; Control, "listOrganizationRequests",
+            "The organization's last 1,000 /v2 requests, newest first: bodies cut at 16 KiB, secrets never kept",
+            query = REQUEST_LOG_QUERY, reply = Reply::Json(200, answer::<crate::wire::operator::LoggedRequestList>)),
+        operation!(get "/_sandbox/organizations/{id}/requests/stream" => requests::stream; Control,
+            "streamOrganizationRequests", "The organization's new /v2 requests as server-sent events (`request`, and `lost` for a reader that fell behind)",
+            query = &REQUEST_LOG_FILTER, reply = Reply::EventStream),
         operation!(post "/_sandbox/organizations/{id}/reset" => reset::reset; Control, "resetOrganization",
             "Bring a sandbox organization back to how it was seeded: cards, transactions, balances, clock (members and tokens stay)",
             reply = Reply::Json(200, answer::<crate::wire::operator::Reset>)),

@@ -10,6 +10,7 @@
 //!   and the delivery worker;
 //! - [`oauth`]: PKCE's S256 and the OAuth server's opaque tokens (the grant rules are the
 //!   domain's);
+//! - [`request_log`]: the sandbox's log of each organization's last `/v2` requests;
 //! - [`issues`]: a use case's findings in a request, each at its pointer, all at once;
 //! - [`secrets`]: the card-data vault, tokens and their hashes.
 //!
@@ -22,6 +23,7 @@ pub mod issuing;
 pub mod net;
 pub mod oauth;
 pub mod payments;
+pub mod request_log;
 pub mod sca;
 pub mod secrets;
 pub mod spans;
@@ -33,6 +35,7 @@ pub use cardinal_wire as wire;
 
 use cardinal_store::{HealthRules, Store};
 use oauth::id_token::SigningKey;
+use request_log::RequestLog;
 use secrets::CardVault;
 use std::sync::Arc;
 use webhooks::address::{AddressPolicy, HostResolver};
@@ -69,6 +72,8 @@ pub struct Core {
     pub public_url: String,
     /// The OpenID signing key, loaded (or made, at the first start) on first use.
     signing_key: tokio::sync::OnceCell<Arc<SigningKey>>,
+    /// Each organization's last `/v2` requests (sandbox mode).
+    pub requests: RequestLog,
 }
 
 impl App {
@@ -80,7 +85,8 @@ impl App {
         public_url: String,
     ) -> App {
         let signing_key = tokio::sync::OnceCell::new();
-        App(Arc::new(Core { store, vault, webhooks, resolver, public_url, signing_key }))
+        let requests = RequestLog::default();
+        App(Arc::new(Core { store, vault, webhooks, resolver, public_url, signing_key, requests }))
     }
 
     /// The OpenID signing key: the stored one, or a new one stored now (the first start).

@@ -158,3 +158,42 @@ crate::envelope!(
     #[schemars(rename = "Authorization")]
     AuthorizationEnvelope { authorization: AuthorizationBody }
 );
+
+/// One `/v2` request as the sandbox's request log keeps it (spec §10).
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "LoggedRequest")]
+pub struct LoggedRequestBody {
+    /// Increases with each request this process kept; a stream resumes after it.
+    pub sequence: u64,
+    /// What the answer's `X-Request-Id` and an error's `trace_id` said.
+    pub request_id: String,
+    pub at: Time,
+    pub method: String,
+    /// The route's template, when one matched (`/v2/cards/{id}`).
+    pub route: Option<String>,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    pub latency_ms: f64,
+    pub idempotency_key: Option<String>,
+    /// `access_token` or `api_key` (the secret itself is never kept).
+    pub credential: &'static str,
+    pub membership_id: Uuid,
+    pub request_body: KeptBody,
+    pub response_body: KeptBody,
+}
+
+/// A request's or answer's body as kept: its text (cut at 16 KiB), or why it was not kept.
+#[derive(Serialize, JsonSchema)]
+pub struct KeptBody {
+    pub text: Option<String>,
+    pub truncated: bool,
+    /// Why the body was not kept (it holds a secret, or is not text).
+    pub withheld: Option<&'static str>,
+}
+
+crate::page!(
+    /// `GET /_sandbox/organizations/{id}/requests`: newest first.
+    #[schemars(rename = "LoggedRequestList")]
+    LoggedRequestList { requests: LoggedRequestBody }
+);

@@ -139,6 +139,10 @@ impl FromRequestParts<AppState> for Principal {
             grant_id: credential.grant_id,
             scopes,
         };
+        // The sandbox's request log learns whose request this is (the layer left a slot).
+        if let Some(slot) = parts.extensions.get::<crate::http::request_log::CallerSlot>() {
+            slot.fill(&principal);
+        }
         principal.may_call(parts)?;
         Ok(principal)
     }

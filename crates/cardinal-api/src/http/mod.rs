@@ -11,6 +11,7 @@ pub mod health;
 pub mod idempotency;
 pub mod params;
 pub mod rate_limit;
+pub mod request_log;
 pub mod stall;
 pub mod state;
 pub mod trace;

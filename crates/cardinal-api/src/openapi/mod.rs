@@ -168,6 +168,7 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
         Reply::NoContent => (204, None),
         Reply::EmptyOk => (200, None),
         Reply::Redirect => (302, None),
+        Reply::EventStream => (200, Some(json!({"text/event-stream": {"schema": answers.subschema_for::<String>()}}))),
         Reply::Html => (200, Some(json!({"text/html": {"schema": answers.subschema_for::<String>()}}))),
         Reply::Svg => (200, Some(json!({"image/svg+xml": {"schema": answers.subschema_for::<String>()}}))),
         Reply::Pdf => (200, Some(json!({"application/pdf": {"schema": schema::binary()}}))),

@@ -176,6 +176,7 @@ pub async fn delete(State(state): State<AppState>, _: Operator, Path(raw): Path<
     let not_found = || ApiError::not_found("organization");
     let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
     if state.store.delete_organization(id).await? {
+        state.app.requests.forget(id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found())

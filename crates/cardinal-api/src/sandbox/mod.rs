@@ -5,5 +5,6 @@
 pub mod clock;
 pub mod oauth_clients;
 pub mod payments;
+pub mod requests;
 pub mod reset;
 pub mod seed;

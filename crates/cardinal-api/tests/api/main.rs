@@ -18,6 +18,7 @@ mod operator;
 mod organization;
 mod payments;
 mod permissions;
+mod request_log;
 mod route_rules;
 mod sca;
 mod security;
