@@ -22,8 +22,11 @@ pub fn router(state: AppState) -> Router {
         if !served.surface(op.surface) {
             continue;
         }
-        let handler = with_operation_layers(&op, handler, &state)
-            .layer(axum::Extension(RouteRule { scope: op.scope, sca: op.sca }));
+        let handler = with_operation_layers(&op, handler, &state).layer(axum::Extension(RouteRule {
+            scope: op.scope,
+            sca: op.sca,
+            path: op.path,
+        }));
         // Every route also answers with a trailing slash: an official SDK sends
         // `GET /v2/organization/` (spec §1.1).
         let mut group = Router::new().route(op.path, handler.clone()).route(&format!("{}/", op.path), handler.clone());
@@ -63,13 +66,6 @@ fn with_operation_layers(
 /// The layers of each surface: `/v2` checks the staging token when one is configured (the
 /// mocked SCA routes are under `/v2` too).
 fn with_surface_layers(surface: Surface, group: Router<AppState>, state: &AppState) -> Router<AppState> {
-    // The sandbox keeps each organization's last `/v2` requests (spec §10).
-    let group = match (surface, state.config.mode) {
-        (Surface::Qonto, crate::Mode::Sandbox) => {
-            group.route_layer(middleware::from_fn_with_state(state.clone(), http::request_log::log_requests))
-        }
-        _ => group,
-    };
     match (surface, state.config.staging_token_hash) {
         (Surface::Qonto | Surface::MockedSca, Some(_)) => {
             group.route_layer(middleware::from_fn_with_state(state.clone(), http::auth::require_staging_token))

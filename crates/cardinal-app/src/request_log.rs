@@ -1,41 +1,41 @@
 //! The sandbox's request log (spec §10): each organization's last 1,000 `/v2` requests, for
 //! the console, `GET /_sandbox/organizations/{id}/requests` and its live stream.
 //!
-//! A request hands its record over without waiting (a bounded queue; when it is full the
-//! record is dropped and counted, never the request slowed) and a background task keeps the
-//! last [`KEPT_PER_ORGANIZATION`] of each organization in memory and passes each on to the
-//! live readers. A slow reader misses records and is told how many; it never slows the server.
-//! What a record holds is cut and cleaned here: bodies at 16 KiB, secrets never kept.
+//! Recording is cheap enough for every request: the request path only moves handles (the
+//! bodies' reference-counted bytes, copied only past 16 KiB), takes one short lock to append
+//! to the organization's ring and drop its oldest record, and hands the record to live readers
+//! only when there are any, without waiting for them. What is shown — text, cuts, secrets
+//! withheld — is worked out when a record is read. A slow reader misses records and is told
+//! how many; it never slows the server.
 
+use bytes::Bytes;
 use cardinal_store::{Page, PageRequest};
 use jiff::Timestamp;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
-use tokio::sync::{broadcast, mpsc};
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 /// How many requests each organization keeps.
 pub const KEPT_PER_ORGANIZATION: usize = 1000;
 /// Bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
-/// Records waiting for the background task; beyond, records are dropped.
-const QUEUE: usize = 8192;
 /// Records a live reader may fall behind by before it misses some.
 const LIVE_BUFFER: usize = 1024;
 
 /// One request as the log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedRequest {
-    /// Increases with each record the process keeps.
+    /// Increases with each record the process keeps (set when it is kept).
     pub sequence: u64,
     pub organization_id: Uuid,
     pub at: Timestamp,
-    pub method: String,
+    pub method: &'static str,
     /// The route's template (`/v2/cards/{id}`), when one matched.
-    pub route: Option<String>,
-    pub path: String,
-    pub query: Option<String>,
+    pub route: Option<&'static str>,
+    /// The path and query as sent.
+    pub target: String,
     pub status: u16,
     pub latency_micros: u64,
     pub request_id: String,
@@ -43,11 +43,56 @@ pub struct LoggedRequest {
     /// `access_token` or `api_key`.
     pub credential: &'static str,
     pub membership_id: Uuid,
-    pub request_body: Body,
-    pub response_body: Body,
+    pub request_body: KeptBytes,
+    pub response_body: KeptBytes,
 }
 
-/// A body as kept.
+/// A body's first [`BODY_LIMIT`] bytes and its whole length; `None` when it was not read
+/// (an answer that is not JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeptBytes {
+    pub head: Option<Bytes>,
+    pub len: usize,
+}
+
+impl KeptBytes {
+    /// What is kept of `bytes`: the same buffer when it is small, a copy of its head when it
+    /// is not (a reference into a large answer would keep all of it alive).
+    pub fn of(bytes: Bytes) -> KeptBytes {
+        let len = bytes.len();
+        let head = if len > BODY_LIMIT { Bytes::copy_from_slice(&bytes[..BODY_LIMIT]) } else { bytes };
+        KeptBytes { head: Some(head), len }
+    }
+
+    pub fn unread() -> KeptBytes {
+        KeptBytes { head: None, len: 0 }
+    }
+}
+
+impl LoggedRequest {
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(self.target.as_str(), |(path, _)| path)
+    }
+
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    /// The request's and the answer's bodies as shown: text cut at [`BODY_LIMIT`], or why
+    /// they are not shown.
+    pub fn bodies(&self) -> (Body, Body) {
+        let rule = SECRETS.iter().find(|(m, r, _, _)| *m == self.method && Some(*r) == self.route);
+        let shown = |kept: &KeptBytes, withheld: Option<&'static str>| match (&kept.head, withheld) {
+            (None, _) => Body::Withheld("not JSON"),
+            (Some(head), _) if head.is_empty() => Body::Empty,
+            (Some(_), Some(why)) => Body::Withheld(why),
+            (Some(head), None) => Body::of(head, kept.len),
+        };
+        (shown(&self.request_body, rule.and_then(|r| r.2)), shown(&self.response_body, rule.and_then(|r| r.3)))
+    }
+}
+
+/// A body as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Body {
     #[default]
@@ -59,19 +104,19 @@ pub enum Body {
 }
 
 impl Body {
-    /// `bytes` as kept: empty, or text cut at [`BODY_LIMIT`] on a character boundary.
-    pub fn of(bytes: &[u8]) -> Body {
-        if bytes.is_empty() {
+    /// `head` (the first bytes of a body `len` long) as text, cut on a character boundary.
+    pub fn of(head: &[u8], len: usize) -> Body {
+        if head.is_empty() {
             return Body::Empty;
         }
-        let cut = &bytes[..bytes.len().min(BODY_LIMIT)];
+        let cut = &head[..head.len().min(BODY_LIMIT)];
         let text = match std::str::from_utf8(cut) {
             Ok(text) => text,
             // A character cut in two at the limit: keep what is whole.
             Err(e) if e.error_len().is_none() => std::str::from_utf8(&cut[..e.valid_up_to()]).unwrap_or_default(),
             Err(_) => return Body::Withheld("not UTF-8 text"),
         };
-        Body::Text { text: text.to_owned(), truncated: bytes.len() > text.len() }
+        Body::Text { text: text.to_owned(), truncated: len > text.len() }
     }
 }
 
@@ -92,78 +137,63 @@ impl RequestFilter {
             None => wanted.parse::<u16>().is_ok_and(|code| code == r.status),
         });
         status
-            && self.path.as_deref().is_none_or(|part| r.path.contains(part))
+            && self.path.as_deref().is_none_or(|part| r.path().contains(part))
             && self.request_id.as_deref().is_none_or(|id| r.request_id == id)
     }
 }
 
-type Kept = HashMap<Uuid, VecDeque<Arc<LoggedRequest>>>;
+type Ring = Arc<Mutex<VecDeque<Arc<LoggedRequest>>>>;
 
 /// The log of one process.
 pub struct RequestLog {
-    queue: OnceLock<mpsc::Sender<LoggedRequest>>,
-    kept: Arc<RwLock<Kept>>,
+    kept: RwLock<HashMap<Uuid, Ring>>,
     live: broadcast::Sender<Arc<LoggedRequest>>,
-    dropped: AtomicU64,
+    sequence: AtomicU64,
 }
 
 impl Default for RequestLog {
     fn default() -> RequestLog {
-        RequestLog {
-            queue: OnceLock::new(),
-            kept: Arc::default(),
-            live: broadcast::channel(LIVE_BUFFER).0,
-            dropped: AtomicU64::new(0),
-        }
+        RequestLog { kept: RwLock::default(), live: broadcast::channel(LIVE_BUFFER).0, sequence: AtomicU64::new(0) }
     }
 }
 
 impl RequestLog {
-    /// Hands a record to the background task (started by the first one), without waiting.
-    pub fn record(&self, request: LoggedRequest) {
-        let queue = self.queue.get_or_init(|| self.start());
-        if queue.try_send(request).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Keeps a record: the organization's ring takes it and drops its oldest; live readers,
+    /// if any, are handed it without waiting.
+    pub fn record(&self, mut request: LoggedRequest) {
+        request.sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
+        let request = Arc::new(request);
+        let ring = self.ring(request.organization_id);
+        if let Ok(mut ring) = ring.lock() {
+            if ring.len() == KEPT_PER_ORGANIZATION {
+                ring.pop_front();
+            }
+            ring.push_back(request.clone());
+        }
+        if self.live.receiver_count() > 0 {
+            let _ = self.live.send(request);
         }
     }
 
-    fn start(&self) -> mpsc::Sender<LoggedRequest> {
-        let (sender, mut receiver) = mpsc::channel::<LoggedRequest>(QUEUE);
-        let (kept, live) = (self.kept.clone(), self.live.clone());
-        tokio::spawn(async move {
-            let mut sequence = 0;
-            while let Some(mut request) = receiver.recv().await {
-                sequence += 1;
-                request.sequence = sequence;
-                let request = Arc::new(request);
-                if let Ok(mut kept) = kept.write() {
-                    let list = kept.entry(request.organization_id).or_default();
-                    if list.len() == KEPT_PER_ORGANIZATION {
-                        list.pop_front();
-                    }
-                    list.push_back(request.clone());
-                }
-                // No reader is fine: nothing waits for these.
-                let _ = live.send(request);
-            }
-        });
-        sender
-    }
-
-    /// How many records were dropped because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    fn ring(&self, organization_id: Uuid) -> Ring {
+        if let Some(ring) = self.kept.read().ok().and_then(|kept| kept.get(&organization_id).cloned()) {
+            return ring;
+        }
+        match self.kept.write() {
+            Ok(mut kept) => kept.entry(organization_id).or_default().clone(),
+            Err(_) => Ring::default(),
+        }
     }
 
     /// A page of an organization's records that `filter` matches, newest first.
     pub fn page(&self, organization_id: Uuid, filter: &RequestFilter, page: PageRequest) -> Page<Arc<LoggedRequest>> {
-        let Ok(kept) = self.kept.read() else {
+        let Some(ring) = self.kept.read().ok().and_then(|kept| kept.get(&organization_id).cloned()) else {
             return Page { items: Vec::new(), total: 0 };
         };
-        let matching: Vec<&Arc<LoggedRequest>> = kept
-            .get(&organization_id)
-            .map(|list| list.iter().rev().filter(|r| filter.matches(r)).collect())
-            .unwrap_or_default();
+        let Ok(ring) = ring.lock() else {
+            return Page { items: Vec::new(), total: 0 };
+        };
+        let matching: Vec<&Arc<LoggedRequest>> = ring.iter().rev().filter(|r| filter.matches(r)).collect();
         let items =
             matching.iter().skip(page.offset() as usize).take(page.per_page as usize).map(|r| (*r).clone()).collect();
         Page { items, total: matching.len() as u64 }
@@ -174,7 +204,7 @@ impl RequestLog {
         self.live.subscribe()
     }
 
-    /// Forgets an organization's records (it was deleted or reset).
+    /// Forgets an organization's records (it was deleted).
     pub fn forget(&self, organization_id: Uuid) {
         if let Ok(mut kept) = self.kept.write() {
             kept.remove(&organization_id);
@@ -194,16 +224,6 @@ const SECRETS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
     ),
 ];
 
-/// The request and answer bodies as the log keeps them for `method` on `route`.
-pub fn kept_bodies(method: &str, route: Option<&str>, request: &[u8], answer: &[u8]) -> (Body, Body) {
-    let rule = SECRETS.iter().find(|(m, r, _, _)| *m == method && Some(*r) == route);
-    let keep = |bytes: &[u8], why: Option<&'static str>| match why {
-        Some(why) if !bytes.is_empty() => Body::Withheld(why),
-        _ => Body::of(bytes),
-    };
-    (keep(request, rule.and_then(|r| r.2)), keep(answer, rule.and_then(|r| r.3)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,46 +233,38 @@ mod tests {
             sequence: 0,
             organization_id,
             at: Timestamp::now(),
-            method: "GET".into(),
+            method: "GET",
             route: None,
-            path: path.into(),
-            query: None,
+            target: format!("{path}?page=1"),
             status,
             latency_micros: 1,
             request_id: format!("id-{path}-{status}"),
             idempotency_key: None,
             credential: "access_token",
             membership_id: Uuid::nil(),
-            request_body: Body::Empty,
-            response_body: Body::Empty,
+            request_body: KeptBytes::of(Bytes::new()),
+            response_body: KeptBytes::of(Bytes::new()),
         }
     }
 
-    async fn settled(log: &RequestLog, org: Uuid, count: u64) {
-        for _ in 0..200 {
-            if log.page(org, &RequestFilter::default(), PageRequest { page: 1, per_page: 1 }).total == count {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        panic!("the log did not reach {count} records");
-    }
-
-    #[tokio::test]
-    async fn each_organization_keeps_its_last_thousand_newest_first() {
+    #[test]
+    fn each_organization_keeps_its_last_thousand_newest_first() {
         let log = RequestLog::default();
         let (org, other) = (Uuid::new_v4(), Uuid::new_v4());
         for i in 0..1005 {
             log.record(request(org, 200, &format!("/v2/cards/{i}")));
         }
         log.record(request(other, 404, "/v2/cards/x"));
-        settled(&log, org, 1000).await;
-        let page = log.page(org, &RequestFilter::default(), PageRequest { page: 1, per_page: 2 });
-        assert_eq!(page.items[0].path, "/v2/cards/1004", "newest first");
+        let all = |org| log.page(org, &RequestFilter::default(), PageRequest { page: 1, per_page: 2 });
+        assert_eq!(all(org).total, 1000);
+        assert_eq!(all(org).items[0].path(), "/v2/cards/1004", "newest first");
+        assert_eq!(all(org).items[0].query(), Some("page=1"));
         let last = log.page(org, &RequestFilter::default(), PageRequest { page: 500, per_page: 2 });
-        assert_eq!(last.items[1].path, "/v2/cards/5", "the five oldest are gone");
-        assert_eq!(log.page(other, &RequestFilter::default(), PageRequest { page: 1, per_page: 10 }).total, 1);
-        assert_eq!(log.dropped(), 0);
+        assert_eq!(last.items[1].path(), "/v2/cards/5", "the five oldest are gone");
+        assert_eq!(all(other).total, 1);
+        assert_eq!(all(other).items[0].sequence, 1006);
+        log.forget(org);
+        assert_eq!(all(org).total, 0);
     }
 
     #[test]
@@ -266,26 +278,31 @@ mod tests {
         assert!(filter(Some("4xx"), Some("cards"), None).matches(&r));
         assert!(filter(Some("404"), None, Some("id-/v2/cards/abc-404")).matches(&r));
         assert!(!filter(Some("2xx"), None, None).matches(&r));
-        assert!(!filter(None, Some("transactions"), None).matches(&r));
+        assert!(!filter(None, Some("page"), None).matches(&r), "the path, not the query");
         assert!(!filter(None, None, Some("other")).matches(&r));
     }
 
     #[test]
     fn bodies_are_cut_at_16_kib_and_secrets_withheld() {
-        let long = "é".repeat(BODY_LIMIT);
-        match Body::of(long.as_bytes()) {
-            Body::Text { text, truncated } => {
-                assert!(truncated && text.len() <= BODY_LIMIT && text.len() > BODY_LIMIT - 2)
-            }
+        let long = Bytes::from("é".repeat(BODY_LIMIT));
+        let kept = KeptBytes::of(long.clone());
+        assert_eq!((kept.head.as_ref().unwrap().len(), kept.len), (BODY_LIMIT, long.len()));
+        let mut r = request(Uuid::nil(), 200, "/v2/cards/x");
+        r.response_body = kept;
+        match r.bodies().1 {
+            Body::Text { text, truncated } => assert!(truncated && text.len() == BODY_LIMIT),
             other => panic!("{other:?}"),
         }
-        assert_eq!(Body::of(b""), Body::Empty);
-        assert_eq!(Body::of(&[0xff, 0xfe, 0x00]), Body::Withheld("not UTF-8 text"));
-        let (request, answer) = kept_bodies("GET", Some("/v2/cards/{id}/data_view"), b"", b"{\"iframe_url\":\"x\"}");
-        assert_eq!((request, answer), (Body::Empty, Body::Withheld("holds a single-use link to the card's number")));
-        let (request, _) = kept_bodies("POST", Some("/v2/webhook_subscriptions"), b"{}", b"{}");
-        assert!(matches!(request, Body::Withheld(_)));
-        let (request, _) = kept_bodies("PUT", Some("/v2/cards/{id}/lock"), b"", b"{}");
-        assert_eq!(request, Body::Empty);
+        assert_eq!(r.bodies().0, Body::Empty);
+        assert_eq!(Body::of(&[0xff, 0xfe, 0x00], 3), Body::Withheld("not UTF-8 text"));
+        r.response_body = KeptBytes::unread();
+        assert_eq!(r.bodies().1, Body::Withheld("not JSON"));
+        r.route = Some("/v2/cards/{id}/data_view");
+        r.response_body = KeptBytes::of(Bytes::from_static(b"{\"iframe_url\":\"x\"}"));
+        assert_eq!(r.bodies().1, Body::Withheld("holds a single-use link to the card's number"));
+        r.method = "POST";
+        r.route = Some("/v2/webhook_subscriptions");
+        r.request_body = KeptBytes::of(Bytes::from_static(b"{}"));
+        assert!(matches!(r.bodies(), (Body::Withheld(_), Body::Withheld(_))));
     }
 }

@@ -139,9 +139,9 @@ impl FromRequestParts<AppState> for Principal {
             grant_id: credential.grant_id,
             scopes,
         };
-        // The sandbox's request log learns whose request this is (the layer left a slot).
-        if let Some(slot) = parts.extensions.get::<crate::http::request_log::CallerSlot>() {
-            slot.fill(&principal);
+        // The sandbox's request log learns whose request this is, on which route.
+        if let Some(rule) = parts.extensions.get::<crate::RouteRule>() {
+            crate::http::request_log::note_caller(&principal, rule.path);
         }
         principal.may_call(parts)?;
         Ok(principal)

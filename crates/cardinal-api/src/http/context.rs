@@ -35,6 +35,9 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
         }
         match nul_in_query(request.uri().query()) {
             Some(refused) => refused.into_response(),
+            None if crate::http::request_log::logs(&state, request.uri().path()) => {
+                crate::http::request_log::logged(&state, request, |request| admitted(&state, request, next)).await
+            }
             None => admitted(&state, request, next).await,
         }
     }));

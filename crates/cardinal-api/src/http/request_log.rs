@@ -1,94 +1,118 @@
 //! Feeds the sandbox's request log (`cardinal_app::request_log`, spec §10) from the `/v2`
-//! routes: the layer notes what the request was, lets the credential extractor say whose it
-//! is, and hands the record over once the answer is made — without waiting, and only for a
-//! request some organization's credential made (an unauthenticated one belongs to nobody).
+//! routes. The request layer wraps a `/v2` request in [`logged`]; the credential extractor
+//! says whose request it is ([`note_caller`]); the record is handed over once the answer is
+//! made, and only for a request some organization's credential made (an unauthenticated one
+//! belongs to nobody). Only handles are moved here — the bodies' bytes by reference — so
+//! every request can afford it; the text is made when someone reads the log.
 
-use crate::app::request_log::{kept_bodies, Body as KeptBody, LoggedRequest};
+use crate::app::request_log::{KeptBytes, LoggedRequest};
 use crate::http::auth::Principal;
 use crate::http::trace::request_id;
 use crate::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap};
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{header, HeaderName, Method};
 use axum::response::Response;
 use cardinal_store::CredentialKind;
-use std::sync::{Arc, OnceLock};
+use std::future::Future;
+use std::sync::OnceLock;
 use std::time::Instant;
 use uuid::Uuid;
 
-/// Whose request it is, told by the credential extractor.
-#[derive(Clone, Default)]
-pub struct CallerSlot(Arc<OnceLock<Caller>>);
+static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("x-qonto-idempotency-key");
 
 struct Caller {
     organization_id: Uuid,
     membership_id: Uuid,
     credential: &'static str,
+    route: &'static str,
 }
 
-impl CallerSlot {
-    pub fn fill(&self, principal: &Principal) {
-        let _ = self.0.set(Caller {
+tokio::task_local! {
+    /// Whose the request being logged is, once a credential said so.
+    static CALLER: OnceLock<Caller>;
+}
+
+/// Called by the credential extractor on the route `route`: a request being logged learns
+/// whose it is (elsewhere this does nothing).
+pub fn note_caller(principal: &Principal, route: &'static str) {
+    let _ = CALLER.try_with(|slot| {
+        slot.set(Caller {
             organization_id: principal.organization.id,
             membership_id: principal.membership.id,
             credential: match principal.kind {
                 CredentialKind::AccessToken => "access_token",
                 CredentialKind::ApiKey => "api_key",
             },
-        });
-    }
+            route,
+        })
+    });
 }
 
-/// The layer on the `/v2` routes in sandbox mode.
-pub async fn log_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Whether the request layer logs `path`: the `/v2` API in sandbox mode.
+pub fn logs(state: &AppState, path: &str) -> bool {
+    state.config.mode == crate::Mode::Sandbox && path.starts_with("/v2/")
+}
+
+/// Runs `handle` on `request` (its body read first when it has a known length, so it can be
+/// kept) and keeps the record of it.
+pub async fn logged<F, Fut>(state: &AppState, request: Request, handle: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let started = Instant::now();
-    let (mut parts, body) = request.into_parts();
-    let slot = CallerSlot::default();
-    parts.extensions.insert(slot.clone());
-    let route = parts.extensions.get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let (parts, body) = request.into_parts();
     let (body, request_bytes) = buffered(body, state.config.body_limit_bytes).await;
-    let method = parts.method.to_string();
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().map(str::to_owned);
-    let idempotency_key = header_text(&parts.headers, "x-qonto-idempotency-key");
-    let response = next.run(Request::from_parts(parts, body)).await;
-    let Some(caller) = slot.0.get() else {
+    let method = method_name(&parts.method);
+    let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let idempotency_key = parts.headers.get(&IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // The slot lives in the scope and comes back out of it: nothing to allocate.
+    let mut scoped = std::pin::pin!(CALLER.scope(OnceLock::new(), handle(Request::from_parts(parts, body))));
+    let response = (&mut scoped).await;
+    let Some(caller) = scoped.as_mut().take_value().and_then(OnceLock::into_inner) else {
         return response;
     };
+    // A PDF or an image is not read, let alone kept.
     let json =
         response.headers().get(header::CONTENT_TYPE).is_none_or(|t| t.as_bytes().starts_with(b"application/json"));
-    let (response, answer_bytes) = match json {
-        true => answered(response).await,
-        false => (response, Bytes::new()),
+    let (response, response_body) = match json {
+        true => {
+            let (response, bytes) = answered(response).await;
+            (response, KeptBytes::of(bytes))
+        }
+        false => (response, KeptBytes::unread()),
     };
-    let (request_body, mut response_body) = kept_bodies(&method, route.as_deref(), &request_bytes, &answer_bytes);
-    if !json {
-        // A PDF or an image is not read, let alone kept.
-        response_body = KeptBody::Withheld("not JSON");
-    }
     state.app.requests.record(LoggedRequest {
         sequence: 0,
         organization_id: caller.organization_id,
         at: jiff::Timestamp::now(),
         method,
-        route,
-        path,
-        query,
+        route: Some(caller.route),
+        target,
         status: response.status().as_u16(),
         latency_micros: started.elapsed().as_micros() as u64,
         request_id: request_id(),
         idempotency_key,
         credential: caller.credential,
         membership_id: caller.membership_id,
-        request_body,
+        request_body: KeptBytes::of(request_bytes),
         response_body,
     });
     response
 }
 
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 /// The request's body, read so it can be kept, and the body to hand on. Only a body of a
@@ -108,11 +132,25 @@ async fn buffered(body: Body, limit: usize) -> (Body, Bytes) {
     }
 }
 
-/// The answer, its body read so it can be kept.
+/// The answer, its body read so it can be kept. An answer made whole (every JSON answer) is
+/// one frame: taken as it is, without gathering.
 async fn answered(response: Response) -> (Response, Bytes) {
-    let (parts, body) = response.into_parts();
-    match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(bytes) => (Response::from_parts(parts, Body::from(bytes.clone())), bytes),
+    use http_body_util::BodyExt;
+    let (parts, mut body) = response.into_parts();
+    let first = match body.frame().await {
+        Some(Ok(frame)) => frame.into_data().unwrap_or_default(),
+        Some(Err(_)) => return (Response::from_parts(parts, Body::empty()), Bytes::new()),
+        None => return (Response::from_parts(parts, Body::empty()), Bytes::new()),
+    };
+    if http_body::Body::is_end_stream(&body) {
+        return (Response::from_parts(parts, Body::from(first.clone())), first);
+    }
+    // Several frames: gather the rest behind the first.
+    match body.collect().await {
+        Ok(rest) => {
+            let whole = Bytes::from([first.as_ref(), rest.to_bytes().as_ref()].concat());
+            (Response::from_parts(parts, Body::from(whole.clone())), whole)
+        }
         Err(_) => (Response::from_parts(parts, Body::empty()), Bytes::new()),
     }
 }

@@ -123,6 +123,8 @@ impl AppState {
 pub struct RouteRule {
     pub scope: Option<&'static str>,
     pub sca: Option<ScaAction>,
+    /// The route's template in the table (`/v2/cards/{id}`).
+    pub path: &'static str,
 }
 
 impl AppState {

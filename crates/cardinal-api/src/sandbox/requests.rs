@@ -27,21 +27,22 @@ fn body(kept: &Body) -> KeptBody {
 }
 
 fn entry(r: &LoggedRequest) -> LoggedRequestBody {
+    let (request_body, response_body) = r.bodies();
     LoggedRequestBody {
         sequence: r.sequence,
         request_id: r.request_id.clone(),
         at: Time(r.at),
-        method: r.method.clone(),
-        route: r.route.clone(),
-        path: r.path.clone(),
-        query: r.query.clone(),
+        method: r.method.to_owned(),
+        route: r.route.map(str::to_owned),
+        path: r.path().to_owned(),
+        query: r.query().map(str::to_owned),
         status: r.status,
         latency_ms: r.latency_micros as f64 / 1000.0,
         idempotency_key: r.idempotency_key.clone(),
         credential: r.credential,
         membership_id: r.membership_id,
-        request_body: body(&r.request_body),
-        response_body: body(&r.response_body),
+        request_body: body(&request_body),
+        response_body: body(&response_body),
     }
 }
 
