@@ -141,7 +141,8 @@ impl FromRequestParts<AppState> for Principal {
         };
         // The sandbox's request log learns whose request this is, on which route.
         if let Some(rule) = parts.extensions.get::<crate::RouteRule>() {
-            crate::http::request_log::note_caller(&principal, rule.path);
+            let (organization, member) = (principal.organization.id, principal.membership.id);
+            crate::http::request_log::note_caller(organization, member, principal.kind, rule.path);
         }
         principal.may_call(parts)?;
         Ok(principal)

@@ -6,7 +6,6 @@
 //! every request can afford it; the text is made when someone reads the log.
 
 use crate::app::request_log::{KeptBytes, LoggedRequest};
-use crate::http::auth::Principal;
 use crate::http::trace::request_id;
 use crate::AppState;
 use axum::body::{Body, Bytes};
@@ -33,14 +32,14 @@ tokio::task_local! {
     static CALLER: OnceLock<Caller>;
 }
 
-/// Called by the credential extractor on the route `route`: a request being logged learns
-/// whose it is (elsewhere this does nothing).
-pub fn note_caller(principal: &Principal, route: &'static str) {
+/// Called by the credential extractor on the route `route` once it knows the caller: a
+/// request being logged learns whose it is (elsewhere this does nothing).
+pub fn note_caller(organization_id: Uuid, membership_id: Uuid, kind: CredentialKind, route: &'static str) {
     let _ = CALLER.try_with(|slot| {
         slot.set(Caller {
-            organization_id: principal.organization.id,
-            membership_id: principal.membership.id,
-            credential: match principal.kind {
+            organization_id,
+            membership_id,
+            credential: match kind {
                 CredentialKind::AccessToken => "access_token",
                 CredentialKind::ApiKey => "api_key",
             },
