@@ -10,10 +10,10 @@
 
 use bytes::Bytes;
 use cardinal_store::{Page, PageRequest};
-use jiff::Timestamp;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -23,6 +23,10 @@ pub const KEPT_PER_ORGANIZATION: usize = 1000;
 pub const BODY_LIMIT: usize = 16 * 1024;
 /// Records a live reader may fall behind by before it misses some.
 const LIVE_BUFFER: usize = 1024;
+/// What every organization's records may hold together, bodies counted in full: past it, the
+/// organization being written to drops its own oldest records, so however many organizations
+/// there are, and however busy one is, the log stays this size.
+pub const MEMORY_BUDGET: usize = 256 * 1024 * 1024;
 
 /// One request as the log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +34,8 @@ pub struct LoggedRequest {
     /// Increases with each record the process keeps (set when it is kept).
     pub sequence: u64,
     pub organization_id: Uuid,
-    pub at: Timestamp,
+    /// When it was answered (the system clock's reading, made a timestamp when shown).
+    pub at: SystemTime,
     pub method: &'static str,
     /// The route's template (`/v2/cards/{id}`), when one matched.
     pub route: Option<&'static str>,
@@ -149,30 +154,65 @@ pub struct RequestLog {
     kept: RwLock<HashMap<Uuid, Ring>>,
     live: broadcast::Sender<Arc<LoggedRequest>>,
     sequence: AtomicU64,
+    /// What the kept records weigh ([`weight`]), every organization's.
+    weight: AtomicUsize,
+    budget: usize,
 }
 
 impl Default for RequestLog {
     fn default() -> RequestLog {
-        RequestLog { kept: RwLock::default(), live: broadcast::channel(LIVE_BUFFER).0, sequence: AtomicU64::new(0) }
+        RequestLog::with_budget(MEMORY_BUDGET)
     }
 }
 
+/// About what a record holds in memory: its bodies, its path and its fixed part.
+fn weight(r: &LoggedRequest) -> usize {
+    let body = |kept: &KeptBytes| kept.head.as_ref().map_or(0, Bytes::len);
+    body(&r.request_body) + body(&r.response_body) + r.target.len() + r.request_id.len() + 256
+}
+
 impl RequestLog {
-    /// Keeps a record: the organization's ring takes it and drops its oldest; live readers,
-    /// if any, are handed it without waiting.
+    /// A log whose records may weigh `budget` bytes together ([`MEMORY_BUDGET`]).
+    pub fn with_budget(budget: usize) -> RequestLog {
+        RequestLog {
+            kept: RwLock::default(),
+            live: broadcast::channel(LIVE_BUFFER).0,
+            sequence: AtomicU64::new(0),
+            weight: AtomicUsize::new(0),
+            budget,
+        }
+    }
+
+    /// Keeps a record: the organization's ring takes it and drops its oldest (more of them
+    /// while the log is over its budget); live readers, if any, are handed it without waiting.
     pub fn record(&self, mut request: LoggedRequest) {
         request.sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
         let request = Arc::new(request);
         let ring = self.ring(request.organization_id);
         if let Ok(mut ring) = ring.lock() {
             if ring.len() == KEPT_PER_ORGANIZATION {
-                ring.pop_front();
+                self.drop_oldest(&mut ring);
             }
+            self.weight.fetch_add(weight(&request), Ordering::Relaxed);
             ring.push_back(request.clone());
+            while ring.len() > 1 && self.weight.load(Ordering::Relaxed) > self.budget {
+                self.drop_oldest(&mut ring);
+            }
         }
         if self.live.receiver_count() > 0 {
             let _ = self.live.send(request);
         }
+    }
+
+    fn drop_oldest(&self, ring: &mut VecDeque<Arc<LoggedRequest>>) {
+        if let Some(oldest) = ring.pop_front() {
+            self.weight.fetch_sub(weight(&oldest), Ordering::Relaxed);
+        }
+    }
+
+    /// What the kept records weigh, about.
+    pub fn weight(&self) -> usize {
+        self.weight.load(Ordering::Relaxed)
     }
 
     fn ring(&self, organization_id: Uuid) -> Ring {
@@ -206,9 +246,14 @@ impl RequestLog {
 
     /// Forgets an organization's records (it was deleted).
     pub fn forget(&self, organization_id: Uuid) {
-        if let Ok(mut kept) = self.kept.write() {
-            kept.remove(&organization_id);
-        }
+        let Some(ring) = self.kept.write().ok().and_then(|mut kept| kept.remove(&organization_id)) else {
+            return;
+        };
+        if let Ok(mut ring) = ring.lock() {
+            while !ring.is_empty() {
+                self.drop_oldest(&mut ring);
+            }
+        };
     }
 }
 
@@ -232,7 +277,7 @@ mod tests {
         LoggedRequest {
             sequence: 0,
             organization_id,
-            at: Timestamp::now(),
+            at: SystemTime::now(),
             method: "GET",
             route: None,
             target: format!("{path}?page=1"),
@@ -265,6 +310,25 @@ mod tests {
         assert_eq!(all(other).items[0].sequence, 1006);
         log.forget(org);
         assert_eq!(all(org).total, 0);
+    }
+
+    #[test]
+    fn a_busy_organization_stays_within_the_memory_budget_and_spares_the_others() {
+        let log = RequestLog::with_budget(64 * 1024);
+        let (quiet, busy) = (Uuid::new_v4(), Uuid::new_v4());
+        log.record(request(quiet, 200, "/v2/organization"));
+        for i in 0..200 {
+            let mut big = request(busy, 200, &format!("/v2/cards/{i}"));
+            big.response_body = KeptBytes::of(Bytes::from(vec![b'x'; 4096]));
+            log.record(big);
+            assert!(log.weight() <= 64 * 1024, "over budget after {i}: {}", log.weight());
+        }
+        let all = |org| log.page(org, &RequestFilter::default(), PageRequest { page: 1, per_page: 100 });
+        assert_eq!(all(quiet).total, 1, "the quiet organization keeps its record");
+        assert!(all(busy).total < 20 && all(busy).items[0].path() == "/v2/cards/199");
+        log.forget(busy);
+        log.forget(quiet);
+        assert_eq!(log.weight(), 0);
     }
 
     #[test]

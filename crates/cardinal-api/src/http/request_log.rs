@@ -85,7 +85,7 @@ where
     state.app.requests.record(LoggedRequest {
         sequence: 0,
         organization_id: caller.organization_id,
-        at: jiff::Timestamp::now(),
+        at: std::time::SystemTime::now(),
         method,
         route: Some(caller.route),
         target,

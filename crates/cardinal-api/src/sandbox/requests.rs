@@ -31,7 +31,7 @@ fn entry(r: &LoggedRequest) -> LoggedRequestBody {
     LoggedRequestBody {
         sequence: r.sequence,
         request_id: r.request_id.clone(),
-        at: Time(r.at),
+        at: Time(jiff::Timestamp::try_from(r.at).unwrap_or(jiff::Timestamp::UNIX_EPOCH)),
         method: r.method.to_owned(),
         route: r.route.map(str::to_owned),
         path: r.path().to_owned(),
