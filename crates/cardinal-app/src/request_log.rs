@@ -147,12 +147,35 @@ impl RequestFilter {
     }
 }
 
-type Ring = Arc<Mutex<VecDeque<Arc<LoggedRequest>>>>;
+type Ring = Mutex<VecDeque<Arc<LoggedRequest>>>;
+
+/// Organization ids are random: their own bytes are a hash already, and every request looks
+/// its organization up.
+#[derive(Default, Clone, Copy)]
+struct UuidBits(u64);
+
+impl std::hash::Hasher for UuidBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+type Rings = HashMap<Uuid, Ring, std::hash::BuildHasherDefault<UuidBits>>;
 
 /// The log of one process.
 pub struct RequestLog {
-    kept: RwLock<HashMap<Uuid, Ring>>,
+    kept: RwLock<Rings>,
     live: broadcast::Sender<Arc<LoggedRequest>>,
+    /// How many live readers there are: a record is handed on only when there is one.
+    readers: Arc<AtomicUsize>,
     sequence: AtomicU64,
     /// What the kept records weigh ([`weight`]), every organization's.
     weight: AtomicUsize,
@@ -177,6 +200,7 @@ impl RequestLog {
         RequestLog {
             kept: RwLock::default(),
             live: broadcast::channel(LIVE_BUFFER).0,
+            readers: Arc::default(),
             sequence: AtomicU64::new(0),
             weight: AtomicUsize::new(0),
             budget,
@@ -188,8 +212,22 @@ impl RequestLog {
     pub fn record(&self, mut request: LoggedRequest) {
         request.sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
         let request = Arc::new(request);
-        let ring = self.ring(request.organization_id);
-        if let Ok(mut ring) = ring.lock() {
+        let organization_id = request.organization_id;
+        let kept = match self.kept.read() {
+            Ok(kept) if kept.contains_key(&organization_id) => kept,
+            Ok(kept) => {
+                drop(kept);
+                if let Ok(mut kept) = self.kept.write() {
+                    kept.entry(organization_id).or_default();
+                }
+                match self.kept.read() {
+                    Ok(kept) => kept,
+                    Err(_) => return,
+                }
+            }
+            Err(_) => return,
+        };
+        if let Some(Ok(mut ring)) = kept.get(&organization_id).map(Mutex::lock) {
             if ring.len() == KEPT_PER_ORGANIZATION {
                 self.drop_oldest(&mut ring);
             }
@@ -199,7 +237,8 @@ impl RequestLog {
                 self.drop_oldest(&mut ring);
             }
         }
-        if self.live.receiver_count() > 0 {
+        drop(kept);
+        if self.readers.load(Ordering::Relaxed) > 0 {
             let _ = self.live.send(request);
         }
     }
@@ -215,23 +254,14 @@ impl RequestLog {
         self.weight.load(Ordering::Relaxed)
     }
 
-    fn ring(&self, organization_id: Uuid) -> Ring {
-        if let Some(ring) = self.kept.read().ok().and_then(|kept| kept.get(&organization_id).cloned()) {
-            return ring;
-        }
-        match self.kept.write() {
-            Ok(mut kept) => kept.entry(organization_id).or_default().clone(),
-            Err(_) => Ring::default(),
-        }
-    }
-
     /// A page of an organization's records that `filter` matches, newest first.
     pub fn page(&self, organization_id: Uuid, filter: &RequestFilter, page: PageRequest) -> Page<Arc<LoggedRequest>> {
-        let Some(ring) = self.kept.read().ok().and_then(|kept| kept.get(&organization_id).cloned()) else {
-            return Page { items: Vec::new(), total: 0 };
+        let empty = || Page { items: Vec::new(), total: 0 };
+        let Ok(kept) = self.kept.read() else {
+            return empty();
         };
-        let Ok(ring) = ring.lock() else {
-            return Page { items: Vec::new(), total: 0 };
+        let Some(Ok(ring)) = kept.get(&organization_id).map(Mutex::lock) else {
+            return empty();
         };
         let matching: Vec<&Arc<LoggedRequest>> = ring.iter().rev().filter(|r| filter.matches(r)).collect();
         let items =
@@ -240,8 +270,9 @@ impl RequestLog {
     }
 
     /// New records as they are kept, every organization's: the reader filters.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LoggedRequest>> {
-        self.live.subscribe()
+    pub fn subscribe(&self) -> LiveReader {
+        self.readers.fetch_add(1, Ordering::Relaxed);
+        LiveReader { receiver: self.live.subscribe(), readers: self.readers.clone() }
     }
 
     /// Forgets an organization's records (it was deleted).
@@ -254,6 +285,18 @@ impl RequestLog {
                 self.drop_oldest(&mut ring);
             }
         };
+    }
+}
+
+/// A live reader of the log; dropping it tells the log there is one reader fewer.
+pub struct LiveReader {
+    pub receiver: broadcast::Receiver<Arc<LoggedRequest>>,
+    readers: Arc<AtomicUsize>,
+}
+
+impl Drop for LiveReader {
+    fn drop(&mut self) {
+        self.readers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -89,10 +89,10 @@ pub async fn stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let organization = state.organization_named(&raw).await?;
     let filter = filter(&Params::parse(query.as_deref()))?;
-    let receiver = state.app.requests.subscribe();
-    let events = stream::unfold((receiver, filter), move |(mut receiver, filter)| async move {
+    let reader = state.app.requests.subscribe();
+    let events = stream::unfold((reader, filter), move |(mut reader, filter)| async move {
         loop {
-            let event = match receiver.recv().await {
+            let event = match reader.receiver.recv().await {
                 Ok(request) if request.organization_id == organization.id && filter.matches(&request) => {
                     request_event(&request)
                 }
@@ -100,7 +100,7 @@ pub async fn stream(
                 Err(RecvError::Lagged(lost)) => Event::default().event("lost").data(format!(r#"{{"lost":{lost}}}"#)),
                 Err(RecvError::Closed) => return None,
             };
-            return Some((Ok(event), (receiver, filter)));
+            return Some((Ok(event), (reader, filter)));
         }
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
