@@ -136,8 +136,30 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), String> {
 }
 
 /// Creates a file only its owner can read; one already there is an error, left untouched.
+/// Whole or not at all: the contents are written and synced under a scratch name first, then
+/// linked to `path` (which fails if `path` exists), so a process killed midway never leaves a
+/// half-written key under the name — only the scratch file, which the next attempt replaces.
 pub fn create_private(path: &Path, contents: &str) -> Result<(), String> {
-    write_private_file(path, contents, true)
+    let scratch = scratch_path(path);
+    let _ = std::fs::remove_file(&scratch);
+    write_private_file(&scratch, contents, true)?;
+    let placed = match std::fs::hard_link(&scratch, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(format!("cannot write {}: {e}", path.display())),
+        // A file system without hard links: a rename, after checking nothing is there.
+        Err(_) if !path.exists() => {
+            std::fs::rename(&scratch, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+    };
+    let _ = std::fs::remove_file(&scratch);
+    placed
+}
+
+fn scratch_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
 }
 
 fn write_private_file(path: &Path, contents: &str, only_new: bool) -> Result<(), String> {
@@ -155,4 +177,29 @@ fn write_private_file(path: &Path, contents: &str, only_new: bool) -> Result<(),
     file.write_all(contents.as_bytes())
         .and_then(|_| file.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_private_file_is_whole_never_replaced_and_its_scratch_file_gone() {
+        let dir = std::env::temp_dir().join(format!("cardinal-create-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cardinal.key.next");
+        // What a process killed mid-write leaves: a scratch file, never the name.
+        std::fs::write(scratch_path(&path), "half").unwrap();
+        create_private(&path, "the key").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "the key");
+        assert!(!scratch_path(&path).exists());
+        assert!(create_private(&path, "another").is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "the key", "left untouched");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
