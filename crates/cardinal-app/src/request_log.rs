@@ -54,7 +54,7 @@ pub struct LoggedRequest {
 
 /// A body's first [`BODY_LIMIT`] bytes and its whole length; `None` when it was not read
 /// (an answer that is not JSON).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeptBytes {
     pub head: Option<Bytes>,
     pub len: usize,

@@ -92,8 +92,9 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, answers: &mut Schem
             json!([{"oauth": scopes}, {"apiKey": []}])
         }
         Surface::Operator | Surface::Control => json!([{"operatorToken": []}]),
-        // The client's credentials: HTTP Basic, or `client_secret_post` in the form.
-        Surface::OAuth if op.method == "post" && !op.path.ends_with("/oauth2/auth") => {
+        // The client's credentials: HTTP Basic, or `client_secret_post` in the form (the
+        // consent page's form is the member's, not a client's).
+        Surface::OAuth if op.form.is_some() && !matches!(op.reply, Reply::Redirect) => {
             json!([{"clientBasic": []}, {}])
         }
         Surface::OAuth | Surface::MockedSca | Surface::Public => json!([]),
@@ -233,10 +234,10 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
 /// error page (or an `error` redirect) from the consent page.
 fn oauth_responses(op: &Operation, answers: &mut SchemaGenerator, responses: &mut Map<String, Value>) {
     let page = json!({"text/html": {"schema": answers.subschema_for::<String>()}});
-    if op.path.ends_with("/oauth2/auth") {
+    if matches!(op.reply, Reply::Html | Reply::Redirect) {
         let refused = "Unknown client or redirect URI, or a malformed request: an error page, never a redirect";
         responses.insert("400".into(), json!({"description": refused, "content": page}));
-        if op.method == "post" {
+        if matches!(op.reply, Reply::Redirect) {
             let expired = "The form's CSRF token does not match its cookie";
             responses.insert("403".into(), json!({"description": expired, "content": page}));
         } else {

@@ -183,8 +183,7 @@ pub async fn decide(
     let Some(member) = member else {
         return Err(Refusal::Page(invalid_request("membership_id is not a member of the chosen organization")));
     };
-    let organization = app.store.organization(member.organization_id).await?;
-    let now = organization.map(|o| o.now()).unwrap_or_else(jiff::Timestamp::now);
+    let now = super::organization_now(app, member.organization_id).await?;
     // The ID token's `auth_time` is read by the client against its own clock: real time.
     let signed_in_at = jiff::Timestamp::now();
     let code = GrantToken::AuthorizationCode.generate();

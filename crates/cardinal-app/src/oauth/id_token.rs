@@ -95,8 +95,17 @@ fn generate() -> Result<(String, RsaPrivateKey), String> {
 
 fn seal(vault: &CardVault, (kid, key): &(String, RsaPrivateKey)) -> Result<String, String> {
     let der = key.to_pkcs1_der().map_err(|e| e.to_string())?;
-    let sealed = vault.seal(SEALED_FOR, &STANDARD.encode(der.as_bytes()));
-    serde_json::to_string(&StoredKey { kid: kid.clone(), sealed: STANDARD.encode(sealed) }).map_err(|e| e.to_string())
+    stored_text(vault, kid.clone(), der.as_bytes())
+}
+
+/// The setting's text for the key `der` named `kid`, sealed with `vault`.
+fn stored_text(vault: &CardVault, kid: String, der: &[u8]) -> Result<String, String> {
+    let sealed = vault.seal(SEALED_FOR, &STANDARD.encode(der));
+    serde_json::to_string(&StoredKey { kid, sealed: STANDARD.encode(sealed) }).map_err(|e| e.to_string())
+}
+
+fn parse_stored(text: &str) -> Result<StoredKey, String> {
+    serde_json::from_str(text).map_err(|e| format!("the stored signing key: {e}"))
 }
 
 fn open_der(vault: &CardVault, stored: &StoredKey) -> Option<Vec<u8>> {
@@ -105,7 +114,7 @@ fn open_der(vault: &CardVault, stored: &StoredKey) -> Option<Vec<u8>> {
 }
 
 fn open(vault: &CardVault, stored: &str) -> Result<SigningKey, String> {
-    let stored: StoredKey = serde_json::from_str(stored).map_err(|e| format!("the stored signing key: {e}"))?;
+    let stored = parse_stored(stored)?;
     let der = open_der(vault, &stored).ok_or("the OpenID signing key does not open with this card-data key")?;
     let key = RsaPrivateKey::from_pkcs1_der(&der).map_err(|e| e.to_string())?;
     SigningKey::from_private(stored.kid, &key)
@@ -117,14 +126,12 @@ pub async fn reseal(store: &dyn Store, old: &CardVault, new: &CardVault) -> Resu
     let Some(text) = store.setting(SIGNING_KEY_SETTING).await.map_err(|e| e.to_string())? else {
         return Ok(false);
     };
-    let stored: StoredKey = serde_json::from_str(&text).map_err(|e| format!("the stored signing key: {e}"))?;
+    let stored = parse_stored(&text)?;
     if open_der(new, &stored).is_some() {
         return Ok(false);
     }
     let der = open_der(old, &stored).ok_or("the OpenID signing key does not open with the current key")?;
-    let sealed = new.seal(SEALED_FOR, &STANDARD.encode(der));
-    let moved = serde_json::to_string(&StoredKey { kid: stored.kid, sealed: STANDARD.encode(sealed) })
-        .map_err(|e| e.to_string())?;
+    let moved = stored_text(new, stored.kid, &der)?;
     store.set_setting(SIGNING_KEY_SETTING, Some(&moved)).await.map_err(|e| e.to_string())?;
     Ok(true)
 }

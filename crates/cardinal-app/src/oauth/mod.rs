@@ -66,6 +66,15 @@ impl From<StoreError> for OAuthError {
     }
 }
 
+/// An organization's clock, on which every OAuth lifetime runs (real time if it is gone).
+pub(crate) async fn organization_now(
+    app: &crate::App,
+    organization_id: uuid::Uuid,
+) -> Result<jiff::Timestamp, StoreError> {
+    let organization = app.store.organization(organization_id).await?;
+    Ok(organization.map(|o| o.now()).unwrap_or_else(jiff::Timestamp::now))
+}
+
 /// The scopes a client may ask for: every scope Qonto's authorization server knows
 /// (`qonto-reference.md` §2.4), so a real client's request is never refused here for a
 /// scope Cardinal's routes do not use, and OAuth's own `offline_access` and `openid`.

@@ -37,8 +37,7 @@ fn invalid_grant(detail: &str) -> OAuthError {
 
 /// The organization's clock for a consent: every lifetime runs on it.
 async fn clock(app: &App, consent: &Consent) -> Result<Timestamp, OAuthError> {
-    let organization = app.store.organization(consent.organization_id).await?;
-    Ok(organization.map(|o| o.now()).unwrap_or_else(Timestamp::now))
+    Ok(super::organization_now(app, consent.organization_id).await?)
 }
 
 /// `grant_type=authorization_code`: the code's tokens, once. A second use of the code is
