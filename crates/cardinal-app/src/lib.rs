@@ -74,6 +74,8 @@ pub struct Core {
     signing_key: tokio::sync::OnceCell<Arc<SigningKey>>,
     /// Each organization's last `/v2` requests (sandbox mode).
     pub requests: RequestLog,
+    /// Announces an organization's SCA sessions opened or answered (the console's live list).
+    pub sca_changes: sca::ScaChanges,
 }
 
 impl App {
@@ -86,7 +88,8 @@ impl App {
     ) -> App {
         let signing_key = tokio::sync::OnceCell::new();
         let requests = RequestLog::default();
-        App(Arc::new(Core { store, vault, webhooks, resolver, public_url, signing_key, requests }))
+        let sca_changes = sca::ScaChanges::default();
+        App(Arc::new(Core { store, vault, webhooks, resolver, public_url, signing_key, requests, sca_changes }))
     }
 
     /// The OpenID signing key: the stored one, or a new one stored now (the first start).

@@ -9,6 +9,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_webhooks.sql"),
     include_str!("../migrations/0003_webhook_health.sql"),
     include_str!("../migrations/0004_oauth.sql"),
+    include_str!("../migrations/0005_console.sql"),
 ];
 
 impl PostgresStore {

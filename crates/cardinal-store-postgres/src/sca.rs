@@ -4,21 +4,19 @@ use async_trait::async_trait;
 use cardinal_store::{ScaResult, ScaSession, ScaStore, StoreResult};
 use jiff::Timestamp;
 use tokio_postgres::GenericClient;
+use uuid::Uuid;
 
 use crate::{optional, pg, rows::sca_session, Fail, PostgresStore};
 pub(crate) async fn load_sca_session<C: GenericClient + Sync>(
     client: &C,
     hash: &[u8],
 ) -> Result<Option<ScaSession>, Fail> {
-    optional(
-        client,
-        "SELECT token_hash, organization_id, membership_id, action_type, request_hash, result, created_at, \
-         expires_at, consumed_at FROM sca_sessions WHERE token_hash = $1",
-        &[&hash],
-        sca_session,
-    )
-    .await
+    let q = format!("SELECT {SESSION_COLUMNS} FROM sca_sessions WHERE token_hash = $1");
+    optional(client, &q, &[&hash], sca_session).await
 }
+
+const SESSION_COLUMNS: &str = "token_hash, organization_id, membership_id, action_type, request_hash, result, \
+     created_at, expires_at, consumed_at";
 
 #[async_trait]
 impl ScaStore for PostgresStore {
@@ -62,6 +60,17 @@ impl ScaStore for PostgresStore {
 
     async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
         transaction!(self, |tx| { spend_sca_session(&*tx, token_hash, now).await? })
+    }
+
+    async fn waiting_sca_sessions(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<ScaSession>> {
+        let q = format!(
+            "SELECT {SESSION_COLUMNS} FROM sca_sessions WHERE organization_id = $1 AND result = 'waiting' \
+             AND expires_at > $2 ORDER BY created_at DESC, token_hash LIMIT $3"
+        );
+        read!(self, |c| {
+            let rows = c.query(&q, &[&org.to_string(), &now.as_second(), &i64::from(limit)]).await.map_err(pg)?;
+            rows.iter().map(sca_session).collect::<Result<Vec<_>, Fail>>()?
+        })
     }
 }
 

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_webhooks.sql"),
     include_str!("../migrations/0006_webhook_health.sql"),
     include_str!("../migrations/0007_oauth.sql"),
+    include_str!("../migrations/0008_console.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {

@@ -4,37 +4,37 @@ use async_trait::async_trait;
 use cardinal_store::{ScaResult, ScaSession, ScaStore, StoreResult};
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
 
 use crate::{
     rows::{seconds, timestamp, uuid},
     sql, SqliteStore,
 };
+const SESSION_COLUMNS: &str = "token_hash, organization_id, membership_id, action_type, request_hash, result, \
+     created_at, expires_at, consumed_at";
+
 pub(crate) fn load_sca_session(conn: &Connection, hash: &[u8]) -> StoreResult<Option<ScaSession>> {
-    conn.prepare_cached(
-        "SELECT token_hash, organization_id, membership_id, action_type, request_hash, result, created_at, \
-         expires_at, consumed_at FROM sca_sessions WHERE token_hash = ?1",
-    )
-    .and_then(|mut s| {
-        s.query_row([hash], |r| {
-            let token: Vec<u8> = r.get(0)?;
-            let request: Vec<u8> = r.get(4)?;
-            let result: String = r.get(5)?;
-            let consumed: Option<i64> = r.get(8)?;
-            Ok(ScaSession {
-                token_hash: token.try_into().unwrap_or([0; 32]),
-                organization_id: uuid(r.get(1)?)?,
-                membership_id: uuid(r.get(2)?)?,
-                action_type: r.get(3)?,
-                request_hash: request.try_into().unwrap_or([0; 32]),
-                result: ScaResult::parse(&result).unwrap_or(ScaResult::Deny),
-                created_at: timestamp(r.get(6)?)?,
-                expires_at: timestamp(r.get(7)?)?,
-                consumed_at: consumed.map(timestamp).transpose()?,
-            })
-        })
-        .optional()
+    conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sca_sessions WHERE token_hash = ?1"))
+        .and_then(|mut s| s.query_row([hash], session_row).optional())
+        .map_err(sql)
+}
+
+fn session_row(r: &rusqlite::Row) -> rusqlite::Result<ScaSession> {
+    let token: Vec<u8> = r.get(0)?;
+    let request: Vec<u8> = r.get(4)?;
+    let result: String = r.get(5)?;
+    let consumed: Option<i64> = r.get(8)?;
+    Ok(ScaSession {
+        token_hash: token.try_into().unwrap_or([0; 32]),
+        organization_id: uuid(r.get(1)?)?,
+        membership_id: uuid(r.get(2)?)?,
+        action_type: r.get(3)?,
+        request_hash: request.try_into().unwrap_or([0; 32]),
+        result: ScaResult::parse(&result).unwrap_or(ScaResult::Deny),
+        created_at: timestamp(r.get(6)?)?,
+        expires_at: timestamp(r.get(7)?)?,
+        consumed_at: consumed.map(timestamp).transpose()?,
     })
-    .map_err(sql)
 }
 
 #[async_trait]
@@ -86,6 +86,21 @@ impl ScaStore for SqliteStore {
     async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
         let hash = *token_hash;
         self.engine.write(move |conn| spend_sca_session(conn, &hash, now)).await
+    }
+
+    async fn waiting_sca_sessions(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<ScaSession>> {
+        self.engine
+            .read(move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {SESSION_COLUMNS} FROM sca_sessions WHERE organization_id = ?1 AND result = 'waiting' \
+                     AND expires_at > ?2 ORDER BY created_at DESC, token_hash LIMIT ?3"
+                ))
+                .and_then(|mut s| {
+                    s.query_map(params![org.to_string(), seconds(now), limit], session_row)?.collect()
+                })
+                .map_err(sql)
+            })
+            .await
     }
 }
 

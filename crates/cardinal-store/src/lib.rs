@@ -236,6 +236,9 @@ pub trait ScaStore: Send + Sync {
     async fn decide_sca_session(&self, token_hash: &[u8; 32], result: ScaResult) -> StoreResult<Option<ScaSession>>;
     /// Marks an allowed, unexpired, unused session used. False if it was not (any more).
     async fn consume_sca_session(&self, token_hash: &[u8; 32], now: jiff::Timestamp) -> StoreResult<bool>;
+    /// An organization's sessions still waiting for the member's answer and unexpired at
+    /// `now`, newest first, at most `limit` (the console's pending list, as a phone shows it).
+    async fn waiting_sca_sessions(&self, org: Uuid, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<ScaSession>>;
 }
 
 /// Idempotency keys: claim, replay, release.

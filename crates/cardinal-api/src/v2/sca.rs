@@ -7,19 +7,17 @@
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::state::AppState;
-use crate::secrets::{hash_secret, new_token};
+use crate::secrets::hash_secret;
 use crate::wire::answers::{Message, ScaSession as ScaSessionView};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::Json;
 use cardinal_store::{ScaMode, ScaRedemption, ScaResult, ScaSession, StoreError};
-use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub const SESSION_HEADER: &str = "x-qonto-sca-session-token";
-const LIFETIME: SignedDuration = SignedDuration::from_mins(15);
 
 pub use cardinal_app::sca::ScaAction;
 
@@ -121,22 +119,17 @@ async fn challenge(
     action: ScaAction,
     request: &[u8; 32],
 ) -> ApiResult<ApiError> {
-    let token = new_token();
-    let now = principal.now();
-    state
-        .store
-        .insert_sca_session(ScaSession {
-            token_hash: hash_secret(&token),
+    let token = crate::app::sca::open(
+        &state.app,
+        crate::app::sca::Challenge {
             organization_id: principal.organization.id,
             membership_id: principal.membership.id,
-            action_type: action.action_type().to_owned(),
+            action,
             request_hash: *request,
-            result: ScaResult::Waiting,
-            created_at: now,
-            expires_at: now.saturating_add(LIFETIME).unwrap_or(Timestamp::MAX),
-            consumed_at: None,
-        })
-        .await?;
+            now: principal.now(),
+        },
+    )
+    .await?;
     Ok(ApiError::sca(
         StatusCode::PRECONDITION_REQUIRED,
         "sca_required",
@@ -218,9 +211,7 @@ pub async fn mocked_decide(
         "deny" => ScaResult::Deny,
         _ => return Err(ApiError::not_found("decision (use allow or deny)")),
     };
-    state
-        .store
-        .decide_sca_session(&hash_secret(&token), result)
+    crate::app::sca::decide(&state.app, &hash_secret(&token), result)
         .await?
         .ok_or_else(|| ApiError::not_found("SCA session"))?;
     Ok(Json(Message { message: "Success" }))

@@ -109,6 +109,10 @@ pub async fn sca_sessions_are_decided_once_and_used_once(store: Arc<dyn Store>) 
     };
     store.insert_sca_session(session(1, 900)).await.unwrap();
     assert_eq!(store.sca_session(&[1; 32]).await.unwrap().unwrap().result, ScaResult::Waiting);
+    let waiting = store.waiting_sca_sessions(seed.organization.id, t0, 10).await.unwrap();
+    assert_eq!(waiting.iter().map(|s| s.token_hash).collect::<Vec<_>>(), vec![[1; 32]], "the pending list");
+    let other = crate::ids::random();
+    assert!(store.waiting_sca_sessions(other, t0, 10).await.unwrap().is_empty(), "another organization's");
     assert!(!store.consume_sca_session(&[1; 32], t0).await.unwrap(), "a waiting session is not usable");
     assert_eq!(store.decide_sca_session(&[1; 32], ScaResult::Allow).await.unwrap().unwrap().result, ScaResult::Allow);
     assert_eq!(
@@ -124,6 +128,10 @@ pub async fn sca_sessions_are_decided_once_and_used_once(store: Arc<dyn Store>) 
     store.decide_sca_session(&[2; 32], ScaResult::Allow).await.unwrap();
     let after_expiry = t0.checked_add(jiff::SignedDuration::from_secs(2)).unwrap();
     assert!(!store.consume_sca_session(&[2; 32], after_expiry).await.unwrap(), "an expired session is not usable");
+    store.insert_sca_session(session(4, 1)).await.unwrap();
+    let pending = |at| store.waiting_sca_sessions(seed.organization.id, at, 10);
+    assert_eq!(pending(t0).await.unwrap().len(), 1, "decided sessions are not pending");
+    assert!(pending(after_expiry).await.unwrap().is_empty(), "nor are expired ones");
     assert_eq!(store.sca_session(&[3; 32]).await.unwrap(), None);
     assert_eq!(store.decide_sca_session(&[3; 32], ScaResult::Allow).await.unwrap(), None);
 }
