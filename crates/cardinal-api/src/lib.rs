@@ -1,6 +1,7 @@
 //! Cardinal's HTTP surface: the Qonto-compatible `/v2` API, the sandbox control API under
 //! `/_sandbox`, card images, and health endpoints.
 
+pub mod console;
 pub mod http;
 pub mod oauth;
 pub mod openapi;

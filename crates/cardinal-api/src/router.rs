@@ -42,6 +42,12 @@ pub fn router(state: AppState) -> Router {
     for (surface, group) in groups {
         app = app.merge(with_surface_layers(surface, group, &state));
     }
+    // The console and `/` are pages for people, not API routes: they are not in the table,
+    // nor in the OpenAPI document. A production server has no console (its paths are 404).
+    app = app.route("/", axum::routing::get(http::health::index));
+    if state.config.mode == crate::Mode::Sandbox {
+        app = app.merge(crate::console::router());
+    }
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))

@@ -36,6 +36,7 @@ pub use cardinal_wire as wire;
 use cardinal_store::{HealthRules, Store};
 use oauth::id_token::SigningKey;
 use request_log::RequestLog;
+use sca::changes::ScaChanges;
 use secrets::CardVault;
 use std::sync::Arc;
 use webhooks::address::{AddressPolicy, HostResolver};
@@ -75,7 +76,7 @@ pub struct Core {
     /// Each organization's last `/v2` requests (sandbox mode).
     pub requests: RequestLog,
     /// Announces an organization's SCA sessions opened or answered (the console's live list).
-    pub sca_changes: sca::ScaChanges,
+    pub sca_changes: ScaChanges,
 }
 
 impl App {
@@ -88,7 +89,7 @@ impl App {
     ) -> App {
         let signing_key = tokio::sync::OnceCell::new();
         let requests = RequestLog::default();
-        let sca_changes = sca::ScaChanges::default();
+        let sca_changes = ScaChanges::default();
         App(Arc::new(Core { store, vault, webhooks, resolver, public_url, signing_key, requests, sca_changes }))
     }
 

@@ -229,6 +229,18 @@ impl OAuthStore for PostgresStore {
         read!(self, |c| { optional(c, &grant_query(), &[&id.to_string()], grant).await? })
     }
 
+    async fn oauth_consents(&self, client_id: &str) -> StoreResult<Vec<OAuthGrant>> {
+        let q = format!(
+            "SELECT {} FROM oauth_grants g WHERE g.client_id = $1 AND g.revoked_at IS NULL \
+             ORDER BY g.created_at DESC, g.id LIMIT 100",
+            columns("g", OAUTH_GRANT)
+        );
+        read!(self, |c| {
+            let rows = c.query(&q, &[&client_id]).await.map_err(pg)?;
+            rows.iter().map(grant).collect::<Result<Vec<_>, Fail>>()?
+        })
+    }
+
     async fn revoke_oauth_grant(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
         transaction!(self, |tx| { revoke_grant(&*tx, id, at).await? })
     }

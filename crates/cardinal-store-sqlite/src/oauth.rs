@@ -71,6 +71,13 @@ static CODE_BY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 static GRANT_BY_ID: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} FROM oauth_grants g WHERE g.id = ?1", columns("g", OAUTH_GRANT)));
+static CONSENTS_OF_CLIENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM oauth_grants g WHERE g.client_id = ?1 AND g.revoked_at IS NULL \
+         ORDER BY g.created_at DESC, g.id LIMIT 100",
+        columns("g", OAUTH_GRANT)
+    )
+});
 static REFRESH_BY_HASH: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {}, r.token_hash AS r_token_hash, r.issued_at AS r_issued_at, r.first_used_at AS r_first_used_at \
@@ -241,6 +248,17 @@ impl OAuthStore for SqliteStore {
 
     async fn oauth_grant(&self, id: Uuid) -> StoreResult<Option<OAuthGrant>> {
         self.engine.read(move |conn| one(conn, &GRANT_BY_ID, id.to_string(), grant)).await
+    }
+
+    async fn oauth_consents(&self, client_id: &str) -> StoreResult<Vec<OAuthGrant>> {
+        let client_id = client_id.to_owned();
+        self.engine
+            .read(move |conn| {
+                conn.prepare_cached(&CONSENTS_OF_CLIENT)
+                    .and_then(|mut s| s.query_map([client_id], grant)?.collect())
+                    .map_err(sql)
+            })
+            .await
     }
 
     async fn revoke_oauth_grant(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {

@@ -95,9 +95,7 @@ impl ScaStore for SqliteStore {
                     "SELECT {SESSION_COLUMNS} FROM sca_sessions WHERE organization_id = ?1 AND result = 'waiting' \
                      AND expires_at > ?2 ORDER BY created_at DESC, token_hash LIMIT ?3"
                 ))
-                .and_then(|mut s| {
-                    s.query_map(params![org.to_string(), seconds(now), limit], session_row)?.collect()
-                })
+                .and_then(|mut s| s.query_map(params![org.to_string(), seconds(now), limit], session_row)?.collect())
                 .map_err(sql)
             })
             .await

@@ -334,6 +334,8 @@ pub trait OAuthStore: Send + Sync {
     /// written) when it was used.
     async fn redeem_oauth_code(&self, code_hash: &[u8; 32], grant_id: Uuid, issue: TokenIssue) -> StoreResult<bool>;
     async fn oauth_grant(&self, id: Uuid) -> StoreResult<Option<OAuthGrant>>;
+    /// A client's consents in force (grants not revoked), newest first, at most 100.
+    async fn oauth_consents(&self, client_id: &str) -> StoreResult<Vec<OAuthGrant>>;
     /// Revokes a grant and every token it issued, at `at`. False when it was already revoked
     /// or there is none.
     async fn revoke_oauth_grant(&self, id: Uuid, at: jiff::Timestamp) -> StoreResult<bool>;

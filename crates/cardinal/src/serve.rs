@@ -74,7 +74,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         (Mode::Production, false) => {
             println!("Operator API: off (start with CARDINAL_OPERATOR_TOKEN to provision organizations)")
         }
-        (Mode::Sandbox, _) => {}
+        (Mode::Sandbox, _) => {
+            println!("Console: {public_url}/console (sign in with the operator token; {public_url}/ leads there)")
+        }
     }
     if let Some(cert) = tls.as_ref().and_then(|t| t.self_signed.as_ref()) {
         println!("TLS: self-signed certificate {} (trust it with: curl --cacert {0})", cert.display());

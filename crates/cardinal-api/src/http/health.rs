@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers), `/readyz` (and so does its database) and `/openapi.json`.
+//! `/` (the console, or an index), `/healthz` (the process answers), `/readyz` (and so does its
+//! database) and `/openapi.json`.
 
 use crate::http::error::ApiResult;
 use crate::wire::answers::Status;
@@ -8,6 +9,24 @@ use axum::Json;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
+
+/// `GET /`: in the sandbox, on to the console (spec §10); in production, what this server is
+/// and where its document and health checks are.
+pub async fn index(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match state.config.mode {
+        crate::Mode::Sandbox => axum::response::Redirect::to("/console").into_response(),
+        crate::Mode::Production => Json(serde_json::json!({
+            "name": "Cardinal",
+            "version": env!("CARGO_PKG_VERSION"),
+            "mode": "production",
+            "docs": "/openapi.json",
+            "health": "/healthz",
+            "ready": "/readyz",
+        }))
+        .into_response(),
+    }
+}
 
 pub async fn healthz() -> Json<Status> {
     Json(Status { status: "ok" })

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod params;
 pub mod rate_limit;
 pub mod request_log;
+pub mod session;
 pub mod stall;
 pub mod state;
 pub mod trace;

@@ -70,6 +70,8 @@ pub struct Shared {
     pub openapi: std::sync::OnceLock<serde_json::Value>,
     pub openapi_source: std::sync::OnceLock<OpenApiSource>,
     pub rendered: RenderedCards,
+    /// The console's signed-in sessions (sandbox mode).
+    pub console: crate::http::session::ConsoleSessions,
 }
 
 impl std::ops::Deref for Shared {
@@ -108,6 +110,7 @@ impl AppState {
             openapi: Default::default(),
             openapi_source: Default::default(),
             rendered: Default::default(),
+            console: Default::default(),
         }))
     }
 

@@ -45,7 +45,7 @@ pub async fn add_membership(
     _: Operator,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<MembershipRequest>,
-) -> ApiResult<Response> {
+) -> ApiResult<(StatusCode, Json<MembershipEnvelope>)> {
     let organization = state.organization_named(&raw).await?;
     let plan = member_plan("", body)?;
     let mut teams = state.store.teams(organization.id).await?;
@@ -70,6 +70,5 @@ pub async fn add_membership(
         }
         Err(other) => return Err(other.into()),
     }
-    Ok((StatusCode::CREATED, Json(MembershipEnvelope { membership: MembershipDetail::from(&membership) }))
-        .into_response())
+    Ok((StatusCode::CREATED, Json(MembershipEnvelope { membership: MembershipDetail::from(&membership) })))
 }

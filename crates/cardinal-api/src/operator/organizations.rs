@@ -16,7 +16,6 @@ use crate::wire::{self, BankAccountBody, Meta};
 use crate::{AppState, Mode};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cardinal_domain::Cents;
 use cardinal_store::*;
@@ -29,7 +28,7 @@ pub async fn create(
     State(state): State<AppState>,
     _: Operator,
     JsonBody(body): JsonBody<OrganizationRequest>,
-) -> ApiResult<Response> {
+) -> ApiResult<(StatusCode, Json<CreatedOrganization>)> {
     let plan = organization_plan(body, state.config.mode)?;
     let created = seed::build(plan, &state.vault, jiff::Timestamp::now());
     let answer = created_organization_body(&state, &created);
@@ -39,7 +38,7 @@ pub async fn create(
         }
         other => other.into(),
     })?;
-    Ok((StatusCode::CREATED, Json(answer)).into_response())
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 /// The answer to creating an organization: the only time its secrets are shown.

@@ -22,7 +22,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     _: Operator,
     JsonBody(body): JsonBody<TokenRequest>,
-) -> ApiResult<Response> {
+) -> ApiResult<(StatusCode, Json<AccessToken>)> {
     let unknown = || ApiError::field("invalid", "/membership_id", "no membership has this id");
     let membership = state.store.membership_by_id(body.membership_id).await?.ok_or_else(unknown)?;
     let scopes = body.scopes.unwrap_or_else(|| scope::ALL.iter().map(|s| s.to_string()).collect());
@@ -60,7 +60,7 @@ pub async fn create_token(
         })
         .await?;
     let answer = AccessToken { access_token: token, scopes, expires_at: expires_at.map(Time) };
-    Ok((StatusCode::CREATED, Json(answer)).into_response())
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 pub async fn revoke_token(

@@ -26,7 +26,7 @@ fn body(kept: &Body) -> KeptBody {
     }
 }
 
-fn entry(r: &LoggedRequest) -> LoggedRequestBody {
+pub(crate) fn entry(r: &LoggedRequest) -> LoggedRequestBody {
     let (request_body, response_body) = r.bodies();
     LoggedRequestBody {
         sequence: r.sequence,
@@ -47,7 +47,7 @@ fn entry(r: &LoggedRequest) -> LoggedRequestBody {
 }
 
 /// `status` is a code (`404`) or a class (`4xx`).
-fn filter(params: &Params) -> ApiResult<RequestFilter> {
+pub(crate) fn filter(params: &Params) -> ApiResult<RequestFilter> {
     let status = params.one("status").map(str::to_owned);
     if let Some(status) = &status {
         let class = status.len() == 3 && status.as_bytes()[0].is_ascii_digit() && &status[1..] == "xx";

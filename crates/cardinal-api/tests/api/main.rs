@@ -3,6 +3,7 @@
 mod support;
 
 mod compat;
+mod console;
 mod control;
 mod create;
 mod data_view;

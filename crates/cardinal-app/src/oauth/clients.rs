@@ -53,6 +53,11 @@ pub async fn list(app: &App, page: PageRequest) -> StoreResult<Page<OAuthClient>
 }
 
 /// Removes a client: every token it was issued stops working. False when there was none.
+/// The client's consents in force: who allowed it what, newest first.
+pub async fn consents(app: &App, client_id: &str) -> StoreResult<Vec<cardinal_store::OAuthGrant>> {
+    app.store.oauth_consents(client_id).await
+}
+
 pub async fn delete(app: &App, client_id: &str) -> StoreResult<bool> {
     app.store.delete_oauth_client(client_id).await
 }

@@ -96,6 +96,8 @@ pub async fn oauth_codes_redeem_once_and_grants_revoke_their_tokens(store: Arc<d
     assert_eq!((used.used_at.is_some(), used.grant_id), (true, Some(grant_id)));
     let grant = store.oauth_grant(grant_id).await.unwrap().unwrap();
     assert_eq!((grant.consent, grant.revoked_at), (consent.clone(), None));
+    let consents = store.oauth_consents(&consent.client_id).await.unwrap();
+    assert_eq!(consents.iter().map(|g| g.id).collect::<Vec<_>>(), vec![grant_id], "the client's consents in force");
     let token = store.credential_by_hash(&access).await.unwrap().unwrap();
     assert_eq!((token.grant_id, token.membership.id, token.revoked_at), (Some(grant_id), member.id, None));
 
@@ -115,6 +117,7 @@ pub async fn oauth_codes_redeem_once_and_grants_revoke_their_tokens(store: Arc<d
 
     assert!(store.revoke_oauth_grant(grant_id, now()).await.unwrap());
     assert!(!store.revoke_oauth_grant(grant_id, now()).await.unwrap(), "revoked once");
+    assert!(store.oauth_consents(&consent.client_id).await.unwrap().is_empty(), "a revoked grant is no consent");
     for hash in [access, rotated_access] {
         let token = store.credential_by_hash(&hash).await.unwrap().unwrap();
         assert!(token.revoked_at.is_some(), "every access token of the grant stops");

@@ -1,11 +1,13 @@
 //! Strong customer authentication: which card actions need it (spec §1.8), in Qonto's names;
-//! sessions opened, answered as the member's phone would, and watched while pending.
+//! sessions opened, answered as the member's phone would, and watched while pending
+//! ([`changes`]).
+
+pub mod changes;
 
 use crate::secrets::{hash_secret, new_token};
 use crate::App;
 use cardinal_store::{ScaResult, ScaSession, StoreResult};
 use jiff::Timestamp;
-use tokio::sync::broadcast;
 use uuid::Uuid;
 
 /// The sensitive actions of the card surface.
@@ -80,28 +82,4 @@ pub async fn decide(app: &App, token_hash: &[u8; 32], result: ScaResult) -> Stor
 /// An organization's sessions waiting for an answer, newest first.
 pub async fn waiting(app: &App, organization_id: Uuid, now: Timestamp) -> StoreResult<Vec<ScaSession>> {
     app.store.waiting_sca_sessions(organization_id, now, PENDING_SHOWN).await
-}
-
-/// Tells whoever watches an organization's pending sessions that they changed. A watcher
-/// that falls behind only misses announcements it would have acted on the same way.
-pub struct ScaChanges(broadcast::Sender<Uuid>);
-
-impl Default for ScaChanges {
-    fn default() -> ScaChanges {
-        ScaChanges(broadcast::channel(256).0)
-    }
-}
-
-impl ScaChanges {
-    fn announce(&self, organization_id: Uuid) {
-        // No receiver is the common case (no console open): nothing to tell.
-        if self.0.receiver_count() > 0 {
-            let _ = self.0.send(organization_id);
-        }
-    }
-
-    /// Announcements from now on, of every organization (the watcher filters its own).
-    pub fn watch(&self) -> broadcast::Receiver<Uuid> {
-        self.0.subscribe()
-    }
 }
