@@ -242,10 +242,11 @@ async fn member_change(
     let changed = change::by_member(&state.app, change, change::transition(transition), origin).await?;
     let status = changed.card.status(organization.now());
     Ok(Notice::done(format!(
-        "{} as {} {}: the card is {}.",
+        "{}, as {} {} ({}): the card is {}.",
         crate::app::issuing::audit::verb(action),
         membership.first_name,
         membership.last_name,
+        membership.role.as_str(),
         status.as_str()
     )))
 }

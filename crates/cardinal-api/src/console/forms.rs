@@ -36,6 +36,11 @@ pub fn refusal_lines(error: &ApiError) -> Vec<String> {
     lines
 }
 
+/// The API's refusal, where a page shows it.
+pub fn refusal(error: &ApiError) -> maud::Markup {
+    maud::html! { @for line in refusal_lines(error) { p role="alert" { (line) } } }
+}
+
 /// Tells the next page how `outcome` went, and sends the browser back to `to`.
 pub fn report<T>(signed: &Signed, to: &str, outcome: ApiResult<T>, said: impl FnOnce(T) -> Notice) -> Response {
     let notice = match outcome {

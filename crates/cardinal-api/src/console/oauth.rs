@@ -47,7 +47,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, RawQuery(query)
                     }
                 }
             }
-            Err(error) => { @for line in super::forms::refusal_lines(error) { p role="alert" { (line) } } }
+            Err(error) => (super::forms::refusal(error)),
         }
     };
     layout::page(&signed, "OAuth clients", None, body)

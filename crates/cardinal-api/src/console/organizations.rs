@@ -119,6 +119,16 @@ pub(super) async fn organization(state: &AppState, raw: &str) -> ApiResult<Organ
     state.organization_named(raw).await
 }
 
+/// The organization a page is about, or that page saying why it cannot be shown.
+pub(super) async fn organization_or_page(
+    state: &AppState,
+    signed: &Signed,
+    raw: &str,
+    title: &str,
+) -> Result<Organization, Response> {
+    organization(state, raw).await.map_err(|error| layout::page(signed, title, None, failure(&error)))
+}
+
 async fn overview(state: &AppState, raw: &str) -> ApiResult<Overview> {
     let organization = organization(state, raw).await?;
     let all = PageRequest { page: 1, per_page: 100 };
@@ -380,7 +390,7 @@ pub async fn advance_clock(State(state): State<AppState>, Path(raw): Path<String
 pub(super) fn failure(error: &ApiError) -> Markup {
     html! {
         h1 { "Not shown" }
-        @for line in forms::refusal_lines(error) { p role="alert" { (line) } }
+        (forms::refusal(error))
         p { a href="/console" { "Back to the organizations" } }
     }
 }

@@ -5,7 +5,7 @@
 
 use super::auth::Signed;
 use super::layout::{self, time, OrgNav};
-use super::organizations::{self as orgs, failure};
+use super::organizations as orgs;
 use crate::http::auth::Operator;
 use crate::http::params::Params;
 use crate::sandbox::requests as log;
@@ -26,9 +26,9 @@ pub async fn page(
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let org = match orgs::organization(&state, &raw).await {
+    let org = match orgs::organization_or_page(&state, &signed, &raw, "Requests").await {
         Ok(org) => org,
-        Err(error) => return layout::page(&signed, "Requests", None, failure(&error)),
+        Err(page) => return page,
     };
     let query = super::forms::filled_query(query);
     let params = Params::parse(query.as_deref());
@@ -52,7 +52,8 @@ pub async fn page(
         }
         @match &listed {
             Ok(found) => {
-                p { (found.meta.total_count) " requests match." }
+                p { (found.meta.total_count) (if found.meta.total_count == 1 { " request matches." } else { " requests match." }) }
+                p #requests-lost role="status" {}
                 div.scroll { table.requests {
                     thead { tr {
                         th scope="col" { "When" } th scope="col" { "Method" } th scope="col" { "Path" } th scope="col" { "Status" }
@@ -64,7 +65,7 @@ pub async fn page(
                 } }
                 (orgs::pager(&base, &found.meta))
             }
-            Err(error) => { @for line in super::forms::refusal_lines(error) { p role="alert" { (line) } } }
+            Err(error) => (super::forms::refusal(error)),
         }
     };
     let nav = OrgNav { id: org.id, name: &org.legal_name, current: "requests" };

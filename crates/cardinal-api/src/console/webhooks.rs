@@ -5,7 +5,7 @@
 use super::auth::{Posted, Signed};
 use super::forms::report;
 use super::layout::{self, OrgNav};
-use super::organizations::{self as orgs, failure};
+use super::organizations as orgs;
 use crate::http::auth::Operator;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::session::Notice;
@@ -24,9 +24,9 @@ pub async fn page(
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let org = match orgs::organization(&state, &raw).await {
+    let org = match orgs::organization_or_page(&state, &signed, &raw, "Webhooks").await {
         Ok(org) => org,
-        Err(error) => return layout::page(&signed, "Webhooks", None, failure(&error)),
+        Err(page) => return page,
     };
     let subscriptions =
         operator::subscriptions(State(state.clone()), Operator, Path(raw.clone()), RawQuery(None)).await;
@@ -45,7 +45,7 @@ pub async fn page(
                         tr { td { code { (s.callback_url) } } td { (s.types.join(", ")) } td { (s.state) } td.num { (s.consecutive_failures) } }
                     } }
                 } },
-                Err(error) => { @for line in super::forms::refusal_lines(error) { p role="alert" { (line) } } }
+                Err(error) => (super::forms::refusal(error)),
             }
         }
         section aria-labelledby="deliveries-h" {
@@ -75,7 +75,7 @@ pub async fn page(
                     } }
                     (orgs::pager(&base, &found.meta))
                 }
-                Err(error) => { @for line in super::forms::refusal_lines(error) { p role="alert" { (line) } } }
+                Err(error) => (super::forms::refusal(error)),
             }
         }
     };
@@ -109,7 +109,7 @@ pub async fn delivery(
     .await;
     let (org, d) = match shown {
         Ok(shown) => shown,
-        Err(error) => return layout::page(&signed, "Delivery", None, failure(&error)),
+        Err(error) => return layout::page(&signed, "Delivery", None, orgs::failure(&error)),
     };
     let retry = format!("/console/organizations/{}/webhooks/deliveries/{}/retry", org.id, d.summary.id);
     let body = html! {
