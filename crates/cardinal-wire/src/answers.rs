@@ -2,6 +2,7 @@
 //! and a page of a list under the plural, beside `meta`. Each is a type, so the handler
 //! serializes exactly what the OpenAPI document derives.
 
+use crate::Text;
 use crate::{
     BankAccountBody, Card, EventBody, MembershipDetail, MembershipSummary, OrganizationBody, Time, TransactionBody,
 };
@@ -12,7 +13,7 @@ use serde::Serialize;
 #[macro_export]
 macro_rules! envelope {
     ($(#[$meta:meta])* $name:ident { $key:ident: $item:ty }) => {
-        #[derive(serde::Serialize, schemars::JsonSchema)]
+        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         $(#[$meta])*
         pub struct $name {
             pub $key: $item,
@@ -24,7 +25,7 @@ macro_rules! envelope {
 #[macro_export]
 macro_rules! page {
     ($(#[$meta:meta])* $name:ident { $key:ident: $item:ty }) => {
-        #[derive(serde::Serialize, schemars::JsonSchema)]
+        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         $(#[$meta])*
         pub struct $name {
             pub $key: Vec<$item>,
@@ -68,32 +69,32 @@ envelope!(
 );
 
 /// A card's audit trail, oldest first.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Events {
     pub events: Vec<EventBody>,
 }
 
 /// A short acknowledgement, as Qonto's sandbox SCA routes send it: `{"message": "Success"}`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Message {
-    pub message: &'static str,
+    pub message: Text,
 }
 
 /// `GET /healthz`, `GET /readyz`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Status {
-    pub status: &'static str,
+    pub status: Text,
 }
 
 /// `GET /v2/cards/{id}/data_view`: a single-use, five-minute link.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct DataViewLink {
     #[schemars(extend("format" = "uri"))]
     pub iframe_url: String,
 }
 
 /// `POST /_sandbox/organizations/{id}/clock`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Clock {
     pub now: Time,
     /// Cards this move expired, whose expiry (and cards.expired event) was stored now.
@@ -101,9 +102,9 @@ pub struct Clock {
 }
 
 /// An SCA session as the member's device sees it.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct ScaSession {
     #[schemars(schema_with = "crate::schema::sca_result")]
-    pub result: &'static str,
+    pub result: Text,
     pub canceled_at: Option<Time>,
 }

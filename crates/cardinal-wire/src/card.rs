@@ -1,6 +1,7 @@
 //! The card (spec §2.1) and the card-design catalog as Qonto shows them.
 
 use super::{schema, time, Euros, Limit, Links, Time};
+use crate::Text;
 use cardinal_domain::catalog::{self, Design};
 use cardinal_domain::CardLevel;
 use cardinal_store::StoredCard;
@@ -9,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "AppearanceAssets")]
 pub struct Assets {
     pub front_large: String,
@@ -17,11 +18,11 @@ pub struct Assets {
     pub front_small_wallet: String,
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Appearance {
     pub assets: Assets,
-    pub theme: &'static str,
-    pub gradient_hex_color: &'static str,
+    pub theme: Text,
+    pub gradient_hex_color: Text,
 }
 
 pub const ASSET_NAMES: [&str; 3] = ["front_large", "front_small", "front_small_wallet"];
@@ -34,13 +35,13 @@ impl Appearance {
                 front_small: links.asset(design.code, "front_small"),
                 front_small_wallet: links.asset(design.code, "front_small_wallet"),
             },
-            theme: design.theme.as_str(),
-            gradient_hex_color: design.gradient_hex_color,
+            theme: design.theme.as_str().into(),
+            gradient_hex_color: design.gradient_hex_color.into(),
         }
     }
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct ParentCardSummary {
     pub id: Uuid,
     pub last_digits: String,
@@ -141,13 +142,13 @@ pub const CARD_FIELDS: &[(&str, FieldType, bool)] = {
 };
 
 /// Every field of spec §2.1, in Qonto's names; nullable ones serialize as `null`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Card {
     pub id: Uuid,
     pub nickname: String,
     pub embossed_name: Option<String>,
     #[schemars(schema_with = "schema::card_status")]
-    pub status: &'static str,
+    pub status: Text,
     pub pin_set: bool,
     pub mask_pan: Option<String>,
     pub exp_month: Option<String>,
@@ -180,21 +181,21 @@ pub struct Card {
     pub updated_at: Time,
     pub created_at: Time,
     pub shipped_at: Option<Time>,
-    pub card_type: &'static str,
+    pub card_type: Text,
     #[schemars(schema_with = "schema::card_level")]
-    pub card_level: &'static str,
+    pub card_level: Text,
     pub payment_lifespan_limit: Option<Limit>,
     pub payment_lifespan_spent: Euros,
     pub pre_expires_at: Option<Time>,
     #[schemars(schema_with = "schema::categories")]
-    pub categories: Vec<&'static str>,
+    pub categories: Vec<Text>,
     pub renewed: bool,
     pub renewal: bool,
     pub had_operation: bool,
     pub had_pin_operation: bool,
     pub parent_card_summary: Option<ParentCardSummary>,
     pub card_design: String,
-    pub type_of_print: Option<&'static str>,
+    pub type_of_print: Option<Text>,
     pub upsold: bool,
     pub upsell: bool,
     pub discard_on: Option<String>,
@@ -232,7 +233,7 @@ impl Card {
             id: c.id,
             nickname: c.nickname.clone(),
             embossed_name: c.embossed_name.clone(),
-            status: view.status.as_str(),
+            status: view.status.as_str().into(),
             pin_set: c.pin_set,
             mask_pan: Some(c.mask_pan()),
             exp_month: Some(c.exp_month.to_string()),
@@ -264,12 +265,12 @@ impl Card {
             updated_at: Time(c.updated_at),
             created_at: Time(c.created_at),
             shipped_at: time(c.shipped_at),
-            card_type: "debit",
-            card_level: c.level.as_str(),
+            card_type: "debit".into(),
+            card_level: c.level.as_str().into(),
             payment_lifespan_limit: c.limits.payment_lifespan.map(Limit),
             payment_lifespan_spent: Euros(spent.payment_lifespan),
             pre_expires_at: time(c.pre_expires_at),
-            categories: c.categories.iter().map(|k| k.as_str()).collect(),
+            categories: c.categories.iter().map(|k| k.as_str().into()).collect(),
             renewed: c.flags.renewed,
             renewal: c.flags.renewal,
             had_operation: c.flags.had_operation,
@@ -279,7 +280,7 @@ impl Card {
                 .as_ref()
                 .map(|p| ParentCardSummary { id: p.id, last_digits: p.last_digits.clone() }),
             card_design: c.card_design.clone(),
-            type_of_print: c.type_of_print.map(|t| t.as_str()),
+            type_of_print: (c.type_of_print.map(|t| t.as_str())).map(Into::into),
             upsold: c.flags.upsold,
             upsell: c.flags.upsell,
             discard_on: c.discard_on.map(|d| d.to_string()),
@@ -291,29 +292,29 @@ impl Card {
 }
 
 /// `GET /v2/cards/appearances`: one entry per level, every design it offers.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Appearances {
     pub card_type_appearances: Vec<CardTypeAppearances>,
 }
 
 /// The levels of one card type (Cardinal issues debit cards only).
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct CardTypeAppearances {
-    pub card_type: &'static str,
+    pub card_type: Text,
     pub card_level_appearances: Vec<LevelAppearances>,
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct LevelAppearances {
     #[schemars(schema_with = "crate::schema::card_level")]
-    pub card_level: &'static str,
+    pub card_level: Text,
     pub appearances: Vec<DesignAppearance>,
 }
 
 /// One design: its images and colours, and whether new cards may take it.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct DesignAppearance {
-    pub design: &'static str,
+    pub design: Text,
     #[serde(flatten)]
     pub appearance: Appearance,
     pub is_active: bool,
@@ -323,17 +324,19 @@ pub fn appearances(links: Links) -> Appearances {
     let card_level_appearances = CardLevel::ALL
         .iter()
         .map(|level| LevelAppearances {
-            card_level: level.as_str(),
+            card_level: level.as_str().into(),
             appearances: catalog::designs_of(*level)
                 .map(|d| DesignAppearance {
-                    design: d.code,
+                    design: d.code.into(),
                     appearance: Appearance::of(d, links),
                     is_active: d.is_active,
                 })
                 .collect(),
         })
         .collect();
-    Appearances { card_type_appearances: vec![CardTypeAppearances { card_type: "debit", card_level_appearances }] }
+    Appearances {
+        card_type_appearances: vec![CardTypeAppearances { card_type: "debit".into(), card_level_appearances }],
+    }
 }
 
 #[cfg(test)]

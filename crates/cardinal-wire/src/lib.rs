@@ -4,8 +4,13 @@
 //!
 //! One module per resource; numbers, times, pages and links are here, shared by all.
 
+/// A text the server usually writes from a constant and a client reads as an owned string:
+/// borrowed when serialized (no allocation), owned when deserialized.
+pub type Text = std::borrow::Cow<'static, str>;
+
 pub mod answers;
 mod card;
+pub mod deliveries;
 mod events;
 pub mod oauth;
 pub mod operator;
@@ -96,6 +101,19 @@ impl Serialize for Euros {
     }
 }
 
+impl<'de> Deserialize<'de> for Euros {
+    /// Any amount in euros, negative ones included (what a client reads back).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Euros, D::Error> {
+        let number = serde_json::Number::deserialize(d)?;
+        match number.as_i64() {
+            Some(whole) => {
+                whole.checked_mul(100).map(|c| Euros(Cents(c))).ok_or_else(|| D::Error::custom("is too large"))
+            }
+            None => Ok(Euros(Cents((number.as_f64().unwrap_or_default() * 100.0).round() as i64))),
+        }
+    }
+}
+
 /// A card limit on the wire: whole euros, always an integer (spec §1.1). Limits are accepted
 /// only in whole euros; one stored with cents by an older version shows rounded down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +144,13 @@ impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Money, D::Error> {
         let number = serde_json::Number::deserialize(d)?;
         euros(&number).map(Money).map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for Money {
+    /// As [`Euros`]: what a client sends.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Euros(self.0).serialize(s)
     }
 }
 
@@ -177,7 +202,7 @@ pub(crate) fn time(ts: Option<Timestamp>) -> Option<Time> {
 }
 
 /// Where a page of a list is.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Meta {
     pub current_page: u32,
     pub next_page: Option<u32>,

@@ -3,6 +3,7 @@
 //! OpenID Connect Discovery). Forms are `application/x-www-form-urlencoded`; their schemas
 //! here document them.
 
+use crate::Text;
 use crate::{page, Time};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ pub struct OAuthClientRequest {
 }
 
 /// A registered client.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "OAuthClient")]
 pub struct OAuthClientBody {
     pub client_id: String,
@@ -29,7 +30,7 @@ pub struct OAuthClientBody {
 }
 
 /// The registration answer: the client and its secret, shown this once.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "OAuthClientWithSecret")]
 pub struct OAuthClientCreated {
     pub client_id: String,
@@ -129,7 +130,7 @@ pub struct OAuthErrorAnswer {
 }
 
 /// RFC 8414 metadata; the OpenID configuration adds the `openid` fields.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "AuthorizationServerMetadata")]
 pub struct ServerMetadata {
     pub issuer: String,
@@ -137,35 +138,35 @@ pub struct ServerMetadata {
     pub token_endpoint: String,
     pub revocation_endpoint: String,
     pub jwks_uri: String,
-    pub scopes_supported: Vec<&'static str>,
-    pub response_types_supported: Vec<&'static str>,
-    pub response_modes_supported: Vec<&'static str>,
-    pub grant_types_supported: Vec<&'static str>,
-    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
-    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
-    pub code_challenge_methods_supported: Vec<&'static str>,
-    pub ui_locales_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<Text>,
+    pub response_types_supported: Vec<Text>,
+    pub response_modes_supported: Vec<Text>,
+    pub grant_types_supported: Vec<Text>,
+    pub token_endpoint_auth_methods_supported: Vec<Text>,
+    pub revocation_endpoint_auth_methods_supported: Vec<Text>,
+    pub code_challenge_methods_supported: Vec<Text>,
+    pub ui_locales_supported: Vec<Text>,
     #[serde(flatten)]
     pub openid: Option<OpenIdMetadata>,
 }
 
 /// What `/.well-known/openid-configuration` adds.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct OpenIdMetadata {
-    pub subject_types_supported: Vec<&'static str>,
-    pub id_token_signing_alg_values_supported: Vec<&'static str>,
-    pub claims_supported: Vec<&'static str>,
+    pub subject_types_supported: Vec<Text>,
+    pub id_token_signing_alg_values_supported: Vec<Text>,
+    pub claims_supported: Vec<Text>,
 }
 
 /// `/.well-known/jwks.json` (RFC 7517), as `jsonwebtoken` writes its `JwkSet`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "JwkSet")]
 #[allow(dead_code)]
 pub struct JwkSetSchema {
     keys: Vec<RsaJwkSchema>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "RsaJwk")]
 #[allow(dead_code)]
 struct RsaJwkSchema {

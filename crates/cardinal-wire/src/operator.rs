@@ -2,6 +2,7 @@
 //! organizations as an operator sees them, the credentials made for them, resets and
 //! simulated authorizations.
 
+use crate::Text;
 use crate::{BankAccountBody, Card, Euros, Time};
 use cardinal_store::Organization;
 use schemars::JsonSchema;
@@ -9,7 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// An organization's settings and its own clock's time.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "OperatorOrganizationSummary")]
 pub struct OrganizationSummary {
     #[serde(flatten)]
@@ -35,7 +36,7 @@ crate::page!(
 );
 
 /// `GET /_operator/organizations/{id}`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "OperatorOrganizationDetail")]
 pub struct OrganizationDetail {
     #[serde(flatten)]
@@ -50,7 +51,7 @@ crate::envelope!(
     OrganizationEnvelope { organization: OrganizationDetail }
 );
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Team")]
 pub struct TeamBody {
     pub id: Uuid,
@@ -58,7 +59,7 @@ pub struct TeamBody {
 }
 
 /// The answer to creating an organization: the only time its secrets are shown.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "SandboxOrganization")]
 pub struct CreatedOrganization {
     pub organization: OrganizationSettings,
@@ -70,7 +71,7 @@ pub struct CreatedOrganization {
 }
 
 /// An organization's settings.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct OrganizationSettings {
     pub id: Uuid,
     pub slug: String,
@@ -79,7 +80,7 @@ pub struct OrganizationSettings {
     pub timezone: String,
     pub country: String,
     #[schemars(schema_with = "crate::schema::sca_mode")]
-    pub sca_mode: &'static str,
+    pub sca_mode: Text,
 }
 
 impl From<&Organization> for OrganizationSettings {
@@ -91,33 +92,33 @@ impl From<&Organization> for OrganizationSettings {
             locale: o.locale.clone(),
             timezone: o.timezone.clone(),
             country: o.country.clone(),
-            sca_mode: o.sca_mode.as_str(),
+            sca_mode: o.sca_mode.as_str().into(),
         }
     }
 }
 
 /// The organization's read-only API key: `Authorization: <login>:<secret_key>`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct ApiKeyPair {
     pub login: String,
     pub secret_key: String,
 }
 
 /// A member made with the organization, with an access token holding every scope.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct CreatedMember {
     pub id: Uuid,
     pub first_name: String,
     pub last_name: String,
     #[schemars(schema_with = "crate::schema::role")]
-    pub role: &'static str,
+    pub role: Text,
     pub team_id: Option<Uuid>,
     pub email: String,
     pub access_token: String,
 }
 
 /// `POST /_operator/tokens`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct AccessToken {
     pub access_token: String,
     pub scopes: Vec<String>,
@@ -125,7 +126,7 @@ pub struct AccessToken {
 }
 
 /// `POST /_operator/organizations/{id}/api_key`: a new key; the former one stops working.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct ApiKey {
     pub login: String,
     pub secret_key: String,
@@ -133,7 +134,7 @@ pub struct ApiKey {
 }
 
 /// `POST /_sandbox/organizations/{id}/reset`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Reset {
     pub organization_id: Uuid,
     /// The demo cards made again.
@@ -142,12 +143,12 @@ pub struct Reset {
 }
 
 /// `POST /_sandbox/cards/{id}/authorizations`: declines are answers, not errors.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct AuthorizationBody {
     pub id: Uuid,
     pub card_id: Uuid,
     #[schemars(schema_with = "crate::schema::decision")]
-    pub decision: &'static str,
+    pub decision: Text,
     pub decline_reason: Option<String>,
     pub amount: Euros,
     pub transaction_id: Uuid,
@@ -160,7 +161,7 @@ crate::envelope!(
 );
 
 /// One `/v2` request as the sandbox's request log keeps it (spec §10).
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "LoggedRequest")]
 pub struct LoggedRequestBody {
     /// Increases with each request this process kept; a stream resumes after it.
@@ -177,19 +178,19 @@ pub struct LoggedRequestBody {
     pub latency_ms: f64,
     pub idempotency_key: Option<String>,
     /// `access_token` or `api_key` (the secret itself is never kept).
-    pub credential: &'static str,
+    pub credential: Text,
     pub membership_id: Uuid,
     pub request_body: KeptBody,
     pub response_body: KeptBody,
 }
 
 /// A request's or answer's body as kept: its text (cut at 16 KiB), or why it was not kept.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct KeptBody {
     pub text: Option<String>,
     pub truncated: bool,
     /// Why the body was not kept (it holds a secret, or is not text).
-    pub withheld: Option<&'static str>,
+    pub withheld: Option<Text>,
 }
 
 crate::page!(

@@ -1,12 +1,13 @@
 //! The organization, its bank accounts and its members.
 
 use super::{Euros, Time};
+use crate::Text;
 use cardinal_store::{BankAccount, Membership, Organization};
 use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "BankAccount")]
 pub struct BankAccountBody {
     pub id: Uuid,
@@ -44,7 +45,7 @@ impl From<&BankAccount> for BankAccountBody {
     }
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Organization")]
 pub struct OrganizationBody {
     pub id: Uuid,
@@ -67,14 +68,14 @@ impl OrganizationBody {
 }
 
 /// A member as `GET /v2/memberships` lists them.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Membership")]
 pub struct MembershipSummary {
     pub id: Uuid,
     pub first_name: String,
     pub last_name: String,
     #[schemars(schema_with = "super::schema::role")]
-    pub role: &'static str,
+    pub role: Text,
     pub status: String,
     pub team_id: Option<Uuid>,
 }
@@ -85,7 +86,7 @@ impl From<&Membership> for MembershipSummary {
             id: m.id,
             first_name: m.first_name.clone(),
             last_name: m.last_name.clone(),
-            role: m.role.as_str(),
+            role: m.role.as_str().into(),
             status: m.status.clone(),
             team_id: m.team_id,
         }
@@ -93,14 +94,14 @@ impl From<&Membership> for MembershipSummary {
 }
 
 /// The caller, as `GET /v2/membership` shows them.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct MembershipDetail {
     pub id: Uuid,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
     #[schemars(schema_with = "super::schema::role")]
-    pub role: &'static str,
+    pub role: Text,
     pub status: String,
     pub team_id: Option<Uuid>,
     pub locale: String,
@@ -113,7 +114,7 @@ impl From<&Membership> for MembershipDetail {
             first_name: m.first_name.clone(),
             last_name: m.last_name.clone(),
             email: m.email.clone(),
-            role: m.role.as_str(),
+            role: m.role.as_str().into(),
             status: m.status.clone(),
             team_id: m.team_id,
             locale: m.locale.clone(),

@@ -11,25 +11,25 @@ use cardinal_domain::authorization::Channel;
 use cardinal_domain::card::TypeOfPrint;
 use cardinal_domain::{CardLevel, Role};
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 /// `POST /v2/cards`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "CreateCardRequest")]
 pub struct CreateCardRequest {
     pub card: CardFields,
 }
 
 /// `POST /v2/cards/bulk`: 1 to 50 items, each `{"card": {...}}` or the bare card object.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "BulkCreateRequest")]
 pub struct BulkCreateRequest {
     #[schemars(length(min = 1, max = 50))]
     pub cards: Vec<BulkItem>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum BulkItem {
     Wrapped { card: CardFields },
@@ -47,7 +47,7 @@ impl BulkItem {
 }
 
 /// A card to create (spec §3.2). Which fields a level needs is the issuing rule's.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "CardFields")]
 pub struct CardFields {
     #[schemars(schema_with = "schema::card_level")]
@@ -56,13 +56,17 @@ pub struct CardFields {
     pub bank_account_id: Uuid,
     /// Your organization's id or slug.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<String>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub initiator_id: Option<Uuid>,
     #[serde(default)]
     #[schemars(length(min = 1, max = 40))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_design: Option<String>,
     #[serde(flatten)]
     pub limits: LimitFields,
@@ -70,23 +74,29 @@ pub struct CardFields {
     pub options: OptionalOptions,
     #[serde(default)]
     #[schemars(schema_with = "schema::nullable_weekdays")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_days: Option<Vec<i64>>,
     #[serde(default)]
     #[schemars(schema_with = "schema::nullable_categories")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<String>>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_to_business: Option<bool>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<AddressFields>,
     #[serde(default)]
     #[schemars(schema_with = "schema::nullable_type_of_print")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_of_print: Option<TypeOfPrint>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_expires_at: Option<Time>,
 }
 
 /// Where a physical card is shipped.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "ShippingAddress")]
 pub struct AddressFields {
     #[schemars(length(min = 1, max = 100))]
@@ -100,68 +110,84 @@ pub struct AddressFields {
     pub country: String,
     #[serde(default)]
     #[schemars(length(max = 100))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_name: Option<String>,
     #[serde(default)]
     #[schemars(length(max = 100))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_line: Option<String>,
     #[serde(default)]
     #[schemars(length(max = 100))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_line: Option<String>,
 }
 
 /// The limits a create or `PATCH …/limits` body may set; absent ones stay as they are.
-#[derive(Debug, Default, Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct LimitFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub atm_monthly_limit: Option<Limit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub atm_daily_limit: Option<Limit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub atm_daily_limit_option: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_monthly_limit: Option<Limit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_daily_limit: Option<Limit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_daily_limit_option: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_transaction_limit: Option<Limit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_transaction_limit_option: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_lifespan_limit: Option<Limit>,
 }
 
 /// The four payment options, each optional (creation).
-#[derive(Debug, Default, Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct OptionalOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub atm_option: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nfc_option: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub online_option: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub foreign_option: Option<bool>,
 }
 
 /// `PATCH /v2/cards/{id}/limits`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "LimitsUpdate")]
 pub struct LimitsUpdate {
     pub card: LimitFields,
 }
 
 /// `PATCH /v2/cards/{id}/nickname`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "NicknameUpdate")]
 pub struct NicknameUpdate {
     pub card: Nickname,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Nickname {
     #[schemars(length(min = 1, max = 40))]
     pub nickname: String,
 }
 
 /// `PATCH /v2/cards/{id}/options`: all four are required (Qonto).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "OptionsUpdate")]
 pub struct OptionsUpdate {
     pub card: Options,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Options {
     pub atm_option: bool,
     pub nfc_option: bool,
@@ -170,24 +196,26 @@ pub struct Options {
 }
 
 /// `PATCH /v2/cards/{id}/restrictions`: `active_days`, `categories`, or both.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "RestrictionsUpdate")]
 pub struct RestrictionsUpdate {
     pub card: Restrictions,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Restrictions {
     #[serde(default)]
     #[schemars(schema_with = "schema::nullable_weekdays")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_days: Option<Vec<i64>>,
     #[serde(default)]
     #[schemars(schema_with = "schema::nullable_categories")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<String>>,
 }
 
 /// `POST /v2/webhook_subscriptions`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "WebhookSubscriptionRequest")]
 pub struct SubscriptionRequest {
     /// https; in the sandbox also http to a loopback or private address.
@@ -198,47 +226,54 @@ pub struct SubscriptionRequest {
     /// Signs the deliveries; one is generated when absent.
     #[serde(default)]
     #[schemars(length(min = 32, max = 128))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     #[serde(default)]
     #[schemars(length(max = 256))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
 /// `PUT /v2/webhook_subscriptions/{id}`: the fields to change; the others stay. A `null`
 /// description removes it.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "WebhookSubscriptionUpdate")]
 pub struct SubscriptionUpdate {
     #[serde(default)]
     #[schemars(length(max = 512), extend("format" = "uri"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
     #[serde(default)]
     #[schemars(schema_with = "schema::nullable_topics")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<String>>,
     /// `Some(None)`: `"description": null`, which removes it.
     #[serde(default, deserialize_with = "kept_null")]
     #[schemars(length(max = 256), with = "Option<String>")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<Option<String>>,
 }
 
 /// `POST /_sandbox/cards/{id}/authorizations`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "AuthorizationRequest")]
 pub struct AuthorizationRequest {
     #[schemars(extend("exclusiveMinimum" = 0))]
     pub amount: Money,
     #[serde(default)]
     #[schemars(schema_with = "schema::currency")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     #[schemars(schema_with = "schema::channel")]
     pub channel: Channel,
     pub merchant: Merchant,
     /// When it happens on the organization's clock (default: its now).
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<Time>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Merchant {
     #[schemars(length(min = 1, max = 100))]
     pub name: String,
@@ -252,30 +287,38 @@ pub struct Merchant {
 
 /// `POST /_operator/organizations`: every field optional in the sandbox, which makes up what
 /// is missing; production needs `members`.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 #[schemars(rename = "SandboxOrganizationRequest")]
 pub struct OrganizationRequest {
     #[schemars(length(min = 1, max = 100))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub legal_name: Option<String>,
     #[schemars(regex(pattern = r"^[a-z0-9-]{1,50}$"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub slug: Option<String>,
     #[schemars(schema_with = "schema::nullable_sca_mode")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sca_mode: Option<String>,
     /// An IANA time zone, such as Europe/Paris.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub balance: Option<Money>,
     /// ISO 3166 alpha-2, upper case.
     #[schemars(regex(pattern = r"^[A-Z]{2}$"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     #[schemars(length(min = 1))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<MembershipRequest>>,
     /// Seed demo cards (sandbox only).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cards: Option<bool>,
 }
 
 /// `POST /_operator/organizations/{id}/memberships`, and each of an organization's members.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "MembershipRequest")]
 pub struct MembershipRequest {
     #[schemars(length(min = 1, max = 60))]
@@ -286,39 +329,44 @@ pub struct MembershipRequest {
     pub role: Role,
     #[serde(default)]
     #[schemars(length(min = 1, max = 60))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
     #[serde(default)]
     #[schemars(length(max = 254), extend("format" = "email"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }
 
 /// `POST /_operator/organizations/{id}/bank_accounts`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "BankAccountRequest")]
 pub struct BankAccountRequest {
     #[schemars(length(min = 1, max = 100))]
     pub name: String,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub balance: Option<Money>,
 }
 
 /// `POST /_operator/tokens`: a member's access token.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "TokenRequest")]
 pub struct TokenRequest {
     pub membership_id: Uuid,
     /// Default: every scope.
     #[serde(default)]
     #[schemars(schema_with = "schema::nullable_scopes")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     /// Seconds; default: no expiry.
     #[serde(default)]
     #[schemars(range(min = 1))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
 }
 
 /// `POST /_operator/cards/{id}/system_locks`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "SystemLockRequest")]
 pub struct SystemLockRequest {
     /// Such as `fraud_suspicion`.
@@ -327,15 +375,17 @@ pub struct SystemLockRequest {
 }
 
 /// `POST /_sandbox/organizations/{id}/clock`: exactly one of the two.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "ClockRequest")]
 pub struct ClockRequest {
     /// Seconds to move forward, at most 100 years.
     #[serde(default)]
     #[schemars(range(min = 0, max = 3_162_240_000i64))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub advance_by: Option<i64>,
     /// A time to move to; never backwards.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub set: Option<Time>,
 }
 

@@ -1,12 +1,13 @@
 //! Card transactions.
 
 use super::{time, Euros, Time};
+use crate::Text;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use uuid::Uuid;
 
 /// A card transaction as Qonto shows it (spec §6.3).
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Transaction")]
 pub struct TransactionBody {
     pub id: Uuid,
@@ -22,7 +23,7 @@ pub struct TransactionBody {
     pub operation_type: String,
     /// `pending`, `completed` or `declined` (reversed transactions show as declined).
     #[schemars(schema_with = "statuses")]
-    pub status: &'static str,
+    pub status: Text,
     pub label: String,
     pub clean_counterparty_name: String,
     pub category: String,
@@ -35,7 +36,7 @@ pub struct TransactionBody {
     pub initiator_id: Uuid,
     pub card_last_digits: String,
     pub bank_account_id: Uuid,
-    pub subject_type: &'static str,
+    pub subject_type: Text,
     pub note: Option<String>,
     pub reference: Option<String>,
     pub attachment_ids: Vec<String>,
@@ -57,7 +58,7 @@ pub struct TransactionBody {
 }
 
 /// `vat_details` of a transaction: `{"items": [...]}`.
-#[derive(Serialize, Default, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, Default, JsonSchema)]
 pub struct VatDetails {
     pub items: Vec<serde_json::Value>,
 }
@@ -77,9 +78,9 @@ impl From<&cardinal_store::Transaction> for TransactionBody {
             side: t.side.clone(),
             operation_type: t.operation_type.clone(),
             status: match t.status {
-                Pending => "pending",
-                Completed => "completed",
-                Reversed | Declined => "declined",
+                Pending => "pending".into(),
+                Completed => "completed".into(),
+                Reversed | Declined => "declined".into(),
             },
             label: t.label.clone(),
             clean_counterparty_name: t.label.clone(),
@@ -93,7 +94,7 @@ impl From<&cardinal_store::Transaction> for TransactionBody {
             initiator_id: t.holder_id,
             card_last_digits: t.card_last_digits.clone(),
             bank_account_id: t.bank_account_id,
-            subject_type: "card",
+            subject_type: "card".into(),
             note: None,
             reference: None,
             attachment_ids: vec![],

@@ -3,6 +3,7 @@
 //! and the `v1/transactions` data.
 
 use super::Time;
+use crate::Text;
 use cardinal_domain::{Card, Cents};
 use cardinal_store::{OutboxEvent, Transaction, TransactionStatus, WebhookSubscription};
 use jiff::Timestamp;
@@ -56,10 +57,10 @@ impl Serialize for DecimalString {
 #[derive(Serialize)]
 pub struct CardEventData {
     /// `created`, `locked`, …: the event name's suffix (`cards.locked`).
-    pub event: &'static str,
+    pub event: Text,
     pub id: Uuid,
     pub nickname: String,
-    pub status: &'static str,
+    pub status: Text,
     pub masked_pan: String,
     pub exp_month: String,
     pub exp_year: String,
@@ -81,9 +82,9 @@ pub struct CardEventData {
     pub bank_account_id: Uuid,
     pub updated_at: Time,
     pub created_at: Time,
-    pub card_type: &'static str,
-    pub card_level: &'static str,
-    pub category_tags: Vec<&'static str>,
+    pub card_type: Text,
+    pub card_level: Text,
+    pub category_tags: Vec<Text>,
     pub renewal: bool,
     pub upsell: bool,
     /// The day a discarded virtual card goes (`YYYY-MM-DD`), else null.
@@ -94,10 +95,10 @@ impl CardEventData {
     pub fn of(card: &Card, event: &'static str, now: Timestamp) -> CardEventData {
         let l = &card.limits;
         CardEventData {
-            event,
+            event: event.into(),
             id: card.id,
             nickname: card.nickname.clone(),
-            status: card.status(now).as_str(),
+            status: card.status(now).as_str().into(),
             masked_pan: card.mask_pan(),
             exp_month: card.exp_month.to_string(),
             exp_year: card.exp_year.to_string(),
@@ -119,9 +120,9 @@ impl CardEventData {
             bank_account_id: card.bank_account_id,
             updated_at: Time(card.updated_at),
             created_at: Time(card.created_at),
-            card_type: "debit",
-            card_level: card.level.as_str(),
-            category_tags: card.categories.iter().map(|c| c.as_str()).collect(),
+            card_type: "debit".into(),
+            card_level: card.level.as_str().into(),
+            category_tags: card.categories.iter().map(|c| c.as_str().into()).collect(),
             renewal: card.flags.renewal,
             upsell: card.flags.upsell,
             discarded_at: card.discard_on.map(|d| d.to_string()),
@@ -133,7 +134,7 @@ impl CardEventData {
 #[derive(Serialize)]
 pub struct TransactionEventData {
     /// `created` or `updated`.
-    pub event: &'static str,
+    pub event: Text,
     pub id: Uuid,
     pub transaction_id: String,
     pub amount: DecimalString,
@@ -143,7 +144,7 @@ pub struct TransactionEventData {
     pub side: String,
     pub settled_balance: Option<DecimalString>,
     pub operation_type: String,
-    pub status: &'static str,
+    pub status: Text,
     pub label: String,
     pub clean_counterparty_name: String,
     pub note: Option<String>,
@@ -154,7 +155,7 @@ pub struct TransactionEventData {
     pub updated_at: Time,
     pub attachment_ids: Vec<String>,
     /// Capitalised in webhooks (`Card`), unlike the REST transaction.
-    pub subject_type: &'static str,
+    pub subject_type: Text,
     pub bank_account_id: Uuid,
     pub card_last_digits: String,
 }
@@ -162,7 +163,7 @@ pub struct TransactionEventData {
 impl TransactionEventData {
     pub fn of(t: &Transaction, event: &'static str) -> TransactionEventData {
         TransactionEventData {
-            event,
+            event: event.into(),
             id: t.id,
             transaction_id: t.slug.clone(),
             amount: DecimalString(t.amount),
@@ -173,9 +174,9 @@ impl TransactionEventData {
             settled_balance: t.settled_balance.map(DecimalString),
             operation_type: t.operation_type.clone(),
             status: match t.status {
-                TransactionStatus::Pending => "pending",
-                TransactionStatus::Completed => "completed",
-                TransactionStatus::Reversed | TransactionStatus::Declined => "declined",
+                TransactionStatus::Pending => "pending".into(),
+                TransactionStatus::Completed => "completed".into(),
+                TransactionStatus::Reversed | TransactionStatus::Declined => "declined".into(),
             },
             label: t.label.clone(),
             clean_counterparty_name: t.label.clone(),
@@ -186,7 +187,7 @@ impl TransactionEventData {
             created_at: Time(t.created_at),
             updated_at: Time(t.updated_at),
             attachment_ids: vec![],
-            subject_type: "Card",
+            subject_type: "Card".into(),
             bank_account_id: t.bank_account_id,
             card_last_digits: t.card_last_digits.clone(),
         }

@@ -184,7 +184,7 @@ fn timeline(events: &[EventBody]) -> Markup {
             ol.timeline reversed {
                 @for e in events.iter().rev() {
                     li {
-                        strong { (e.action) } " · " (e.from_status.unwrap_or("—")) " → " (e.to_status)
+                        strong { (e.action) } " · " (e.from_status.as_deref().unwrap_or("—")) " → " (e.to_status)
                         " · " (time(e.at.0)) " · by " (e.actor.kind) " · request " code { (e.request_id) }
                         @if e.changes.as_object().is_some_and(|c| !c.is_empty()) { pre { (e.changes.to_string()) } }
                     }

@@ -97,7 +97,7 @@ fn row(r: &LoggedRequestBody) -> Markup {
 
 fn kept(body: &KeptBody) -> Markup {
     html! {
-        @match (&body.text, body.withheld) {
+        @match (&body.text, body.withheld.as_deref()) {
             (_, Some(why)) => p.withheld { "Not kept: " (why) },
             (Some(text), None) => {
                 pre { (text) }

@@ -29,12 +29,12 @@ pub async fn index(State(state): State<AppState>) -> axum::response::Response {
 }
 
 pub async fn healthz() -> Json<Status> {
-    Json(Status { status: "ok" })
+    Json(Status { status: "ok".into() })
 }
 
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Status>> {
     state.store.is_empty().await?;
-    Ok(Json(Status { status: "ready" }))
+    Ok(Json(Status { status: "ready".into() }))
 }
 
 /// An OpenAPI 3.1 document.

@@ -55,7 +55,7 @@ pub fn created_organization_body(state: &AppState, created: &seed::CreatedOrgani
             id: m.id,
             first_name: m.first_name.clone(),
             last_name: m.last_name.clone(),
-            role: m.role.as_str(),
+            role: m.role.as_str().into(),
             team_id: m.team_id,
             email: m.email.clone(),
             access_token: token.clone(),

@@ -54,7 +54,7 @@ pub async fn authorize(
         authorization: AuthorizationBody {
             id: transaction.id,
             card_id: transaction.card_id,
-            decision: if approved { "approved" } else { "declined" },
+            decision: if approved { "approved".into() } else { "declined".into() },
             decline_reason: transaction.decline_reason,
             amount: Euros(transaction.amount),
             transaction_id: transaction.id,

@@ -22,7 +22,7 @@ fn body(kept: &Body) -> KeptBody {
     match kept {
         Body::Empty => KeptBody { text: None, truncated: false, withheld: None },
         Body::Text { text, truncated } => KeptBody { text: Some(text.clone()), truncated: *truncated, withheld: None },
-        Body::Withheld(why) => KeptBody { text: None, truncated: false, withheld: Some(why) },
+        Body::Withheld(why) => KeptBody { text: None, truncated: false, withheld: Some((*why).into()) },
     }
 }
 
@@ -39,7 +39,7 @@ pub(crate) fn entry(r: &LoggedRequest) -> LoggedRequestBody {
         status: r.status,
         latency_ms: r.latency_micros as f64 / 1000.0,
         idempotency_key: r.idempotency_key.clone(),
-        credential: r.credential,
+        credential: r.credential.into(),
         membership_id: r.membership_id,
         request_body: body(&request_body),
         response_body: body(&response_body),

@@ -179,7 +179,7 @@ async fn session_view(state: &AppState, token: &str) -> ApiResult<(ScaSession, S
         state.store.sca_session(&hash_secret(token)).await?.ok_or_else(|| ApiError::not_found("SCA session"))?;
     let organization =
         state.store.organization(session.organization_id).await?.ok_or_else(|| ApiError::not_found("SCA session"))?;
-    let view = ScaSessionView { result: session.result_at(organization.now()).as_str(), canceled_at: None };
+    let view = ScaSessionView { result: session.result_at(organization.now()).as_str().into(), canceled_at: None };
     Ok((session, view))
 }
 
@@ -214,5 +214,5 @@ pub async fn mocked_decide(
     crate::app::sca::decide(&state.app, &hash_secret(&token), result)
         .await?
         .ok_or_else(|| ApiError::not_found("SCA session"))?;
-    Ok(Json(Message { message: "Success" }))
+    Ok(Json(Message { message: "Success".into() }))
 }

@@ -7,7 +7,7 @@ use crate::http::auth::{scope, Principal};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
 use crate::wire::requests::{SubscriptionRequest, SubscriptionUpdate};
-use crate::wire::{Meta, Time};
+use crate::wire::Meta;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -15,55 +15,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cardinal_store::WebhookSubscription;
-use serde::Serialize;
 use uuid::Uuid;
 
 pub use crate::wire::webhooks::TOPICS;
 
-/// A subscription as Qonto shows it; `secret` only in the create answer.
-#[derive(Serialize, schemars::JsonSchema)]
-#[schemars(rename = "WebhookSubscription")]
-pub struct SubscriptionBody {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub membership_id: Uuid,
-    pub callback_url: String,
-    pub types: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub created_at: Time,
-    pub updated_at: Time,
-}
-
-/// The create answer: the subscription and its signing secret, shown this once.
-#[derive(Serialize, schemars::JsonSchema)]
-#[schemars(rename = "WebhookSubscriptionWithSecret")]
-pub struct SubscriptionWithSecret {
-    #[serde(flatten)]
-    pub subscription: SubscriptionBody,
-    pub secret: String,
-}
-
-cardinal_wire::page!(
-    /// `GET /v2/webhook_subscriptions`: the caller's own, oldest first.
-    #[schemars(rename = "WebhookSubscriptionList")]
-    SubscriptionList { subscriptions: SubscriptionBody }
-);
-
-impl SubscriptionBody {
-    fn of(s: &WebhookSubscription) -> SubscriptionBody {
-        SubscriptionBody {
-            id: s.id,
-            organization_id: s.organization_id,
-            membership_id: s.membership_id,
-            callback_url: s.callback_url.clone(),
-            types: s.types.clone(),
-            description: s.description.clone(),
-            created_at: Time(s.created_at),
-            updated_at: Time(s.updated_at),
-        }
-    }
-}
+pub use crate::wire::deliveries::{SubscriptionBody, SubscriptionList, SubscriptionWithSecret};
 
 /// Each topic needs its scope (Qonto); the core checks the role.
 fn scopes_cover(principal: &Principal, types: &[String]) -> ApiResult<()> {
