@@ -68,6 +68,19 @@ envelope!(
     MembershipEnvelope { membership: MembershipDetail }
 );
 
+envelope!(
+    /// `{"card": {...}}`: one card, as every card route but the list answers.
+    #[schemars(rename = "CardEnvelope")]
+    CardBody { card: Card }
+);
+
+/// `POST /v2/cards/bulk`: `{"cards": [{"card": {...}}, ...]}`.
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[schemars(rename = "BulkCards")]
+pub struct BulkBody {
+    pub cards: Vec<CardBody>,
+}
+
 /// A card's audit trail, oldest first.
 #[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct Events {

@@ -11,7 +11,6 @@ use crate::wire::requests::{BulkCreateRequest, CardFields, CreateCardRequest};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use serde::Serialize;
 
 /// `POST /v2/cards`.
 pub async fn create(
@@ -42,12 +41,7 @@ async fn issue_cards(
     Ok(stored.iter().map(|s| CardBody { card: render(state, principal, s) }).collect())
 }
 
-/// `{"cards": [{"card": {...}}, ...]}`.
-#[derive(Serialize, schemars::JsonSchema)]
-#[schemars(rename = "BulkCards")]
-pub struct BulkBody {
-    cards: Vec<CardBody>,
-}
+pub use crate::wire::answers::BulkBody;
 
 /// `POST /v2/cards/bulk`: 1..50 items, each `{"card": {...}}` or the bare card object.
 pub async fn bulk(

@@ -19,15 +19,9 @@ use axum::Json;
 use cardinal_domain::card::Status;
 use cardinal_domain::{CardAction, CardLevel};
 use cardinal_store::{CardQuery, CardSortField, StoredCard};
-use serde::Serialize;
 use uuid::Uuid;
 
-/// `{"card": {...}}`.
-#[derive(Serialize, schemars::JsonSchema)]
-#[schemars(rename = "CardEnvelope")]
-pub struct CardBody {
-    pub card: wire::Card,
-}
+pub use crate::wire::answers::CardBody;
 
 /// A path id that is not a UUID names no card: 404, like an unknown one (spec §3).
 pub fn card_id(raw: &str) -> ApiResult<Uuid> {
