@@ -13,7 +13,7 @@ use serde::Serialize;
 #[macro_export]
 macro_rules! envelope {
     ($(#[$meta:meta])* $name:ident { $key:ident: $item:ty }) => {
-        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+        #[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         $(#[$meta])*
         pub struct $name {
             pub $key: $item,
@@ -25,7 +25,7 @@ macro_rules! envelope {
 #[macro_export]
 macro_rules! page {
     ($(#[$meta:meta])* $name:ident { $key:ident: $item:ty }) => {
-        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+        #[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         $(#[$meta])*
         pub struct $name {
             pub $key: Vec<$item>,
@@ -75,39 +75,39 @@ envelope!(
 );
 
 /// `POST /v2/cards/bulk`: `{"cards": [{"card": {...}}, ...]}`.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "BulkCards")]
 pub struct BulkBody {
     pub cards: Vec<CardBody>,
 }
 
 /// A card's audit trail, oldest first.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Events {
     pub events: Vec<EventBody>,
 }
 
 /// A short acknowledgement, as Qonto's sandbox SCA routes send it: `{"message": "Success"}`.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Message {
     pub message: Text,
 }
 
 /// `GET /healthz`, `GET /readyz`.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Status {
     pub status: Text,
 }
 
 /// `GET /v2/cards/{id}/data_view`: a single-use, five-minute link.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct DataViewLink {
     #[schemars(extend("format" = "uri"))]
     pub iframe_url: String,
 }
 
 /// `POST /_sandbox/organizations/{id}/clock`.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Clock {
     pub now: Time,
     /// Cards this move expired, whose expiry (and cards.expired event) was stored now.
@@ -115,7 +115,7 @@ pub struct Clock {
 }
 
 /// An SCA session as the member's device sees it.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct ScaSession {
     #[schemars(schema_with = "crate::schema::sca_result")]
     pub result: Text,

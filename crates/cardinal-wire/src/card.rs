@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "AppearanceAssets")]
 pub struct Assets {
     pub front_large: String,
@@ -18,7 +18,7 @@ pub struct Assets {
     pub front_small_wallet: String,
 }
 
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Appearance {
     pub assets: Assets,
     pub theme: Text,
@@ -41,7 +41,7 @@ impl Appearance {
     }
 }
 
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct ParentCardSummary {
     pub id: Uuid,
     pub last_digits: String,
@@ -142,7 +142,7 @@ pub const CARD_FIELDS: &[(&str, FieldType, bool)] = {
 };
 
 /// Every field of spec §2.1, in Qonto's names; nullable ones serialize as `null`.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Card {
     pub id: Uuid,
     pub nickname: String,
@@ -292,19 +292,19 @@ impl Card {
 }
 
 /// `GET /v2/cards/appearances`: one entry per level, every design it offers.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Appearances {
     pub card_type_appearances: Vec<CardTypeAppearances>,
 }
 
 /// The levels of one card type (Cardinal issues debit cards only).
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct CardTypeAppearances {
     pub card_type: Text,
     pub card_level_appearances: Vec<LevelAppearances>,
 }
 
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct LevelAppearances {
     #[schemars(schema_with = "crate::schema::card_level")]
     pub card_level: Text,
@@ -312,7 +312,7 @@ pub struct LevelAppearances {
 }
 
 /// One design: its images and colours, and whether new cards may take it.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct DesignAppearance {
     pub design: Text,
     #[serde(flatten)]

@@ -9,7 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// One event to one subscription.
-#[derive(Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "WebhookDelivery")]
 pub struct DeliverySummary {
     pub id: Uuid,
@@ -47,7 +47,7 @@ impl From<&WebhookDelivery> for DeliverySummary {
 }
 
 /// A delivery with the exact body sent and every attempt.
-#[derive(Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "WebhookDeliveryDetail")]
 pub struct DeliveryDetail {
     #[serde(flatten)]
@@ -76,7 +76,7 @@ crate::envelope!(
 );
 
 /// One attempt of a delivery.
-#[derive(Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "WebhookAttempt")]
 pub struct AttemptBody {
     pub number: u32,
@@ -106,7 +106,7 @@ impl From<&DeliveryAttempt> for AttemptBody {
 
 /// A subscription as the control API shows it: whoever made it, and how its receiver has been
 /// doing (never its secret).
-#[derive(Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "WebhookSubscriptionHealth")]
 pub struct SubscriptionHealthBody {
     pub id: Uuid,
@@ -153,7 +153,7 @@ fn statuses(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 /// A subscription as Qonto shows it; `secret` only in the create answer.
-#[derive(Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "WebhookSubscription")]
 pub struct SubscriptionBody {
     pub id: Uuid,
@@ -168,7 +168,7 @@ pub struct SubscriptionBody {
 }
 
 /// The create answer: the subscription and its signing secret, shown this once.
-#[derive(Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "WebhookSubscriptionWithSecret")]
 pub struct SubscriptionWithSecret {
     #[serde(flatten)]

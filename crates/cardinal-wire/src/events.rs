@@ -7,7 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Actor")]
 pub struct ActorBody {
     #[serde(rename = "type")]
@@ -17,7 +17,7 @@ pub struct ActorBody {
 }
 
 /// One audit event of a card.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Event")]
 pub struct EventBody {
     pub id: Uuid,

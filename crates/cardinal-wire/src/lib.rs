@@ -202,7 +202,7 @@ pub(crate) fn time(ts: Option<Timestamp>) -> Option<Time> {
 }
 
 /// Where a page of a list is.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Meta {
     pub current_page: u32,
     pub next_page: Option<u32>,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// An organization's settings and its own clock's time.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "OperatorOrganizationSummary")]
 pub struct OrganizationSummary {
     #[serde(flatten)]
@@ -36,7 +36,7 @@ crate::page!(
 );
 
 /// `GET /_operator/organizations/{id}`.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "OperatorOrganizationDetail")]
 pub struct OrganizationDetail {
     #[serde(flatten)]
@@ -51,7 +51,7 @@ crate::envelope!(
     OrganizationEnvelope { organization: OrganizationDetail }
 );
 
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Team")]
 pub struct TeamBody {
     pub id: Uuid,
@@ -59,7 +59,7 @@ pub struct TeamBody {
 }
 
 /// The answer to creating an organization: the only time its secrets are shown.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "SandboxOrganization")]
 pub struct CreatedOrganization {
     pub organization: OrganizationSettings,
@@ -71,7 +71,7 @@ pub struct CreatedOrganization {
 }
 
 /// An organization's settings.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct OrganizationSettings {
     pub id: Uuid,
     pub slug: String,
@@ -98,14 +98,14 @@ impl From<&Organization> for OrganizationSettings {
 }
 
 /// The organization's read-only API key: `Authorization: <login>:<secret_key>`.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct ApiKeyPair {
     pub login: String,
     pub secret_key: String,
 }
 
 /// A member made with the organization, with an access token holding every scope.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct CreatedMember {
     pub id: Uuid,
     pub first_name: String,
@@ -118,7 +118,7 @@ pub struct CreatedMember {
 }
 
 /// `POST /_operator/tokens`.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct AccessToken {
     pub access_token: String,
     pub scopes: Vec<String>,
@@ -126,7 +126,7 @@ pub struct AccessToken {
 }
 
 /// `POST /_operator/organizations/{id}/api_key`: a new key; the former one stops working.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct ApiKey {
     pub login: String,
     pub secret_key: String,
@@ -134,7 +134,7 @@ pub struct ApiKey {
 }
 
 /// `POST /_sandbox/organizations/{id}/reset`.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Reset {
     pub organization_id: Uuid,
     /// The demo cards made again.
@@ -143,7 +143,7 @@ pub struct Reset {
 }
 
 /// `POST /_sandbox/cards/{id}/authorizations`: declines are answers, not errors.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct AuthorizationBody {
     pub id: Uuid,
     pub card_id: Uuid,
@@ -161,7 +161,7 @@ crate::envelope!(
 );
 
 /// One `/v2` request as the sandbox's request log keeps it (spec §10).
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "LoggedRequest")]
 pub struct LoggedRequestBody {
     /// Increases with each request this process kept; a stream resumes after it.
@@ -185,7 +185,7 @@ pub struct LoggedRequestBody {
 }
 
 /// A request's or answer's body as kept: its text (cut at 16 KiB), or why it was not kept.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct KeptBody {
     pub text: Option<String>,
     pub truncated: bool,

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "BankAccount")]
 pub struct BankAccountBody {
     pub id: Uuid,
@@ -45,7 +45,7 @@ impl From<&BankAccount> for BankAccountBody {
     }
 }
 
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Organization")]
 pub struct OrganizationBody {
     pub id: Uuid,
@@ -68,7 +68,7 @@ impl OrganizationBody {
 }
 
 /// A member as `GET /v2/memberships` lists them.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Membership")]
 pub struct MembershipSummary {
     pub id: Uuid,
@@ -94,7 +94,7 @@ impl From<&Membership> for MembershipSummary {
 }
 
 /// The caller, as `GET /v2/membership` shows them.
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct MembershipDetail {
     pub id: Uuid,
     pub first_name: String,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// A card transaction as Qonto shows it (spec §6.3).
-#[derive(Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(rename = "Transaction")]
 pub struct TransactionBody {
     pub id: Uuid,
@@ -58,7 +58,7 @@ pub struct TransactionBody {
 }
 
 /// `vat_details` of a transaction: `{"items": [...]}`.
-#[derive(Serialize, serde::Deserialize, Default, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, Default, JsonSchema)]
 pub struct VatDetails {
     pub items: Vec<serde_json::Value>,
 }
