@@ -52,6 +52,41 @@ impl MerchantCategory {
             MerchantCategory::Other => "other",
         }
     }
+
+    /// The card category of a merchant category code (ISO 18245), as card programs group
+    /// them; a code in none of the groups is `Other` (what a card restricted to categories
+    /// declines).
+    pub fn of_mcc(mcc: u16) -> MerchantCategory {
+        use Category::*;
+        let category = match mcc {
+            5812..=5814 => RestaurantAndBar,
+            5411 | 5422 | 5441 | 5451 | 5462 | 5499 => FoodAndGrocery,
+            3000..=3299 | 3351..=3441 | 4111..=4131 | 4411..=4789 | 5541 | 5542 | 7512 | 7523 => Transport,
+            4812 | 4814 | 4816 | 4899 | 4900 => Utility,
+            9311 => Tax,
+            8111 | 8931 => LegalAndAccounting,
+            6010 | 6011 => Atm,
+            5111 | 5943 | 5044 => OfficeSupply,
+            5045 | 5732 | 5734 | 5946 => ItAndElectronics,
+            5072 | 5200 | 5211 | 5251 | 5085 => HardwareAndEquipment,
+            6012 | 6051 | 6211 | 6300 => Finance,
+            _ => return MerchantCategory::Other,
+        };
+        MerchantCategory::Known(category)
+    }
+}
+
+#[cfg(test)]
+mod mcc_tests {
+    use super::*;
+
+    #[test]
+    fn merchant_codes_map_to_card_categories() {
+        assert_eq!(MerchantCategory::of_mcc(5812).as_str(), "restaurant_and_bar");
+        assert_eq!(MerchantCategory::of_mcc(6011).as_str(), "atm");
+        assert_eq!(MerchantCategory::of_mcc(4121).as_str(), "transport");
+        assert_eq!(MerchantCategory::of_mcc(7995).as_str(), "other");
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,6 +23,25 @@ pub enum Command {
     /// The card-data key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Subscribe to the organization's webhooks and forward them to a local app (or print them).
+    Listen(crate::cli::ListenArgs),
+    /// Make a card event happen: a payment, a settlement, a reversal, an expiry.
+    Trigger(crate::cli::TriggerCommand),
+    /// List, show and change cards, as a member.
+    Cards(crate::cli::CardsCommand),
+    /// Move an organization's clock.
+    Clock(crate::cli::ClockCommand),
+    /// Sandbox organizations.
+    Orgs(crate::cli::OrgsCommand),
+    /// Members' access tokens.
+    Tokens(crate::cli::TokensCommand),
+    /// An organization's requests.
+    Logs(crate::cli::LogsCommand),
+    /// Shell completions: `cardinal completions bash > /etc/bash_completion.d/cardinal`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,6 +1,7 @@
 //! `cardinal`: a card-management server speaking the Qonto Business API v2 card endpoints.
 
 mod bench;
+mod cli;
 mod config;
 mod database;
 mod first_run;
@@ -28,6 +29,18 @@ async fn main() -> std::process::ExitCode {
         config::Command::Keys(config::KeysCommand::Rotate(args)) => keys::rotate(args).await,
         config::Command::Keys(config::KeysCommand::Check(args)) => keys::check(args).await,
         config::Command::Keys(config::KeysCommand::Generate(args)) => keys::generate(&args.out),
+        config::Command::Listen(args) => cli::listen::run(args).await,
+        config::Command::Trigger(command) => cli::trigger::run(command).await,
+        config::Command::Cards(command) => cli::cards::run(command).await,
+        config::Command::Clock(command) => cli::admin::clock(command).await,
+        config::Command::Orgs(command) => cli::admin::orgs(command).await,
+        config::Command::Tokens(command) => cli::admin::tokens(command).await,
+        config::Command::Logs(command) => cli::admin::logs(command).await,
+        config::Command::Completions { shell } => {
+            let mut command = <config::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "cardinal", &mut std::io::stdout());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -137,12 +137,13 @@ impl Transport {
         (|| self.send_once(call, auth))
             .retry(policy)
             .when(|e| matches!(e, Error::RateLimited { .. }))
-            .adjust(|e, planned| match e {
-                Error::RateLimited { retry_after: Some(s) } if Duration::from_secs(*s) <= LONGEST_WAIT => {
-                    Some(Duration::from_secs(*s))
+            // backon asks with `None` once the retries are spent: then stop, whatever the server says.
+            .adjust(|e, planned| match (e, planned) {
+                (_, None) => None,
+                (Error::RateLimited { retry_after: Some(s) }, Some(_)) => {
+                    Some(Duration::from_secs(*s)).filter(|wait| *wait <= LONGEST_WAIT)
                 }
-                Error::RateLimited { retry_after: Some(_) } => None,
-                _ => planned,
+                (_, planned) => planned,
             })
             .await
     }
