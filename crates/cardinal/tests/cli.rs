@@ -138,7 +138,7 @@ fn triggers_say_what_happened_and_why() {
         let dir = &sandbox.dir;
         let card = live_card(dir, "standard");
         let approved = ok(dir, &["trigger", "payment", "--card", &card, "--amount", "12.50", "--mcc", "5812"]);
-        assert!(approved.starts_with("approved: 12.5 €"), "{}: {approved}", sandbox.label);
+        assert!(approved.starts_with("approved: 12.50 €"), "{}: {approved}", sandbox.label);
         let transaction = approved.rsplit("transaction ").next().unwrap().trim_end_matches([')', '\n']).to_owned();
         assert!(ok(dir, &["trigger", "settlement", "--transaction", &transaction]).starts_with("settled:"));
         ok(dir, &["cards", "lock", &card]);
@@ -256,4 +256,39 @@ fn read_request(stream: &mut std::net::TcpStream) -> (String, String) {
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
     (signature, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[test]
+fn listen_is_refused_clearly_by_a_production_server() {
+    const OPERATOR: &str = "cli-production-operator-token-0123456789";
+    let dir = temp_dir("production");
+    let database = format!("sqlite://{}", dir.join("cardinal.db").display());
+    let child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
+        .args(["serve", "--mode", "production", "--bind", "127.0.0.1:0", "--database", &database])
+        .env("CARDINAL_OPERATOR_TOKEN", OPERATOR)
+        .env("CARDINAL_CARD_KEY", common::CARD_KEY)
+        .env_remove("CARDINAL_ADMIN_TOKEN")
+        .env_remove("CARDINAL_STAGING_TOKEN")
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let server = common::listening(child);
+    let body = serde_json::json!({"legal_name": "Program Co", "members": [{"first_name": "Olga", "last_name": "Owner", "role": "owner"}]});
+    let (status, created) = common::http(
+        &server.address,
+        "POST",
+        "/_operator/organizations",
+        &format!("Bearer {OPERATOR}"),
+        &[],
+        Some(&body),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{created}");
+    let token = created["memberships"][0]["access_token"].as_str().unwrap();
+    let base = format!("http://{}", server.address);
+    let (code, _, err) = run(&dir, &["listen", "--base-url", &base, "--token", token]);
+    assert_eq!(code, 1);
+    assert!(err.contains("only a sandbox server calls"), "{err}");
 }

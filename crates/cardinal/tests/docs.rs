@@ -78,6 +78,8 @@ fn shell_examples_set_every_variable_they_use() {
         "docs/card-api.md",
         "docs/operator.md",
         "docs/oauth.md",
+        "docs/cli.md",
+        "docs/console.md",
     ] {
         let text = std::fs::read_to_string(root().join(file)).unwrap();
         let (used, set) = shell_variables(&text);

@@ -1,40 +1,6 @@
-//! A typed client for Qonto's Business API v2: cards (every route), transactions, the
-//! organization, SCA sessions and webhook subscriptions, with the request and answer types of
-//! [`cardinal_wire`] (the very types Cardinal serves). It points at Qonto's production host by
-//! default; [`Client::builder`]`.base_url(…)` points it at Qonto's sandbox or at Cardinal.
-//!
-//! What it does for you:
-//! - authenticates with an OAuth access token ([`Auth::Bearer`]) or an API key
-//!   ([`Auth::ApiKey`], Qonto's `login:secret` header);
-//! - sends an `X-Qonto-Idempotency-Key` with every write, and the same key again when an SCA
-//!   step is completed, so a write happens once;
-//! - returns a write that needs strong customer authentication as [`Sca::Pending`], which
-//!   [`Client::resume`] completes once the member approved (poll with
-//!   [`Client::wait_for_approval`], or approve in a sandbox with [`Client::approve_in_sandbox`]);
-//! - retries a `429` after its `Retry-After` (a few times, then [`Error::RateLimited`]);
-//! - reads lists a page at a time, or as one [`futures_util::Stream`] ([`Client::stream`]);
-//! - answers every failure as one [`Error`], with Qonto's `errors[]` codes.
-//!
-//! ```no_run
-//! use qonto_client::{Auth, Client, Sca};
-//! # async fn run() -> Result<(), qonto_client::Error> {
-//! let client = Client::builder()
-//!     .base_url("http://127.0.0.1:8080") // Cardinal; Qonto's production host by default
-//!     .auth(Auth::Bearer("<access token>".into()))
-//!     .build()?;
-//! let cards = client.cards().list(&Default::default()).await?;
-//! let card = &cards.items[0];
-//! client.cards().lock(card.id).await?;
-//! let card = match client.cards().unlock(card.id).await? {
-//!     Sca::Done(card) => card,
-//!     Sca::Pending(pending) => {
-//!         client.approve_in_sandbox(&pending).await?; // on Qonto: the member's phone
-//!         client.resume(pending).await?.done()?
-//!     }
-//! };
-//! assert_eq!(card.status, "live");
-//! # Ok(()) }
-//! ```
+//! A typed client for Qonto's Business API v2 and for Cardinal, the local Qonto sandbox.
+//! The crate's README, below, is its guide; its example is compiled as a doctest.
+#![doc = include_str!("../README.md")]
 
 pub mod cardinal;
 mod cards;

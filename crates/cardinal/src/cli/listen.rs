@@ -80,7 +80,8 @@ pub async fn run(args: ListenArgs) -> Result<(), String> {
 /// A refused subscription, said as what to do about it.
 fn refused(error: qonto_client::Error, callback: &str) -> String {
     let text = error.to_string();
-    if text.contains("callback_url") && (text.contains("address") || text.contains("public")) {
+    // A production server wants an https callback at a public address: neither is local.
+    if error.status() == Some(422) && text.contains("callback_url") {
         return format!(
             "the server will not call {callback}: {text}. `cardinal listen` delivers to local addresses, which only a \
              sandbox server calls (production calls public addresses only)"

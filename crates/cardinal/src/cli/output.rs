@@ -29,16 +29,22 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out.join("\n")
 }
 
+/// Euros with their cents: `12.50`.
+pub fn euros(amount: cardinal_domain::Cents) -> String {
+    let sign = if amount.0 < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", amount.0.abs() / 100, amount.0.abs() % 100)
+}
+
 /// One card on one line.
 pub fn card_line(card: &Card) -> String {
     format!(
-        "{} {} {} •••• {} {} (spent {} of {} € this month)",
+        "{} {} {} •••• {}{} (spent {} of {} € this month)",
         card.id,
         card.card_level,
         card.status,
         card.last_digits.as_deref().unwrap_or("····"),
-        if card.nickname.is_empty() { String::new() } else { format!("\"{}\"", card.nickname) },
-        card.payment_monthly_spent.0,
+        if card.nickname.is_empty() { String::new() } else { format!(" \"{}\"", card.nickname) },
+        euros(card.payment_monthly_spent.0),
         card.payment_monthly_limit.0 .0 / 100,
     )
 }
@@ -50,7 +56,7 @@ pub fn card_row(card: &Card) -> Vec<String> {
         card.status.to_string(),
         card.last_digits.clone().unwrap_or_default(),
         card.nickname.clone(),
-        format!("{}/{}", card.payment_monthly_spent.0, card.payment_monthly_limit.0 .0 / 100),
+        format!("{}/{}", euros(card.payment_monthly_spent.0), card.payment_monthly_limit.0 .0 / 100),
     ]
 }
 

@@ -1,7 +1,7 @@
 //! `cardinal trigger payment|settlement|reversal|expiry`: make a card event happen in the
 //! sandbox, and say what happened and why (a declined payment says its reason and exits 1).
 
-use super::output::{card_line, emit};
+use super::output::{card_line, emit, euros};
 use super::{failed, Connection};
 use clap::{Args, Subcommand};
 use qonto_client::wire::requests::AuthorizationRequest;
@@ -72,11 +72,15 @@ pub async fn run(command: TriggerCommand) -> Result<(), String> {
             emit(ctx.json, &made, |a| match &a.decline_reason {
                 None => format!(
                     "approved: {} € at {} (transaction {})",
-                    a.amount.0, request.merchant.name, a.transaction_id
+                    euros(a.amount.0),
+                    request.merchant.name,
+                    a.transaction_id
                 ),
                 Some(reason) => format!(
                     "declined: {reason} ({} € at {}, transaction {})",
-                    a.amount.0, request.merchant.name, a.transaction_id
+                    euros(a.amount.0),
+                    request.merchant.name,
+                    a.transaction_id
                 ),
             });
             match made.decline_reason {
@@ -86,12 +90,12 @@ pub async fn run(command: TriggerCommand) -> Result<(), String> {
         }
         TriggerEvent::Settlement { transaction } => {
             let settled = control.settle(transaction).await.map_err(failed)?;
-            emit(ctx.json, &settled, |t| format!("settled: {} € at {} ({})", t.amount.0, t.label, t.status));
+            emit(ctx.json, &settled, |t| format!("settled: {} € at {} ({})", euros(t.amount.0), t.label, t.status));
             Ok(())
         }
         TriggerEvent::Reversal { transaction } => {
             let reversed = control.reverse(transaction).await.map_err(failed)?;
-            emit(ctx.json, &reversed, |t| format!("reversed: {} € at {} ({})", t.amount.0, t.label, t.status));
+            emit(ctx.json, &reversed, |t| format!("reversed: {} € at {} ({})", euros(t.amount.0), t.label, t.status));
             Ok(())
         }
         TriggerEvent::Expiry { card } => {
