@@ -263,18 +263,7 @@ fn listen_is_refused_clearly_by_a_production_server() {
     const OPERATOR: &str = "cli-production-operator-token-0123456789";
     let dir = temp_dir("production");
     let database = format!("sqlite://{}", dir.join("cardinal.db").display());
-    let child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
-        .args(["serve", "--mode", "production", "--bind", "127.0.0.1:0", "--database", &database])
-        .env("CARDINAL_OPERATOR_TOKEN", OPERATOR)
-        .env("CARDINAL_CARD_KEY", common::CARD_KEY)
-        .env_remove("CARDINAL_ADMIN_TOKEN")
-        .env_remove("CARDINAL_STAGING_TOKEN")
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let server = common::listening(child);
+    let server = common::start_production(&database, &dir, OPERATOR);
     let body = serde_json::json!({"legal_name": "Program Co", "members": [{"first_name": "Olga", "last_name": "Owner", "role": "owner"}]});
     let (status, created) = common::http(
         &server.address,

@@ -20,18 +20,7 @@ fn an_empty_production_database_is_provisioned_and_serves_a_card() {
     let database = common::in_schema(&url, &schema);
     let dir = std::env::temp_dir().join(format!("cardinal-operator-production-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
-        .args(["serve", "--mode", "production", "--bind", "127.0.0.1:0", "--database", &database])
-        .env("CARDINAL_OPERATOR_TOKEN", OPERATOR_TOKEN)
-        .env("CARDINAL_CARD_KEY", common::CARD_KEY)
-        .env_remove("CARDINAL_ADMIN_TOKEN")
-        .env_remove("CARDINAL_STAGING_TOKEN")
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let server = common::listening(child);
+    let server = common::start_production(&database, &dir, OPERATOR_TOKEN);
     let address = server.address.as_str();
 
     let (status, created) = operator(

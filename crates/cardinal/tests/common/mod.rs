@@ -60,6 +60,22 @@ fn serve_command(database: &str, dir: &std::path::Path, key: &str) -> Command {
     command
 }
 
+/// A production server on `database` with `operator_token`, started in `dir`.
+pub fn start_production(database: &str, dir: &std::path::Path, operator_token: &str) -> Process {
+    let child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
+        .args(["serve", "--mode", "production", "--bind", "127.0.0.1:0", "--database", database])
+        .env("CARDINAL_OPERATOR_TOKEN", operator_token)
+        .env("CARDINAL_CARD_KEY", CARD_KEY)
+        .env_remove("CARDINAL_ADMIN_TOKEN")
+        .env_remove("CARDINAL_STAGING_TOKEN")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cardinal");
+    listening(child)
+}
+
 /// Waits for a spawned process to say where it listens; panics with its error if it exits.
 pub fn listening(child: Child) -> Process {
     try_listening(child).unwrap_or_else(|stderr| panic!("cardinal did not start: {stderr}"))
