@@ -36,6 +36,19 @@ pub enum LogEvent {
 
 impl Control {
     /// `client` says where Cardinal is (its own credential is not used here).
+    ///
+    /// ```no_run
+    /// # async fn run(client: qonto_client::Client, card: uuid::Uuid) -> Result<(), qonto_client::Error> {
+    /// use qonto_client::cardinal::Control;
+    /// let control = Control::new(client, "<operator token>");
+    /// let payment = serde_json::from_value(serde_json::json!({
+    ///     "amount": 12.5, "channel": "online",
+    ///     "merchant": {"name": "Café", "category": "restaurant_and_bar", "country": "FR"}
+    /// })).unwrap();
+    /// let decision = control.authorize(card, &payment).await?;
+    /// println!("{} {:?}", decision.decision, decision.decline_reason);
+    /// # Ok(()) }
+    /// ```
     pub fn new(client: Client, operator_token: impl Into<String>) -> Control {
         Control { client, operator: Auth::Bearer(operator_token.into()) }
     }

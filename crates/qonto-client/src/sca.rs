@@ -78,6 +78,15 @@ impl Client {
     /// Sends the pending request again with its session token (and its idempotency key). A
     /// session still waiting answers `Pending` again; a denied or expired one
     /// [`Error::ScaDenied`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: qonto_client::Client, id: uuid::Uuid) -> Result<(), qonto_client::Error> {
+    /// if let qonto_client::Sca::Pending(pending) = client.cards().unlock(id).await? {
+    ///     client.approve_in_sandbox(&pending).await?;
+    ///     let card = client.resume(pending).await?.done()?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn resume<T: DeserializeOwned>(&self, pending: PendingSca<T>) -> Result<Sca<T>> {
         let mut call = (*pending.call).clone();
         call.sca_token = Some(pending.token.clone());
@@ -96,12 +105,29 @@ impl Client {
     }
 
     /// `GET /v2/sca_sessions/{token}`: `waiting`, `allow` or `deny`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: qonto_client::Client, token: &str) -> Result<(), qonto_client::Error> {
+    /// let session = client.sca_session(token).await?;
+    /// println!("{}", session.result);
+    /// # Ok(()) }
+    /// ```
     pub async fn sca_session(&self, token: &str) -> Result<ScaSession> {
         self.transport().send(&Call::get(format!("/v2/sca_sessions/{token}"))).await?.json()
     }
 
     /// Polls the session every `every` until the member answers: `Ok` once approved,
     /// [`Error::ScaDenied`] if denied or expired, [`Error::ScaStillPending`] after `patience`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: qonto_client::Client, id: uuid::Uuid) -> Result<(), qonto_client::Error> {
+    /// use std::time::Duration;
+    /// if let qonto_client::Sca::Pending(pending) = client.cards().unlock(id).await? {
+    ///     client.wait_for_approval(&pending, Duration::from_secs(2), Duration::from_secs(300)).await?;
+    ///     client.resume(pending).await?.done()?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for_approval<T>(
         &self,
         pending: &PendingSca<T>,
@@ -122,6 +148,14 @@ impl Client {
     /// Approves the session as the member's phone would, through the sandbox's mocked route
     /// (`POST /v2/mocked_sca_sessions/{token}/allow`): Qonto's sandbox and Cardinal have it,
     /// Qonto's production does not.
+    ///
+    /// ```no_run
+    /// # async fn run(client: qonto_client::Client, id: uuid::Uuid) -> Result<(), qonto_client::Error> {
+    /// if let qonto_client::Sca::Pending(pending) = client.cards().unlock(id).await? {
+    ///     client.approve_in_sandbox(&pending).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn approve_in_sandbox<T>(&self, pending: &PendingSca<T>) -> Result<()> {
         self.decide_in_sandbox(&pending.token, true).await
     }

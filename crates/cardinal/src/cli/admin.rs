@@ -23,10 +23,10 @@ pub enum OrgsAction {
     /// A new sandbox organization: four members with their tokens, a bank account, demo cards.
     Create {
         /// Its legal name (default: made up).
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_NAME")]
         name: Option<String>,
         /// required, disabled or not_enrolled.
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_SCA_MODE")]
         sca_mode: Option<String>,
     },
     /// Every organization.
@@ -46,16 +46,16 @@ pub enum TokensAction {
     /// An access token for a member (every scope unless `--scope` is given).
     Create {
         /// The member: a role of the demo organization (owner, admin, manager, employee).
-        #[arg(long, conflicts_with = "membership")]
+        #[arg(long, conflicts_with = "membership", env = "CARDINAL_ROLE")]
         role: Option<String>,
         /// The member, by id (any organization).
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_MEMBERSHIP")]
         membership: Option<Uuid>,
         /// Scopes (repeatable): card.read, card.write, organization.read, membership.read, webhook.
-        #[arg(long = "scope")]
+        #[arg(long = "scope", env = "CARDINAL_SCOPE", value_delimiter = ',')]
         scopes: Vec<String>,
         /// Seconds until it expires (default: never).
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_EXPIRES_IN")]
         expires_in: Option<i64>,
     },
 }
@@ -74,7 +74,7 @@ pub enum ClockAction {
     Advance {
         by: String,
         /// Default: the caller's organization.
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_ORGANIZATION")]
         organization: Option<Uuid>,
     },
 }
@@ -93,13 +93,13 @@ pub enum LogsAction {
     /// latency, request id.
     Tail {
         /// Default: the caller's organization.
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_ORGANIZATION")]
         organization: Option<Uuid>,
         /// A status (404) or a class (4xx).
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_STATUS")]
         status: Option<String>,
         /// Part of the path.
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_PATH")]
         path: Option<String>,
     },
 }

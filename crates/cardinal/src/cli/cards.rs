@@ -25,10 +25,10 @@ pub struct CardsCommand {
 #[derive(Args, Debug, Clone, Copy)]
 pub struct ScaChoice {
     /// Approve the SCA session in the sandbox, as the member's phone would.
-    #[arg(long)]
+    #[arg(long, env = "CARDINAL_APPROVE")]
     pub approve: bool,
     /// How long to wait for the member's approval, in seconds.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, env = "CARDINAL_WAIT")]
     pub wait: u64,
 }
 
@@ -37,13 +37,13 @@ pub enum CardAction {
     /// The cards the member may see (`GET /v2/cards`), newest first.
     List {
         /// live, paused, pin_blocked, lost, stolen, discarded, expired, … (repeatable).
-        #[arg(long = "status")]
+        #[arg(long = "status", env = "CARDINAL_STATUS", value_delimiter = ',')]
         statuses: Vec<String>,
         /// standard, plus, metal, virtual, flash, advertising (repeatable).
-        #[arg(long = "level")]
+        #[arg(long = "level", env = "CARDINAL_LEVEL", value_delimiter = ',')]
         levels: Vec<String>,
         /// Search nicknames, holders and last digits.
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_QUERY")]
         query: Option<String>,
     },
     /// One card (`GET /v2/cards/{id}`).
@@ -65,15 +65,20 @@ pub enum CardAction {
     /// Change limits, in whole euros (owners and admins, with SCA).
     Limits {
         id: Uuid,
-        #[arg(long)]
+        /// Payments a month, in euros.
+        #[arg(long, env = "CARDINAL_MONTHLY_LIMIT")]
         monthly: Option<i64>,
-        #[arg(long)]
+        /// Payments a day, in euros (turns the daily limit on).
+        #[arg(long, env = "CARDINAL_DAILY_LIMIT")]
         daily: Option<i64>,
-        #[arg(long)]
+        /// One payment at most, in euros (turns that limit on).
+        #[arg(long, env = "CARDINAL_TRANSACTION_LIMIT")]
         transaction: Option<i64>,
-        #[arg(long)]
+        /// Withdrawals a month, in euros.
+        #[arg(long, env = "CARDINAL_ATM_MONTHLY_LIMIT")]
         atm_monthly: Option<i64>,
-        #[arg(long)]
+        /// Withdrawals a day, in euros (turns that limit on).
+        #[arg(long, env = "CARDINAL_ATM_DAILY_LIMIT")]
         atm_daily: Option<i64>,
         #[command(flatten)]
         sca: ScaChoice,

@@ -31,7 +31,7 @@ pub struct ListenArgs {
     #[arg(long, env = "CARDINAL_FORWARD_TO")]
     pub forward_to: Option<String>,
     /// The event types, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "v1/cards,v1/transactions")]
+    #[arg(long, value_delimiter = ',', default_value = "v1/cards,v1/transactions", env = "CARDINAL_EVENTS")]
     pub events: Vec<String>,
 }
 

@@ -44,7 +44,7 @@ pub struct Connection {
     #[arg(long, global = true, env = "CARDINAL_STAGING_TOKEN", hide_env_values = true)]
     pub staging_token: Option<String>,
     /// JSON for scripts instead of lines for people.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "CARDINAL_JSON")]
     pub json: bool,
 }
 

@@ -20,36 +20,36 @@ pub struct TriggerCommand {
 pub enum TriggerEvent {
     /// A card payment at a merchant: approved, or declined with its reason.
     Payment {
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_CARD")]
         card: Uuid,
         /// Euros, up to two decimals: 12.50.
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_AMOUNT")]
         amount: String,
-        #[arg(long, default_value = "Café de Flore")]
+        #[arg(long, default_value = "Café de Flore", env = "CARDINAL_MERCHANT")]
         merchant: String,
         /// The merchant category code (ISO 18245): 5812 is a restaurant, 6011 a cash machine.
-        #[arg(long, default_value_t = 5812)]
+        #[arg(long, default_value_t = 5812, env = "CARDINAL_MCC")]
         mcc: u16,
         /// The merchant's country (ISO 3166 alpha-2).
-        #[arg(long, default_value = "FR")]
+        #[arg(long, default_value = "FR", env = "CARDINAL_COUNTRY")]
         country: String,
         /// chip, contactless, online, atm (default: atm for an ATM's code, else online).
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_CHANNEL")]
         channel: Option<String>,
     },
     /// Settle a pending payment: the balance drops.
     Settlement {
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_TRANSACTION")]
         transaction: Uuid,
     },
     /// Reverse a pending payment: the amount comes back.
     Reversal {
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_TRANSACTION")]
         transaction: Uuid,
     },
     /// Move the card's organization's clock past the card's expiry: the card expires.
     Expiry {
-        #[arg(long)]
+        #[arg(long, env = "CARDINAL_CARD")]
         card: Uuid,
     },
 }
