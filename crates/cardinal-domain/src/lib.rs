@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod money;
 pub mod oauth;
 pub mod permissions;
+pub mod requests;
 pub mod rules;
 pub mod time;
 
