@@ -34,7 +34,7 @@ wire_enum! {
 }
 
 /// The budget a flash card request asks for, or the monthly limit of a virtual one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Ask {
     /// A flash card: spend at most `lifespan_limit` until `pre_expires_at`.
     Flash { lifespan_limit: Cents, pre_expires_at: Timestamp },
@@ -56,7 +56,7 @@ impl Ask {
 pub const SMALLEST_ASK: Cents = Cents::euros(5);
 pub const LARGEST_ASK: Cents = Cents::euros(20_000);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CardRequest {
     pub id: Uuid,
     pub organization_id: Uuid,

@@ -128,6 +128,7 @@ mod oauth;
 mod operator;
 mod organizations;
 mod pool;
+mod requests;
 mod sca;
 mod settings;
 mod timeouts;

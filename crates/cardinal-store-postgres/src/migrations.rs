@@ -10,6 +10,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_webhook_health.sql"),
     include_str!("../migrations/0004_oauth.sql"),
     include_str!("../migrations/0005_console.sql"),
+    include_str!("../migrations/0006_card_requests.sql"),
 ];
 
 impl PostgresStore {

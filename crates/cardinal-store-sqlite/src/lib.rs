@@ -11,6 +11,7 @@ mod migrations;
 mod oauth;
 mod operator;
 mod organizations;
+mod requests;
 mod rows;
 mod sca;
 mod settings;

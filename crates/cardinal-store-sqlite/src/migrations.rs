@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_webhook_health.sql"),
     include_str!("../migrations/0007_oauth.sql"),
     include_str!("../migrations/0008_console.sql"),
+    include_str!("../migrations/0009_card_requests.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {

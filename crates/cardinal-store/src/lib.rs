@@ -11,6 +11,7 @@ pub mod documents;
 mod idempotency;
 pub mod ids;
 mod oauth;
+mod requests;
 pub mod sql;
 mod transactions;
 mod types;
@@ -18,6 +19,7 @@ mod webhooks;
 
 pub use idempotency::*;
 pub use oauth::*;
+pub use requests::*;
 pub use transactions::*;
 pub use types::*;
 pub use webhooks::*;
@@ -101,6 +103,7 @@ pub trait Store:
     + PaymentStore
     + WebhookStore
     + OAuthStore
+    + CardRequestStore
     + 'static
 {
 }
@@ -116,6 +119,7 @@ impl<T> Store for T where
         + PaymentStore
         + WebhookStore
         + OAuthStore
+        + CardRequestStore
         + 'static
 {
 }

@@ -366,6 +366,46 @@ pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, S
     (count, page)
 }
 
+/// A card request's columns, read by position: its JSON document.
+pub const REQUEST_COLUMNS: &str = "r.data";
+const REQUEST_FROM: &str = "FROM card_requests r JOIN memberships h ON h.id = r.initiator_id";
+
+/// The count and the page of a card-request list.
+pub fn request_list(q: &crate::RequestQuery, dialect: Dialect) -> (Statement, Statement) {
+    let mut b = Binder { dialect, values: Vec::new() };
+    let mut clauses = vec![format!("r.organization_id = {}", b.uuid(q.organization_id))];
+    b.visibility(&mut clauses, "r.initiator_id", &q.visibility);
+    b.any_of(&mut clauses, "r.status", q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
+    b.any_of(&mut clauses, "r.request_type", q.types.iter().map(|t| t.as_str().to_owned()).collect());
+    for (column, from) in [("r.created_at", q.created_from), ("r.processed_at", q.processed_from)] {
+        if let Some(from) = from {
+            let p = b.bind(SqlValue::Int(from.as_second()));
+            clauses.push(format!("{column} >= {p}"));
+        }
+    }
+    let filter = clauses.join(" AND ");
+    let count = Statement { text: format!("SELECT count(*) {REQUEST_FROM} WHERE {filter}"), values: b.values.clone() };
+    let direction = if q.descending { "DESC" } else { "ASC" };
+    // Qonto's status order: pending, approved, declined, canceled.
+    let column = match q.sort {
+        crate::RequestSort::CreatedAt => "r.created_at".to_owned(),
+        crate::RequestSort::ProcessedAt => "r.processed_at".to_owned(),
+        crate::RequestSort::Status => "CASE r.status WHEN 'pending' THEN 0 WHEN 'approved' THEN 1 \
+             WHEN 'declined' THEN 2 ELSE 3 END"
+            .to_owned(),
+    };
+    let limit = b.bind(SqlValue::Int(i64::from(q.page.per_page)));
+    let offset = b.bind(SqlValue::Int(q.page.offset().min(i64::MAX as u64) as i64));
+    let page = Statement {
+        text: format!(
+            "SELECT {REQUEST_COLUMNS} {REQUEST_FROM} WHERE {filter} \
+             ORDER BY {column} {direction}, r.created_at {direction}, r.id {direction} LIMIT {limit} OFFSET {offset}"
+        ),
+        values: b.values,
+    };
+    (count, page)
+}
+
 /// The SQL of a clock change lives with the other statements.
 impl ClockChange {
     /// The statement that applies the change, in `dialect`'s placeholders: `1` is the

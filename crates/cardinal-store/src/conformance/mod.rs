@@ -23,6 +23,7 @@ mod oauth;
 mod operator;
 mod organizations;
 mod payments;
+mod requests;
 mod secrets;
 mod webhooks;
 
@@ -31,6 +32,7 @@ pub use oauth::*;
 pub use operator::*;
 pub use organizations::*;
 pub use payments::*;
+pub use requests::*;
 pub use secrets::*;
 pub use webhooks::*;
 
@@ -56,7 +58,8 @@ macro_rules! conformance_tests {
             webhook_secrets_are_walked_and_replaced,
             data_view_tokens_open_once_before_they_expire,
             operators_list_extend_and_reset_organizations,
-            oauth_codes_redeem_once_and_grants_revoke_their_tokens, oauth_consents_are_withdrawn_and_clients_deleted);
+            oauth_codes_redeem_once_and_grants_revoke_their_tokens, oauth_consents_are_withdrawn_and_clients_deleted,
+            card_requests_are_settled_once_with_their_card);
     };
     (@each_optional $make:expr; $($story:ident),+) => {
         $(
