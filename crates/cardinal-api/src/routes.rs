@@ -7,9 +7,11 @@ use crate::operator::{self, cards as operator_cards, members, organizations, tok
 use crate::sandbox::{clock, oauth_clients, payments, requests, reset};
 use crate::v2::cards::CardBody;
 use crate::v2::cards::{self, actions, create, data_view};
+use crate::v2::requests as card_requests;
 use crate::v2::sca::ScaAction;
 use crate::v2::{assets, consents, iban_certificate, organization, sca, transactions, webhook_subscriptions};
 use crate::wire::answers::*;
+use crate::wire::card_requests::*;
 use crate::wire::oauth::*;
 use crate::wire::requests::*;
 use crate::AppState;
@@ -328,6 +330,38 @@ const IBAN_CERTIFICATE_QUERY: &[Param] = &[param(
     "The certificate's language (default: the organization's country's).",
 )];
 
+fn request_statuses() -> Vec<&'static str> {
+    cardinal_domain::requests::RequestStatus::ALL.iter().map(|s| s.as_str()).collect()
+}
+
+fn request_types() -> Vec<&'static str> {
+    cardinal_domain::requests::RequestType::ALL.iter().map(|t| t.as_str()).collect()
+}
+
+fn request_sorts() -> Vec<&'static str> {
+    vec![
+        "created_at",
+        "created_at:asc",
+        "created_at:desc",
+        "processed_at",
+        "processed_at:asc",
+        "processed_at:desc",
+        "status",
+        "status:asc",
+        "status:desc",
+    ]
+}
+
+const REQUEST_QUERY: &[Param] = &[
+    param("status[]", ParamKind::AnyOf(request_statuses), "Request statuses."),
+    param("request_type[]", ParamKind::AnyOf(request_types), "`flash_card`, `virtual_card`."),
+    param("created_at_from", ParamKind::DateOrTime, "Inclusive; a date means from its first second (UTC)."),
+    param("processed_at_from", ParamKind::DateOrTime, "Inclusive; a date means from its first second (UTC)."),
+    param("sort_by", ParamKind::OneOf(request_sorts), "`{created_at|processed_at|status}:{asc|desc}`."),
+    PAGINATION[0],
+    PAGINATION[1],
+];
+
 pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
     use scope::*;
     vec![
@@ -382,6 +416,22 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             query = TRANSACTION_QUERY, reply = Reply::Json(200, answer::<TransactionList>)),
         operation!(get "/v2/transactions/{id}" => transactions::show; Qonto, "getTransaction", "Show a transaction",
             scope = Some(ORGANIZATION_READ), query = TRANSACTION_SHOW_QUERY, reply = Reply::Json(200, answer::<TransactionEnvelope>)),
+        operation!(get "/v2/requests" => card_requests::list; Qonto, "listRequests",
+            "Card requests the caller may see: their own, a manager's team's, all for owners and admins",
+            scope = Some(ORGANIZATION_READ), query = REQUEST_QUERY, reply = Reply::Json(200, answer::<CardRequestList>)),
+        operation!(post "/v2/requests/flash_cards" => card_requests::create_flash; Qonto, "requestFlashCard",
+            "Ask for a flash card (employees and managers)", scope = Some(REQUEST_CARDS_WRITE),
+            request = Some(body::<FlashCardRequestBody>), reply = Reply::Json(200, answer::<CardRequestEnvelope>)),
+        operation!(post "/v2/requests/virtual_cards" => card_requests::create_virtual; Qonto, "requestVirtualCard",
+            "Ask for a virtual card (employees and managers)", scope = Some(REQUEST_CARDS_WRITE),
+            request = Some(body::<VirtualCardRequestBody>), reply = Reply::Json(200, answer::<CardRequestEnvelope>)),
+        operation!(post "/v2/requests/{request_type}/{id}/approve" => card_requests::approve; Qonto, "approveRequest",
+            "Approve a card request (owners and admins, SCA): the card is issued to the requester",
+            scope = Some(REQUEST_REVIEW_WRITE), sca = Some(ScaAction::CreateCard), request = Some(body::<ApproveRequestBody>),
+            reply = Reply::Json(200, answer::<CardRequestEnvelope>)),
+        operation!(post "/v2/requests/{request_type}/{id}/decline" => card_requests::decline; Qonto, "declineRequest",
+            "Decline a card request with a note (owners and admins)", scope = Some(REQUEST_REVIEW_WRITE),
+            request = Some(body::<DeclineRequestBody>), reply = Reply::Json(200, answer::<CardRequestEnvelope>)),
         operation!(get "/v2/webhook_subscriptions" => webhook_subscriptions::list; Qonto, "listWebhookSubscriptions",
             "The caller's webhook subscriptions", scope = Some(WEBHOOK), query = &PAGINATION,
             reply = Reply::Json(200, answer::<webhook_subscriptions::SubscriptionList>)),

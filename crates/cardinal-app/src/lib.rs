@@ -24,6 +24,7 @@ pub mod net;
 pub mod oauth;
 pub mod payments;
 pub mod request_log;
+pub mod requests;
 pub mod sca;
 pub mod secrets;
 pub mod spans;

@@ -8,6 +8,9 @@ pub enum DomainError {
     /// The card does not exist or the caller may not see it: both answer alike (spec §1.4).
     #[error("card not found")]
     NotFound,
+    /// Something other than a card does not exist or is not the caller's to see.
+    #[error("{0} not found")]
+    Missing(&'static str),
     /// The caller sees the card but their role may not perform the action.
     #[error("{0}")]
     Forbidden(String),

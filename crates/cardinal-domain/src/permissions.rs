@@ -68,6 +68,56 @@ pub fn authorize(role: Role, action: CardAction, relation: Relation) -> Result<(
     Err(DomainError::Forbidden(format!("{} {role} may not {}", article(role.as_str()), action.on_this_card())))
 }
 
+/// Who may do what with card requests: the requests' rows of the one permission table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestAction {
+    /// Ask for a card.
+    Create,
+    /// See a request.
+    See,
+    /// Approve or decline.
+    Review,
+}
+
+/// Which requests a role reaches (spec §9; `qonto-reference.md` §3.1: an employee sees their
+/// own, a manager their own and their team's, owners and admins all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestReach {
+    All,
+    OwnAndTeam,
+    Own,
+    Nothing,
+}
+
+pub fn request_reach(role: Role, action: RequestAction) -> RequestReach {
+    use RequestAction::*;
+    use RequestReach::*;
+    use Role::*;
+    match (action, role) {
+        (Create, Employee | Manager) => Own,
+        (Create, Owner | Admin | Reporting) => Nothing,
+        (See, Owner | Admin) => All,
+        (See, Manager) => OwnAndTeam,
+        (See, Employee) => Own,
+        (See, Reporting) => Nothing,
+        (Review, Owner | Admin) => All,
+        (Review, Manager | Employee | Reporting) => Nothing,
+    }
+}
+
+/// Why `role` may not `action` a request, if it may not.
+pub fn request_refusal(role: Role, action: RequestAction) -> Option<DomainError> {
+    if request_reach(role, action) != RequestReach::Nothing {
+        return None;
+    }
+    let what = match action {
+        RequestAction::Create => "request a card (owners and admins create cards)",
+        RequestAction::See => "see card requests",
+        RequestAction::Review => "approve or decline card requests",
+    };
+    Some(DomainError::Forbidden(format!("{} {role} may not {what}", article(role.as_str()))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,6 @@
 use crate::error::DomainError;
 use crate::kinds::wire_enum;
 use crate::money::Cents;
-use crate::permissions::Role;
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -99,59 +98,12 @@ impl CardRequest {
     }
 }
 
-/// Who may do what with card requests: the requests' rows of the one permission table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestAction {
-    /// Ask for a card.
-    Create,
-    /// See a request.
-    See,
-    /// Approve or decline.
-    Review,
-}
-
-/// Which requests a role reaches (spec §9; `qonto-reference.md` §3.1: an employee sees their
-/// own, a manager their own and their team's, owners and admins all).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestReach {
-    All,
-    OwnAndTeam,
-    Own,
-    Nothing,
-}
-
-pub fn request_reach(role: Role, action: RequestAction) -> RequestReach {
-    use RequestAction::*;
-    use RequestReach::*;
-    use Role::*;
-    match (action, role) {
-        (Create, Employee | Manager) => Own,
-        (Create, Owner | Admin | Reporting) => Nothing,
-        (See, Owner | Admin) => All,
-        (See, Manager) => OwnAndTeam,
-        (See, Employee) => Own,
-        (See, Reporting) => Nothing,
-        (Review, Owner | Admin) => All,
-        (Review, Manager | Employee | Reporting) => Nothing,
-    }
-}
-
-/// Why `role` may not `action` a request, if it may not.
-pub fn refusal(role: Role, action: RequestAction) -> Option<DomainError> {
-    if request_reach(role, action) != RequestReach::Nothing {
-        return None;
-    }
-    let what = match action {
-        RequestAction::Create => "request a card (owners and admins create cards)",
-        RequestAction::See => "see card requests",
-        RequestAction::Review => "approve or decline card requests",
-    };
-    Some(DomainError::Forbidden(format!("{} {role} may not {what}", crate::error::article(role.as_str()))))
-}
+pub use crate::permissions::{request_reach, request_refusal as refusal, RequestAction, RequestReach};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::permissions::Role;
 
     fn request() -> CardRequest {
         CardRequest {

@@ -10,6 +10,7 @@ pub type Text = std::borrow::Cow<'static, str>;
 
 pub mod answers;
 mod card;
+pub mod card_requests;
 pub mod deliveries;
 mod events;
 pub mod oauth;
@@ -28,8 +29,18 @@ pub mod scope {
     pub const ORGANIZATION_READ: &str = "organization.read";
     pub const MEMBERSHIP_READ: &str = "membership.read";
     pub const WEBHOOK: &str = "webhook";
+    pub const REQUEST_CARDS_WRITE: &str = "request_cards.write";
+    pub const REQUEST_REVIEW_WRITE: &str = "request_review.write";
     /// Every scope of this surface: what sandbox members' tokens get.
-    pub const ALL: &[&str] = &[CARD_READ, CARD_WRITE, ORGANIZATION_READ, MEMBERSHIP_READ, WEBHOOK];
+    pub const ALL: &[&str] = &[
+        CARD_READ,
+        CARD_WRITE,
+        ORGANIZATION_READ,
+        MEMBERSHIP_READ,
+        WEBHOOK,
+        REQUEST_CARDS_WRITE,
+        REQUEST_REVIEW_WRITE,
+    ];
     /// What an API key may do: read, never write (spec §1.2).
     pub const API_KEY: &[&str] = &[ORGANIZATION_READ, MEMBERSHIP_READ, CARD_READ];
     /// Every scope Qonto's authorization server grants (`qonto-reference.md` §2.4), OAuth's

@@ -155,6 +155,16 @@ impl ApiError {
         }
     }
 
+    /// The same errors with their body pointers under `prefix` (a wrapper key: `/card`).
+    pub fn under(mut self, prefix: &str) -> ApiError {
+        for item in &mut self.errors {
+            if let Some(Source::Pointer(pointer)) = &mut item.source {
+                *pointer = format!("{prefix}{pointer}");
+            }
+        }
+        self
+    }
+
     pub fn code(&self) -> &'static str {
         self.errors.first().map(|e| e.code).unwrap_or("internal_error")
     }
@@ -164,6 +174,7 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> ApiError {
         match e {
             DomainError::NotFound => ApiError::not_found("card"),
+            DomainError::Missing(what) => ApiError::not_found(what),
             DomainError::Forbidden(detail) => ApiError::forbidden(detail),
             e @ (DomainError::InvalidTransition { .. } | DomainError::WrongLevel { .. }) => {
                 ApiError::unprocessable("invalid_transition", e.to_string(), None)

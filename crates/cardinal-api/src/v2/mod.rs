@@ -6,6 +6,7 @@ pub mod cards;
 pub mod consents;
 pub mod iban_certificate;
 pub mod organization;
+pub mod requests;
 pub mod sca;
 pub mod transactions;
 pub mod webhook_subscriptions;

@@ -156,7 +156,7 @@ fn sort(raw: Option<&str>) -> ApiResult<(TransactionSortField, bool)> {
 
 /// `<name>_from` / `<name>_to`, inclusive: an RFC 3339 timestamp, or a `YYYY-MM-DD` date
 /// meaning that whole day in UTC (from its first second, to its last).
-fn range(params: &Params, name: &str) -> ApiResult<TimeRange> {
+pub(crate) fn range(params: &Params, name: &str) -> ApiResult<TimeRange> {
     let read = |suffix: &str, day_end: bool| -> ApiResult<Option<Timestamp>> {
         let key = format!("{name}_{suffix}");
         let Some(raw) = params.one(&key) else { return Ok(None) };

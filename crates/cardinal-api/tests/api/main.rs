@@ -20,6 +20,7 @@ mod organization;
 mod payments;
 mod permissions;
 mod request_log;
+mod requests;
 mod route_rules;
 mod sca;
 mod security;
