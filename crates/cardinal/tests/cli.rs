@@ -207,7 +207,7 @@ fn organizations_tokens_and_completions() {
     assert!(ok(dir, &["orgs", "list"]).contains("Acme CLI"));
     let token = ok(dir, &["tokens", "create", "--role", "employee", "--scope", "card.read"]);
     let token = token.lines().next().unwrap();
-    let (code, _, err) = run(dir, &["cards", "lock", &live_card(dir, "standard"), "--token", token]);
+    let (code, _, err) = run(dir, &["cards", "lock", &live_card(dir, "standard"), &format!("--token={token}")]);
     assert_eq!(code, 1, "a read-only token cannot lock: {err}");
     for shell in ["bash", "zsh", "fish"] {
         assert!(ok(dir, &["completions", shell]).contains("cardinal"), "{shell}");
@@ -277,7 +277,9 @@ fn listen_is_refused_clearly_by_a_production_server() {
     assert_eq!(status, 201, "{created}");
     let token = created["memberships"][0]["access_token"].as_str().unwrap();
     let base = format!("http://{}", server.address);
-    let (code, _, err) = run(&dir, &["listen", "--base-url", &base, "--token", token]);
-    assert_eq!(code, 1);
+    // `--token=…`: a token may begin with `-`, which a separate argument would read as a flag.
+    let token = format!("--token={token}");
+    let (code, out, err) = run(&dir, &["listen", "--base-url", &base, &token]);
+    assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("only a sandbox server calls"), "{err}");
 }

@@ -67,7 +67,7 @@ async fn a_token_without_a_routes_scope_is_refused_on_every_route() {
 
 /// A valid request to each route with an SCA step, by operation id: a new SCA row without one
 /// here fails this test, so no row goes unwalked.
-fn sca_request(operation_id: &str, org: &Org, account: &str) -> (String, Option<Value>) {
+fn sca_request(operation_id: &str, org: &Org, account: &str, request: &str) -> (String, Option<Value>) {
     let card = json!({"holder_id": org.member_id(Owner), "bank_account_id": account, "card_level": "virtual",
         "payment_monthly_limit": 100});
     let id = org.card(Owner, "virtual");
@@ -76,6 +76,7 @@ fn sca_request(operation_id: &str, org: &Org, account: &str) -> (String, Option<
         "bulkCreateCards" => ("/v2/cards/bulk".into(), Some(json!({"cards": [{"card": card}]}))),
         "unlockCard" => (format!("/v2/cards/{id}/unlock"), None),
         "updateCardLimits" => (format!("/v2/cards/{id}/limits"), Some(json!({"card": {"payment_monthly_limit": 200}}))),
+        "approveRequest" => (format!("/v2/requests/virtual_cards/{request}/approve"), Some(json!({}))),
         other => panic!("the SCA route {other} has no request in this test: add one"),
     }
 }
@@ -87,13 +88,16 @@ async fn every_sca_route_answers_428_before_it_changes_anything() {
     let owner = org.token(Owner);
     let account =
         app.get("/v2/bank_accounts", &owner).await.body["bank_accounts"][0]["id"].as_str().unwrap().to_owned();
+    let asked = json!({"request_virtual_card": {"payment_monthly_limit": "100.00"}});
+    let request = app.post("/v2/requests/virtual_cards", &org.token(Employee), asked).await;
+    let request = request.body["request_virtual_card"]["id"].as_str().unwrap().to_owned();
     let cards_before = app.get("/v2/cards", &owner).await.body["meta"]["total_count"].clone();
     let mut walked = 0;
     for (op, _) in operations() {
         if op.sca.is_none() {
             continue;
         }
-        let (path, body) = sca_request(op.operation_id, &org, &account);
+        let (path, body) = sca_request(op.operation_id, &org, &account, &request);
         let method = Method::from_bytes(op.method.to_uppercase().as_bytes()).unwrap();
         let r = app.send(method, &path, Some(&owner), body).await;
         assert_eq!(r.status.as_u16(), 428, "{} {path}: {}", op.method, r.text);
@@ -101,7 +105,9 @@ async fn every_sca_route_answers_428_before_it_changes_anything() {
         assert!(r.body["sca_session_token"].is_string());
         walked += 1;
     }
-    assert_eq!(walked, 4, "create, bulk create, unlock and limits need SCA");
+    assert_eq!(walked, 5, "create, bulk create, unlock, limits and a card request's approval need SCA");
     let cards_after = app.get("/v2/cards", &owner).await.body["meta"]["total_count"].clone();
     assert_eq!(cards_before, cards_after, "no card was made");
+    let still = app.get("/v2/requests?status[]=pending", &owner).await;
+    assert_eq!(still.body["meta"]["total_count"], 1, "the request still waits");
 }
