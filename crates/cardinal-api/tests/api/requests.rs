@@ -107,6 +107,9 @@ async fn each_role_sees_and_does_what_the_table_says() {
     let app = TestApp::new().await;
     let org = app.org().await;
     ask(&app, &org, Employee, virtual_ask("100")).await.assert_status(200);
+    // A minute later on the organization's clock: the two are ordered by their creation.
+    let clock = format!("/_sandbox/organizations/{}/clock", org.id());
+    app.admin(Method::POST, &clock, Some(json!({"advance_by": 60}))).await.assert_status(200);
     ask(&app, &org, Manager, virtual_ask("200")).await.assert_status(200);
     let count = |r: Response| r.body["requests"].as_array().map(Vec::len).unwrap_or(99);
     assert_eq!(count(app.get("/v2/requests", &org.token(Owner)).await), 2);
