@@ -25,6 +25,7 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -69,7 +70,8 @@ def browser():
 
 
 def wait(driver, condition, seconds=10):
-    return WebDriverWait(driver, seconds).until(condition)
+    # A page replaced under a waiting condition is waited out, not a failure.
+    return WebDriverWait(driver, seconds, ignored_exceptions=[StaleElementReferenceException]).until(condition)
 
 
 def notice(driver):
@@ -110,6 +112,15 @@ def check_page(driver, name):
     driver.set_window_size(*SIZES["desktop"])
 
 
+def only_rows_with(driver, text):
+    """The request rows, once every one of them shows `text` (False meanwhile)."""
+    try:
+        rows = driver.find_elements(By.CSS_SELECTOR, "#request-rows tr")
+        return rows if rows and all(text in row.text for row in rows) else False
+    except StaleElementReferenceException:
+        return False
+
+
 def api(method, path, token, **kwargs):
     headers = kwargs.pop("headers", {})
     headers["Authorization"] = f"Bearer {token}"
@@ -141,7 +152,8 @@ def run(driver, receiver_port):
     check_page(driver, "sign-in")
     driver.find_element(By.ID, "token").send_keys("not the token")
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert "not the admin token" in driver.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    refused = wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "[role=alert]")))
+    assert "not the admin token" in refused.text
     driver.find_element(By.ID, "token").send_keys(CREDENTIALS["operator_token"])
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait(driver, EC.presence_of_element_located((By.ID, "legal_name")))
@@ -247,7 +259,9 @@ def run(driver, receiver_port):
     field = driver.find_element(By.ID, "f-id")
     field.send_keys(request_id)
     driver.find_element(By.CSS_SELECTOR, "form[role=search] button[type=submit]").click()
-    rows = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#request-rows tr"))
+    # The filtered page, not the rows of the page before it (which go stale as it leaves).
+    wait(driver, EC.url_contains("request_id=" + request_id))
+    rows = wait(driver, lambda d: only_rows_with(d, request_id))
     assert len(rows) == 1 and request_id in rows[0].text and str(failed.status_code) in rows[0].text, rows[0].text
     rows[0].find_element(By.TAG_NAME, "summary").click()
     assert "errors" in rows[0].text, "the answer body is shown"

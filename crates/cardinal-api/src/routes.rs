@@ -9,7 +9,7 @@ use crate::v2::cards::CardBody;
 use crate::v2::cards::{self, actions, create, data_view};
 use crate::v2::requests as card_requests;
 use crate::v2::sca::ScaAction;
-use crate::v2::{assets, consents, iban_certificate, organization, sca, transactions, webhook_subscriptions};
+use crate::v2::{assets, consents, iban_certificate, organization, sca, teams, transactions, webhook_subscriptions};
 use crate::wire::answers::*;
 use crate::wire::card_requests::*;
 use crate::wire::oauth::*;
@@ -432,6 +432,15 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(post "/v2/requests/{request_type}/{id}/decline" => card_requests::decline; Qonto, "declineRequest",
             "Decline a card request with a note (owners and admins)", scope = Some(REQUEST_REVIEW_WRITE),
             request = Some(body::<DeclineRequestBody>), reply = Reply::Json(200, answer::<CardRequestEnvelope>)),
+        operation!(get "/v2/teams" => teams::list; Qonto, "listTeams", "The organization's teams, by name",
+            scope = Some(TEAM_READ), query = &PAGINATION, reply = Reply::Json(200, answer::<crate::wire::teams::TeamList>)),
+        operation!(post "/v2/teams" => teams::create; Qonto, "createTeam", "Make a team (owners and admins)",
+            scope = Some(TEAM_WRITE), request = Some(body::<crate::wire::teams::TeamRequest>),
+            reply = Reply::Json(201, answer::<crate::wire::teams::TeamEnvelope>)),
+        operation!(post "/v2/memberships/invite_employee_or_accountant" => teams::invite; Qonto, "inviteMembership",
+            "Invite an employee or an accountant, optionally into a team (owners and admins)",
+            scope = Some(MEMBERSHIP_WRITE), request = Some(body::<crate::wire::teams::InviteRequest>),
+            reply = Reply::Json(200, answer::<MembershipEnvelope>)),
         operation!(get "/v2/webhook_subscriptions" => webhook_subscriptions::list; Qonto, "listWebhookSubscriptions",
             "The caller's webhook subscriptions", scope = Some(WEBHOOK), query = &PAGINATION,
             reply = Reply::Json(200, answer::<webhook_subscriptions::SubscriptionList>)),

@@ -28,6 +28,7 @@ pub mod requests;
 pub mod sca;
 pub mod secrets;
 pub mod spans;
+pub mod teams;
 pub mod webhooks;
 
 /// Identifiers are minted in the store crate, where the outbox mints delivery ids too.

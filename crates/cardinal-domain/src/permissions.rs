@@ -118,6 +118,28 @@ pub fn request_refusal(role: Role, action: RequestAction) -> Option<DomainError>
     Some(DomainError::Forbidden(format!("{} {role} may not {what}", article(role.as_str()))))
 }
 
+/// The organization's own records a member may change: teams and members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationAction {
+    /// Make a team.
+    CreateTeam,
+    /// Invite an employee or an accountant (a `reporting` member).
+    Invite,
+}
+
+/// Owners and admins run the organization: they make teams and invite members (Qonto's app
+/// gives both to them; its API says nothing more).
+pub fn organization_refusal(role: Role, action: OrganizationAction) -> Option<DomainError> {
+    if matches!(role, Role::Owner | Role::Admin) {
+        return None;
+    }
+    let what = match action {
+        OrganizationAction::CreateTeam => "create teams",
+        OrganizationAction::Invite => "invite members",
+    };
+    Some(DomainError::Forbidden(format!("{} {role} may not {what}", article(role.as_str()))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

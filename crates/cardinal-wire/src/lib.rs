@@ -18,6 +18,7 @@ pub mod operator;
 mod organization;
 pub mod requests;
 pub mod schema;
+pub mod teams;
 mod transactions;
 pub mod validate;
 pub mod webhooks;
@@ -31,6 +32,9 @@ pub mod scope {
     pub const WEBHOOK: &str = "webhook";
     pub const REQUEST_CARDS_WRITE: &str = "request_cards.write";
     pub const REQUEST_REVIEW_WRITE: &str = "request_review.write";
+    pub const TEAM_READ: &str = "team.read";
+    pub const TEAM_WRITE: &str = "team.write";
+    pub const MEMBERSHIP_WRITE: &str = "membership.write";
     /// Every scope of this surface: what sandbox members' tokens get.
     pub const ALL: &[&str] = &[
         CARD_READ,
@@ -40,6 +44,9 @@ pub mod scope {
         WEBHOOK,
         REQUEST_CARDS_WRITE,
         REQUEST_REVIEW_WRITE,
+        TEAM_READ,
+        TEAM_WRITE,
+        MEMBERSHIP_WRITE,
     ];
     /// What an API key may do: read, never write (spec §1.2).
     pub const API_KEY: &[&str] = &[ORGANIZATION_READ, MEMBERSHIP_READ, CARD_READ];

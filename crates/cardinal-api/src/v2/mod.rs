@@ -8,5 +8,6 @@ pub mod iban_certificate;
 pub mod organization;
 pub mod requests;
 pub mod sca;
+pub mod teams;
 pub mod transactions;
 pub mod webhook_subscriptions;

@@ -25,6 +25,7 @@ mod route_rules;
 mod sca;
 mod security;
 mod strict_schema;
+mod teams;
 mod updates;
 mod webhook_addresses;
 mod webhook_fairness;

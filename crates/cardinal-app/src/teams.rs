@@ -1,0 +1,110 @@
+//! The organization's teams and invitations (spec §9, `qonto-reference.md` §4, §8.1): teams
+//! listed by any member, made by owners and admins; an employee or an accountant (a
+//! `reporting` member) invited by them, optionally into a team. A manager acts on the cards of
+//! their team's members (the permission table's `Team` relation reads `team_id`).
+
+use crate::cards::member::Member;
+use crate::App;
+use cardinal_domain::permissions::{organization_refusal, OrganizationAction};
+use cardinal_domain::{DomainError, FieldIssue, Role};
+use cardinal_store::{Membership, Organization, OrganizationParts, StoreError, StoreResult, Team};
+use uuid::Uuid;
+
+/// The organization's teams, by name.
+pub async fn list(app: &App, organization: &Organization) -> StoreResult<Vec<Team>> {
+    let mut teams = app.store.teams(organization.id).await?;
+    teams.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(teams)
+}
+
+/// A new team; a name already taken in the organization is refused at `/name`.
+pub async fn create(app: &App, organization: &Organization, member: &Member, name: &str) -> StoreResult<Team> {
+    if let Some(refused) = organization_refusal(member.role, OrganizationAction::CreateTeam) {
+        return Err(refused.into());
+    }
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(invalid("/name", "name must not be blank"));
+    }
+    let team = Team { id: crate::ids::random(), organization_id: organization.id, name: name.to_owned() };
+    let parts = OrganizationParts { teams: vec![team.clone()], ..OrganizationParts::default() };
+    match app.store.extend_organization(organization.id, parts).await {
+        Ok(true) => Ok(team),
+        Ok(false) => Err(DomainError::Missing("organization").into()),
+        Err(StoreError::Conflict(_)) => Err(invalid("/name", "a team with this name already exists")),
+        Err(other) => Err(other),
+    }
+}
+
+/// Who is invited.
+pub struct Invitation {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub team_id: Option<Uuid>,
+}
+
+/// An invited member: `invited` until they accept (in the sandbox, they never need to: the
+/// control API issues them a token like any member's).
+pub async fn invite(
+    app: &App,
+    organization: &Organization,
+    member: &Member,
+    invitation: Invitation,
+) -> StoreResult<Membership> {
+    if let Some(refused) = organization_refusal(member.role, OrganizationAction::Invite) {
+        return Err(refused.into());
+    }
+    if !matches!(invitation.role, Role::Employee | Role::Reporting) {
+        return Err(invalid("/membership/role", "only an employee or an accountant (reporting) is invited here"));
+    }
+    if let Some(team) = invitation.team_id {
+        let teams = app.store.teams(organization.id).await?;
+        if !teams.iter().any(|t| t.id == team) {
+            return Err(invalid("/membership/team_id", "team_id names no team of the organization"));
+        }
+    }
+    let email = invitation.email.trim().to_lowercase();
+    if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+        return Err(invalid("/membership/email", "email must be an e-mail address"));
+    }
+    if member_with_email(app, organization, &email).await? {
+        return Err(invalid("/membership/email", "a member of the organization already has this e-mail address"));
+    }
+    let membership = Membership {
+        id: crate::ids::random(),
+        organization_id: organization.id,
+        first_name: invitation.first_name.trim().to_owned(),
+        last_name: invitation.last_name.trim().to_owned(),
+        email,
+        role: invitation.role,
+        status: "invited".into(),
+        team_id: invitation.team_id,
+        locale: organization.locale.clone(),
+        created_at: organization.now(),
+    };
+    let parts = OrganizationParts { memberships: vec![membership.clone()], ..OrganizationParts::default() };
+    match app.store.extend_organization(organization.id, parts).await? {
+        true => Ok(membership),
+        false => Err(DomainError::Missing("organization").into()),
+    }
+}
+
+async fn member_with_email(app: &App, organization: &Organization, email: &str) -> StoreResult<bool> {
+    let mut page = cardinal_store::PageRequest { page: 1, per_page: 100 };
+    loop {
+        let members = app.store.memberships(organization.id, page).await?;
+        if members.items.iter().any(|m| m.email.eq_ignore_ascii_case(email)) {
+            return Ok(true);
+        }
+        if (members.items.len() as u32) < page.per_page {
+            return Ok(false);
+        }
+        page.page += 1;
+    }
+}
+
+fn invalid(pointer: &str, detail: &str) -> StoreError {
+    DomainError::Invalid(vec![FieldIssue::new("invalid", pointer, detail)]).into()
+}
