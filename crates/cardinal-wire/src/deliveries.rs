@@ -176,10 +176,27 @@ pub struct SubscriptionWithSecret {
     pub secret: String,
 }
 
+/// A subscription as read and replaced: `"secret": null`, the key present (strict clients
+/// require it), its value shown only by the create answer.
+#[derive(Debug, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookSubscriptionRead")]
+pub struct SubscriptionShown {
+    #[serde(flatten)]
+    pub subscription: SubscriptionBody,
+    /// Always `null` here.
+    pub secret: Option<String>,
+}
+
+impl SubscriptionShown {
+    pub fn of(s: &WebhookSubscription) -> SubscriptionShown {
+        SubscriptionShown { subscription: SubscriptionBody::of(s), secret: None }
+    }
+}
+
 crate::page!(
     /// `GET /v2/webhook_subscriptions`: the caller's own, oldest first.
     #[schemars(rename = "WebhookSubscriptionList")]
-    SubscriptionList { subscriptions: SubscriptionBody }
+    SubscriptionList { subscriptions: SubscriptionShown }
 );
 
 impl SubscriptionBody {

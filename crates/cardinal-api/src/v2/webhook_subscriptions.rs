@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 pub use crate::wire::webhooks::TOPICS;
 
-pub use crate::wire::deliveries::{SubscriptionBody, SubscriptionList, SubscriptionWithSecret};
+pub use crate::wire::deliveries::{SubscriptionBody, SubscriptionList, SubscriptionShown, SubscriptionWithSecret};
 
 /// Each topic needs its scope (Qonto); the core checks the role.
 fn scopes_cover(principal: &Principal, types: &[String]) -> ApiResult<()> {
@@ -78,7 +78,7 @@ pub async fn list(
                 .store
                 .webhook_subscriptions(principal.organization.id, Some(principal.membership.id), page_request)
                 .await?;
-            let subscriptions = page.items.iter().map(SubscriptionBody::of).collect();
+            let subscriptions = page.items.iter().map(SubscriptionShown::of).collect();
             Ok(Json(SubscriptionList { subscriptions, meta: Meta::of(&page, page_request) }))
         }
         .await,
@@ -96,8 +96,8 @@ pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
     Path(raw): Path<String>,
-) -> ApiResult<Json<SubscriptionBody>> {
-    flat(async { Ok(Json(SubscriptionBody::of(&own(&state, &principal, &raw).await?))) }.await)
+) -> ApiResult<Json<SubscriptionShown>> {
+    flat(async { Ok(Json(SubscriptionShown::of(&own(&state, &principal, &raw).await?))) }.await)
 }
 
 /// `PUT`: changes the fields given (`"description": null` removes it); the others stay.
@@ -106,7 +106,7 @@ pub async fn replace(
     principal: Principal,
     Path(raw): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<SubscriptionBody>> {
+) -> ApiResult<Json<SubscriptionShown>> {
     flat(
         async {
             let current = own(&state, &principal, &raw).await?;
@@ -120,7 +120,7 @@ pub async fn replace(
             };
             let updated = subscriptions::update(&state.app, &subscriber(&principal), current, change).await?;
             let updated = updated.ok_or_else(|| ApiError::not_found("webhook subscription"))?;
-            Ok(Json(SubscriptionBody::of(&updated)))
+            Ok(Json(SubscriptionShown::of(&updated)))
         }
         .await,
     )

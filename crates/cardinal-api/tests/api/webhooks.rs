@@ -333,7 +333,8 @@ async fn subscriptions_are_managed_as_qonto_answers() {
     list.assert_status(200);
     assert_eq!(list.body["subscriptions"].as_array().unwrap().len(), 1);
     assert_eq!(list.body["meta"]["total_count"], 1);
-    assert!(list.body["subscriptions"][0].get("secret").is_none(), "the secret is shown once");
+    let listed = list.body["subscriptions"][0].as_object().unwrap();
+    assert!(listed.get("secret").is_some_and(Value::is_null), "the secret is shown once: null after");
     assert_eq!(
         app.get("/v2/webhook_subscriptions", &org.token(Admin)).await.body["meta"]["total_count"],
         0,
@@ -512,4 +513,32 @@ async fn a_tls_failure_is_a_failed_attempt() {
     let error = delivery["attempts_made"][0]["error"].as_str().unwrap().to_lowercase();
     assert!(error.starts_with("tls failed"), "{error}");
     assert_eq!(delivery["attempts_made"][0]["status_code"], Value::Null);
+}
+
+/// Qonto shows a subscription's secret only in the create answer; reads and replacements carry
+/// the key with `null` (strict clients require it), the list's items too.
+#[tokio::test]
+async fn only_the_create_answer_shows_the_secret() {
+    let app = TestApp::new().await;
+    let org = app.org().await;
+    let owner = org.token(cardinal_domain::Role::Owner);
+    let hook = serde_json::json!({"callback_url": "http://127.0.0.1:9/hook", "types": ["v1/cards"]});
+    let made = app.post("/v2/webhook_subscriptions", &owner, hook).await;
+    made.assert_status(201);
+    assert!(made.body["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")));
+    let id = made.body["id"].as_str().unwrap();
+    let shown = app.get(&format!("/v2/webhook_subscriptions/{id}"), &owner).await;
+    assert!(shown.body.as_object().unwrap().get("secret").is_some_and(|s| s.is_null()), "{}", shown.text);
+    let replaced = app
+        .send(
+            axum::http::Method::PUT,
+            &format!("/v2/webhook_subscriptions/{id}"),
+            Some(&owner),
+            Some(serde_json::json!({"types": ["v1/transactions"]})),
+        )
+        .await;
+    replaced.assert_status(200);
+    assert!(replaced.body.as_object().unwrap().get("secret").is_some_and(|s| s.is_null()), "{}", replaced.text);
+    let listed = app.get("/v2/webhook_subscriptions", &owner).await;
+    assert!(listed.body["subscriptions"][0].as_object().unwrap().get("secret").is_some_and(|s| s.is_null()));
 }
