@@ -6,8 +6,8 @@ use cardinal_domain::requests::CardRequest;
 use cardinal_domain::DomainError;
 use cardinal_store::sql::{request_list, Dialect};
 use cardinal_store::{
-    request_document, request_of_document, CardRequestStore, Page, RequestChange, RequestQuery, StoreError,
-    StoreResult, StoredCard,
+    request_document, request_of_document, requests_of_documents, CardRequestStore, Page, RequestChange, RequestQuery,
+    StoreError, StoreResult, StoredCard,
 };
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
@@ -65,8 +65,7 @@ impl CardRequestStore for PostgresStore {
         let page = read!(self, |c| {
             run_list(c, request_list(query, Dialect::Postgres), |r| Ok(r.get::<_, String>(0))).await?
         })?;
-        let items = page.items.iter().map(|text| request_of_document(text)).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page { items, total: page.total })
+        requests_of_documents(page)
     }
 
     async fn settle_card_request(

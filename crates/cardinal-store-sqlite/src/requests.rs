@@ -5,8 +5,8 @@ use cardinal_domain::requests::CardRequest;
 use cardinal_domain::DomainError;
 use cardinal_store::sql::{request_list, Dialect};
 use cardinal_store::{
-    request_document, request_of_document, CardRequestStore, Page, RequestChange, RequestQuery, StoreError,
-    StoreResult, StoredCard,
+    request_document, request_of_document, requests_of_documents, CardRequestStore, Page, RequestChange, RequestQuery,
+    StoreError, StoreResult, StoredCard,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
@@ -63,8 +63,7 @@ impl CardRequestStore for SqliteStore {
             .engine
             .read(move |conn| run_list(conn, request_list(&query, Dialect::Sqlite), |r| r.get::<_, String>(0)))
             .await?;
-        let items = page.items.iter().map(|text| request_of_document(text)).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page { items, total: page.total })
+        requests_of_documents(page)
     }
 
     async fn settle_card_request(

@@ -68,6 +68,12 @@ pub fn request_document(request: &CardRequest) -> String {
     serde_json::to_string(request).unwrap_or_default()
 }
 
+/// A page of stored documents read as requests.
+pub fn requests_of_documents(page: crate::Page<String>) -> crate::StoreResult<crate::Page<CardRequest>> {
+    let items = page.items.iter().map(|text| request_of_document(text)).collect::<crate::StoreResult<Vec<_>>>()?;
+    Ok(crate::Page { items, total: page.total })
+}
+
 pub fn request_of_document(text: &str) -> crate::StoreResult<CardRequest> {
     serde_json::from_str(text)
         .map_err(|e| crate::StoreError::Backend(format!("a stored card request is unreadable: {e}")))

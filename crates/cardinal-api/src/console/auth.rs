@@ -4,12 +4,13 @@
 
 use super::layout;
 use crate::http::form::Form;
+use crate::render::page;
 use crate::secrets::{hash_secret, hashes_equal};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use subtle::ConstantTimeEq;
@@ -106,23 +107,12 @@ fn refused(status: StatusCode, why: &str) -> Response {
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    page::cookie(headers, name).map(str::to_owned)
 }
 
 fn set_cookie(response: &mut Response, state: &AppState, name: &str, value: &str, max_age: Option<u64>) {
-    let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
-    let cookie = format!("{name}={value}; Path=/console; HttpOnly; SameSite=Strict{secure}{age}");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    let https = state.config.public_url.starts_with("https://");
+    page::set_cookie(response, name, value, "/console", https, max_age);
 }
 
 /// `GET /console/sign-in`.

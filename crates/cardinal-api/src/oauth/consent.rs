@@ -75,11 +75,8 @@ pub async fn page(State(state): State<AppState>, RawQuery(query): RawQuery, head
     let csrf = presented_csrf(&headers).unwrap_or_else(new_token);
     let body = consent_body(&text, &form, &request, &choices, &csrf);
     let mut response = page::html(StatusCode::OK, document(lang, &text, &body), &policy(&request.redirect_uri));
-    let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!("{CSRF_COOKIE}={csrf}; Path=/oauth2; HttpOnly; SameSite=Strict{secure}");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
+    let https = state.config.public_url.starts_with("https://");
+    page::set_cookie(&mut response, CSRF_COOKIE, &csrf, "/oauth2", https, None);
     response
 }
 
@@ -139,18 +136,9 @@ fn refused(refusal: Refusal, text: &Text, lang: &str) -> Response {
     }
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(CSRF_COOKIE)?.strip_prefix('='))
-}
-
 /// The cookie's token when it is one this server could have made.
 fn presented_csrf(headers: &HeaderMap) -> Option<String> {
-    cookie_value(headers)
+    page::cookie(headers, CSRF_COOKIE)
         .filter(|t| t.len() == 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         .map(str::to_owned)
 }

@@ -30,6 +30,29 @@ fn supported_language(tag: &str, supported: &[&'static str]) -> Option<&'static 
     supported.iter().find(|l| **l == primary).copied()
 }
 
+/// The value of cookie `name`, from every `Cookie` header of a request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Sets cookie `name` for the pages under `path`: `HttpOnly`, `SameSite=Strict`, `Secure`
+/// when the server is reached over https, and `Max-Age` when given (0 removes it).
+pub fn set_cookie(response: &mut Response, name: &str, value: &str, path: &str, https: bool, max_age: Option<u64>) {
+    let secure = if https { "; Secure" } else { "" };
+    let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    let cookie = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict{secure}{age}");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
 /// An HTML page that is never cached, sniffed or referred from, under `csp`.
 pub fn html(status: StatusCode, page: String, csp: &str) -> Response {
     let mut response = (status, page).into_response();
