@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), http::context::request_context))
+        .layer(middleware::from_fn(http::drain::drain_unread))
         .with_state(state)
 }
 
@@ -63,6 +64,10 @@ fn with_operation_layers(
     handler: axum::routing::MethodRouter<AppState>,
     state: &AppState,
 ) -> axum::routing::MethodRouter<AppState> {
+    let handler = match op.upload {
+        true => handler.layer(DefaultBodyLimit::max(http::files::UPLOAD_BODY_LIMIT)),
+        false => handler,
+    };
     match op.takes_idempotency_keys() {
         true => handler.layer(middleware::from_fn_with_state(state.clone(), http::idempotency::idempotency)),
         false => handler,

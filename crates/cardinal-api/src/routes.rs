@@ -4,12 +4,15 @@
 use crate::http::{auth::scope, health};
 use crate::oauth::{consent, discovery, token};
 use crate::operator::{self, cards as operator_cards, members, organizations, tokens};
-use crate::sandbox::{clock, oauth_clients, payments, requests, reset};
+use crate::sandbox::{clock, labels as control_labels, oauth_clients, payments, requests, reset};
 use crate::v2::cards::CardBody;
 use crate::v2::cards::{self, actions, create, data_view};
 use crate::v2::requests as card_requests;
 use crate::v2::sca::ScaAction;
-use crate::v2::{assets, consents, iban_certificate, organization, sca, teams, transactions, webhook_subscriptions};
+use crate::v2::{
+    assets, attachments, consents, iban_certificate, labels, organization, sca, teams, transactions,
+    webhook_subscriptions,
+};
 use crate::wire::answers::*;
 use crate::wire::card_requests::*;
 use crate::wire::oauth::*;
@@ -99,6 +102,8 @@ pub enum Reply {
     Html,
     Svg,
     Pdf,
+    /// A stored file: a PDF, a JPEG or a PNG.
+    File,
 }
 
 /// What a query parameter takes, as exactly as the handler checks it: the OpenAPI document
@@ -149,6 +154,9 @@ pub struct Operation {
     pub request: Option<SchemaOf>,
     /// An `application/x-www-form-urlencoded` body's fields, as a schema (the OAuth forms).
     pub form: Option<SchemaOf>,
+    /// A `multipart/form-data` body with a file in part `file` (the attachment uploads); its
+    /// body limit is [`crate::http::files::UPLOAD_BODY_LIMIT`].
+    pub upload: bool,
     pub reply: Reply,
     /// The path the route also answers at in the sandbox, where it lived before the operator
     /// API (`/_sandbox/organizations` for `/_operator/organizations`); documented as deprecated.
@@ -181,6 +189,7 @@ impl Operation {
             query: &[],
             request: None,
             form: None,
+            upload: false,
             reply: Reply::Json(200, answer::<CardBody>),
             alias: None,
         }
@@ -352,6 +361,15 @@ fn request_sorts() -> Vec<&'static str> {
     ]
 }
 
+const FILE_LINK_QUERY: &[Param] = &[
+    param(
+        "expires",
+        ParamKind::Integer { min: 0, max: i64::MAX as u64 },
+        "When the link stops working (Unix seconds).",
+    ),
+    param("signature", ParamKind::String, "The link's signature."),
+];
+
 const REQUEST_QUERY: &[Param] = &[
     param("status[]", ParamKind::AnyOf(request_statuses), "Request statuses."),
     param("request_type[]", ParamKind::AnyOf(request_types), "`flash_card`, `virtual_card`."),
@@ -416,6 +434,28 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             query = TRANSACTION_QUERY, reply = Reply::Json(200, answer::<TransactionList>)),
         operation!(get "/v2/transactions/{id}" => transactions::show; Qonto, "getTransaction", "Show a transaction",
             scope = Some(ORGANIZATION_READ), query = TRANSACTION_SHOW_QUERY, reply = Reply::Json(200, answer::<TransactionEnvelope>)),
+        operation!(post "/v2/attachments" => attachments::upload; Qonto, "uploadAttachment",
+            "Upload a receipt (PDF, JPEG or PNG, 15 MB at most; checked by content)", scope = Some(ATTACHMENT_WRITE),
+            upload = true, reply = Reply::Json(200, answer::<crate::wire::attachments::UploadedAttachment>)),
+        operation!(get "/v2/attachments/{id}" => attachments::show; Qonto, "getAttachment",
+            "An attachment, with a download link valid 30 minutes", scope = Some(ORGANIZATION_READ),
+            reply = Reply::Json(200, answer::<crate::wire::attachments::AttachmentEnvelope>)),
+        operation!(get "/v2/transactions/{id}/attachments" => attachments::of_transaction; Qonto,
+            "listTransactionAttachments", "A transaction's receipts, oldest first", scope = Some(ORGANIZATION_READ),
+            query = &PAGINATION, reply = Reply::Json(200, answer::<crate::wire::attachments::AttachmentList>)),
+        operation!(post "/v2/transactions/{id}/attachments" => attachments::attach; Qonto, "attachToTransaction",
+            "Attach a receipt to a transaction the caller sees (200, no body)", scope = Some(ATTACHMENT_WRITE),
+            upload = true, reply = Reply::EmptyOk),
+        operation!(delete "/v2/transactions/{id}/attachments" => attachments::remove_all; Qonto,
+            "removeTransactionAttachments", "Remove every receipt of a transaction (200, no body)",
+            scope = Some(ATTACHMENT_WRITE), reply = Reply::EmptyOk),
+        operation!(delete "/v2/transactions/{id}/attachments/{attachment_id}" => attachments::remove; Qonto,
+            "removeTransactionAttachment", "Remove one receipt of a transaction (200, no body)",
+            scope = Some(ATTACHMENT_WRITE), reply = Reply::EmptyOk),
+        operation!(get "/v2/labels" => labels::list; Qonto, "listLabels", "The organization's labels, by name",
+            scope = Some(ORGANIZATION_READ), query = &PAGINATION, reply = Reply::Json(200, answer::<crate::wire::attachments::LabelList>)),
+        operation!(get "/v2/labels/{id}" => labels::show; Qonto, "getLabel", "Show a label",
+            scope = Some(ORGANIZATION_READ), reply = Reply::Json(200, answer::<crate::wire::attachments::LabelEnvelope>)),
         operation!(get "/v2/requests" => card_requests::list; Qonto, "listRequests",
             "Card requests the caller may see: their own, a manager's team's, all for owners and admins",
             scope = Some(ORGANIZATION_READ), query = REQUEST_QUERY, reply = Reply::Json(200, answer::<CardRequestList>)),
@@ -564,6 +604,12 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(post "/_sandbox/cards/{id}/authorizations" => payments::authorize; Control, "simulateAuthorization",
             "Simulate a card payment at a merchant: approved or declined, as the card's settings decide",
             request = Some(body::<AuthorizationRequest>), reply = Reply::Json(200, answer::<crate::wire::operator::AuthorizationEnvelope>)),
+        operation!(post "/_sandbox/organizations/{id}/labels" => control_labels::create; Control, "createLabel",
+            "Make a label list, or a label in one (parent_id)", request = Some(body::<crate::wire::attachments::LabelRequest>),
+            reply = Reply::Json(201, answer::<crate::wire::attachments::LabelEnvelope>)),
+        operation!(put "/_sandbox/transactions/{id}/labels" => control_labels::label_transaction; Control,
+            "labelTransaction", "Put exactly these labels on a transaction (an empty list takes them off)",
+            request = Some(body::<crate::wire::attachments::TransactionLabels>), reply = Reply::Json(200, answer::<TransactionEnvelope>)),
         operation!(post "/_sandbox/transactions/{id}/settle" => payments::settle; Control, "settleTransaction",
             "Settle a pending transaction", reply = Reply::Json(200, answer::<TransactionEnvelope>)),
         operation!(post "/_sandbox/transactions/{id}/reverse" => payments::reverse; Control, "reverseTransaction",
@@ -572,6 +618,9 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
             "The card-details page a data-view link opens (once)", reply = Reply::Html),
         operation!(get "/assets/cards/{design}/{file}" => assets::card_image; Public, "getCardImage",
             "A card design's image", reply = Reply::Svg),
+        operation!(get "/files/{organization_id}/{id}" => attachments::file; Public, "downloadFile",
+            "The file an attachment's `url` opens for 30 minutes: saved, never rendered", query = FILE_LINK_QUERY,
+            reply = Reply::File),
         operation!(get "/healthz" => health::healthz; Public, "healthz", "Alive", reply = Reply::Json(200, answer::<Status>)),
         operation!(get "/readyz" => health::readyz; Public, "readyz", "Ready: the database answers",
             reply = Reply::Json(200, answer::<Status>)),

@@ -6,6 +6,8 @@
 //!   through one commit; card expiry as the organization's clock reaches it;
 //! - [`issuing`]: card numbers sealed, the audit events and webhook events of card changes;
 //! - [`payments`]: simulated authorizations, settlements and reversals;
+//! - [`transactions`], [`receipts`], [`labels`]: transactions as members see them, their
+//!   receipts (files checked by content) and labels;
 //! - [`webhooks`]: a member's subscriptions, which addresses a webhook may dial, signatures,
 //!   and the delivery worker;
 //! - [`oauth`]: PKCE's S256 and the OAuth server's opaque tokens (the grant rules are the
@@ -20,15 +22,18 @@
 pub mod cards;
 pub mod issues;
 pub mod issuing;
+pub mod labels;
 pub mod net;
 pub mod oauth;
 pub mod payments;
+pub mod receipts;
 pub mod request_log;
 pub mod requests;
 pub mod sca;
 pub mod secrets;
 pub mod spans;
 pub mod teams;
+pub mod transactions;
 pub mod webhooks;
 
 /// Identifiers are minted in the store crate, where the outbox mints delivery ids too.

@@ -97,6 +97,8 @@ pub async fn authorize(app: &App, id: Uuid, purchase: Purchase, request_id: &str
                     settled_balance: None,
                     created_at: now,
                     updated_at: now,
+                    attachment_ids: Vec::new(),
+                    label_ids: Vec::new(),
                 };
                 match decision {
                     Ok(()) => {
@@ -194,7 +196,7 @@ async fn transaction_clock(app: &App, id: Uuid) -> StoreResult<Option<Timestamp>
 
 /// The `v1/transactions` event a payment (`created`) or a settlement or reversal (`updated`)
 /// reports, in order with the card's other events.
-fn transaction_outbox(t: &Transaction, event: &'static str, now: Timestamp) -> Vec<OutboxEvent> {
+pub(crate) fn transaction_outbox(t: &Transaction, event: &'static str, now: Timestamp) -> Vec<OutboxEvent> {
     let data = TransactionEventData::of(t, event);
     vec![outbox_event(t.organization_id, TRANSACTIONS_TOPIC, t.card_id, &data, now)]
 }

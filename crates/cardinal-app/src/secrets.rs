@@ -74,6 +74,8 @@ impl std::fmt::Debug for CardKey {
 pub struct CardVault {
     cipher: Aes256Gcm,
     fingerprint_key: [u8; 32],
+    /// Signs download links (an attachment's `url`): one key for every replica and restart.
+    link_key: [u8; 32],
 }
 
 impl CardVault {
@@ -86,6 +88,7 @@ impl CardVault {
         CardVault {
             cipher: Aes256Gcm::new(&derive(b"cardinal card data encryption v1").into()),
             fingerprint_key: derive(b"cardinal pan fingerprint v1"),
+            link_key: derive(b"cardinal download link v1"),
         }
     }
 
@@ -103,6 +106,18 @@ impl CardVault {
         let payload = Payload { msg: ciphertext, aad: card_id.as_bytes() };
         let plain = self.cipher.decrypt(Nonce::from_slice(nonce), payload).ok()?;
         String::from_utf8(plain).ok()
+    }
+
+    /// The signature of a download link's `subject` (what it opens and until when), base64url.
+    pub fn link_signature(&self, subject: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.link_key).expect("any key length works");
+        mac.update(subject.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `signature` is the link signature of `subject`, compared in constant time.
+    pub fn link_signature_matches(&self, subject: &str, signature: &str) -> bool {
+        self.link_signature(subject).as_bytes().ct_eq(signature.as_bytes()).into()
     }
 
     pub fn fingerprint(&self, pan: &str) -> [u8; 32] {

@@ -4,6 +4,7 @@
 //! explicit `now`, so that organization clocks (sandbox time travel) and tests control it.
 
 pub mod action;
+pub mod attachments;
 pub mod authorization;
 pub mod card;
 pub mod catalog;

@@ -68,6 +68,32 @@ pub fn authorize(role: Role, action: CardAction, relation: Relation) -> Result<(
     Err(DomainError::Forbidden(format!("{} {role} may not {}", article(role.as_str()), action.on_this_card())))
 }
 
+/// Who may attach receipts to a card transaction and remove them: its holder, their manager,
+/// owners and admins, and accountants (`reporting`), whose work receipts are. Everyone who sees
+/// a transaction (Qonto lets each of them upload its receipt).
+pub fn receipt_reach(role: Role) -> Reach {
+    match role {
+        Role::Owner | Role::Admin | Role::Reporting => Reach::All,
+        Role::Manager => Reach::OwnAndTeam,
+        Role::Employee => Reach::Own,
+    }
+}
+
+/// Decides whether `role` may attach or remove a receipt on a transaction whose card holder has
+/// `relation` to the caller; a transaction the caller may not see is `Missing`.
+pub fn authorize_receipt(role: Role, relation: Relation) -> Result<(), DomainError> {
+    if !reach(role, CardAction::See).covers(relation) {
+        return Err(DomainError::Missing("transaction"));
+    }
+    if receipt_reach(role).covers(relation) {
+        return Ok(());
+    }
+    Err(DomainError::Forbidden(format!(
+        "{} {role} may not attach receipts to this transaction",
+        article(role.as_str())
+    )))
+}
+
 /// Who may do what with card requests: the requests' rows of the one permission table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestAction {

@@ -128,6 +128,7 @@ mod oauth;
 mod operator;
 mod organizations;
 mod pool;
+mod receipts;
 mod requests;
 mod sca;
 mod settings;

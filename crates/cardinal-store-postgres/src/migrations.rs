@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_oauth.sql"),
     include_str!("../migrations/0005_console.sql"),
     include_str!("../migrations/0006_card_requests.sql"),
+    include_str!("../migrations/0007_receipts.sql"),
 ];
 
 impl PostgresStore {

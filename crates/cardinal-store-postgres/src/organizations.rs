@@ -66,6 +66,9 @@ pub(crate) async fn insert_parts<C: GenericClient + Sync>(client: &C, parts: &Or
             .await
             .map_err(pg)?;
     }
+    for label in &parts.labels {
+        crate::receipts::insert_label(client, label).await?;
+    }
     for b in &parts.bank_accounts {
         client
             .execute(

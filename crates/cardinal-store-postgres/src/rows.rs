@@ -164,6 +164,8 @@ pub fn transaction_row(r: &Row) -> Result<Transaction, Fail> {
         settled_balance: settled_balance.map(Cents),
         created_at: timestamp(get(r, "created_at")?)?,
         updated_at: timestamp(get(r, "updated_at")?)?,
+        attachment_ids: cardinal_store::ids_of_column(&get::<String>(r, "attachment_ids")?).map_err(corrupt)?,
+        label_ids: cardinal_store::ids_of_column(&get::<String>(r, "label_ids")?).map_err(corrupt)?,
     })
 }
 

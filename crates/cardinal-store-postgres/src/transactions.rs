@@ -54,10 +54,11 @@ pub(crate) async fn upsert_transaction<C: GenericClient + Sync>(client: &C, t: &
             "INSERT INTO transactions (id, organization_id, bank_account_id, card_id, holder_id, slug, amount_cents, \
              currency, side, operation_type, status, decline_reason, label, category, merchant_country, channel, \
              counted_day, counted_month, card_last_digits, emitted_at, settled_at, settled_balance_cents, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-             $20, $21, $22, $23, $24) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
-             settled_at = excluded.settled_at, settled_balance_cents = excluded.settled_balance_cents, \
-             updated_at = excluded.updated_at",
+             updated_at, attachment_ids, label_ids) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) ON CONFLICT (id) DO UPDATE SET \
+             status = excluded.status, settled_at = excluded.settled_at, \
+             settled_balance_cents = excluded.settled_balance_cents, updated_at = excluded.updated_at, \
+             attachment_ids = excluded.attachment_ids, label_ids = excluded.label_ids",
             &[
                 &t.id.to_string(),
                 &t.organization_id.to_string(),
@@ -83,6 +84,8 @@ pub(crate) async fn upsert_transaction<C: GenericClient + Sync>(client: &C, t: &
                 &t.settled_balance.map(|b| b.0),
                 &t.created_at.as_second(),
                 &t.updated_at.as_second(),
+                &cardinal_store::ids_column(&t.attachment_ids),
+                &cardinal_store::ids_column(&t.label_ids),
             ],
         )
         .await

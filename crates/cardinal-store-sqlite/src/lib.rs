@@ -11,6 +11,7 @@ mod migrations;
 mod oauth;
 mod operator;
 mod organizations;
+mod receipts;
 mod requests;
 mod rows;
 mod sca;

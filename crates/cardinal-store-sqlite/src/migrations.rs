@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_oauth.sql"),
     include_str!("../migrations/0008_console.sql"),
     include_str!("../migrations/0009_card_requests.sql"),
+    include_str!("../migrations/0010_receipts.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {

@@ -64,6 +64,9 @@ pub(crate) fn insert_parts(conn: &Connection, parts: &OrganizationParts) -> Stor
         )
         .map_err(sql)?;
     }
+    for label in &parts.labels {
+        crate::receipts::insert_label(conn, label)?;
+    }
     for b in &parts.bank_accounts {
         conn.execute(
             "INSERT INTO bank_accounts (id, organization_id, name, status, main, iban, bic, currency, \

@@ -87,7 +87,14 @@ pub(crate) fn transaction_row(r: &rusqlite::Row) -> rusqlite::Result<Transaction
         settled_balance: settled_balance.map(cardinal_domain::Cents),
         created_at: timestamp(r.get(22)?)?,
         updated_at: timestamp(r.get(23)?)?,
+        attachment_ids: ids(r.get(24)?)?,
+        label_ids: ids(r.get(25)?)?,
     })
+}
+
+fn ids(text: String) -> rusqlite::Result<Vec<Uuid>> {
+    cardinal_store::ids_of_column(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(24, rusqlite::types::Type::Text, e.into()))
 }
 
 pub(crate) fn load_transaction(conn: &Connection, org: Option<Uuid>, id: Uuid) -> StoreResult<Option<Transaction>> {
@@ -101,10 +108,11 @@ pub(crate) fn upsert_transaction(conn: &Connection, t: &Transaction) -> StoreRes
         "INSERT INTO transactions (id, organization_id, bank_account_id, card_id, holder_id, slug, amount_cents, \
          currency, side, operation_type, status, decline_reason, label, category, merchant_country, channel, \
          counted_day, counted_month, card_last_digits, emitted_at, settled_at, settled_balance_cents, created_at, \
-         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-         ?20, ?21, ?22, ?23, ?24) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
-         settled_at = excluded.settled_at, settled_balance_cents = excluded.settled_balance_cents, \
-         updated_at = excluded.updated_at",
+         updated_at, attachment_ids, label_ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) ON CONFLICT (id) DO UPDATE SET \
+         status = excluded.status, settled_at = excluded.settled_at, \
+         settled_balance_cents = excluded.settled_balance_cents, updated_at = excluded.updated_at, \
+         attachment_ids = excluded.attachment_ids, label_ids = excluded.label_ids",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -132,6 +140,8 @@ pub(crate) fn upsert_transaction(conn: &Connection, t: &Transaction) -> StoreRes
             t.settled_balance.map(|b| b.0),
             seconds(t.created_at),
             seconds(t.updated_at),
+            cardinal_store::ids_column(&t.attachment_ids),
+            cardinal_store::ids_column(&t.label_ids),
         ])
     })
     .map_err(sql)?;

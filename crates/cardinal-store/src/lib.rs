@@ -4,6 +4,7 @@
 //! go through [`Store::update_card`], which hands the locked card to a pure closure holding
 //! the rules, so every backend runs the same rules and only the persistence differs.
 
+mod attachments;
 pub mod bounded;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -17,6 +18,7 @@ mod transactions;
 mod types;
 mod webhooks;
 
+pub use attachments::*;
 pub use idempotency::*;
 pub use oauth::*;
 pub use requests::*;
@@ -104,6 +106,7 @@ pub trait Store:
     + WebhookStore
     + OAuthStore
     + CardRequestStore
+    + ReceiptStore
     + 'static
 {
 }
@@ -120,6 +123,7 @@ impl<T> Store for T where
         + WebhookStore
         + OAuthStore
         + CardRequestStore
+        + ReceiptStore
         + 'static
 {
 }

@@ -308,7 +308,7 @@ pub const RESET_DELETIONS: &[&str] = &[
 pub const TRANSACTION_COLUMNS: &str = "t.id, t.organization_id, t.bank_account_id, t.card_id, t.holder_id, t.slug, \
      t.amount_cents, t.currency, t.side, t.operation_type, t.status, t.decline_reason, t.label, t.category, \
      t.merchant_country, t.channel, t.counted_day, t.counted_month, t.card_last_digits, t.emitted_at, t.settled_at, \
-     t.settled_balance_cents, t.created_at, t.updated_at";
+     t.settled_balance_cents, t.created_at, t.updated_at, t.attachment_ids, t.label_ids";
 const TRANSACTION_FROM: &str = "FROM transactions t JOIN memberships h ON h.id = t.holder_id";
 
 /// `(count, page)` statements for a transaction list.
@@ -337,10 +337,11 @@ pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, S
             clauses.push(format!("{column} <= {p}"));
         }
     }
-    // Cardinal stores no attachments yet (card receipts, contract §9, bring them): every
-    // transaction is one without. That work turns this into an EXISTS over attachments.
-    if q.with_attachments == Some(true) {
-        clauses.push("1 = 0".into());
+    // The id list is written with every attachment and removal: `[]` means none.
+    match q.with_attachments {
+        Some(true) => clauses.push("t.attachment_ids <> '[]'".into()),
+        Some(false) => clauses.push("t.attachment_ids = '[]'".into()),
+        None => {}
     }
     let filter = clauses.join(" AND ");
     let count =

@@ -66,6 +66,9 @@ pub struct Transaction {
     pub settled_balance: Option<Cents>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Its receipts, oldest first, and its labels.
+    pub attachment_ids: Vec<Uuid>,
+    pub label_ids: Vec<Uuid>,
 }
 
 /// Decides a payment on the locked card and its bank account; returns the transaction to

@@ -1,5 +1,6 @@
 //! Plain records crossing the storage boundary.
 
+use crate::Label;
 use cardinal_domain::card::Status;
 use cardinal_domain::{Card, CardLevel, Cents, Role};
 use jiff::{tz::TimeZone, Timestamp};
@@ -293,6 +294,7 @@ pub struct OrganizationSeed {
 #[derive(Debug, Clone, Default)]
 pub struct OrganizationParts {
     pub teams: Vec<Team>,
+    pub labels: Vec<Label>,
     pub bank_accounts: Vec<BankAccount>,
     pub memberships: Vec<Membership>,
     pub credentials: Vec<NewCredential>,
@@ -303,6 +305,7 @@ impl OrganizationParts {
     pub fn of(seed: &OrganizationSeed) -> OrganizationParts {
         OrganizationParts {
             teams: seed.teams.clone(),
+            labels: Vec::new(),
             bank_accounts: seed.bank_accounts.clone(),
             memberships: seed.memberships.clone(),
             credentials: seed.credentials.clone(),

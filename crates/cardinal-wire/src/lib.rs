@@ -9,6 +9,7 @@
 pub type Text = std::borrow::Cow<'static, str>;
 
 pub mod answers;
+pub mod attachments;
 mod card;
 pub mod card_requests;
 pub mod deliveries;
@@ -35,6 +36,7 @@ pub mod scope {
     pub const TEAM_READ: &str = "team.read";
     pub const TEAM_WRITE: &str = "team.write";
     pub const MEMBERSHIP_WRITE: &str = "membership.write";
+    pub const ATTACHMENT_WRITE: &str = "attachment.write";
     /// Every scope of this surface: what sandbox members' tokens get.
     pub const ALL: &[&str] = &[
         CARD_READ,
@@ -47,6 +49,7 @@ pub mod scope {
         TEAM_READ,
         TEAM_WRITE,
         MEMBERSHIP_WRITE,
+        ATTACHMENT_WRITE,
     ];
     /// What an API key may do: read, never write (spec §1.2).
     pub const API_KEY: &[&str] = &[ORGANIZATION_READ, MEMBERSHIP_READ, CARD_READ];
@@ -231,6 +234,14 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// Page `request` of `all`, and its meta: for lists kept whole (teams, labels).
+    pub fn slice<T>(all: Vec<T>, request: PageRequest) -> (Vec<T>, Meta) {
+        let shown: Page<()> = Page { items: Vec::new(), total: all.len() as u64 };
+        let skip = usize::try_from(request.offset()).unwrap_or(usize::MAX);
+        let items = all.into_iter().skip(skip).take(request.per_page as usize).collect();
+        (items, Meta::of(&shown, request))
+    }
+
     pub fn of<T>(page: &Page<T>, request: PageRequest) -> Meta {
         let per_page = u64::from(request.per_page);
         let total_pages = page.total.div_ceil(per_page);

@@ -44,15 +44,15 @@ pub struct TransactionBody {
     pub attachment_lost: bool,
     pub attachment_required: bool,
     pub is_external_transaction: bool,
-    /// Present only when asked for with `includes[]`, in Qonto's shapes; empty while Cardinal
-    /// has no labels, attachments or VAT details.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Vec<serde_json::Value>")]
-    pub labels: Option<Vec<serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Vec<serde_json::Value>")]
-    pub attachments: Option<Vec<serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Present only when asked for with `includes[]`, in Qonto's shapes (card payments carry
+    /// no VAT details: their `items` are empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<crate::attachments::LabelBody>")]
+    pub labels: Option<Vec<crate::attachments::LabelBody>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<crate::attachments::AttachmentBody>")]
+    pub attachments: Option<Vec<crate::attachments::AttachmentBody>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "VatDetails")]
     pub vat_details: Option<VatDetails>,
 }
@@ -97,8 +97,8 @@ impl From<&cardinal_store::Transaction> for TransactionBody {
             subject_type: "card".into(),
             note: None,
             reference: None,
-            attachment_ids: vec![],
-            label_ids: vec![],
+            attachment_ids: t.attachment_ids.iter().map(Uuid::to_string).collect(),
+            label_ids: t.label_ids.iter().map(Uuid::to_string).collect(),
             attachment_lost: false,
             attachment_required: false,
             is_external_transaction: false,

@@ -186,7 +186,7 @@ impl TransactionEventData {
             emitted_at: Time(t.emitted_at),
             created_at: Time(t.created_at),
             updated_at: Time(t.updated_at),
-            attachment_ids: vec![],
+            attachment_ids: t.attachment_ids.iter().map(Uuid::to_string).collect(),
             subject_type: "Card".into(),
             bank_account_id: t.bank_account_id,
             card_last_digits: t.card_last_digits.clone(),

@@ -30,7 +30,9 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let run = CatchPanic(Box::pin(async move {
-        if let Some(refused) = crate::http::body::declared_too_large(&request, state.config.body_limit_bytes) {
+        let limit =
+            crate::http::files::limit_for(request.method(), request.uri().path(), state.config.body_limit_bytes);
+        if let Some(refused) = crate::http::body::declared_too_large(&request, limit) {
             return refused;
         }
         match nul_in_query(request.uri().query()) {

@@ -49,7 +49,8 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         }
         Err(refused) => return refused.into_response(),
     }
-    let bytes = match axum::body::to_bytes(body, state.config.body_limit_bytes).await {
+    let limit = crate::http::files::limit_for(&parts.method, parts.uri.path(), state.config.body_limit_bytes);
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => return ApiError::payload_too_large("the request body is too large").into_response(),
     };

@@ -5,7 +5,9 @@
 pub mod auth;
 pub mod body;
 pub mod context;
+pub mod drain;
 pub mod error;
+pub mod files;
 pub mod form;
 pub mod health;
 pub mod idempotency;

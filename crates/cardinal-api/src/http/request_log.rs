@@ -62,7 +62,12 @@ where
 {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let (body, request_bytes) = buffered(body, state.config.body_limit_bytes).await;
+    // A file is not kept: only JSON bodies are.
+    let multipart = parts.headers.get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"multipart/"));
+    let (body, request_bytes) = match multipart {
+        true => (body, Bytes::new()),
+        false => buffered(body, state.config.body_limit_bytes).await,
+    };
     let method = method_name(&parts.method);
     let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
     let idempotency_key = parts.headers.get(&IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned);

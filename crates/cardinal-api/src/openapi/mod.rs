@@ -81,6 +81,10 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, answers: &mut Schem
         let schema = schema(requests).to_value();
         value["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
     }
+    if op.upload {
+        let file = json!({"type": "object", "required": ["file"], "properties": {"file": schema::binary()}});
+        value["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": file}}});
+    }
     if let Some(schema) = op.form {
         let schema = schema(requests).to_value();
         value["requestBody"] =
@@ -173,6 +177,10 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
         Reply::Html => (200, Some(json!({"text/html": {"schema": answers.subschema_for::<String>()}}))),
         Reply::Svg => (200, Some(json!({"image/svg+xml": {"schema": answers.subschema_for::<String>()}}))),
         Reply::Pdf => (200, Some(json!({"application/pdf": {"schema": schema::binary()}}))),
+        Reply::File => {
+            let file = json!({"schema": schema::binary()});
+            (200, Some(json!({"application/pdf": file, "image/jpeg": file, "image/png": file})))
+        }
     };
     let mut success = json!({"description": "Success"});
     if let Some(content) = content {
@@ -214,6 +222,11 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
     if op.request.is_some() {
         responses.insert("400".into(), error("The body is not JSON"));
         responses.insert("413".into(), error("The body is over the size limit"));
+    }
+    if op.upload {
+        responses.insert("400".into(), error("The body is not multipart/form-data, or is cut short"));
+        responses.insert("413".into(), error("The file is over 15 MB"));
+        responses.insert("422".into(), error("No part `file`, or the file is not a PDF, a JPEG or a PNG"));
     }
     if op.surface == Surface::Qonto && op.method != "get" {
         responses.insert("409".into(), error("The idempotency key's first request is still running"));

@@ -3,6 +3,7 @@
 //! `/_sandbox/` with the operator token, in sandbox mode only.
 
 pub mod clock;
+pub mod labels;
 pub mod oauth_clients;
 pub mod payments;
 pub mod requests;

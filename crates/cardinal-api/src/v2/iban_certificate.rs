@@ -7,8 +7,8 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
 use crate::{AppState, Mode};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use cardinal_store::{BankAccount, Organization};
 use jiff::civil::Date;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
@@ -71,14 +71,7 @@ fn locale(params: &Params, organization: &Organization) -> ApiResult<&'static st
 }
 
 fn pdf_response(bytes: Vec<u8>, filename: &str) -> Response {
-    let mut response = (StatusCode::OK, bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    crate::http::files::download(bytes, "application/pdf", filename)
 }
 
 struct Certificate<'a> {

@@ -2,9 +2,11 @@
 //! which use case it calls.
 
 pub mod assets;
+pub mod attachments;
 pub mod cards;
 pub mod consents;
 pub mod iban_certificate;
+pub mod labels;
 pub mod organization;
 pub mod requests;
 pub mod sca;

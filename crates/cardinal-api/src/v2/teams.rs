@@ -15,7 +15,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use cardinal_domain::Role;
-use cardinal_store::Page;
 
 /// `GET /v2/teams`: a page of the organization's teams, by name.
 pub async fn list(
@@ -25,15 +24,9 @@ pub async fn list(
 ) -> ApiResult<Json<TeamList>> {
     let page = Params::parse(query.as_deref()).page()?;
     let all = teams::list(&state.app, &principal.organization).await?;
-    let total = all.len() as u64;
-    let teams: Vec<TeamBody> = all
-        .into_iter()
-        .skip(page.offset().min(usize::MAX as u64) as usize)
-        .take(page.per_page as usize)
-        .map(|t| TeamBody { id: t.id, name: t.name })
-        .collect();
-    let shown: Page<()> = Page { items: Vec::new(), total };
-    Ok(Json(TeamList { teams, meta: Meta::of(&shown, page) }))
+    let (shown, meta) = Meta::slice(all, page);
+    let teams = shown.into_iter().map(|t| TeamBody { id: t.id, name: t.name }).collect();
+    Ok(Json(TeamList { teams, meta }))
 }
 
 /// `POST /v2/teams` `{"name"}` → 201 `{"team": …}` (owners and admins).

@@ -2,16 +2,17 @@
 //! one bank account, with Qonto's filters, sorting and pagination; employees see only their
 //! own cards' transactions, managers also their team's.
 
+use crate::app::transactions::Embedded;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
+use crate::v2::attachments;
 use crate::wire::answers::{TransactionEnvelope, TransactionList};
+use crate::wire::attachments::LabelBody;
 use crate::wire::{Meta, TransactionBody, VatDetails};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
-use cardinal_domain::permissions::authorize;
-use cardinal_domain::CardAction;
 use cardinal_store::{TimeRange, TransactionQuery, TransactionSortField, TransactionStatus};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -50,8 +51,10 @@ pub async fn list(
         descending,
         page,
     };
-    let found = state.store.list_transactions(&q).await?;
-    let transactions: Vec<TransactionBody> = found.items.iter().map(|t| includes.render(t)).collect();
+    let (found, embedded) = crate::app::transactions::list(&state.app, &q, includes.embeds()).await?;
+    let now = principal.organization.now();
+    let transactions: Vec<TransactionBody> =
+        found.items.iter().map(|t| includes.render(&state, t, &embedded, now)).collect();
     Ok(Json(TransactionList { transactions, meta: Meta::of(&found, page) }))
 }
 
@@ -62,13 +65,17 @@ pub async fn show(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<TransactionEnvelope>> {
     let includes = Includes::of(&Params::parse(query.as_deref()))?;
-    let not_found = || ApiError::not_found("transaction");
-    let id = Uuid::parse_str(&raw).map_err(|_| not_found())?;
-    let transaction = state.store.transaction(principal.organization.id, id).await?.ok_or_else(not_found)?;
-    let holder = state.store.membership(principal.organization.id, transaction.holder_id).await?;
-    let relation = principal.member().relation_to(transaction.holder_id, holder.and_then(|h| h.team_id));
-    authorize(principal.role(), CardAction::See, relation).map_err(|_| not_found())?;
-    Ok(Json(TransactionEnvelope { transaction: includes.render(&transaction) }))
+    let id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("transaction"))?;
+    let organization = &principal.organization;
+    let transaction = crate::app::transactions::visible(&state.app, organization, &principal.member(), id).await?;
+    let embedded = crate::app::transactions::embedded(
+        &state.app,
+        organization.id,
+        std::slice::from_ref(&transaction),
+        includes.embeds(),
+    )
+    .await?;
+    Ok(Json(TransactionEnvelope { transaction: includes.render(&state, &transaction, &embedded, organization.now()) }))
 }
 
 /// `bank_account_id` or `iban` is required; either must name one of the caller's accounts.
@@ -224,11 +231,22 @@ impl Includes {
         Ok(includes)
     }
 
-    /// The transaction with the included keys.
-    fn render(self, t: &cardinal_store::Transaction) -> TransactionBody {
+    fn embeds(self) -> crate::app::transactions::Includes {
+        crate::app::transactions::Includes { attachments: self.attachments, labels: self.labels }
+    }
+
+    /// The transaction with the included keys (download links made at `now`).
+    fn render(
+        self,
+        state: &AppState,
+        t: &cardinal_store::Transaction,
+        embedded: &Embedded,
+        now: Timestamp,
+    ) -> TransactionBody {
+        let attachments = || embedded.attachments_of(t).into_iter().map(|a| attachments::body(state, a, now)).collect();
         TransactionBody {
-            labels: self.labels.then(Vec::new),
-            attachments: self.attachments.then(Vec::new),
+            labels: self.labels.then(|| embedded.labels_of(t).into_iter().map(LabelBody::from).collect()),
+            attachments: self.attachments.then(attachments),
             vat_details: self.vat_details.then(VatDetails::default),
             ..TransactionBody::from(t)
         }

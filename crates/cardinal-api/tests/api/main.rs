@@ -19,6 +19,7 @@ mod operator;
 mod organization;
 mod payments;
 mod permissions;
+mod receipts;
 mod request_log;
 mod requests;
 mod route_rules;

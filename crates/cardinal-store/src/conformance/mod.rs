@@ -23,6 +23,7 @@ mod oauth;
 mod operator;
 mod organizations;
 mod payments;
+mod receipts;
 mod requests;
 mod secrets;
 mod webhooks;
@@ -32,6 +33,7 @@ pub use oauth::*;
 pub use operator::*;
 pub use organizations::*;
 pub use payments::*;
+pub use receipts::*;
 pub use requests::*;
 pub use secrets::*;
 pub use webhooks::*;
@@ -59,7 +61,8 @@ macro_rules! conformance_tests {
             data_view_tokens_open_once_before_they_expire,
             operators_list_extend_and_reset_organizations,
             oauth_codes_redeem_once_and_grants_revoke_their_tokens, oauth_consents_are_withdrawn_and_clients_deleted,
-            card_requests_are_settled_once_with_their_card);
+            card_requests_are_settled_once_with_their_card,
+            receipts_commit_with_their_transaction_and_go_with_it);
     };
     (@each_optional $make:expr; $($story:ident),+) => {
         $(

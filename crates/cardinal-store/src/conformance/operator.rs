@@ -29,6 +29,7 @@ pub async fn operators_list_extend_and_reset_organizations(store: Arc<dyn Store>
     account.iban = "FR7630001007941234567890185".into();
     let parts = OrganizationParts {
         teams: vec![team.clone()],
+        labels: vec![],
         bank_accounts: vec![account.clone()],
         memberships: vec![member.clone()],
         credentials: vec![],

@@ -28,11 +28,13 @@ fn transaction_for(card: &Card, amount: Cents, status: TransactionStatus, at: Ti
         settled_balance: None,
         created_at: at,
         updated_at: at,
+        attachment_ids: vec![],
+        label_ids: vec![],
     }
 }
 
 /// A payment that spends `amount` when the card's monthly counter stays within its limit.
-fn spend(amount: Cents) -> PaymentChange {
+pub(super) fn spend(amount: Cents) -> PaymentChange {
     Box::new(move |stored, account| {
         let card = &mut stored.card;
         let fits =
@@ -47,7 +49,7 @@ fn spend(amount: Cents) -> PaymentChange {
     })
 }
 
-fn query_transactions(seed: &OrganizationSeed) -> TransactionQuery {
+pub(super) fn query_transactions(seed: &OrganizationSeed) -> TransactionQuery {
     TransactionQuery {
         organization_id: seed.organization.id,
         bank_account_id: seed.bank_accounts[0].id,

@@ -1,0 +1,25 @@
+-- Receipts and labels (spec §9). A file lives in the database, with its organization (and its
+-- transaction, if attached); a transaction keeps the ids of its receipts and labels as JSON
+-- arrays beside its columns (`[]` for none), written with them.
+ALTER TABLE transactions ADD COLUMN attachment_ids TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE transactions ADD COLUMN label_ids TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE attachments (
+    id              TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    transaction_id  TEXT REFERENCES transactions(id) ON DELETE CASCADE,
+    uploaded_by     TEXT NOT NULL,
+    file_name       TEXT NOT NULL,
+    content_type    TEXT NOT NULL,
+    file_size       INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    content         BLOB NOT NULL
+) STRICT;
+CREATE INDEX attachments_by_organization ON attachments (organization_id);
+CREATE INDEX attachments_by_transaction ON attachments (transaction_id);
+CREATE TABLE labels (
+    id              TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    name            TEXT NOT NULL,
+    parent_id       TEXT REFERENCES labels(id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX labels_by_organization ON labels (organization_id);
