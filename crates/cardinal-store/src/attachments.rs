@@ -4,7 +4,7 @@
 //! of its attachments and labels beside its columns, written in the same transaction as the
 //! file or the labels, so a list reads them without a join.
 
-use crate::{OutboxEvent, Transaction};
+use crate::{Label, OutboxEvent, Transaction};
 use cardinal_domain::DomainError;
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -22,15 +22,6 @@ pub struct Attachment {
     pub content_type: String,
     pub file_size: u64,
     pub created_at: Timestamp,
-}
-
-/// A label of the organization's two-level label lists (`qonto-reference.md` §6).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Label {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub name: String,
-    pub parent_id: Option<Uuid>,
 }
 
 /// A change to a transaction's receipts or labels, decided on the locked transaction.

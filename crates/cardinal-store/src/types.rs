@@ -1,6 +1,5 @@
 //! Plain records crossing the storage boundary.
 
-use crate::Label;
 use cardinal_domain::card::Status;
 use cardinal_domain::{Card, CardLevel, Cents, Role};
 use jiff::{tz::TimeZone, Timestamp};
@@ -288,6 +287,15 @@ pub struct OrganizationSeed {
     /// with the organization and removed with it); `None` for an organization that cannot be
     /// reset.
     pub snapshot: Option<String>,
+}
+
+/// A label of the organization's two-level label lists (`qonto-reference.md` §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub parent_id: Option<Uuid>,
 }
 
 /// What an operator adds to an existing organization, all or nothing.
