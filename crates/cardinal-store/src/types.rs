@@ -298,6 +298,75 @@ pub struct Label {
     pub parent_id: Option<Uuid>,
 }
 
+/// The organization's legal identity as `GET /v2/organization` shows it
+/// (`qonto-reference.md` §8.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegalProfile {
+    /// ISO 3166 alpha-2, upper case.
+    pub country: String,
+    pub form: String,
+    pub address: String,
+    /// The activity code (a French NAF code).
+    pub sector: String,
+    /// The registration number (a French SIREN: nine digits, the last a Luhn check).
+    pub number: String,
+    pub share_capital: f64,
+    pub registration_date: jiff::civil::Date,
+    pub contract_signed_at: Timestamp,
+}
+
+impl LegalProfile {
+    /// A sandbox organization's: plausible for its country, the same at every read (its number
+    /// comes from its id), registered and signed the day it was created.
+    pub fn sandbox_default(o: &Organization) -> LegalProfile {
+        let country = o.country.to_uppercase();
+        let (form, address) = match country.as_str() {
+            "FR" => ("SAS", "18 rue de Navarin, 75009 Paris, France"),
+            "DE" => ("GmbH", "Friedrichstraße 68, 10117 Berlin, Germany"),
+            "IT" => ("S.r.l.", "Via Alessandro Manzoni 38, 20121 Milano, Italy"),
+            "ES" => ("S.L.", "Calle de Alcalá 21, 28014 Madrid, Spain"),
+            _ => ("Ltd", "1 Sandbox Street, Sandbox City"),
+        };
+        let mut digits: Vec<u8> = o.id.as_bytes().iter().take(8).map(|b| b % 10).collect();
+        digits.push(luhn_check_digit(&digits));
+        let tz = o.time_zone();
+        LegalProfile {
+            country,
+            form: form.into(),
+            address: address.into(),
+            sector: "6201Z".into(),
+            number: digits.iter().map(|d| char::from(b'0' + d)).collect(),
+            share_capital: 10_000.0,
+            registration_date: o.created_at.to_zoned(tz).date(),
+            contract_signed_at: o.created_at,
+        }
+    }
+}
+
+/// The digit that makes `payload` and it pass the Luhn check.
+fn luhn_check_digit(payload: &[u8]) -> u8 {
+    // A SIREN's check: from the right, every second digit doubled (its digits summed).
+    let sum: u32 = payload
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(at, &d)| {
+            let d = u32::from(d);
+            if at % 2 == 0 {
+                let doubled = d * 2;
+                if doubled > 9 {
+                    doubled - 9
+                } else {
+                    doubled
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    ((10 - sum % 10) % 10) as u8
+}
+
 /// What an operator adds to an existing organization, all or nothing.
 #[derive(Debug, Clone, Default)]
 pub struct OrganizationParts {

@@ -23,6 +23,13 @@ pub struct BankAccountBody {
     pub authorized_balance: Euros,
     pub authorized_balance_cents: i64,
     pub updated_at: Time,
+    /// Accounts at Qonto; an account connected from another bank would be external.
+    pub is_external_account: bool,
+    /// The account number inside the IBAN (a French IBAN's 11 characters after bank and branch).
+    pub account_number: String,
+    /// Only on the accounts `GET /v2/organization` embeds, as Qonto shows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
 }
 
 impl From<&BankAccount> for BankAccountBody {
@@ -41,7 +48,20 @@ impl From<&BankAccount> for BankAccountBody {
             authorized_balance: Euros(b.authorized_balance),
             authorized_balance_cents: b.authorized_balance.0,
             updated_at: Time(b.updated_at),
+            is_external_account: false,
+            account_number: account_number(&b.iban),
+            slug: None,
         }
+    }
+}
+
+/// The account number an IBAN holds: for a French one (`FRkk BBBBB GGGGG CCCCCCCCCCC KK`)
+/// the 11 characters `C`; for another country's, its whole national part (the BBAN).
+pub fn account_number(iban: &str) -> String {
+    let compact: String = iban.chars().filter(|c| !c.is_whitespace()).collect();
+    match compact.get(..2) {
+        Some("FR") if compact.len() == 27 => compact[14..25].to_owned(),
+        _ => compact.get(4..).unwrap_or_default().to_owned(),
     }
 }
 
@@ -49,20 +69,47 @@ impl From<&BankAccount> for BankAccountBody {
 #[schemars(rename = "Organization")]
 pub struct OrganizationBody {
     pub id: Uuid,
+    pub name: String,
     pub slug: String,
     pub legal_name: String,
     pub locale: String,
+    pub legal_country: String,
+    pub legal_form: String,
+    pub legal_address: String,
+    pub legal_sector: String,
+    pub legal_number: String,
+    pub legal_share_capital: f64,
+    /// A date (`2026-01-15`).
+    pub legal_registration_date: String,
+    pub contract_signed_at: Time,
     pub bank_accounts: Vec<BankAccountBody>,
 }
 
 impl OrganizationBody {
-    pub fn of(o: &Organization, accounts: &[BankAccount]) -> OrganizationBody {
+    pub fn of(o: &Organization, legal: &cardinal_store::LegalProfile, accounts: &[BankAccount]) -> OrganizationBody {
+        let bank_accounts = accounts
+            .iter()
+            .enumerate()
+            .map(|(at, account)| BankAccountBody {
+                slug: Some(format!("{}-bank-account-{}", o.slug, at + 1)),
+                ..BankAccountBody::from(account)
+            })
+            .collect();
         OrganizationBody {
             id: o.id,
+            name: o.legal_name.clone(),
             slug: o.slug.clone(),
             legal_name: o.legal_name.clone(),
             locale: o.locale.clone(),
-            bank_accounts: accounts.iter().map(BankAccountBody::from).collect(),
+            legal_country: legal.country.clone(),
+            legal_form: legal.form.clone(),
+            legal_address: legal.address.clone(),
+            legal_sector: legal.sector.clone(),
+            legal_number: legal.number.clone(),
+            legal_share_capital: legal.share_capital,
+            legal_registration_date: legal.registration_date.to_string(),
+            contract_signed_at: Time(legal.contract_signed_at),
+            bank_accounts,
         }
     }
 }

@@ -21,7 +21,9 @@ pub async fn organization(
     principal: Principal,
 ) -> ApiResult<Json<OrganizationEnvelope>> {
     let accounts = state.store.bank_accounts(principal.organization.id, ORGANIZATION_ACCOUNTS).await?;
-    Ok(Json(OrganizationEnvelope { organization: OrganizationBody::of(&principal.organization, &accounts.items) }))
+    let organization = &principal.organization;
+    let legal = cardinal_store::LegalProfile::sandbox_default(organization);
+    Ok(Json(OrganizationEnvelope { organization: OrganizationBody::of(organization, &legal, &accounts.items) }))
 }
 
 pub async fn bank_accounts(

@@ -83,3 +83,36 @@ async fn custom_members_and_their_teams() {
     let cards = app.get("/v2/cards", &org.token(Owner)).await;
     assert_eq!(cards.body["meta"]["total_count"], 0);
 }
+
+/// `qonto-reference.md` §8.2: the organization's legal identity, and its embedded accounts'
+/// `slug`, `is_external_account` and `account_number`; `/v2/bank_accounts` items carry the
+/// last two, not the slug.
+#[tokio::test]
+async fn the_organization_shows_its_legal_identity_as_qonto_does() {
+    let app = TestApp::new().await;
+    let org = app.org().await;
+    let r = app.get("/v2/organization", &org.token(Owner)).await;
+    r.assert_status(200);
+    let o = &r.body["organization"];
+    for field in ["name", "legal_country", "legal_form", "legal_address", "legal_sector", "legal_number"] {
+        assert!(o[field].as_str().is_some_and(|v| !v.is_empty()), "{field}: {o}");
+    }
+    assert_eq!(o["legal_country"], "FR");
+    assert!(o["legal_share_capital"].is_number());
+    assert!(o["legal_registration_date"].as_str().unwrap().parse::<jiff::civil::Date>().is_ok());
+    assert!(o["contract_signed_at"].as_str().unwrap().parse::<jiff::Timestamp>().is_ok());
+    let siren = o["legal_number"].as_str().unwrap();
+    assert_eq!(siren.len(), 9);
+    assert!(cardinal_api::secrets::luhn_valid(siren), "{siren} is a SIREN");
+    let again = app.get("/v2/organization", &org.token(Employee)).await;
+    assert_eq!(again.body["organization"]["legal_number"], o["legal_number"], "the same at every read");
+    let account = &o["bank_accounts"][0];
+    let slug = o["slug"].as_str().unwrap();
+    assert_eq!(account["slug"], format!("{slug}-bank-account-1"));
+    assert_eq!(account["is_external_account"], false);
+    let iban = account["iban"].as_str().unwrap();
+    assert_eq!(account["account_number"].as_str(), Some(&iban[14..25]));
+    let listed = app.get("/v2/bank_accounts", &org.token(Owner)).await;
+    let item = &listed.body["bank_accounts"][0];
+    assert!(item.get("slug").is_none() && item["account_number"] == account["account_number"]);
+}
