@@ -25,6 +25,7 @@ pub mod issuing;
 pub mod labels;
 pub mod net;
 pub mod oauth;
+pub mod organization;
 pub mod payments;
 pub mod receipts;
 pub mod request_log;

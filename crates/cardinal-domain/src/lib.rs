@@ -13,6 +13,7 @@ pub mod issuing;
 pub mod kinds;
 pub mod money;
 pub mod oauth;
+pub mod organization;
 pub mod permissions;
 pub mod requests;
 pub mod rules;

@@ -48,6 +48,26 @@ impl OperatorStore for PostgresStore {
         })
     }
 
+    async fn legal_profile(&self, org: Uuid) -> StoreResult<Option<String>> {
+        let q = "SELECT data FROM organization_profiles WHERE organization_id = $1";
+        read!(self, |c| { optional(c, q, &[&org.to_string()], |r| Ok(r.get::<_, String>(0))).await? })
+    }
+
+    async fn set_legal_profile(&self, org: Uuid, document: String) -> StoreResult<bool> {
+        transaction!(self, |tx| {
+            // Only an organization that exists gets one: the insert selects it.
+            let written = tx
+                .execute(
+                    "INSERT INTO organization_profiles (organization_id, data) SELECT id, $2 FROM organizations \
+                     WHERE id = $1 ON CONFLICT (organization_id) DO UPDATE SET data = excluded.data",
+                    &[&org.to_string(), &document],
+                )
+                .await
+                .map_err(pg)?;
+            written > 0
+        })
+    }
+
     async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
         read!(self, |c| {
             let rows = c

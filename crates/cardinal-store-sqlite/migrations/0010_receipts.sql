@@ -23,3 +23,9 @@ CREATE TABLE labels (
     parent_id       TEXT REFERENCES labels(id) ON DELETE CASCADE
 ) STRICT;
 CREATE INDEX labels_by_organization ON labels (organization_id);
+-- The organization's legal identity as the control API set it (GET /v2/organization shows
+-- sandbox defaults until then): a JSON document.
+CREATE TABLE organization_profiles (
+    organization_id TEXT PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+    data            TEXT NOT NULL
+) STRICT;

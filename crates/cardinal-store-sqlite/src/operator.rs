@@ -40,6 +40,36 @@ impl OperatorStore for SqliteStore {
         self.write_in_organization(org, false, move |conn| insert_parts(conn, &parts)).await
     }
 
+    async fn legal_profile(&self, org: Uuid) -> StoreResult<Option<String>> {
+        self.engine
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT data FROM organization_profiles WHERE organization_id = ?1",
+                    [org.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql)
+            })
+            .await
+    }
+
+    async fn set_legal_profile(&self, org: Uuid, document: String) -> StoreResult<bool> {
+        self.engine
+            .write(move |conn| {
+                // Only an organization that exists gets one: the insert selects it.
+                let written = conn
+                    .execute(
+                        "INSERT INTO organization_profiles (organization_id, data) SELECT id, ?2 FROM organizations \
+                         WHERE id = ?1 ON CONFLICT (organization_id) DO UPDATE SET data = excluded.data",
+                        params![org.to_string(), document],
+                    )
+                    .map_err(sql)?;
+                Ok(written > 0)
+            })
+            .await
+    }
+
     async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>> {
         self.engine
             .read(move |conn| {

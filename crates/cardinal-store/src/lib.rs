@@ -172,6 +172,11 @@ pub trait OperatorStore: Send + Sync {
     async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool>;
     /// The organization's teams, by name.
     async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>>;
+    /// The legal identity the control API set (a JSON document), if it set one.
+    async fn legal_profile(&self, org: Uuid) -> StoreResult<Option<String>>;
+    /// Keeps `document` as the organization's legal identity; false when there is no such
+    /// organization.
+    async fn set_legal_profile(&self, org: Uuid, document: String) -> StoreResult<bool>;
     /// Revokes the organization's live API key at `at` and, with `Some`, issues this one in its
     /// place, together. False when the organization had no live key and none is issued.
     async fn replace_api_key(&self, org: Uuid, new: Option<NewCredential>, at: jiff::Timestamp) -> StoreResult<bool>;

@@ -2,6 +2,7 @@
 
 use super::{Euros, Time};
 use crate::Text;
+use cardinal_domain::organization::{LegalChange, LegalProfile};
 use cardinal_store::{BankAccount, Membership, Organization};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -86,7 +87,7 @@ pub struct OrganizationBody {
 }
 
 impl OrganizationBody {
-    pub fn of(o: &Organization, legal: &cardinal_store::LegalProfile, accounts: &[BankAccount]) -> OrganizationBody {
+    pub fn of(o: &Organization, legal: &LegalProfile, accounts: &[BankAccount]) -> OrganizationBody {
         let bank_accounts = accounts
             .iter()
             .enumerate()
@@ -165,6 +166,52 @@ impl From<&Membership> for MembershipDetail {
             status: m.status.clone(),
             team_id: m.team_id,
             locale: m.locale.clone(),
+        }
+    }
+}
+
+/// `PATCH /_sandbox/organizations/{id}/legal`: the legal identity's fields to set; those left
+/// out keep their value.
+#[derive(Debug, Default, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegalRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = 2))]
+    pub legal_country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub legal_form: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub legal_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub legal_sector: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub legal_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0))]
+    pub legal_share_capital: Option<f64>,
+    /// A date (`2021-03-01`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
+    pub legal_registration_date: Option<jiff::civil::Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_signed_at: Option<Time>,
+}
+
+impl From<LegalRequest> for LegalChange {
+    fn from(r: LegalRequest) -> LegalChange {
+        LegalChange {
+            country: r.legal_country,
+            form: r.legal_form,
+            address: r.legal_address,
+            sector: r.legal_sector,
+            number: r.legal_number,
+            share_capital: r.legal_share_capital,
+            registration_date: r.legal_registration_date,
+            contract_signed_at: r.contract_signed_at.map(|t| t.0),
         }
     }
 }

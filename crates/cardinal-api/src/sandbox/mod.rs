@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod labels;
+pub mod legal;
 pub mod oauth_clients;
 pub mod payments;
 pub mod requests;

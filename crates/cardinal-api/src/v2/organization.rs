@@ -20,10 +20,19 @@ pub async fn organization(
     State(state): State<AppState>,
     principal: Principal,
 ) -> ApiResult<Json<OrganizationEnvelope>> {
-    let accounts = state.store.bank_accounts(principal.organization.id, ORGANIZATION_ACCOUNTS).await?;
     let organization = &principal.organization;
-    let legal = cardinal_store::LegalProfile::sandbox_default(organization);
-    Ok(Json(OrganizationEnvelope { organization: OrganizationBody::of(organization, &legal, &accounts.items) }))
+    let legal = crate::app::organization::legal_profile(&state.app, organization).await?;
+    Ok(Json(OrganizationEnvelope { organization: shown(&state, organization, &legal).await? }))
+}
+
+/// The organization with its accounts, as `GET /v2/organization` shows it.
+pub async fn shown(
+    state: &AppState,
+    organization: &cardinal_store::Organization,
+    legal: &cardinal_domain::organization::LegalProfile,
+) -> ApiResult<OrganizationBody> {
+    let accounts = state.store.bank_accounts(organization.id, ORGANIZATION_ACCOUNTS).await?;
+    Ok(OrganizationBody::of(organization, legal, &accounts.items))
 }
 
 pub async fn bank_accounts(

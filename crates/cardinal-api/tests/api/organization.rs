@@ -115,4 +115,28 @@ async fn the_organization_shows_its_legal_identity_as_qonto_does() {
     let listed = app.get("/v2/bank_accounts", &org.token(Owner)).await;
     let item = &listed.body["bank_accounts"][0];
     assert!(item.get("slug").is_none() && item["account_number"] == account["account_number"]);
+
+    // The control API sets some of it; the rest keeps its value, and members read the change.
+    let legal = format!("/_sandbox/organizations/{}/legal", org.id());
+    let change = json!({"legal_form": "SARL", "legal_share_capital": 25000.5, "legal_registration_date": "2021-03-01"});
+    let set = app.admin(axum::http::Method::PATCH, &legal, Some(change)).await;
+    set.assert_status(200);
+    let read = app.get("/v2/organization", &org.token(Employee)).await;
+    let o2 = &read.body["organization"];
+    assert_eq!((o2["legal_form"].as_str(), o2["legal_share_capital"].as_f64()), (Some("SARL"), Some(25000.5)));
+    assert_eq!(o2["legal_registration_date"], "2021-03-01");
+    assert_eq!((&o2["legal_number"], &o2["legal_address"]), (&o["legal_number"], &o["legal_address"]));
+    assert_eq!(set.body["organization"]["legal_form"], "SARL");
+    for bad in [
+        json!({"legal_country": "FRA"}),
+        json!({"legal_form": " "}),
+        json!({"legal_share_capital": -1}),
+        json!({"siren": "1"}),
+    ] {
+        let refused = app.admin(axum::http::Method::PATCH, &legal, Some(bad.clone())).await;
+        assert_eq!(refused.status.as_u16(), 422, "{bad}: {}", refused.text);
+    }
+    let nobody = format!("/_sandbox/organizations/{}/legal", uuid::Uuid::new_v4());
+    assert_eq!(app.admin(axum::http::Method::PATCH, &nobody, Some(json!({}))).await.status.as_u16(), 404);
+    assert_eq!(app.get("/v2/organization", &org.token(Owner)).await.body["organization"]["legal_form"], "SARL");
 }
