@@ -4,6 +4,7 @@
 //! their team's members (the permission table's `Team` relation reads `team_id`).
 
 use crate::cards::member::Member;
+use crate::wire::webhooks::{outbox_event, MembershipEventData, MEMBERSHIPS_TOPIC};
 use crate::App;
 use cardinal_domain::permissions::{organization_refusal, OrganizationAction};
 use cardinal_domain::{DomainError, FieldIssue, Role};
@@ -84,7 +85,15 @@ pub async fn invite(
         locale: organization.locale.clone(),
         created_at: organization.now(),
     };
-    let parts = OrganizationParts { memberships: vec![membership.clone()], ..OrganizationParts::default() };
+    // Qonto reports the new membership to `v1/memberships` subscribers, with it.
+    let detail = crate::wire::MembershipDetail::from(&membership);
+    let data = MembershipEventData { event: "created".into(), membership: &detail };
+    let event = outbox_event(organization.id, MEMBERSHIPS_TOPIC, membership.id, &data, membership.created_at);
+    let parts = OrganizationParts {
+        memberships: vec![membership.clone()],
+        events: vec![event],
+        ..OrganizationParts::default()
+    };
     match app.store.extend_organization(organization.id, parts).await? {
         true => Ok(membership),
         false => Err(DomainError::Missing("organization").into()),

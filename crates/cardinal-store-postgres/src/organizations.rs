@@ -116,6 +116,7 @@ pub(crate) async fn insert_parts<C: GenericClient + Sync>(client: &C, parts: &Or
     for c in &parts.credentials {
         insert_credential(client, c).await?;
     }
+    crate::webhooks::write_outbox(client, &parts.events).await?;
     Ok(())
 }
 

@@ -111,6 +111,7 @@ pub(crate) fn insert_parts(conn: &Connection, parts: &OrganizationParts) -> Stor
     for c in &parts.credentials {
         insert_credential_row(conn, c)?;
     }
+    crate::webhooks::write_outbox(conn, &parts.events)?;
     Ok(())
 }
 

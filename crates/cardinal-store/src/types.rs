@@ -306,6 +306,8 @@ pub struct OrganizationParts {
     pub bank_accounts: Vec<BankAccount>,
     pub memberships: Vec<Membership>,
     pub credentials: Vec<NewCredential>,
+    /// The webhook events the addition reports (`v1/memberships`), written with it.
+    pub events: Vec<crate::OutboxEvent>,
 }
 
 impl OrganizationParts {
@@ -317,6 +319,7 @@ impl OrganizationParts {
             bank_accounts: seed.bank_accounts.clone(),
             memberships: seed.memberships.clone(),
             credentials: seed.credentials.clone(),
+            events: Vec::new(),
         }
     }
 }

@@ -38,7 +38,7 @@ pub fn too_many_subscriptions() -> crate::StoreError {
 }
 
 /// The topics Cardinal sends; others Qonto lists are stored on a subscription, never sent.
-pub const TOPICS_SENT: [&str; 3] = ["v1/cards", "v1/transactions", "v1/consent-revocations"];
+pub const TOPICS_SENT: [&str; 4] = ["v1/cards", "v1/transactions", "v1/consent-revocations", "v1/memberships"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSubscription {

@@ -126,10 +126,23 @@ pub struct MembershipSummary {
     pub role: Text,
     pub status: String,
     pub team_id: Option<Uuid>,
+    /// ISO 3166 alpha-2: sandbox members live, were born and are nationals where their
+    /// organization is registered.
+    pub residence_country: String,
+    /// A date (`1984-06-12`); a sandbox member's comes from their id, the same at every read.
+    pub birthdate: String,
+    pub nationality: String,
+    pub birth_country: String,
+    /// An ultimate beneficial owner: the organization's owner.
+    pub ubo: bool,
 }
 
-impl From<&Membership> for MembershipSummary {
-    fn from(m: &Membership) -> MembershipSummary {
+impl MembershipSummary {
+    /// `m`, a member of an organization registered in `country`.
+    pub fn of(m: &Membership, country: &str) -> MembershipSummary {
+        let country = country.to_uppercase();
+        let seed = m.id.as_bytes();
+        let birthdate = format!("{}-{:02}-{:02}", 1960 + u16::from(seed[0] % 40), 1 + seed[1] % 12, 1 + seed[2] % 28);
         MembershipSummary {
             id: m.id,
             first_name: m.first_name.clone(),
@@ -137,6 +150,11 @@ impl From<&Membership> for MembershipSummary {
             role: m.role.as_str().into(),
             status: m.status.clone(),
             team_id: m.team_id,
+            residence_country: country.clone(),
+            birthdate,
+            nationality: country.clone(),
+            birth_country: country,
+            ubo: m.role == cardinal_domain::Role::Owner,
         }
     }
 }
@@ -153,6 +171,11 @@ pub struct MembershipDetail {
     pub status: String,
     pub team_id: Option<Uuid>,
     pub locale: String,
+    /// Not known to the sandbox: `null`.
+    pub phone_number: Option<String>,
+    pub position: Option<String>,
+    /// `accepted` once the member has joined; `pending` while invited.
+    pub kyc_status: Text,
 }
 
 impl From<&Membership> for MembershipDetail {
@@ -166,6 +189,9 @@ impl From<&Membership> for MembershipDetail {
             status: m.status.clone(),
             team_id: m.team_id,
             locale: m.locale.clone(),
+            phone_number: None,
+            position: None,
+            kyc_status: if m.status == "invited" { "pending".into() } else { "accepted".into() },
         }
     }
 }

@@ -12,6 +12,17 @@ use uuid::Uuid;
 
 pub const CARDS_TOPIC: &str = "v1/cards";
 pub const TRANSACTIONS_TOPIC: &str = "v1/transactions";
+pub const MEMBERSHIPS_TOPIC: &str = "v1/memberships";
+
+/// The `data` of a `v1/memberships` event (`qonto-reference.md` §1.5): the event and the
+/// membership's fields, as `GET /v2/membership` shows them.
+#[derive(Serialize)]
+pub struct MembershipEventData<'a> {
+    /// `created` (an invitation) or `updated`.
+    pub event: Text,
+    #[serde(flatten)]
+    pub membership: &'a crate::MembershipDetail,
+}
 pub const CONSENT_REVOCATIONS_TOPIC: &str = "v1/consent-revocations";
 
 /// The `data` of a `v1/consent-revocations` event (`qonto-reference.md` §1.5): the member

@@ -64,7 +64,8 @@ pub async fn memberships(
 ) -> ApiResult<Json<MembershipList>> {
     let page_request = Params::parse(query.as_deref()).page()?;
     let page = state.store.memberships(principal.organization.id, page_request).await?;
-    let members: Vec<MembershipSummary> = page.items.iter().map(MembershipSummary::from).collect();
+    let country = &principal.organization.country;
+    let members: Vec<MembershipSummary> = page.items.iter().map(|m| MembershipSummary::of(m, country)).collect();
     Ok(Json(MembershipList { memberships: members, meta: Meta::of(&page, page_request) }))
 }
 

@@ -26,7 +26,7 @@ fn scopes_cover(principal: &Principal, types: &[String]) -> ApiResult<()> {
     for topic in types {
         match topic.as_str() {
             "v1/cards" => principal.require(scope::CARD_READ)?,
-            "v1/transactions" => principal.require(scope::ORGANIZATION_READ)?,
+            "v1/transactions" | "v1/memberships" => principal.require(scope::ORGANIZATION_READ)?,
             _ => {}
         }
     }

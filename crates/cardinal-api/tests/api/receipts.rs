@@ -60,6 +60,8 @@ fn path_of(url: &str) -> String {
 async fn a_member_attaches_a_receipt_finance_labels_it_and_the_list_shows_both() {
     let app = TestApp::new().await;
     let org = app.org().await;
+    let hook = json!({"callback_url": "https://hooks.example.com/t", "types": ["v1/transactions"]});
+    app.post("/v2/webhook_subscriptions", &org.token(Owner), hook).await.assert_status(201);
     let id = paid(&app, &org, Employee).await;
     let attached = post_file(
         &app,
@@ -74,6 +76,16 @@ async fn a_member_attaches_a_receipt_finance_labels_it_and_the_list_shows_both()
     let t = transaction(&app, &org, &id, "").await;
     let ids = t["attachment_ids"].as_array().unwrap().clone();
     assert_eq!(ids.len(), 1);
+    // Qonto reports an upload as the transaction `updated` (after `created` and the settlement).
+    let deliveries =
+        app.admin(Method::GET, &format!("/_sandbox/organizations/{}/webhook_deliveries", org.id()), None).await;
+    let events: Vec<&str> = deliveries.body["webhook_deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["updated", "updated", "created"], "newest first");
     assert!(t.get("attachments").is_none(), "embedded only on request");
     let listed = app.get(&format!("/v2/transactions/{id}/attachments"), &org.token(Employee)).await;
     listed.assert_status(200);

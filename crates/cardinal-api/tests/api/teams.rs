@@ -38,6 +38,8 @@ async fn an_invited_employee_joins_a_team_and_holds_no_card_before_accepting() {
     let teams = app.get("/v2/teams", &org.token(Owner)).await;
     let manager_team = org.member(Manager)["team_id"].as_str().unwrap().to_owned();
     assert!(teams.text.contains(&manager_team));
+    let hook = json!({"callback_url": "https://hooks.example.com/members", "types": ["v1/memberships"]});
+    app.post("/v2/webhook_subscriptions", &org.token(Owner), hook).await.assert_status(201);
     let invite = json!({"membership": {"email": "Zoe.Dupont@example.com", "first_name": "Zoé", "last_name": "Dupont",
         "role": "employee", "team_id": manager_team}});
     let invited = app.post("/v2/memberships/invite_employee_or_accountant", &org.token(Owner), invite.clone()).await;
@@ -47,7 +49,12 @@ async fn an_invited_employee_joins_a_team_and_holds_no_card_before_accepting() {
     assert_eq!(member["team_id"], manager_team.as_str());
     let id = member["id"].as_str().unwrap().to_owned();
     let listed = app.get("/v2/memberships?per_page=100", &org.token(Owner)).await;
-    assert!(listed.text.contains(&id), "the invitation is a membership");
+    let item = listed.body["memberships"].as_array().unwrap().iter().find(|m| m["id"] == id.as_str()).unwrap().clone();
+    for field in ["residence_country", "birthdate", "nationality", "birth_country"] {
+        assert!(item[field].is_string(), "{field} in {item}");
+    }
+    assert_eq!((item["ubo"].as_bool(), item["status"].as_str()), (Some(false), Some("invited")));
+    assert_eq!(member["kyc_status"], "pending");
 
     assert_eq!(member["status"], "invited");
     // Until they accept, an invited member holds no card.
@@ -75,5 +82,14 @@ async fn an_invited_employee_joins_a_team_and_holds_no_card_before_accepting() {
     assert_eq!(made.body["membership"]["role"], "reporting");
     let count = app.get("/v2/memberships?per_page=100", &org.token(Owner)).await.body["meta"]["total_count"].clone();
     assert_eq!(count, json!(org.body["memberships"].as_array().unwrap().len() + 2), "two invitations kept, no more");
-    let _ = Method::GET;
+    // Each invitation is reported to `v1/memberships`, as Qonto does; the refusals, not.
+    let deliveries =
+        app.admin(Method::GET, &format!("/_sandbox/organizations/{}/webhook_deliveries", org.id()), None).await;
+    let reported: Vec<(&str, &str)> = deliveries.body["webhook_deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["type"].as_str().unwrap(), d["event"].as_str().unwrap()))
+        .collect();
+    assert_eq!(reported, vec![("v1/memberships", "created"); 2]);
 }

@@ -33,6 +33,7 @@ pub async fn operators_list_extend_and_reset_organizations(store: Arc<dyn Store>
         bank_accounts: vec![account.clone()],
         memberships: vec![member.clone()],
         credentials: vec![],
+        events: vec![],
     };
     assert!(store.extend_organization(org, parts.clone()).await.unwrap());
     assert!(!store.extend_organization(Uuid::new_v4(), OrganizationParts::default()).await.unwrap());
