@@ -4,7 +4,7 @@
 use crate::http::{auth::scope, health};
 use crate::oauth::{consent, discovery, token};
 use crate::operator::{self, cards as operator_cards, members, organizations, tokens};
-use crate::sandbox::{clock, labels as control_labels, legal, oauth_clients, payments, requests, reset};
+use crate::sandbox::{clock, invitations, labels as control_labels, legal, oauth_clients, payments, requests, reset};
 use crate::v2::cards::CardBody;
 use crate::v2::cards::{self, actions, create, data_view};
 use crate::v2::requests as card_requests;
@@ -437,6 +437,9 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(post "/_sandbox/organizations/{id}/labels" => control_labels::create; Control, "createLabel",
             "Make a label list, or a label in one (parent_id)", request = Some(body::<crate::wire::attachments::LabelRequest>),
             reply = Reply::Json(201, answer::<crate::wire::attachments::LabelEnvelope>)),
+        operation!(post "/_sandbox/memberships/{id}/accept" => invitations::accept; Control, "acceptInvitation",
+            "An invited member joins, as if they had followed the e-mail's link (reported to v1/memberships)",
+            reply = Reply::Json(200, answer::<MembershipEnvelope>)),
         operation!(patch "/_sandbox/organizations/{id}/legal" => legal::set; Control, "setOrganizationLegalProfile",
             "Set the legal identity GET /v2/organization shows (fields left out keep their value)",
             request = Some(body::<crate::wire::LegalRequest>), reply = Reply::Json(200, answer::<OrganizationEnvelope>)),

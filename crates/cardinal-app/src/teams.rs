@@ -86,9 +86,7 @@ pub async fn invite(
         created_at: organization.now(),
     };
     // Qonto reports the new membership to `v1/memberships` subscribers, with it.
-    let detail = crate::wire::MembershipDetail::from(&membership);
-    let data = MembershipEventData { event: "created".into(), membership: &detail };
-    let event = outbox_event(organization.id, MEMBERSHIPS_TOPIC, membership.id, &data, membership.created_at);
+    let event = membership_event(&membership, "created", membership.created_at);
     let parts = OrganizationParts {
         memberships: vec![membership.clone()],
         events: vec![event],
@@ -98,6 +96,32 @@ pub async fn invite(
         true => Ok(membership),
         false => Err(DomainError::Missing("organization").into()),
     }
+}
+
+/// An invited member joins — the sandbox's stand-in for their following the e-mail's link:
+/// `active` from now on, reported `updated` to `v1/memberships`. Once only.
+pub async fn accept(app: &App, id: Uuid) -> StoreResult<Membership> {
+    let mut membership = app.store.membership_by_id(id).await?.ok_or(DomainError::Missing("membership"))?;
+    let not_invited = |status: &str| {
+        DomainError::InvalidState(format!("only an invited member accepts an invitation; this one is {status}"))
+    };
+    if membership.status != "invited" {
+        return Err(not_invited(&membership.status).into());
+    }
+    let organization =
+        app.store.organization(membership.organization_id).await?.ok_or(DomainError::Missing("membership"))?;
+    membership.status = "active".into();
+    let event = membership_event(&membership, "updated", organization.now());
+    match app.store.accept_invitation(id, vec![event]).await? {
+        true => Ok(membership),
+        false => Err(not_invited("no longer invited").into()),
+    }
+}
+
+fn membership_event(membership: &Membership, event: &'static str, now: jiff::Timestamp) -> cardinal_store::OutboxEvent {
+    let detail = crate::wire::MembershipDetail::from(membership);
+    let data = MembershipEventData { event: event.into(), membership: &detail };
+    outbox_event(membership.organization_id, MEMBERSHIPS_TOPIC, membership.id, &data, now)
 }
 
 async fn member_with_email(app: &App, organization: &Organization, email: &str) -> StoreResult<bool> {

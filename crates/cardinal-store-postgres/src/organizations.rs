@@ -178,4 +178,20 @@ impl OrganizationStore for PostgresStore {
             optional(c, &q, &[&id.to_string()], |r| membership(r, "m")).await?
         })
     }
+
+    async fn accept_invitation(&self, id: Uuid, events: Vec<cardinal_store::OutboxEvent>) -> StoreResult<bool> {
+        transaction!(self, |tx| {
+            let joined = tx
+                .execute(
+                    "UPDATE memberships SET status = 'active' WHERE id = $1 AND status = 'invited'",
+                    &[&id.to_string()],
+                )
+                .await
+                .map_err(pg)?;
+            if joined > 0 {
+                crate::webhooks::write_outbox(&*tx, &events).await?;
+            }
+            joined > 0
+        })
+    }
 }

@@ -214,4 +214,26 @@ impl OrganizationStore for SqliteStore {
             })
             .await
     }
+
+    async fn accept_invitation(&self, id: Uuid, events: Vec<cardinal_store::OutboxEvent>) -> StoreResult<bool> {
+        let cache = self.cache.clone();
+        self.engine
+            .write_then(
+                move |conn| {
+                    let joined = conn
+                        .execute(
+                            "UPDATE memberships SET status = 'active' WHERE id = ?1 AND status = 'invited'",
+                            [id.to_string()],
+                        )
+                        .map_err(sql)?;
+                    if joined > 0 {
+                        crate::webhooks::write_outbox(conn, &events)?;
+                    }
+                    Ok(joined > 0)
+                },
+                // Credentials carry their member's status: none may be read stale.
+                move |_| cache.committed_other(false),
+            )
+            .await
+    }
 }

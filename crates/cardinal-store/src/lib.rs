@@ -160,6 +160,9 @@ pub trait OrganizationStore: Send + Sync {
     async fn membership(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Membership>>;
     /// A membership of any organization (control API).
     async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>>;
+    /// An invited member joins (`invited` → `active`), with the events that report it; false
+    /// when they are not (or no longer) invited, and nothing is written.
+    async fn accept_invitation(&self, id: Uuid, events: Vec<OutboxEvent>) -> StoreResult<bool>;
 }
 
 /// What the operator API does across or to whole organizations.

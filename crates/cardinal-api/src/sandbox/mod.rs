@@ -3,6 +3,7 @@
 //! `/_sandbox/` with the operator token, in sandbox mode only.
 
 pub mod clock;
+pub mod invitations;
 pub mod labels;
 pub mod legal;
 pub mod oauth_clients;

@@ -92,4 +92,23 @@ async fn an_invited_employee_joins_a_team_and_holds_no_card_before_accepting() {
         .map(|d| (d["type"].as_str().unwrap(), d["event"].as_str().unwrap()))
         .collect();
     assert_eq!(reported, vec![("v1/memberships", "created"); 2]);
+
+    // They accept (the control API stands in for the e-mail's link): active, reported, once.
+    let accept = format!("/_sandbox/memberships/{id}/accept");
+    let joined = app.admin(Method::POST, &accept, None).await;
+    joined.assert_status(200);
+    assert_eq!(
+        (joined.body["membership"]["status"].as_str(), joined.body["membership"]["kyc_status"].as_str()),
+        (Some("active"), Some("accepted"))
+    );
+    let twice = app.admin(Method::POST, &accept, None).await;
+    assert_eq!((twice.status.as_u16(), twice.error_code()), (422, "invalid_transition"));
+    let unknown =
+        app.admin(Method::POST, &format!("/_sandbox/memberships/{}/accept", uuid::Uuid::new_v4()), None).await;
+    unknown.assert_status(404);
+    let deliveries =
+        app.admin(Method::GET, &format!("/_sandbox/organizations/{}/webhook_deliveries", org.id()), None).await;
+    assert_eq!(deliveries.body["webhook_deliveries"][0]["event"], "updated", "newest first");
+    let card = json!({"card": {"holder_id": id, "bank_account_id": account, "card_level": "virtual", "payment_monthly_limit": 100}});
+    app.post("/v2/cards", &org.token(Owner), card).await.assert_status(200);
 }
