@@ -298,6 +298,22 @@ pub struct Label {
     pub parent_id: Option<Uuid>,
 }
 
+/// An event a change reports, written in the change's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    /// The envelope's `id`, for receivers to de-duplicate.
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    /// `v1/cards`, `v1/transactions`, …
+    pub topic: String,
+    /// Deliveries with one key reach one subscription in the order they were written: the card.
+    pub ordering_key: Uuid,
+    /// The envelope's `data`, JSON text.
+    pub data: String,
+    /// On the organization's clock (sandbox time travel shows in `created_at`).
+    pub created_at: Timestamp,
+}
+
 /// What an operator adds to an existing organization, all or nothing.
 #[derive(Debug, Clone, Default)]
 pub struct OrganizationParts {
@@ -307,7 +323,7 @@ pub struct OrganizationParts {
     pub memberships: Vec<Membership>,
     pub credentials: Vec<NewCredential>,
     /// The webhook events the addition reports (`v1/memberships`), written with it.
-    pub events: Vec<crate::OutboxEvent>,
+    pub events: Vec<OutboxEvent>,
 }
 
 impl OrganizationParts {

@@ -19,7 +19,7 @@
 //!   happens in one write for many events. A subscription deleted before its events were
 //!   expanded gets none of them.
 
-use crate::PageRequest;
+use crate::{OutboxEvent, PageRequest};
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -55,22 +55,6 @@ pub struct WebhookSubscription {
     pub updated_at: Timestamp,
     /// How its receiver has been doing: slowed or disabled after failures.
     pub health: SubscriptionHealth,
-}
-
-/// An event a change reports, written in the change's transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxEvent {
-    /// The envelope's `id`, for receivers to de-duplicate.
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    /// `v1/cards` or `v1/transactions`.
-    pub topic: String,
-    /// Deliveries with one key reach one subscription in the order they were written: the card.
-    pub ordering_key: Uuid,
-    /// The envelope's `data`, JSON text.
-    pub data: String,
-    /// On the organization's clock (sandbox time travel shows in `created_at`).
-    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
