@@ -251,3 +251,44 @@ async fn bad_files_are_refused_and_nothing_is_stored() {
         (422, Some("/label_ids/0"))
     );
 }
+
+#[tokio::test]
+async fn labels_are_read_by_every_member_and_made_two_levels_deep() {
+    let app = TestApp::new().await;
+    let org = app.org().await;
+    let other = app.org().await;
+    let make = |body: Value| {
+        let path = format!("/_sandbox/organizations/{}/labels", org.id());
+        let app = &app;
+        async move { app.admin(Method::POST, &path, Some(body)).await }
+    };
+    let list = make(json!({"name": "Projects"})).await;
+    list.assert_status(201);
+    let list_id = list.body["label"]["id"].as_str().unwrap().to_owned();
+    let label = make(json!({"name": "Apollo", "parent_id": list_id})).await;
+    label.assert_status(201);
+    let label_id = label.body["label"]["id"].as_str().unwrap().to_owned();
+    // Refusals: a third level, a name taken in its list, a parent of another organization, blank.
+    let deeper = make(json!({"name": "Deeper", "parent_id": label_id})).await;
+    assert_eq!(
+        (deeper.status.as_u16(), deeper.body["errors"][0]["source"]["pointer"].as_str()),
+        (422, Some("/parent_id"))
+    );
+    assert_eq!(make(json!({"name": "apollo", "parent_id": list_id})).await.status.as_u16(), 422);
+    let foreign = app
+        .admin(Method::POST, &format!("/_sandbox/organizations/{}/labels", other.id()), Some(json!({"name": "Theirs"})))
+        .await;
+    let foreign_id = foreign.body["label"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(make(json!({"name": "X", "parent_id": foreign_id})).await.status.as_u16(), 422);
+    assert_eq!(make(json!({"name": "  "})).await.status.as_u16(), 422);
+    for role in [Owner, Admin, Manager, Employee, Reporting] {
+        let r = app.get("/v2/labels", &org.token(role)).await;
+        assert_eq!((r.status.as_u16(), r.body["meta"]["total_count"].as_u64()), (200, Some(2)), "{role:?}");
+    }
+    assert_eq!(app.get("/v2/labels", &org.api_key()).await.status.as_u16(), 200);
+    let second = app.get("/v2/labels?per_page=1&page=2", &org.token(Owner)).await;
+    assert_eq!(second.body["labels"][0]["name"], "Projects", "by name, paged");
+    assert_eq!(second.body["meta"]["prev_page"], 1);
+    assert_eq!(app.get(&format!("/v2/labels/{foreign_id}"), &org.token(Owner)).await.status.as_u16(), 404);
+    assert_eq!(app.get("/v2/labels/not-a-uuid", &org.token(Owner)).await.status.as_u16(), 404);
+}
