@@ -29,14 +29,18 @@ pub fn limit_for(method: &axum::http::Method, path: &str, configured: usize) -> 
     }
 }
 
-/// The `file` part of an upload, whole; other parts are skipped.
+/// The one part of an upload, `file`, whole. Qonto's uploads have no other part: another, or a
+/// second file, is refused rather than silently dropped.
 pub async fn file_part(multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Upload> {
     let mut multipart = multipart.map_err(|rejection| {
         ApiError::bad_request(format!("the body must be multipart/form-data with the file in part `file`: {rejection}"))
     })?;
+    let mut upload = None;
     while let Some(mut field) = multipart.next_field().await.map_err(broken)? {
-        if field.name() != Some("file") {
-            continue;
+        let name = field.name().unwrap_or_default().to_owned();
+        if name != "file" || upload.is_some() {
+            let detail = "an upload has one part, `file`";
+            return Err(ApiError::field("invalid", format!("/{}", name.replace('~', "~0").replace('/', "~1")), detail));
         }
         let file_name = field.file_name().unwrap_or("receipt").to_owned();
         let mut content = Vec::new();
@@ -46,9 +50,9 @@ pub async fn file_part(multipart: Result<Multipart, MultipartRejection>) -> ApiR
             }
             content.extend_from_slice(&chunk);
         }
-        return Ok(Upload { file_name, content });
+        upload = Some(Upload { file_name, content });
     }
-    Err(ApiError::field("required", "/file", "the upload has no part named `file`"))
+    upload.ok_or_else(|| ApiError::field("required", "/file", "the upload has no part named `file`"))
 }
 
 /// A body that broke off or is not well-formed multipart: 400, or 413 past the body limit.

@@ -82,7 +82,8 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, answers: &mut Schem
         value["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
     }
     if op.upload {
-        let file = json!({"type": "object", "required": ["file"], "properties": {"file": schema::binary()}});
+        let file = json!({"type": "object", "required": ["file"], "properties": {"file": schema::binary()},
+            "additionalProperties": false});
         value["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": file}}});
     }
     if let Some(schema) = op.form {

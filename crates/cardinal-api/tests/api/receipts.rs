@@ -14,11 +14,21 @@ const BOUNDARY: &str = "cardinal-test-boundary";
 
 /// A multipart body with `content` in part `file`, named `name`.
 pub fn multipart(name: &str, content: &[u8]) -> Vec<u8> {
-    let head = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
-    );
-    [head.as_bytes(), content, format!("\r\n--{BOUNDARY}--\r\n").as_bytes()].concat()
+    parts(&[("file", Some(name), content)])
+}
+
+/// A multipart body of these parts: (part name, file name, content).
+fn parts(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (part, file_name, content) in parts {
+        let file_name = file_name.map(|f| format!("; filename=\"{f}\"")).unwrap_or_default();
+        let head = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{part}\"{file_name}\r\n\r\n");
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
 }
 
 async fn post_file(app: &TestApp, path: &str, auth: &str, body: Vec<u8>) -> Response {
@@ -239,6 +249,17 @@ async fn bad_files_are_refused_and_nothing_is_stored() {
         assert_eq!((r.status.as_u16(), r.error_code()), (status, code), "{what}: {}", r.text);
         assert_error_shape(&r);
     }
+    let two = parts(&[("file", Some("a.pdf"), PDF), ("file", Some("b.pdf"), PDF)]);
+    let r = post_file(&app, &path, &token, two).await;
+    assert_eq!(r.status.as_u16(), 422, "two files: {}", r.text);
+    let extra = parts(&[("note", None, b"lunch"), ("file", Some("r.pdf"), PDF)]);
+    let r = post_file(&app, &path, &token, extra).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["errors"][0]["source"]["pointer"].as_str()),
+        (422, Some("/note")),
+        "{}",
+        r.text
+    );
     let json = app.post(&path, &token, json!({"file": "x"})).await;
     assert_eq!((json.status.as_u16(), json.error_code()), (400, "bad_request"), "not multipart");
     let foreign = post_file(&app, &path, &other.token(Owner), multipart("r.pdf", PDF)).await;
