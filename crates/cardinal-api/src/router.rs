@@ -64,6 +64,9 @@ fn with_operation_layers(
     handler: axum::routing::MethodRouter<AppState>,
     state: &AppState,
 ) -> axum::routing::MethodRouter<AppState> {
+    let series = http::metrics::series_of(op.method, op.path);
+    let handler =
+        handler.layer(middleware::from_fn(move |request, next| http::metrics::record(series.clone(), request, next)));
     let handler = match op.upload {
         true => handler.layer(DefaultBodyLimit::max(http::files::UPLOAD_BODY_LIMIT)),
         false => handler,
@@ -87,9 +90,11 @@ fn with_surface_layers(surface: Surface, group: Router<AppState>, state: &AppSta
 }
 
 async fn not_found() -> ApiError {
+    http::metrics::UNMATCHED.count(StatusCode::NOT_FOUND);
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
 async fn method_not_allowed() -> ApiError {
+    http::metrics::UNMATCHED.count(StatusCode::METHOD_NOT_ALLOWED);
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not accept this method")
 }

@@ -107,6 +107,8 @@ pub enum Reply {
     Pdf,
     /// A stored file: a PDF, a JPEG or a PNG.
     File,
+    /// Prometheus's text exposition format.
+    Metrics,
 }
 
 /// What a query parameter takes, as exactly as the handler checks it: the OpenAPI document
@@ -457,6 +459,8 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(get "/files/{organization_id}/{id}" => attachments::file; Public, "downloadFile",
             "The file an attachment's `url` opens for 30 minutes: saved, never rendered", query = FILE_LINK_QUERY,
             reply = Reply::File),
+        operation!(get "/metrics" => crate::http::metrics::metrics; Operator, "metrics",
+            "The process's metrics in Prometheus's text format (operator token)", reply = Reply::Metrics),
         operation!(get "/healthz" => health::healthz; Public, "healthz", "Alive", reply = Reply::Json(200, answer::<Status>)),
         operation!(get "/readyz" => health::readyz; Public, "readyz", "Ready: the database answers",
             reply = Reply::Json(200, answer::<Status>)),

@@ -64,7 +64,9 @@ macro_rules! transaction {
                 let work = async {
                     let $tx = client.transaction().await.map_err($crate::errors::pg)?;
                     let value = $body;
+                    let committing = std::time::Instant::now();
                     $tx.commit().await.map_err($crate::errors::commit_failure)?;
+                    cardinal_store::telemetry::COMMITS.record(1, committing.elapsed());
                     Ok(value)
                 };
                 let timed = patience.wait(&$store.liveness, work).await;

@@ -48,6 +48,29 @@ impl OperatorStore for PostgresStore {
         })
     }
 
+    async fn gauges(&self) -> StoreResult<cardinal_store::telemetry::StoreGauges> {
+        use cardinal_store::sql::{GAUGE_DELIVERIES, GAUGE_SCA};
+        let now = Timestamp::now().as_second();
+        let sca = GAUGE_SCA.replace("?1", "$1");
+        let (pending_sca, pending_deliveries) = read!(self, |c| {
+            let sca: i64 = c.query_one(&sca, &[&now]).await.map_err(pg)?.get(0);
+            let deliveries: i64 = c.query_one(GAUGE_DELIVERIES, &[]).await.map_err(pg)?.get(0);
+            (sca, deliveries)
+        })?;
+        let status = self.pool.status();
+        let pool = cardinal_store::telemetry::PoolGauges {
+            size: status.size as u64,
+            idle: status.available as u64,
+            waiting: status.waiting as u64,
+            waits_total: crate::pool::POOL_WAITS.get(),
+        };
+        Ok(cardinal_store::telemetry::StoreGauges {
+            pending_sca_sessions: pending_sca.max(0) as u64,
+            pending_deliveries: pending_deliveries.max(0) as u64,
+            pool: Some(pool),
+        })
+    }
+
     async fn legal_profile(&self, org: Uuid) -> StoreResult<Option<String>> {
         let q = "SELECT data FROM organization_profiles WHERE organization_id = $1";
         read!(self, |c| { optional(c, q, &[&org.to_string()], |r| Ok(r.get::<_, String>(0))).await? })

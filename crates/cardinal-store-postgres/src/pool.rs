@@ -3,7 +3,11 @@
 
 use crate::errors::{pg, Fail};
 use crate::timeouts::Patience;
+use cardinal_store::telemetry::Counter;
 use cardinal_store::StoreError;
+
+/// Calls that found no idle connection and waited for one, since start.
+pub(crate) static POOL_WAITS: Counter = Counter::new();
 
 impl crate::PostgresStore {
     /// The patience of a store call starting now.
@@ -13,6 +17,10 @@ impl crate::PostgresStore {
 
     /// A pooled connection, within `patience`.
     pub(crate) async fn client(&self, patience: &Patience) -> Result<deadpool_postgres::Client, Fail> {
+        // No idle connection: this call waits for one (counted for `/metrics`).
+        if self.pool.status().available == 0 {
+            POOL_WAITS.inc();
+        }
         match patience.wait_quietly(&self.liveness, self.pool.get()).await {
             Some(Ok(client)) => Ok(client),
             Some(Err(deadpool_postgres::PoolError::Backend(e))) => Err(pg(e)),

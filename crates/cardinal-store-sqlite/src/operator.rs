@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use cardinal_store::sql::{GAUGE_DELIVERIES, GAUGE_SCA};
 use cardinal_store::{
     sql::{all_rows, columns, snapshot_key, Dialect, MEMBERSHIP, ORGANIZATION, RESET_DELETIONS},
     Holder, NewCredential, OperatorStore, Organization, OrganizationParts, OrganizationReset, Page, PageRequest,
@@ -38,6 +39,22 @@ impl OperatorStore for SqliteStore {
 
     async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
         self.write_in_organization(org, false, move |conn| insert_parts(conn, &parts)).await
+    }
+
+    async fn gauges(&self) -> StoreResult<cardinal_store::telemetry::StoreGauges> {
+        let now = Timestamp::now().as_second();
+        self.engine
+            .read(move |conn| {
+                let count = |q: &str, args: &[&dyn rusqlite::ToSql]| -> StoreResult<u64> {
+                    conn.query_row(q, args, |r| r.get::<_, i64>(0)).map(|n| n.max(0) as u64).map_err(sql)
+                };
+                Ok(cardinal_store::telemetry::StoreGauges {
+                    pending_sca_sessions: count(GAUGE_SCA, &[&now])?,
+                    pending_deliveries: count(GAUGE_DELIVERIES, &[])?,
+                    pool: None,
+                })
+            })
+            .await
     }
 
     async fn legal_profile(&self, org: Uuid) -> StoreResult<Option<String>> {

@@ -43,6 +43,7 @@ impl CommitStats {
         self.operations += operations as u64;
         self.executing += times.executed - times.began;
         self.committing += times.committed - times.executed;
+        cardinal_store::telemetry::COMMITS.record(operations, times.committed - times.executed);
         if times.committed.duration_since(self.reported) >= REPORT_EVERY {
             self.reported = times.committed;
             self.report();

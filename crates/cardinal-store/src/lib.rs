@@ -14,6 +14,7 @@ pub mod ids;
 mod oauth;
 mod requests;
 pub mod sql;
+pub mod telemetry;
 mod transactions;
 mod types;
 mod webhooks;
@@ -175,6 +176,9 @@ pub trait OperatorStore: Send + Sync {
     async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool>;
     /// The organization's teams, by name.
     async fn teams(&self, org: Uuid) -> StoreResult<Vec<Team>>;
+    /// What `/metrics` reads of the database at a scrape: waiting SCA sessions, the webhook
+    /// queue, the connection pool.
+    async fn gauges(&self) -> StoreResult<telemetry::StoreGauges>;
     /// The legal identity the control API set (a JSON document), if it set one.
     async fn legal_profile(&self, org: Uuid) -> StoreResult<Option<String>>;
     /// Keeps `document` as the organization's legal identity; false when there is no such

@@ -289,6 +289,12 @@ fn rows_page(
     (count, page)
 }
 
+/// SCA sessions waiting for an answer and not expired (by the server's clock); `?1`/`$1` is now.
+pub const GAUGE_SCA: &str =
+    "SELECT count(*) FROM sca_sessions WHERE result = 'waiting' AND consumed_at IS NULL AND expires_at > ?1";
+/// Webhook deliveries still to make.
+pub const GAUGE_DELIVERIES: &str = "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'";
+
 /// The settings key of an organization's snapshot ([`crate::OrganizationSeed::snapshot`]).
 pub fn snapshot_key(organization_id: Uuid) -> String {
     format!("organization_snapshot:{organization_id}")

@@ -198,11 +198,13 @@ pub async fn admitted(state: &AppState, request: Request, next: Next) -> Respons
     let forwarded_for = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip = crate::http::rate_limit::client_ip(peer, forwarded_for, &state.config.rate_limits.trusted_proxies);
     if let Err(wait) = state.rate_limiter.admit(ip, Instant::now()) {
+        crate::http::metrics::RATE_LIMITED_REQUESTS.inc();
         return ApiError::rate_limited(wait).into_response();
     }
     let response = next.run(request).await;
     if response.status() == StatusCode::UNAUTHORIZED {
         if let Err(wait) = state.rate_limiter.record_unauthorized(ip, Instant::now()) {
+            crate::http::metrics::RATE_LIMITED_UNAUTHORIZED.inc();
             return ApiError::rate_limited(wait).into_response();
         }
     }

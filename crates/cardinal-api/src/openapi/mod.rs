@@ -178,6 +178,7 @@ fn responses(op: &Operation, answers: &mut SchemaGenerator) -> Value {
         Reply::Html => (200, Some(json!({"text/html": {"schema": answers.subschema_for::<String>()}}))),
         Reply::Svg => (200, Some(json!({"image/svg+xml": {"schema": answers.subschema_for::<String>()}}))),
         Reply::Pdf => (200, Some(json!({"application/pdf": {"schema": schema::binary()}}))),
+        Reply::Metrics => (200, Some(json!({"text/plain": {"schema": answers.subschema_for::<String>()}}))),
         Reply::File => {
             let file = json!({"schema": schema::binary()});
             (200, Some(json!({"application/pdf": file, "image/jpeg": file, "image/png": file})))

@@ -12,6 +12,7 @@ mod hardening;
 mod idempotency;
 mod listing;
 mod lock_unlock;
+mod metrics;
 mod oauth;
 mod oauth_library;
 mod openapi;

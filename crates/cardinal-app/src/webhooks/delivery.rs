@@ -8,6 +8,7 @@ use super::signature;
 use crate::spans::seconds_up_to_days;
 use crate::wire::webhooks::envelope;
 use crate::App;
+use cardinal_store::telemetry::{AtomicHistogram, Counter, LATENCY_SECONDS};
 use cardinal_store::{AttemptOutcome, ClaimedDelivery, DeliveryAttempt, FairShare};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
@@ -88,6 +89,34 @@ struct Worker {
 }
 
 /// An attempt made, waiting to be recorded.
+/// Delivery attempts by outcome, and how long each took (`/metrics`).
+pub static ATTEMPTS: AttemptMetrics = AttemptMetrics {
+    delivered: Counter::new(),
+    retried: Counter::new(),
+    failed: Counter::new(),
+    latency: AtomicHistogram::new(LATENCY_SECONDS),
+};
+
+pub struct AttemptMetrics {
+    pub delivered: Counter,
+    /// Failed attempts that will be tried again.
+    pub retried: Counter,
+    /// Failed attempts that were the last: the delivery is `failed`.
+    pub failed: Counter,
+    pub latency: AtomicHistogram,
+}
+
+impl AttemptMetrics {
+    fn record(&self, outcome: &AttemptOutcome, took: std::time::Duration) {
+        match outcome {
+            AttemptOutcome::Delivered => self.delivered.inc(),
+            AttemptOutcome::RetryAt(_) => self.retried.inc(),
+            AttemptOutcome::Failed => self.failed.inc(),
+        }
+        self.latency.observe_duration(took);
+    }
+}
+
 type Finished = (DeliveryAttempt, AttemptOutcome);
 
 /// No redirects followed (a 3xx is a failed attempt) and no proxy (the address dialled is the
@@ -235,6 +264,7 @@ impl Worker {
             (Some(_), Some(delay)) => AttemptOutcome::RetryAt(Timestamp::now().saturating_add(*delay).unwrap_or(at)),
             (Some(_), None) => AttemptOutcome::Failed,
         };
+        ATTEMPTS.record(&outcome, started.elapsed());
         let host = reqwest::Url::parse(&subscription.callback_url).ok().and_then(|u| u.host_str().map(str::to_owned));
         tracing::info!(
             delivery = %delivery.id, attempt = number, host = host.as_deref().unwrap_or("?"), status = status_code,
