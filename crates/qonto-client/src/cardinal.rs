@@ -5,13 +5,14 @@
 
 use crate::pages::{Page, Query};
 use crate::transport::{Auth, Call};
-use crate::wire::answers::{Clock, Events, TransactionEnvelope};
+use crate::wire::answers::{Clock, Events, MembershipEnvelope, TransactionEnvelope};
+use crate::wire::attachments::{LabelBody, LabelEnvelope, LabelRequest, TransactionLabels};
 use crate::wire::deliveries::{DeliveryDetail, DeliveryEnvelope, DeliverySummary};
 use crate::wire::operator::{
     AccessToken, AuthorizationBody, AuthorizationEnvelope, CreatedOrganization, LoggedRequestBody, OrganizationSummary,
 };
 use crate::wire::requests::{AuthorizationRequest, ClockRequest, OrganizationRequest, TokenRequest};
-use crate::wire::{Time, TransactionBody};
+use crate::wire::{MembershipDetail, Time, TransactionBody};
 use crate::{Client, Error, Result};
 use futures_util::{Stream, StreamExt};
 use reqwest::Method;
@@ -106,6 +107,28 @@ impl Control {
         let answer: TransactionEnvelope =
             self.post(format!("/_sandbox/transactions/{transaction}/settle"), &()).await?;
         Ok(answer.transaction)
+    }
+
+    /// `POST /_sandbox/organizations/{id}/labels`: a label list, or a label in one.
+    pub async fn create_label(&self, organization: Uuid, name: &str, parent: Option<Uuid>) -> Result<LabelBody> {
+        let request = LabelRequest { name: name.to_owned(), parent_id: parent };
+        let answer: LabelEnvelope =
+            self.post(format!("/_sandbox/organizations/{organization}/labels"), &request).await?;
+        Ok(answer.label)
+    }
+
+    /// `PUT /_sandbox/transactions/{id}/labels`: exactly these labels on the transaction.
+    pub async fn label_transaction(&self, transaction: Uuid, labels: Vec<Uuid>) -> Result<TransactionBody> {
+        let body = serde_json::to_value(TransactionLabels { label_ids: labels }).ok();
+        let call = Call::write(Method::PUT, format!("/_sandbox/transactions/{transaction}/labels"), body);
+        let answer: TransactionEnvelope = self.send(call).await?;
+        Ok(answer.transaction)
+    }
+
+    /// `POST /_sandbox/memberships/{id}/accept`: an invited member joins.
+    pub async fn accept_invitation(&self, membership: Uuid) -> Result<MembershipDetail> {
+        let answer: MembershipEnvelope = self.post(format!("/_sandbox/memberships/{membership}/accept"), &()).await?;
+        Ok(answer.membership)
     }
 
     /// `POST /_sandbox/transactions/{id}/reverse`.

@@ -7,6 +7,7 @@ mod cards;
 mod error;
 mod organization;
 mod pages;
+mod receipts;
 mod sca;
 mod transport;
 mod webhooks;
@@ -16,6 +17,7 @@ pub use cards::Cards;
 pub use error::{ApiErrorItem, Error, ErrorSource};
 pub use organization::Organization;
 pub use pages::{Page, Query};
+pub use receipts::Receipts;
 pub use sca::{PendingSca, Sca};
 pub use transport::Auth;
 pub use webhooks::WebhookSubscriptions;
@@ -67,6 +69,11 @@ impl Client {
     /// `/v2/transactions…`.
     pub fn organization(&self) -> Organization<'_> {
         Organization { client: self }
+    }
+
+    /// `/v2/attachments…`, `/v2/transactions/{id}/attachments…`, `/v2/labels…`.
+    pub fn receipts(&self) -> Receipts<'_> {
+        Receipts { client: self }
     }
 
     /// `/v2/webhook_subscriptions…`.

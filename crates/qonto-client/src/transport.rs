@@ -51,6 +51,30 @@ pub struct Call {
     pub body: Option<Value>,
     pub idempotency_key: Option<String>,
     pub sca_token: Option<String>,
+    /// A file sent as `multipart/form-data` in part `file` (Qonto's uploads), instead of a JSON body.
+    pub file: Option<FilePart>,
+}
+
+/// A file to upload: its name and its bytes (cheap to clone for a retry).
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    pub file_name: String,
+    pub content: bytes::Bytes,
+}
+
+impl FilePart {
+    /// The multipart body and its `Content-Type`, with a fresh boundary.
+    fn body(&self) -> (String, Vec<u8>) {
+        let boundary = format!("qonto-client-{}", uuid::Uuid::new_v4().simple());
+        let name: String = self.file_name.chars().filter(|c| !c.is_control() && *c != '"').collect();
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        );
+        let tail = format!("\r\n--{boundary}--\r\n");
+        let body = [head.as_bytes(), &self.content, tail.as_bytes()].concat();
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    }
 }
 
 impl Call {
@@ -62,13 +86,27 @@ impl Call {
             body: None,
             idempotency_key: None,
             sca_token: None,
+            file: None,
         }
     }
 
     /// A write: it carries a fresh idempotency key (Qonto keeps it 30 minutes).
     pub fn write(method: Method, path: impl Into<String>, body: Option<Value>) -> Call {
         let key = uuid::Uuid::new_v4().to_string();
-        Call { method, path: path.into(), query: Vec::new(), body, idempotency_key: Some(key), sca_token: None }
+        Call {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body,
+            idempotency_key: Some(key),
+            sca_token: None,
+            file: None,
+        }
+    }
+
+    /// An upload: `POST` with `file` in a multipart body, and a fresh idempotency key.
+    pub fn upload(path: impl Into<String>, file: FilePart) -> Call {
+        Call { file: Some(file), ..Call::write(Method::POST, path, None) }
     }
 
     pub fn query(mut self, query: Vec<(String, String)>) -> Call {
@@ -188,6 +226,10 @@ impl Transport {
         }
         if let Some(body) = &call.body {
             request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        if let Some(file) = &call.file {
+            let (content_type, body) = file.body();
+            request = request.header("content-type", content_type).body(body);
         }
         request
     }

@@ -126,6 +126,34 @@ async fn the_organization_and_its_transactions() {
     assert_eq!(one.amount.0, cardinal_domain::Cents(1250));
     let streamed: Vec<_> = client.organization().transactions_stream(query).try_collect().await.unwrap();
     assert_eq!(streamed.len(), 1);
+
+    // The receipt, its label, and both inline; then removed.
+    let pdf = b"%PDF-1.4\n%%EOF\n".to_vec();
+    client.receipts().attach(approved.transaction_id, "cafe.pdf", pdf.clone()).await.unwrap();
+    let attached = client.receipts().of_transaction(approved.transaction_id, &Query::new()).await.unwrap();
+    assert_eq!((attached.items[0].file_name.as_str(), attached.items[0].file_size.as_str()), ("cafe.pdf", "15"));
+    let shown = client.receipts().attachment(attached.items[0].id).await.unwrap();
+    assert!(shown.url.starts_with(client.base_url()), "{}", shown.url);
+    let list = cardinal.control().create_label(org.organization.id, "Meals", None).await.unwrap();
+    let labelled = cardinal.control().label_transaction(approved.transaction_id, vec![list.id]).await.unwrap();
+    assert_eq!(labelled.label_ids, vec![list.id.to_string()]);
+    assert_eq!(client.receipts().labels(&Query::new()).await.unwrap().items[0].name, "Meals");
+    assert_eq!(client.receipts().label(list.id).await.unwrap().id, list.id);
+    let inline =
+        Query::new().with("bank_account_id", account.id).with("includes[]", "attachments").with("includes[]", "labels");
+    let with = client.organization().transactions(&inline).await.unwrap();
+    assert_eq!(with.items[0].attachments.as_ref().map(Vec::len), Some(1));
+    assert_eq!(with.items[0].labels.as_ref().map(|l| l[0].name.clone()), Some("Meals".into()));
+    let refused = client.receipts().attach(approved.transaction_id, "cafe.png", pdf.clone()).await.unwrap_err();
+    assert!(matches!(refused, qonto_client::Error::Api { status: 422, .. }), "{refused:?}");
+    let alone = client.receipts().upload("invoice.pdf", pdf).await.unwrap();
+    assert_eq!(client.receipts().attachment(alone).await.unwrap().id, alone);
+    client.receipts().remove(approved.transaction_id, shown.id).await.unwrap();
+    client.receipts().remove_all(approved.transaction_id).await.unwrap();
+    assert_eq!(
+        client.receipts().of_transaction(approved.transaction_id, &Query::new()).await.unwrap().meta.total_count,
+        0
+    );
 }
 
 #[tokio::test]
