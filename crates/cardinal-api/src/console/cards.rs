@@ -66,8 +66,12 @@ pub async fn show(
         Err(error) => return layout::page(&signed, "Card", None, failure(&error)),
     };
     let transactions = match orgs::recent_transactions(&state, &page.organization, 100).await {
-        Ok(all) => all.into_iter().filter(|t| t.card_id == page.stored.card.id).take(20).collect(),
-        Err(_) => Vec::new(),
+        Ok(mut recent) => {
+            recent.items.retain(|t| t.card_id == page.stored.card.id);
+            recent.items.truncate(20);
+            recent
+        }
+        Err(_) => Default::default(),
     };
     let org = &page.organization;
     let base = format!("/console/organizations/{}/cards/{}", org.id, page.stored.card.id);
@@ -97,7 +101,7 @@ pub async fn show(
         (payment_form(&signed, &base))
         section aria-labelledby="tx-h" {
             h2 #tx-h { "Transactions" }
-            (transactions_table(&transactions))
+            (transactions_table(&state, &page.organization, &transactions))
         }
         section aria-labelledby="timeline-h" {
             h2 #timeline-h { "Audit timeline" }

@@ -7,6 +7,7 @@ use super::auth::{Posted, Signed};
 use super::forms::{self, json_body, report};
 use super::layout::{self, csrf_field, euros, time, OrgNav};
 use super::sca;
+use crate::app::transactions::Embedded;
 use crate::http::auth::Operator;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::session::Notice;
@@ -112,7 +113,14 @@ struct Overview {
     members: Vec<Membership>,
     cards: Vec<CardView>,
     holders: Vec<(Uuid, String)>,
-    transactions: Vec<Transaction>,
+    transactions: Recent,
+}
+
+/// Transactions as the console lists them, with their receipts and labels.
+#[derive(Default)]
+pub(super) struct Recent {
+    pub items: Vec<Transaction>,
+    pub embedded: Embedded,
 }
 
 pub(super) async fn organization(state: &AppState, raw: &str) -> ApiResult<Organization> {
@@ -142,14 +150,10 @@ async fn overview(state: &AppState, raw: &str) -> ApiResult<Overview> {
     Ok(Overview { organization, members, cards, holders, transactions })
 }
 
-/// The newest transactions of the organization's first account.
-pub(super) async fn recent_transactions(
-    state: &AppState,
-    organization: &Organization,
-    most: u32,
-) -> ApiResult<Vec<Transaction>> {
+/// The newest transactions of the organization's first account, with their receipts and labels.
+pub(super) async fn recent_transactions(state: &AppState, organization: &Organization, most: u32) -> ApiResult<Recent> {
     let accounts = state.store.bank_accounts(organization.id, PageRequest { page: 1, per_page: 1 }).await?;
-    let Some(account) = accounts.items.first() else { return Ok(Vec::new()) };
+    let Some(account) = accounts.items.first() else { return Ok(Recent::default()) };
     let query = TransactionQuery {
         organization_id: organization.id,
         bank_account_id: account.id,
@@ -166,7 +170,9 @@ pub(super) async fn recent_transactions(
         descending: true,
         page: PageRequest { page: 1, per_page: most },
     };
-    Ok(state.store.list_transactions(&query).await?.items)
+    let includes = crate::app::transactions::Includes { attachments: true, labels: true };
+    let (page, embedded) = crate::app::transactions::list(&state.app, &query, includes).await?;
+    Ok(Recent { items: page.items, embedded })
 }
 
 /// `GET /console/organizations/{org}`.
@@ -213,7 +219,7 @@ pub async fn show(State(state): State<AppState>, signed: Signed, Path(raw): Path
         }
         section aria-labelledby="tx-h" {
             h2 #tx-h { "Recent transactions" }
-            (transactions_table(&seen.transactions))
+            (transactions_table(&state, &seen.organization, &seen.transactions))
         }
     };
     let nav = OrgNav { id: org.id, name: &org.legal_name, current: "overview" };
@@ -301,12 +307,14 @@ fn member_form(signed: &Signed, base: &str) -> Markup {
     }
 }
 
-pub(super) fn transactions_table(transactions: &[Transaction]) -> Markup {
+/// The transactions, each with its receipts (download links, 30 minutes) and labels.
+pub(super) fn transactions_table(state: &AppState, organization: &Organization, recent: &Recent) -> Markup {
+    let now = organization.now();
     html! {
-        @if transactions.is_empty() { p { "No transaction yet." } } @else {
+        @if recent.items.is_empty() { p { "No transaction yet." } } @else {
             div.scroll { table {
-                thead { tr { th scope="col" { "When" } th scope="col" { "Merchant" } th scope="col" { "Amount" } th scope="col" { "Status" } th scope="col" { "Decline reason" } th scope="col" { "Card" } } }
-                tbody { @for t in transactions {
+                thead { tr { th scope="col" { "When" } th scope="col" { "Merchant" } th scope="col" { "Amount" } th scope="col" { "Status" } th scope="col" { "Decline reason" } th scope="col" { "Card" } th scope="col" { "Receipts" } th scope="col" { "Labels" } } }
+                tbody { @for t in &recent.items {
                     tr {
                         td { (time(t.emitted_at)) }
                         td { (t.label) }
@@ -314,6 +322,10 @@ pub(super) fn transactions_table(transactions: &[Transaction]) -> Markup {
                         td { span class={"status " (t.status.as_str())} { (t.status.as_str()) } }
                         td { (t.decline_reason.as_deref().unwrap_or("")) }
                         td { "•••• " (t.card_last_digits) }
+                        td { @for a in recent.embedded.attachments_of(t) {
+                            a href=(crate::app::receipts::link(&state.app, a, now)) download { (a.file_name) } " "
+                        } }
+                        td { (recent.embedded.labels_of(t).iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")) }
                     }
                 } }
             } }

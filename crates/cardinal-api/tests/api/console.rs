@@ -7,6 +7,7 @@ use crate::support::*;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use cardinal_domain::Role::*;
+use serde_json::json;
 
 /// A browser's session: its cookies and the CSRF token of its last page.
 struct Browser<'a> {
@@ -233,4 +234,38 @@ async fn production_has_no_console_and_answers_an_index_at_the_root() {
     let index = app.send(Method::GET, "/", None, None).await;
     index.assert_status(200);
     assert_eq!((index.body["name"].as_str(), index.body["docs"].as_str()), (Some("Cardinal"), Some("/openapi.json")));
+}
+
+/// A card's page lists its transactions with their receipts (download links that open the
+/// file) and labels.
+#[tokio::test]
+async fn a_cards_transactions_show_their_receipts_and_labels() {
+    let app = TestApp::new().await;
+    let org = app.org().await;
+    let card = org.card(Employee, "virtual");
+    let purchase = json!({"amount": 9.9, "channel": "online", "merchant": {"name": "Kiosk", "category": "other", "country": "FR"}});
+    let paid = app.admin(Method::POST, &format!("/_sandbox/cards/{card}/authorizations"), Some(purchase)).await;
+    let transaction = paid.body["authorization"]["transaction_id"].as_str().unwrap().to_owned();
+    let body = crate::receipts::multipart("kiosk.pdf", crate::receipts::PDF);
+    let request = Request::post(format!("/v2/transactions/{transaction}/attachments"))
+        .header("authorization", org.token(Employee))
+        .header("content-type", "multipart/form-data; boundary=cardinal-test-boundary")
+        .body(Body::from(body))
+        .unwrap();
+    app.raw(request).await.assert_status(200);
+    let label = app
+        .admin(Method::POST, &format!("/_sandbox/organizations/{}/labels", org.id()), Some(json!({"name": "Snacks"})))
+        .await;
+    let label = label.body["label"]["id"].as_str().unwrap().to_owned();
+    let labels = format!("/_sandbox/transactions/{transaction}/labels");
+    app.admin(Method::PUT, &labels, Some(json!({"label_ids": [label]}))).await.assert_status(200);
+
+    let (mut browser, _) = Browser::sign_in(&app).await;
+    let page = browser.get(&format!("/console/organizations/{}/cards/{card}", org.id())).await;
+    page.assert_status(200);
+    assert!(page.text.contains("kiosk.pdf") && page.text.contains("Snacks"), "{}", page.text);
+    let start = page.text.find("href=\"/files/").expect("a download link") + 6;
+    let link = page.text[start..].split('"').next().unwrap().replace("&amp;", "&");
+    let file = app.send(Method::GET, &link, None, None).await;
+    assert_eq!((file.status.as_u16(), file.text.as_bytes()), (200, crate::receipts::PDF));
 }
