@@ -5,7 +5,7 @@
 
 use crate::payments::transaction_outbox;
 use crate::App;
-use cardinal_domain::{DomainError, FieldIssue};
+use cardinal_domain::DomainError;
 use cardinal_store::{EditWrite, Label, Organization, OrganizationParts, StoreResult, Transaction, TransactionEdit};
 use uuid::Uuid;
 
@@ -28,20 +28,24 @@ pub async fn create(app: &App, organization_id: Uuid, name: &str, parent_id: Opt
     let organization = app.store.organization(organization_id).await?.ok_or(DomainError::Missing("organization"))?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(invalid("/name", format!("name must be 1 to {NAME_MAX} characters")));
+        return Err(DomainError::invalid("/name", format!("name must be 1 to {NAME_MAX} characters")).into());
     }
     let labels = app.store.labels(organization.id).await?;
     if let Some(parent) = parent_id {
         match labels.iter().find(|l| l.id == parent) {
-            None => return Err(invalid("/parent_id", "parent_id names no label of the organization".into())),
+            None => {
+                return Err(DomainError::invalid("/parent_id", "parent_id names no label of the organization").into())
+            }
             Some(p) if p.parent_id.is_some() => {
-                return Err(invalid("/parent_id", "labels are two levels deep: the parent must be a list".into()))
+                return Err(
+                    DomainError::invalid("/parent_id", "labels are two levels deep: the parent must be a list").into()
+                )
             }
             Some(_) => {}
         }
     }
     if labels.iter().any(|l| l.parent_id == parent_id && l.name.eq_ignore_ascii_case(name)) {
-        return Err(invalid("/name", "a label with this name is already there".into()));
+        return Err(DomainError::invalid("/name", "a label with this name is already there").into());
     }
     let label = Label { id: crate::ids::random(), organization_id: organization.id, name: name.to_owned(), parent_id };
     let parts = OrganizationParts { labels: vec![label.clone()], ..OrganizationParts::default() };
@@ -61,7 +65,7 @@ pub async fn label_transaction(app: &App, id: Uuid, label_ids: Vec<Uuid>) -> Sto
     let mut wanted: Vec<Uuid> = Vec::with_capacity(label_ids.len());
     for (at, label) in label_ids.into_iter().enumerate() {
         if !known.iter().any(|l| l.id == label) {
-            return Err(invalid(&format!("/label_ids/{at}"), "names no label of the organization".into()));
+            return Err(DomainError::invalid(format!("/label_ids/{at}"), "names no label of the organization").into());
         }
         if !wanted.contains(&label) {
             wanted.push(label);
@@ -77,8 +81,4 @@ pub async fn label_transaction(app: &App, id: Uuid, label_ids: Vec<Uuid>) -> Sto
         Ok(EditWrite { removes: Vec::new(), events: transaction_outbox(t, "updated", now) })
     });
     app.store.edit_transaction(organization.id, id, TransactionEdit { adds: None, change }).await
-}
-
-fn invalid(pointer: &str, detail: String) -> cardinal_store::StoreError {
-    DomainError::Invalid(vec![FieldIssue::new("invalid", pointer, detail)]).into()
 }

@@ -139,9 +139,7 @@ pub async fn open_link(
     if organization.now().as_second() > expires {
         return Ok(None);
     }
-    let Some(attachment) = app.store.attachment(organization_id, id).await? else { return Ok(None) };
-    let Some(content) = app.store.attachment_content(organization_id, id).await? else { return Ok(None) };
-    Ok(Some((attachment, content)))
+    app.store.attachment_file(organization_id, id).await
 }
 
 fn link_subject(organization_id: Uuid, id: Uuid, expires: i64) -> String {

@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+pub use cardinal_domain::luhn::{luhn_check_digit, luhn_valid};
+
 /// A fresh secret: 32 random bytes, base64url without padding.
 pub fn new_token() -> String {
     let bytes: [u8; 32] = rand::random();
@@ -141,35 +143,6 @@ pub fn new_pan() -> String {
 
 pub fn new_cvv() -> String {
     format!("{:03}", rand::rng().random_range(0..1000u16))
-}
-
-/// The digit that makes `payload` followed by it pass the Luhn check.
-pub fn luhn_check_digit(payload: &str) -> u8 {
-    let sum: u32 = payload
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let doubled = d * 2;
-                if doubled > 9 {
-                    doubled - 9
-                } else {
-                    doubled
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    ((10 - sum % 10) % 10) as u8
-}
-
-pub fn luhn_valid(number: &str) -> bool {
-    number.len() >= 2
-        && number.bytes().all(|b| b.is_ascii_digit())
-        && luhn_check_digit(&number[..number.len() - 1]) == number.as_bytes()[number.len() - 1] - b'0'
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::cards::member::Member;
 use crate::wire::webhooks::{outbox_event, MembershipEventData, MEMBERSHIPS_TOPIC};
 use crate::App;
 use cardinal_domain::permissions::{organization_refusal, OrganizationAction};
-use cardinal_domain::{DomainError, FieldIssue, Role};
+use cardinal_domain::{DomainError, Role};
 use cardinal_store::{Membership, Organization, OrganizationParts, StoreError, StoreResult, Team};
 use uuid::Uuid;
 
@@ -25,14 +25,16 @@ pub async fn create(app: &App, organization: &Organization, member: &Member, nam
     }
     let name = name.trim();
     if name.is_empty() {
-        return Err(invalid("/name", "name must not be blank"));
+        return Err(DomainError::invalid("/name", "name must not be blank").into());
     }
     let team = Team { id: crate::ids::random(), organization_id: organization.id, name: name.to_owned() };
     let parts = OrganizationParts { teams: vec![team.clone()], ..OrganizationParts::default() };
     match app.store.extend_organization(organization.id, parts).await {
         Ok(true) => Ok(team),
         Ok(false) => Err(DomainError::Missing("organization").into()),
-        Err(StoreError::Conflict(_)) => Err(invalid("/name", "a team with this name already exists")),
+        Err(StoreError::Conflict(_)) => {
+            Err(DomainError::invalid("/name", "a team with this name already exists").into())
+        }
         Err(other) => Err(other),
     }
 }
@@ -58,20 +60,28 @@ pub async fn invite(
         return Err(refused.into());
     }
     if !matches!(invitation.role, Role::Employee | Role::Reporting) {
-        return Err(invalid("/membership/role", "only an employee or an accountant (reporting) is invited here"));
+        return Err(DomainError::invalid(
+            "/membership/role",
+            "only an employee or an accountant (reporting) is invited here",
+        )
+        .into());
     }
     if let Some(team) = invitation.team_id {
         let teams = app.store.teams(organization.id).await?;
         if !teams.iter().any(|t| t.id == team) {
-            return Err(invalid("/membership/team_id", "team_id names no team of the organization"));
+            return Err(DomainError::invalid("/membership/team_id", "team_id names no team of the organization").into());
         }
     }
     let email = invitation.email.trim().to_lowercase();
     if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
-        return Err(invalid("/membership/email", "email must be an e-mail address"));
+        return Err(DomainError::invalid("/membership/email", "email must be an e-mail address").into());
     }
     if member_with_email(app, organization, &email).await? {
-        return Err(invalid("/membership/email", "a member of the organization already has this e-mail address"));
+        return Err(DomainError::invalid(
+            "/membership/email",
+            "a member of the organization already has this e-mail address",
+        )
+        .into());
     }
     let membership = Membership {
         id: crate::ids::random(),
@@ -136,8 +146,4 @@ async fn member_with_email(app: &App, organization: &Organization, email: &str) 
         }
         page.page += 1;
     }
-}
-
-fn invalid(pointer: &str, detail: &str) -> StoreError {
-    DomainError::Invalid(vec![FieldIssue::new("invalid", pointer, detail)]).into()
 }

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod error;
 pub mod issuing;
 pub mod kinds;
+pub mod luhn;
 pub mod money;
 pub mod oauth;
 pub mod organization;

@@ -33,14 +33,14 @@ impl LegalProfile {
             "ES" => ("S.L.", "Calle de Alcalá 21, 28014 Madrid, Spain"),
             _ => ("Ltd", "1 Sandbox Street, Sandbox City"),
         };
-        let mut digits: Vec<u8> = id.as_bytes().iter().take(8).map(|b| b % 10).collect();
-        digits.push(luhn_check_digit(&digits));
+        let mut number: String = id.as_bytes().iter().take(8).map(|b| char::from(b'0' + b % 10)).collect();
+        number.push(char::from(b'0' + crate::luhn::luhn_check_digit(&number)));
         LegalProfile {
             country,
             form: form.into(),
             address: address.into(),
             sector: "6201Z".into(),
-            number: digits.iter().map(|d| char::from(b'0' + d)).collect(),
+            number,
             share_capital: 10_000.0,
             registration_date: created_on,
             contract_signed_at: created_at,
@@ -84,25 +84,6 @@ pub struct LegalChange {
     pub share_capital: Option<f64>,
     pub registration_date: Option<Date>,
     pub contract_signed_at: Option<Timestamp>,
-}
-
-/// The digit that makes `payload` and it pass the Luhn check (a SIREN's: from the right,
-/// every second digit doubled, its digits summed).
-fn luhn_check_digit(payload: &[u8]) -> u8 {
-    let sum: u32 = payload
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(at, &d)| {
-            let d = u32::from(d);
-            match at % 2 {
-                0 if d * 2 > 9 => d * 2 - 9,
-                0 => d * 2,
-                _ => d,
-            }
-        })
-        .sum();
-    ((10 - sum % 10) % 10) as u8
 }
 
 #[cfg(test)]

@@ -74,9 +74,14 @@ impl ReceiptStore for PostgresStore {
         read!(self, |c| { optional(c, &q, &[&id.to_string(), &org.to_string()], attachment_row).await? })
     }
 
-    async fn attachment_content(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Vec<u8>>> {
-        let q = "SELECT content FROM attachments WHERE id = $1 AND organization_id = $2";
-        read!(self, |c| { optional(c, q, &[&id.to_string(), &org.to_string()], |r| get(r, "content")).await? })
+    async fn attachment_file(&self, org: Uuid, id: Uuid) -> StoreResult<Option<(Attachment, Vec<u8>)>> {
+        let q = format!(
+            "SELECT {ATTACHMENT_COLUMNS}, a.content FROM attachments a WHERE a.id = $1 AND a.organization_id = $2"
+        );
+        read!(self, |c| {
+            optional(c, &q, &[&id.to_string(), &org.to_string()], |r| Ok((attachment_row(r)?, get(r, "content")?)))
+                .await?
+        })
     }
 
     async fn attachments(&self, org: Uuid, ids: Vec<Uuid>) -> StoreResult<Vec<Attachment>> {

@@ -78,12 +78,17 @@ impl ReceiptStore for SqliteStore {
             .await
     }
 
-    async fn attachment_content(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Vec<u8>>> {
+    async fn attachment_file(&self, org: Uuid, id: Uuid) -> StoreResult<Option<(Attachment, Vec<u8>)>> {
         self.engine
             .read(move |conn| {
-                conn.prepare_cached("SELECT content FROM attachments WHERE id = ?1 AND organization_id = ?2")
-                    .and_then(|mut s| s.query_row(params![id.to_string(), org.to_string()], |r| r.get(0)).optional())
-                    .map_err(sql)
+                conn.prepare_cached(&format!(
+                    "SELECT {ATTACHMENT_COLUMNS}, a.content FROM attachments a WHERE a.id = ?1 AND a.organization_id = ?2"
+                ))
+                .and_then(|mut s| {
+                    s.query_row(params![id.to_string(), org.to_string()], |r| Ok((attachment_row(r)?, r.get(8)?)))
+                        .optional()
+                })
+                .map_err(sql)
             })
             .await
     }

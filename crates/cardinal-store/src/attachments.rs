@@ -50,8 +50,8 @@ pub trait ReceiptStore: Send + Sync {
     /// A standalone upload.
     async fn insert_attachment(&self, attachment: Attachment, content: Vec<u8>) -> crate::StoreResult<()>;
     async fn attachment(&self, org: Uuid, id: Uuid) -> crate::StoreResult<Option<Attachment>>;
-    /// The file's bytes.
-    async fn attachment_content(&self, org: Uuid, id: Uuid) -> crate::StoreResult<Option<Vec<u8>>>;
+    /// The attachment with its bytes, in one read.
+    async fn attachment_file(&self, org: Uuid, id: Uuid) -> crate::StoreResult<Option<(Attachment, Vec<u8>)>>;
     /// The attachments among `ids`, oldest first (those of a page of transactions).
     async fn attachments(&self, org: Uuid, ids: Vec<Uuid>) -> crate::StoreResult<Vec<Attachment>>;
     /// Runs the edit on the transaction under its write lock and commits it with its file,

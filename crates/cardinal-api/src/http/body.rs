@@ -65,10 +65,15 @@ pub fn read<T: DeserializeOwned + JsonSchema + 'static>(bytes: &[u8]) -> ApiResu
 /// A body whose declared `Content-Length` is over the limit is refused before any of it is
 /// read, whatever the route (a client announcing 10 GB and sending nothing would otherwise
 /// wait for the stall timeout). The connection is closed: the body stays unread.
+/// The body length a request's `Content-Length` declares, if it declares one.
+pub fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers.get(axum::http::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse::<u64>().ok()
+}
+
 pub fn declared_too_large(request: &Request, limit: usize) -> Option<axum::response::Response> {
     use axum::http::{header, HeaderValue};
     use axum::response::IntoResponse;
-    let declared = request.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    let declared = declared_length(request.headers())?;
     if declared <= limit as u64 {
         return None;
     }

@@ -32,11 +32,7 @@ pub async fn drain_unread(request: Request, next: Next) -> Response {
     }
     let waits_for_continue =
         request.headers().get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-        .unwrap_or(0);
+    let declared = crate::http::body::declared_length(request.headers()).unwrap_or(0);
     let (parts, body) = request.into_parts();
     let slot = Arc::new(Mutex::new(Slot { body: Some(body), polled: false, ended: false }));
     let mut response = next.run(Request::from_parts(parts, Body::new(Shared(slot.clone())))).await;

@@ -43,7 +43,8 @@ pub async fn receipts_commit_with_their_transaction_and_go_with_it(store: Arc<dy
     let edited = store.edit_transaction(org, paid.id, edit).await.unwrap();
     assert_eq!(edited.attachment_ids, vec![receipt.id]);
     assert_eq!(store.transaction(org, paid.id).await.unwrap().unwrap().attachment_ids, vec![receipt.id]);
-    assert_eq!(store.attachment_content(org, receipt.id).await.unwrap().as_deref(), Some(&b"%PDF-1.4\n"[..]));
+    let (read, content) = store.attachment_file(org, receipt.id).await.unwrap().unwrap();
+    assert_eq!((read, content.as_slice()), (receipt.clone(), &b"%PDF-1.4\n"[..]));
     let both = store.attachments(org, vec![receipt.id, standalone.id, Uuid::new_v4()]).await.unwrap();
     assert_eq!(both.len(), 2);
 
