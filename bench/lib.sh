@@ -21,13 +21,15 @@ wait_healthy() {
   return 1
 }
 
-# Starts `<binary> serve` on a database (more flags after it); sets PID and PORT (and
-# STARTED_NS, just before exec).
+# Starts `<binary> serve` on a database (a SQLite file's path, or a URL; more flags after it);
+# sets PID and PORT (and STARTED_NS, just before exec).
 serve() {
+  local database="$2"
+  [[ "$database" == *://* ]] || database="sqlite://$database"
   PORT="$(free_port)"
   STARTED_NS=$(date +%s%N)
   CARDINAL_LOG="info,cardinal_store_sqlite=debug" \
-    "$1" serve --bind "127.0.0.1:$PORT" --database "sqlite://$2" --rate-limits off --admin-token "$ADMIN" \
+    "$1" serve --bind "127.0.0.1:$PORT" --database "$database" --rate-limits off --admin-token "$ADMIN" \
     --log-format json "${@:3}" >"$work/serve-$PORT.out" 2>"$work/serve-$PORT.log" &
   PID=$!
   pids+=("$PID")

@@ -22,11 +22,9 @@ pub fn router(state: AppState) -> Router {
         if !served.surface(op.surface) {
             continue;
         }
-        let handler = with_operation_layers(&op, handler, &state).layer(axum::Extension(RouteRule {
-            scope: op.scope,
-            sca: op.sca,
-            path: op.path,
-        }));
+        let rule = RouteRule { scope: op.scope, sca: op.sca, path: op.path };
+        let series = http::metrics::series_of(op.method, op.path);
+        let handler = with_operation_layers(&op, handler, &state).layer(http::route_layer::RouteLayer { rule, series });
         // Every route also answers with a trailing slash: an official SDK sends
         // `GET /v2/organization/` (spec §1.1).
         let mut group = Router::new().route(op.path, handler.clone()).route(&format!("{}/", op.path), handler.clone());
@@ -56,7 +54,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Qonto's writes honour idempotency keys. The layer wraps those handlers only: every layer
+/// Uploads take bigger bodies; Qonto's writes honour idempotency keys. The layers wrap those
+/// handlers only (the route's own layer wraps them all, see [`http::route_layer`]): every layer
 /// costs each request it sees a boxed future and a clone of the service under it, and reads
 /// have no use for this one.
 fn with_operation_layers(
@@ -64,9 +63,6 @@ fn with_operation_layers(
     handler: axum::routing::MethodRouter<AppState>,
     state: &AppState,
 ) -> axum::routing::MethodRouter<AppState> {
-    let series = http::metrics::series_of(op.method, op.path);
-    let handler =
-        handler.layer(middleware::from_fn(move |request, next| http::metrics::record(series.clone(), request, next)));
     let handler = match op.upload {
         true => handler.layer(DefaultBodyLimit::max(http::files::UPLOAD_BODY_LIMIT)),
         false => handler,

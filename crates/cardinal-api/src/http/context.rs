@@ -24,11 +24,35 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// hold secrets).
 pub async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let id = new_request_id();
+    let header = HeaderValue::from_str(&id).ok();
+    let method = request.method().clone();
+    // The URI shares its bytes: kept for the log line without copying the path.
+    let uri = request.uri().clone();
+    let started = Instant::now();
+    // One scope for the whole request: every error made below carries the id.
+    let mut response = REQUEST_ID.scope(id, answer(state, request, next)).await;
+    with_json_charset(&mut response);
+    tracing::info!(
+        request_id = header.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default(),
+        %method,
+        path = %redact_path(uri.path()),
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    if let Some(value) = header {
+        // Qonto's error pages name the trace by this header; clients log either (spec §1.4).
+        response.headers_mut().insert(TYK_TRACE_ID_HEADER, value.clone());
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// The request's answer, in the contract's shape whatever made it: the handler's, a timeout's,
+/// a panic's or a stalled body's.
+async fn answer(state: AppState, request: Request, next: Next) -> Response {
     let patience = state.config.body_stall;
     let (request, stalled) = crate::http::stall::guard_body(request, patience);
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let started = Instant::now();
     let run = CatchPanic(Box::pin(async move {
         let limit =
             crate::http::files::limit_for(request.method(), request.uri().path(), state.config.body_limit_bytes);
@@ -43,42 +67,21 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
             None => admitted(&state, request, next).await,
         }
     }));
-    let response = REQUEST_ID
-        .scope(id.clone(), async move {
-            match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(())) => {
-                    tracing::error!("request handler panicked");
-                    ApiError::internal().into_response()
-                }
-                Err(_) => {
-                    ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", "the request took too long").into_response()
-                }
-            }
-        })
-        .await;
+    let response = match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(())) => {
+            tracing::error!("request handler panicked");
+            ApiError::internal().into_response()
+        }
+        Err(_) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", "the request took too long").into_response(),
+    };
     // A client that stopped sending its body gets 408 and the connection closed, whatever
     // the handler made of the broken body (spec: never a 5xx for a client's silence).
     let response = match stalled.is_some_and(|flag| flag.load(std::sync::atomic::Ordering::Relaxed)) {
-        true => REQUEST_ID.scope(id.clone(), async { crate::http::stall::timed_out(patience) }).await,
+        true => crate::http::stall::timed_out(patience),
         false => response,
     };
-    let mut response = REQUEST_ID.scope(id.clone(), in_contract_shape(response)).await;
-    with_json_charset(&mut response);
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        // Qonto's error pages name the trace by this header; clients log either (spec §1.4).
-        response.headers_mut().insert(TYK_TRACE_ID_HEADER, value.clone());
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
-    tracing::info!(
-        request_id = %id,
-        %method,
-        path = %redact_path(&path),
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
+    in_contract_shape(response).await
 }
 
 /// Every error answer uses the contract's JSON shape (spec §1.4), whichever layer produced

@@ -19,9 +19,8 @@
 use crate::http::auth::Operator;
 use crate::http::error::ApiResult;
 use crate::AppState;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cardinal_store::telemetry::{AtomicHistogram, Counter, StoreGauges, COMMITS, LATENCY_SECONDS};
 use prometheus_client::collector::Collector;
@@ -30,8 +29,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::sync::{Mutex, OnceLock};
 
 /// The statuses counted one by one; any other is counted as `other`.
 const STATUSES: [u16; 22] =
@@ -78,20 +76,21 @@ pub static RATE_LIMITED_UNAUTHORIZED: Counter = Counter::new();
 /// Every route's series, one per method and template in the process, so routers built in one
 /// process (tests build many) share them and a scrape never shows one twice. Read and extended
 /// only when a router is built and at scrapes, never per request.
-fn series() -> std::sync::MutexGuard<'static, Vec<Arc<RouteSeries>>> {
-    static SERIES: OnceLock<Mutex<Vec<Arc<RouteSeries>>>> = OnceLock::new();
+fn series() -> std::sync::MutexGuard<'static, Vec<&'static RouteSeries>> {
+    static SERIES: OnceLock<Mutex<Vec<&'static RouteSeries>>> = OnceLock::new();
     SERIES.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The series of the route at `path` for `method` (the route table's lower-case name).
-pub fn series_of(method: &'static str, path: &'static str) -> Arc<RouteSeries> {
+/// The series of the route at `path` for `method` (the route table's lower-case name). Made
+/// once per route and kept for the process's life (routers built again, as tests do, find it).
+pub fn series_of(method: &'static str, path: &'static str) -> &'static RouteSeries {
     let mut all = series();
     let method = method_name(method);
     if let Some(found) = all.iter().find(|s| s.route == path && s.method == method) {
-        return found.clone();
+        return found;
     }
-    let made = Arc::new(RouteSeries::new(method, path));
-    all.push(made.clone());
+    let made: &'static RouteSeries = Box::leak(Box::new(RouteSeries::new(method, path)));
+    all.push(made);
     made
 }
 
@@ -104,14 +103,6 @@ fn method_name(method: &str) -> &'static str {
         "delete" => "DELETE",
         _ => "OTHER",
     }
-}
-
-/// The route layer: times the route's handler and counts its answer.
-pub async fn record(series: Arc<RouteSeries>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let response = next.run(request).await;
-    series.record(response.status(), started.elapsed());
-    response
 }
 
 /// `GET /metrics`.
@@ -176,8 +167,7 @@ impl Collector for Scrape {
 
 impl Scrape {
     fn requests(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let routes: Vec<Arc<RouteSeries>> = series().clone();
-        let all: Vec<&RouteSeries> = routes.iter().map(Arc::as_ref).chain(std::iter::once(&UNMATCHED)).collect();
+        let all: Vec<&RouteSeries> = series().iter().copied().chain(std::iter::once(&UNMATCHED)).collect();
         let help = "Requests answered, by route and status";
         let mut family = encoder.encode_descriptor("cardinal_http_requests", help, None, MetricType::Counter)?;
         for s in &all {

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod params;
 pub mod rate_limit;
 pub mod request_log;
+pub mod route_layer;
 pub mod session;
 pub mod stall;
 pub mod state;
