@@ -50,7 +50,6 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), http::context::request_context))
-        .layer(middleware::from_fn(http::drain::drain_unread))
         .with_state(state)
 }
 

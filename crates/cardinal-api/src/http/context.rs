@@ -21,8 +21,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The outermost layer: assigns the id, runs the request inside its scope (through the rate
 /// limits), stamps the header, logs one line (never headers, bodies or query strings: they may
-/// hold secrets).
+/// hold secrets); then reads what the answer left of the body ([`crate::http::drain`]). One
+/// layer, not two: each layer costs every request a boxed future and a clone of the services
+/// under it.
 pub async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    crate::http::drain::drain_unread(request, |request| in_context(state, request, next)).await
+}
+
+async fn in_context(state: AppState, request: Request, next: Next) -> Response {
     let id = new_request_id();
     let header = HeaderValue::from_str(&id).ok();
     let method = request.method().clone();

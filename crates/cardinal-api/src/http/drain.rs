@@ -10,7 +10,6 @@
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Body as _, Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -24,18 +23,22 @@ const DRAIN_BYTES: u64 = 32 * 1024 * 1024;
 /// How long it may take.
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
-/// The outermost layer: keeps a handle on the request body, and after the answer is made,
-/// reads what the handler left unread.
-pub async fn drain_unread(request: Request, next: Next) -> Response {
+/// Runs `answer` (the request context calls this first) keeping a handle on the request body,
+/// and after the answer is made reads what the handler left unread.
+pub async fn drain_unread<F, Fut>(request: Request, answer: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     if request.body().is_end_stream() {
-        return next.run(request).await;
+        return answer(request).await;
     }
     let waits_for_continue =
         request.headers().get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let declared = crate::http::body::declared_length(request.headers()).unwrap_or(0);
     let (parts, body) = request.into_parts();
     let slot = Arc::new(Mutex::new(Slot { body: Some(body), polled: false, ended: false }));
-    let mut response = next.run(Request::from_parts(parts, Body::new(Shared(slot.clone())))).await;
+    let mut response = answer(Request::from_parts(parts, Body::new(Shared(slot.clone())))).await;
     let rest = {
         let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match (slot.ended, waits_for_continue && !slot.polled) {
