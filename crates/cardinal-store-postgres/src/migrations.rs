@@ -12,6 +12,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_console.sql"),
     include_str!("../migrations/0006_card_requests.sql"),
     include_str!("../migrations/0007_receipts.sql"),
+    include_str!("../migrations/0008_transaction_lists.sql"),
 ];
 
 impl PostgresStore {

@@ -217,3 +217,50 @@ impl PaymentStore for SqliteStore {
         self.engine.read(move |conn| run_list(conn, transaction_list(&query, Dialect::Sqlite), transaction_row)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cardinal_store::sql::transaction_list;
+    use cardinal_store::{PageRequest, TransactionQuery, TransactionSortField, Visibility};
+
+    /// SQLite's plan for `statement`, one line per step.
+    fn plan(conn: &Connection, statement: &cardinal_store::sql::Statement) -> String {
+        let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", statement.text)).unwrap();
+        let values = crate::sql_values(&statement.values);
+        let steps = explain.query_map(rusqlite::params_from_iter(values.iter()), |r| r.get::<_, String>(3)).unwrap();
+        steps.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    }
+
+    /// An account's transaction list must not grow with the account: the count reads the
+    /// account's index alone, and a page is read in its order without sorting every row.
+    #[test]
+    fn transaction_lists_count_from_the_index_and_read_pages_in_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::migrations::migrate(&mut conn).unwrap();
+        for sort in [TransactionSortField::SettledAt, TransactionSortField::EmittedAt] {
+            for descending in [true, false] {
+                let query = TransactionQuery {
+                    organization_id: Uuid::new_v4(),
+                    bank_account_id: Uuid::new_v4(),
+                    visibility: Visibility::All,
+                    statuses: vec![],
+                    side: None,
+                    operation_types: vec![],
+                    settled_at: Default::default(),
+                    updated_at: Default::default(),
+                    emitted_at: Default::default(),
+                    created_at: Default::default(),
+                    with_attachments: None,
+                    sort,
+                    descending,
+                    page: PageRequest { page: 1, per_page: 20 },
+                };
+                let (count, page) = transaction_list(&query, cardinal_store::sql::Dialect::Sqlite);
+                let (count, page) = (plan(&conn, &count), plan(&conn, &page));
+                assert!(count.contains("COVERING INDEX"), "{sort:?}: the count reads rows: {count}");
+                assert!(!page.contains("TEMP B-TREE"), "{sort:?} descending={descending}: the page sorts: {page}");
+            }
+        }
+    }
+}

@@ -315,7 +315,11 @@ pub const TRANSACTION_COLUMNS: &str = "t.id, t.organization_id, t.bank_account_i
      t.amount_cents, t.currency, t.side, t.operation_type, t.status, t.decline_reason, t.label, t.category, \
      t.merchant_country, t.channel, t.counted_day, t.counted_month, t.card_last_digits, t.emitted_at, t.settled_at, \
      t.settled_balance_cents, t.created_at, t.updated_at, t.attachment_ids, t.label_ids";
-const TRANSACTION_FROM: &str = "FROM transactions t JOIN memberships h ON h.id = t.holder_id";
+/// The holders are joined only when a team's visibility needs their team: every transaction
+/// has its holder (a foreign key), so the join drops nothing, and without it a count reads
+/// the account's index alone instead of looking up a member per transaction.
+const TRANSACTION_FROM: &str = "FROM transactions t";
+const TRANSACTION_FROM_WITH_HOLDERS: &str = "FROM transactions t JOIN memberships h ON h.id = t.holder_id";
 
 /// `(count, page)` statements for a transaction list.
 pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, Statement) {
@@ -350,23 +354,27 @@ pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, S
         None => {}
     }
     let filter = clauses.join(" AND ");
-    let count =
-        Statement { text: format!("SELECT count(*) {TRANSACTION_FROM} WHERE {filter}"), values: b.values.clone() };
-    // Unsettled transactions have no settled_at: they count as the most recent.
+    let from = match q.visibility {
+        Visibility::HeldByOrTeam(..) => TRANSACTION_FROM_WITH_HOLDERS,
+        _ => TRANSACTION_FROM,
+    };
+    let count = Statement { text: format!("SELECT count(*) {from} WHERE {filter}"), values: b.values.clone() };
+    // Unsettled transactions have no settled_at: they count as the most recent. The other
+    // columns are never null, and saying nothing of nulls lets an index give their order.
     let direction = if q.descending { "DESC" } else { "ASC" };
     let nulls = if q.descending { "NULLS FIRST" } else { "NULLS LAST" };
-    let column = match q.sort {
-        TransactionSortField::SettledAt => "t.settled_at",
-        TransactionSortField::UpdatedAt => "t.updated_at",
-        TransactionSortField::EmittedAt => "t.emitted_at",
-        TransactionSortField::CreatedAt => "t.created_at",
+    let order = match q.sort {
+        TransactionSortField::SettledAt => format!("t.settled_at {direction} {nulls}, t.emitted_at {direction}"),
+        TransactionSortField::UpdatedAt => format!("t.updated_at {direction}, t.emitted_at {direction}"),
+        TransactionSortField::EmittedAt => format!("t.emitted_at {direction}"),
+        TransactionSortField::CreatedAt => format!("t.created_at {direction}, t.emitted_at {direction}"),
     };
     let limit = b.bind(SqlValue::Int(i64::from(q.page.per_page)));
     let offset = b.bind(SqlValue::Int(q.page.offset().min(i64::MAX as u64) as i64));
     let page = Statement {
         text: format!(
-            "SELECT {TRANSACTION_COLUMNS} {TRANSACTION_FROM} WHERE {filter} \
-             ORDER BY {column} {direction} {nulls}, t.emitted_at {direction}, t.id {direction} LIMIT {limit} OFFSET {offset}"
+            "SELECT {TRANSACTION_COLUMNS} {from} WHERE {filter} \
+             ORDER BY {order}, t.id {direction} LIMIT {limit} OFFSET {offset}"
         ),
         values: b.values,
     };
