@@ -222,7 +222,7 @@ impl PaymentStore for SqliteStore {
 mod tests {
     use super::*;
     use cardinal_store::sql::transaction_list;
-    use cardinal_store::{PageRequest, TransactionQuery, TransactionSortField, Visibility};
+    use cardinal_store::{PageRequest, TransactionQuery, TransactionSortField};
 
     /// SQLite's plan for `statement`, one line per step.
     fn plan(conn: &Connection, statement: &cardinal_store::sql::Statement) -> String {
@@ -240,22 +240,8 @@ mod tests {
         crate::migrations::migrate(&mut conn).unwrap();
         for sort in [TransactionSortField::SettledAt, TransactionSortField::EmittedAt] {
             for descending in [true, false] {
-                let query = TransactionQuery {
-                    organization_id: Uuid::new_v4(),
-                    bank_account_id: Uuid::new_v4(),
-                    visibility: Visibility::All,
-                    statuses: vec![],
-                    side: None,
-                    operation_types: vec![],
-                    settled_at: Default::default(),
-                    updated_at: Default::default(),
-                    emitted_at: Default::default(),
-                    created_at: Default::default(),
-                    with_attachments: None,
-                    sort,
-                    descending,
-                    page: PageRequest { page: 1, per_page: 20 },
-                };
+                let page = PageRequest { page: 1, per_page: 20 };
+                let query = TransactionQuery::of_account(Uuid::new_v4(), Uuid::new_v4(), sort, descending, page);
                 let (count, page) = transaction_list(&query, cardinal_store::sql::Dialect::Sqlite);
                 let (count, page) = (plan(&conn, &count), plan(&conn, &page));
                 assert!(count.contains("COVERING INDEX"), "{sort:?}: the count reads rows: {count}");

@@ -128,3 +128,32 @@ pub struct TransactionQuery {
     pub descending: bool,
     pub page: PageRequest,
 }
+
+impl TransactionQuery {
+    /// Every transaction of an account that the whole organization sees, unfiltered, sorted by
+    /// `sort`: the list a query's filters narrow.
+    pub fn of_account(
+        organization_id: Uuid,
+        bank_account_id: Uuid,
+        sort: TransactionSortField,
+        descending: bool,
+        page: PageRequest,
+    ) -> TransactionQuery {
+        TransactionQuery {
+            organization_id,
+            bank_account_id,
+            visibility: Visibility::All,
+            statuses: vec![],
+            side: None,
+            operation_types: vec![],
+            settled_at: TimeRange::default(),
+            updated_at: TimeRange::default(),
+            emitted_at: TimeRange::default(),
+            created_at: TimeRange::default(),
+            with_attachments: None,
+            sort,
+            descending,
+            page,
+        }
+    }
+}

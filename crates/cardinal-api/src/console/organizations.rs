@@ -18,7 +18,7 @@ use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use cardinal_store::{
-    CardQuery, Membership, Organization, PageRequest, Transaction, TransactionQuery, TransactionSortField, Visibility,
+    CardQuery, Membership, Organization, PageRequest, Transaction, TransactionQuery, TransactionSortField,
 };
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
@@ -154,22 +154,8 @@ async fn overview(state: &AppState, raw: &str) -> ApiResult<Overview> {
 pub(super) async fn recent_transactions(state: &AppState, organization: &Organization, most: u32) -> ApiResult<Recent> {
     let accounts = state.store.bank_accounts(organization.id, PageRequest { page: 1, per_page: 1 }).await?;
     let Some(account) = accounts.items.first() else { return Ok(Recent::default()) };
-    let query = TransactionQuery {
-        organization_id: organization.id,
-        bank_account_id: account.id,
-        visibility: Visibility::All,
-        statuses: vec![],
-        side: None,
-        operation_types: vec![],
-        settled_at: Default::default(),
-        updated_at: Default::default(),
-        emitted_at: Default::default(),
-        created_at: Default::default(),
-        with_attachments: None,
-        sort: TransactionSortField::EmittedAt,
-        descending: true,
-        page: PageRequest { page: 1, per_page: most },
-    };
+    let page = PageRequest { page: 1, per_page: most };
+    let query = TransactionQuery::of_account(organization.id, account.id, TransactionSortField::EmittedAt, true, page);
     let includes = crate::app::transactions::Includes { attachments: true, labels: true };
     let (page, embedded) = crate::app::transactions::list(&state.app, &query, includes).await?;
     Ok(Recent { items: page.items, embedded })

@@ -50,22 +50,14 @@ pub(super) fn spend(amount: Cents) -> PaymentChange {
 }
 
 pub(super) fn query_transactions(seed: &OrganizationSeed) -> TransactionQuery {
-    TransactionQuery {
-        organization_id: seed.organization.id,
-        bank_account_id: seed.bank_accounts[0].id,
-        visibility: Visibility::All,
-        statuses: vec![],
-        side: None,
-        operation_types: vec![],
-        settled_at: TimeRange::default(),
-        updated_at: TimeRange::default(),
-        emitted_at: TimeRange::default(),
-        created_at: TimeRange::default(),
-        with_attachments: None,
-        sort: TransactionSortField::EmittedAt,
-        descending: false,
-        page: PageRequest { page: 1, per_page: 100 },
-    }
+    let (org, account) = (seed.organization.id, seed.bank_accounts[0].id);
+    TransactionQuery::of_account(
+        org,
+        account,
+        TransactionSortField::EmittedAt,
+        false,
+        PageRequest { page: 1, per_page: 100 },
+    )
 }
 
 pub async fn payment_writes_card_account_and_transaction_together(store: Arc<dyn Store>) {
