@@ -226,11 +226,19 @@ async fn run_list<T>(
     let count_values = sql_values(&count.values);
     let params: Params = count_values.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
     let total: i64 = client.query_one(&count.text, &params).await.map_err(pg)?.get(0);
+    Ok(Page { items: run_page(client, page, row).await?, total: total.max(0) as u64 })
+}
+
+/// A list's page alone, not counted.
+async fn run_page<T>(
+    client: &tokio_postgres::Client,
+    page: Statement,
+    row: impl Fn(&tokio_postgres::Row) -> Result<T, Fail>,
+) -> Result<Vec<T>, Fail> {
     let page_values = sql_values(&page.values);
     let params: Params = page_values.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
     let rows = client.query(&page.text, &params).await.map_err(pg)?;
-    let items = rows.iter().map(row).collect::<Result<Vec<_>, Fail>>()?;
-    Ok(Page { items, total: total.max(0) as u64 })
+    rows.iter().map(row).collect()
 }
 
 fn credential_select() -> String {

@@ -14,7 +14,7 @@ use crate::{
     cards::{load_card, save_card},
     optional, pg,
     rows::{bank_account, transaction_row, uuid},
-    run_list,
+    run_list, run_page,
     webhooks::write_outbox,
     Fail, PostgresStore,
 };
@@ -145,6 +145,11 @@ impl PaymentStore for PostgresStore {
     }
 
     async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
-        read!(self, |c| { run_list(c, transaction_list(query, Dialect::Postgres), transaction_row).await? })
+        read!(self, |c| {
+            match transaction_list(query, Dialect::Postgres) {
+                statements if query.counted => run_list(c, statements, transaction_row).await?,
+                (_, page) => Page::uncounted(run_page(c, page, transaction_row).await?),
+            }
+        })
     }
 }

@@ -120,9 +120,16 @@ fn run_list<T>(
         .prepare_cached(&count.text)
         .and_then(|mut s| s.query_row(params_from_iter(sql_values(&count.values).iter()), |r| r.get(0)))
         .map_err(sql)?;
-    let items = conn
-        .prepare_cached(&page.text)
+    Ok(page_of(run_page(conn, page, row)?, total))
+}
+
+/// A list's page alone, not counted.
+fn run_page<T>(
+    conn: &Connection,
+    page: Statement,
+    row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> StoreResult<Vec<T>> {
+    conn.prepare_cached(&page.text)
         .and_then(|mut s| s.query_map(params_from_iter(sql_values(&page.values).iter()), row)?.collect())
-        .map_err(sql)?;
-    Ok(page_of(items, total))
+        .map_err(sql)
 }

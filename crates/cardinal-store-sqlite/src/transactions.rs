@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::{
     cards::{load_card, save_card},
     rows::{bank_account, seconds, timestamp, uuid},
-    run_list, sql,
+    run_list, run_page, sql,
     webhooks::write_outbox,
     SqliteStore,
 };
@@ -214,7 +214,12 @@ impl PaymentStore for SqliteStore {
 
     async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
         let query = query.clone();
-        self.engine.read(move |conn| run_list(conn, transaction_list(&query, Dialect::Sqlite), transaction_row)).await
+        self.engine
+            .read(move |conn| match transaction_list(&query, Dialect::Sqlite) {
+                statements if query.counted => run_list(conn, statements, transaction_row),
+                (_, page) => run_page(conn, page, transaction_row).map(Page::uncounted),
+            })
+            .await
     }
 }
 

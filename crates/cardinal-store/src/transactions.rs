@@ -127,6 +127,10 @@ pub struct TransactionQuery {
     pub sort: TransactionSortField,
     pub descending: bool,
     pub page: PageRequest,
+    /// Whether the list's total is counted. Counting reads an index entry per transaction of
+    /// the account; a reader that shows only the newest (the console) says `false`, and the
+    /// page's `total` is then the number of its own items.
+    pub counted: bool,
 }
 
 impl TransactionQuery {
@@ -154,6 +158,7 @@ impl TransactionQuery {
             sort,
             descending,
             page,
+            counted: true,
         }
     }
 }

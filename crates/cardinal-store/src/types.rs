@@ -378,6 +378,13 @@ pub struct Page<T> {
     pub total: u64,
 }
 
+impl<T> Page<T> {
+    /// A page whose list was not counted: its total is its own length.
+    pub fn uncounted(items: Vec<T>) -> Page<T> {
+        Page { total: items.len() as u64, items }
+    }
+}
+
 /// Which cards a caller may see (spec §2.3), as the store filters them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visibility {

@@ -155,7 +155,11 @@ pub(super) async fn recent_transactions(state: &AppState, organization: &Organiz
     let accounts = state.store.bank_accounts(organization.id, PageRequest { page: 1, per_page: 1 }).await?;
     let Some(account) = accounts.items.first() else { return Ok(Recent::default()) };
     let page = PageRequest { page: 1, per_page: most };
-    let query = TransactionQuery::of_account(organization.id, account.id, TransactionSortField::EmittedAt, true, page);
+    // The newest only: the account's total is not shown, so not counted.
+    let query = TransactionQuery {
+        counted: false,
+        ..TransactionQuery::of_account(organization.id, account.id, TransactionSortField::EmittedAt, true, page)
+    };
     let includes = crate::app::transactions::Includes { attachments: true, labels: true };
     let (page, embedded) = crate::app::transactions::list(&state.app, &query, includes).await?;
     Ok(Recent { items: page.items, embedded })

@@ -50,6 +50,7 @@ pub async fn list(
         sort,
         descending,
         page,
+        counted: true,
     };
     let (found, embedded) = crate::app::transactions::list(&state.app, &q, includes.embeds()).await?;
     let now = principal.organization.now();

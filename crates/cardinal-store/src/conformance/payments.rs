@@ -136,6 +136,12 @@ pub async fn concurrent_payments_never_overspend(store: Arc<dyn Store>) {
     let pending = store.list_transactions(&q).await.unwrap();
     assert_eq!(pending.total, 50);
     assert_eq!(pending.items.iter().map(|t| t.amount.0).sum::<i64>(), 5000);
+    // A page read without its count: the same rows, in the same order.
+    q.page.per_page = 20;
+    let counted = store.list_transactions(&q).await.unwrap();
+    let uncounted = store.list_transactions(&TransactionQuery { counted: false, ..q }).await.unwrap();
+    assert_eq!((counted.total, uncounted.total), (50, 20));
+    assert_eq!(uncounted.items, counted.items);
 }
 
 pub async fn transaction_changes_commit_together(store: Arc<dyn Store>) {
