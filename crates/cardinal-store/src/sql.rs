@@ -328,6 +328,9 @@ pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, S
         format!("t.organization_id = {}", b.uuid(q.organization_id)),
         format!("t.bank_account_id = {}", b.uuid(q.bank_account_id)),
     ];
+    if let Some(card) = q.card_id {
+        clauses.push(format!("t.card_id = {}", b.uuid(card)));
+    }
     b.visibility(&mut clauses, "t.holder_id", &q.visibility);
     b.any_of(&mut clauses, "t.status", q.statuses.iter().map(|s| s.as_str().to_owned()).collect());
     b.any_of(&mut clauses, "t.operation_type", q.operation_types.clone());

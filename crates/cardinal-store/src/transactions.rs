@@ -114,6 +114,9 @@ pub struct TimeRange {
 pub struct TransactionQuery {
     pub organization_id: Uuid,
     pub bank_account_id: Uuid,
+    /// One card's transactions only (the console's card page; Qonto's list has no such
+    /// filter).
+    pub card_id: Option<Uuid>,
     pub visibility: Visibility,
     pub statuses: Vec<TransactionStatus>,
     pub side: Option<String>,
@@ -146,6 +149,7 @@ impl TransactionQuery {
         TransactionQuery {
             organization_id,
             bank_account_id,
+            card_id: None,
             visibility: Visibility::All,
             statuses: vec![],
             side: None,

@@ -65,14 +65,8 @@ pub async fn show(
         Ok(page) => page,
         Err(error) => return layout::page(&signed, "Card", None, failure(&error)),
     };
-    let transactions = match orgs::recent_transactions(&state, &page.organization, 100).await {
-        Ok(mut recent) => {
-            recent.items.retain(|t| t.card_id == page.stored.card.id);
-            recent.items.truncate(20);
-            recent
-        }
-        Err(_) => Default::default(),
-    };
+    let card_id = Some(page.stored.card.id);
+    let transactions = orgs::recent_transactions(&state, &page.organization, card_id, 20).await.unwrap_or_default();
     let org = &page.organization;
     let base = format!("/console/organizations/{}/cards/{}", org.id, page.stored.card.id);
     let card = &page.view;

@@ -146,18 +146,25 @@ async fn overview(state: &AppState, raw: &str) -> ApiResult<Overview> {
     let tz = organization.time_zone();
     let cards = stored.iter().map(|c| CardView::of(c, now, &tz, state.links())).collect();
     let holders = members.iter().map(|m| (m.id, format!("{} {}", m.first_name, m.last_name))).collect();
-    let transactions = recent_transactions(state, &organization, 20).await?;
+    let transactions = recent_transactions(state, &organization, None, 20).await?;
     Ok(Overview { organization, members, cards, holders, transactions })
 }
 
-/// The newest transactions of the organization's first account, with their receipts and labels.
-pub(super) async fn recent_transactions(state: &AppState, organization: &Organization, most: u32) -> ApiResult<Recent> {
+/// The newest transactions of the organization's first account (of one card, when given), with
+/// their receipts and labels.
+pub(super) async fn recent_transactions(
+    state: &AppState,
+    organization: &Organization,
+    card_id: Option<Uuid>,
+    most: u32,
+) -> ApiResult<Recent> {
     let accounts = state.store.bank_accounts(organization.id, PageRequest { page: 1, per_page: 1 }).await?;
     let Some(account) = accounts.items.first() else { return Ok(Recent::default()) };
     let page = PageRequest { page: 1, per_page: most };
     // The newest only: the account's total is not shown, so not counted.
     let query = TransactionQuery {
         counted: false,
+        card_id,
         ..TransactionQuery::of_account(organization.id, account.id, TransactionSortField::EmittedAt, true, page)
     };
     let includes = crate::app::transactions::Includes { attachments: true, labels: true };

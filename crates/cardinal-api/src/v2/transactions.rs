@@ -36,6 +36,7 @@ pub async fn list(
     let with_attachments = with_attachments(&params)?;
     let page = params.page()?;
     let q = TransactionQuery {
+        card_id: None,
         organization_id: principal.organization.id,
         bank_account_id,
         visibility: principal.card_visibility(),

@@ -196,6 +196,9 @@ pub async fn transactions_are_listed_by_account(store: Arc<dyn Store>) {
     assert_eq!(store.list_transactions(&mine).await.unwrap().total, 1);
     mine.visibility = Visibility::HeldByOrTeam(seed.memberships[2].id, seed.memberships[2].team_id);
     assert_eq!(store.list_transactions(&mine).await.unwrap().total, 2);
+    let one_card = TransactionQuery { card_id: Some(seed.cards[1].card.id), ..q.clone() };
+    let of_card = store.list_transactions(&one_card).await.unwrap();
+    assert_eq!((of_card.total, of_card.items[0].card_id), (1, seed.cards[1].card.id));
     let mut paged = q.clone();
     paged.page = PageRequest { page: 2, per_page: 3 };
     assert_eq!(store.list_transactions(&paged).await.unwrap().items.len(), 1);
