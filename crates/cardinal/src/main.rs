@@ -9,6 +9,7 @@ mod keys;
 mod listen;
 mod logs;
 mod serve;
+mod stop;
 mod tls;
 
 use clap::Parser;

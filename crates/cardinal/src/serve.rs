@@ -263,36 +263,11 @@ fn init_logging(format: LogFormat) -> Result<crate::logs::FlushOnDrop, String> {
     Ok(guard)
 }
 
-/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when
-/// the future is first polled: a stop that arrives while the server is still starting (seeding,
-/// printing) is a clean stop too, not a kill.
+/// Resolves on SIGTERM or Ctrl-C, installed at once (see [`crate::stop::requested`]).
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let handlers = {
-        use tokio::signal::unix::{signal, SignalKind};
-        (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok())
-    };
+    let requested = crate::stop::requested();
     async move {
-        #[cfg(unix)]
-        {
-            let (mut terminate, mut interrupt) = handlers;
-            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
-                match s {
-                    Some(mut s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                _ = wait(terminate.take()) => {},
-                _ = wait(interrupt.take()) => {},
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+        requested.await;
         tracing::info!("shutting down: finishing requests in flight");
     }
 }

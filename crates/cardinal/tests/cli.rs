@@ -55,11 +55,21 @@ fn command(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
-/// Runs a command to its end: its exit code, stdout and stderr.
+/// Runs a command to its end (a minute at most): its exit code, stdout and stderr.
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = command(dir, args).stdin(Stdio::null()).output().expect("cardinal runs");
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+    let mut child =
+        command(dir, args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
+    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
+    let status = common::wait_within(&mut child, Duration::from_secs(60), &format!("cardinal {args:?}"));
+    (status.code().unwrap_or(-1), stdout.join().unwrap(), stderr.join().unwrap())
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
@@ -98,7 +108,7 @@ fn line_with(lines: &mpsc::Receiver<String>, needle: &str) -> String {
 
 fn interrupt(child: &mut Child) {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = child.wait().unwrap();
+    let status = common::wait_within(child, Duration::from_secs(20), "a command stopped with Ctrl-C");
     assert!(status.success(), "a command stopped with Ctrl-C exits cleanly: {status}");
 }
 
@@ -194,8 +204,24 @@ fn listen_without_a_forward_prints_events_and_logs_tail_streams_requests() {
         let missing = line_with(&requests, "/v2/cards/00000000-0000-0000-0000-000000000000");
         assert!(missing.contains(" GET ") && missing.contains(" 404 "), "{missing}");
         interrupt(&mut listen);
+        // Ctrl-C while lines are streaming in is a clean stop too, not one that is missed.
+        let burst = request_burst(dir, 400);
+        line_with(&requests, "/v2/cards?burst");
         interrupt(&mut tail);
+        burst.join().unwrap();
     }
+}
+
+/// `count` quick requests from a thread, each one a line for `logs tail`.
+fn request_burst(dir: &Path, count: usize) -> std::thread::JoinHandle<()> {
+    let credentials = common::first_run_credentials(dir);
+    let owner = format!("Bearer {}", credentials["owner_access_token"].as_str().unwrap());
+    let address = credentials["base_url"].as_str().unwrap().trim_start_matches("http://").to_owned();
+    std::thread::spawn(move || {
+        for _ in 0..count {
+            let _ = common::http(&address, "GET", "/v2/cards?burst=1&per_page=1", &owner, &[], None);
+        }
+    })
 }
 
 #[test]

@@ -186,6 +186,7 @@ pub async fn clock(command: ClockCommand) -> Result<(), String> {
 
 pub async fn logs(command: LogsCommand) -> Result<(), String> {
     let ctx = command.connection.context()?;
+    let mut stop = std::pin::pin!(crate::stop::requested());
     let LogsAction::Tail { organization, status, path } = command.action;
     let organization = ctx.organization(organization).await?;
     let mut query = Query::new();
@@ -201,7 +202,7 @@ pub async fn logs(command: LogsCommand) -> Result<(), String> {
     loop {
         let next = tokio::select! {
             next = stream.next() => next,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut stop => return Ok(()),
         };
         match next {
             None => return Err("the server closed the stream".into()),

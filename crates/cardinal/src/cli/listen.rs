@@ -37,6 +37,7 @@ pub struct ListenArgs {
 
 pub async fn run(args: ListenArgs) -> Result<(), String> {
     let ctx = args.connection.context()?;
+    let stop = std::pin::pin!(crate::stop::requested());
     // Without --forward-to, deliveries come here: a receiver bound before subscribing.
     let receiver = match &args.forward_to {
         Some(_) => None,
@@ -70,7 +71,7 @@ pub async fn run(args: ListenArgs) -> Result<(), String> {
     };
     let outcome = tokio::select! {
         outcome = work => outcome,
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = stop => Ok(()),
     };
     ctx.client.webhook_subscriptions().delete(id).await.map_err(failed)?;
     println!("Unsubscribed ({id}).");

@@ -23,6 +23,23 @@ impl Drop for Process {
     }
 }
 
+/// Waits for `child` to exit, at most `limit`: a process that does not is killed and the
+/// test fails, instead of the test run hanging until CI's own limit.
+pub fn wait_within(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            return status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not exit within {limit:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub fn start(database: &str, dir: &std::path::Path) -> Process {
     listening(spawn(database, dir))
 }
