@@ -9,6 +9,10 @@ use tokio_postgres::error::SqlState;
 pub(crate) enum Fail {
     Store(StoreError),
     Retry(String),
+    /// The connection's server takes no writes (SQLSTATE 25006: a standby, or a primary
+    /// demoted by a failover): the connection is dropped, not pooled again, and the attempt
+    /// retried on a fresh one, which `target_session_attrs=read-write` sends to the primary.
+    ReadOnly(String),
 }
 
 impl From<StoreError> for Fail {
@@ -42,6 +46,7 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
         {
             Fail::Retry(describe(&e))
         }
+        Some(code) if *code == SqlState::READ_ONLY_SQL_TRANSACTION => Fail::ReadOnly(describe(&e)),
         // The server is going away, starting, or out of room: worth retrying, then 503.
         Some(code) if server_unavailable(code) => Fail::Retry(e.to_string()),
         // No SQLSTATE: the client side failed (connection refused, reset, closed, a TLS
@@ -94,6 +99,6 @@ pub(crate) fn commit_failure(e: tokio_postgres::Error) -> Fail {
 pub(crate) fn store_error(fail: Fail) -> StoreError {
     match fail {
         Fail::Store(e) => e,
-        Fail::Retry(cause) => StoreError::Unavailable(cause),
+        Fail::Retry(cause) | Fail::ReadOnly(cause) => StoreError::Unavailable(cause),
     }
 }

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use cardinal_store::{
-    decide_idempotent, IdempotencyBegin, IdempotencyDecision, IdempotencyRequest, IdempotencyStore, KeyState,
-    StoreResult, StoredIdempotencyKey,
+    decide_idempotent, IdempotencyBegin, IdempotencyClaim, IdempotencyDecision, IdempotencyRequest, IdempotencyStore,
+    KeyState, StoreResult, StoredIdempotencyKey,
 };
 use tokio_postgres::GenericClient;
 
@@ -14,7 +14,7 @@ pub(crate) async fn begin_idempotent<C: GenericClient + Sync>(
     r: &IdempotencyRequest,
 ) -> Result<IdempotencyBegin, Fail> {
     let now = r.now.as_second();
-    let (scope, request) = (r.scope_hash.to_vec(), r.request_hash.to_vec());
+    let (scope, request, claim) = (r.scope_hash.to_vec(), r.request_hash.to_vec(), r.claim.to_vec());
     client
         .execute(
             "DELETE FROM idempotency_keys WHERE (scope_hash, key) IN (SELECT scope_hash, key FROM idempotency_keys \
@@ -25,9 +25,9 @@ pub(crate) async fn begin_idempotent<C: GenericClient + Sync>(
         .map_err(pg)?;
     let claimed = client
         .query_opt(
-            "INSERT INTO idempotency_keys (scope_hash, key, request_hash, state, status, response, created_at) \
-             VALUES ($1, $2, $3, 'running', NULL, NULL, $4) ON CONFLICT (scope_hash, key) DO NOTHING RETURNING 1",
-            &[&scope, &r.key, &request, &now],
+            "INSERT INTO idempotency_keys (scope_hash, key, request_hash, state, status, response, created_at, claim) \
+             VALUES ($1, $2, $3, 'running', NULL, NULL, $4, $5) ON CONFLICT (scope_hash, key) DO NOTHING RETURNING 1",
+            &[&scope, &r.key, &request, &now, &claim],
         )
         .await
         .map_err(pg)?;
@@ -57,8 +57,8 @@ pub(crate) async fn begin_idempotent<C: GenericClient + Sync>(
             client
                 .execute(
                     "UPDATE idempotency_keys SET request_hash = $3, state = 'running', status = NULL, response = NULL, \
-                     created_at = $4 WHERE scope_hash = $1 AND key = $2",
-                    &[&scope, &r.key, &request, &now],
+                     created_at = $4, claim = $5 WHERE scope_hash = $1 AND key = $2",
+                    &[&scope, &r.key, &request, &now, &claim],
                 )
                 .await
                 .map_err(pg)?;
@@ -73,28 +73,23 @@ impl IdempotencyStore for PostgresStore {
         transaction!(self, |tx| { begin_idempotent(&*tx, &request).await? })
     }
 
-    async fn finish_idempotent(
-        &self,
-        scope_hash: [u8; 32],
-        key: String,
-        status: u16,
-        body: Vec<u8>,
-    ) -> StoreResult<()> {
+    async fn finish_idempotent(&self, c: IdempotencyClaim, status: u16, body: Vec<u8>) -> StoreResult<()> {
         transaction!(self, |tx| {
             tx.execute(
-                "UPDATE idempotency_keys SET state = 'done', status = $1, response = $2 WHERE scope_hash = $3 AND key = $4",
-                &[&i32::from(status), &body, &scope_hash.to_vec(), &key],
+                "UPDATE idempotency_keys SET state = 'done', status = $1, response = $2 \
+                 WHERE scope_hash = $3 AND key = $4 AND claim = $5",
+                &[&i32::from(status), &body, &c.scope_hash.to_vec(), &c.key, &c.claim.to_vec()],
             )
             .await
             .map_err(pg)?;
         })
     }
 
-    async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()> {
+    async fn abandon_idempotent(&self, c: IdempotencyClaim) -> StoreResult<()> {
         transaction!(self, |tx| {
             tx.execute(
-                "DELETE FROM idempotency_keys WHERE scope_hash = $1 AND key = $2 AND state = 'running'",
-                &[&scope_hash.to_vec(), &key],
+                "DELETE FROM idempotency_keys WHERE scope_hash = $1 AND key = $2 AND claim = $3 AND state = 'running'",
+                &[&c.scope_hash.to_vec(), &c.key, &c.claim.to_vec()],
             )
             .await
             .map_err(pg)?;

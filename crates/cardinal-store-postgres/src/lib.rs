@@ -71,6 +71,7 @@ macro_rules! transaction {
                 };
                 let timed = patience.wait(&$store.liveness, work).await;
                 match timed {
+                    Some(Err($crate::errors::Fail::ReadOnly(cause))) => Err($store.discard_read_only(client, cause)),
                     Some(done) => done,
                     None => Err($store.abandon(client)),
                 }
@@ -104,6 +105,7 @@ macro_rules! read {
                 };
                 let timed = patience.wait(&$store.liveness, work).await;
                 match timed {
+                    Some(Err($crate::errors::Fail::ReadOnly(cause))) => Err($store.discard_read_only(pooled, cause)),
                     Some(done) => done,
                     None => Err($store.abandon(pooled)),
                 }

@@ -13,6 +13,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_card_requests.sql"),
     include_str!("../migrations/0007_receipts.sql"),
     include_str!("../migrations/0008_transaction_lists.sql"),
+    include_str!("../migrations/0009_idempotency_claims.sql"),
 ];
 
 impl PostgresStore {

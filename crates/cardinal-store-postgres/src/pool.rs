@@ -36,6 +36,16 @@ impl crate::PostgresStore {
         self.no_answer()
     }
 
+    /// A connection whose server takes no writes (a standby, a demoted primary): it leaves
+    /// the pool, and so do the idle ones (made to the same server, most likely); the attempt
+    /// is retried on a fresh connection.
+    pub(crate) fn discard_read_only(&self, client: deadpool_postgres::Client, cause: String) -> Fail {
+        drop(deadpool_postgres::Object::take(client));
+        self.pool.retain(|_, _| false);
+        tracing::warn!(%cause, "a database connection found its server read-only: reconnecting");
+        Fail::Retry(cause)
+    }
+
     pub(crate) fn no_answer(&self) -> Fail {
         Fail::Store(StoreError::Unavailable(format!(
             "PostgreSQL did not answer within {} ms",

@@ -3,12 +3,24 @@
 use async_trait::async_trait;
 use cardinal_store::{SettingStore, StoreResult};
 
-use crate::{pg, PostgresStore};
+use crate::{pg, Fail, PostgresStore};
 #[async_trait]
 impl SettingStore for PostgresStore {
     async fn is_empty(&self) -> StoreResult<bool> {
         read!(self, |c| {
             c.query_one("SELECT NOT EXISTS (SELECT 1 FROM organizations)", &[]).await.map_err(pg)?.get(0)
+        })
+    }
+
+    async fn ready_for_writes(&self) -> StoreResult<()> {
+        read!(self, |c| {
+            let row = c
+                .query_one("SELECT current_setting('transaction_read_only'), EXISTS (SELECT 1 FROM organizations)", &[])
+                .await
+                .map_err(pg)?;
+            if row.get::<_, String>(0) == "on" {
+                return Err(Fail::ReadOnly("the database is read-only (a standby?)".into()));
+            }
         })
     }
 

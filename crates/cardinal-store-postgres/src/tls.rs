@@ -48,6 +48,12 @@ enum SslMode {
 pub(crate) fn connection(url: &str) -> Result<(tokio_postgres::Config, MakeRustls), String> {
     let (rest, tls) = take_tls_parameters(url)?;
     let mut config: tokio_postgres::Config = rest.parse().map_err(|e| format!("{e}"))?;
+    // Cardinal writes: unless the URL says otherwise, a connection is made only to a server
+    // that takes writes, so that with several hosts (`postgres://h1,h2/db`) a failover finds
+    // the new primary instead of a standby that answers every write with an error.
+    if !rest.contains("target_session_attrs=") {
+        config.target_session_attrs(tokio_postgres::config::TargetSessionAttrs::ReadWrite);
+    }
     config.ssl_mode(match tls.mode {
         SslMode::Disable => tokio_postgres::config::SslMode::Disable,
         SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use cardinal_store::{
-    decide_idempotent, IdempotencyBegin, IdempotencyDecision, IdempotencyRequest, IdempotencyStore, KeyState,
-    StoreResult, StoredIdempotencyKey,
+    decide_idempotent, IdempotencyBegin, IdempotencyClaim, IdempotencyDecision, IdempotencyRequest, IdempotencyStore,
+    KeyState, StoreResult, StoredIdempotencyKey,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -41,11 +41,11 @@ pub(crate) fn begin_idempotent(conn: &Connection, r: &IdempotencyRequest) -> Sto
     .map_err(sql)?;
     // A new key, or one taken over: the writer is the only one, so an upsert claims it.
     conn.execute(
-        "INSERT INTO idempotency_keys (scope_hash, key, request_hash, state, status, response, created_at) \
-         VALUES (?1, ?2, ?3, 'running', NULL, NULL, ?4) \
+        "INSERT INTO idempotency_keys (scope_hash, key, request_hash, state, status, response, created_at, claim) \
+         VALUES (?1, ?2, ?3, 'running', NULL, NULL, ?4, ?5) \
          ON CONFLICT (scope_hash, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'running', \
-         status = NULL, response = NULL, created_at = excluded.created_at",
-        params![r.scope_hash.to_vec(), r.key, r.request_hash.to_vec(), now],
+         status = NULL, response = NULL, created_at = excluded.created_at, claim = excluded.claim",
+        params![r.scope_hash.to_vec(), r.key, r.request_hash.to_vec(), now, r.claim.to_vec()],
     )
     .map_err(sql)?;
     Ok(IdempotencyBegin::Started)
@@ -57,19 +57,13 @@ impl IdempotencyStore for SqliteStore {
         self.engine.write(move |conn| begin_idempotent(conn, &request)).await
     }
 
-    async fn finish_idempotent(
-        &self,
-        scope_hash: [u8; 32],
-        key: String,
-        status: u16,
-        body: Vec<u8>,
-    ) -> StoreResult<()> {
+    async fn finish_idempotent(&self, c: IdempotencyClaim, status: u16, body: Vec<u8>) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 conn.execute(
                     "UPDATE idempotency_keys SET state = 'done', status = ?1, response = ?2 \
-                     WHERE scope_hash = ?3 AND key = ?4",
-                    params![status, body, scope_hash.to_vec(), key],
+                     WHERE scope_hash = ?3 AND key = ?4 AND claim = ?5",
+                    params![status, body, c.scope_hash.to_vec(), c.key, c.claim.to_vec()],
                 )
                 .map_err(sql)?;
                 Ok(())
@@ -77,12 +71,12 @@ impl IdempotencyStore for SqliteStore {
             .await
     }
 
-    async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()> {
+    async fn abandon_idempotent(&self, c: IdempotencyClaim) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 conn.execute(
-                    "DELETE FROM idempotency_keys WHERE scope_hash = ?1 AND key = ?2 AND state = 'running'",
-                    params![scope_hash.to_vec(), key],
+                    "DELETE FROM idempotency_keys WHERE scope_hash = ?1 AND key = ?2 AND claim = ?3 AND state = 'running'",
+                    params![c.scope_hash.to_vec(), c.key, c.claim.to_vec()],
                 )
                 .map_err(sql)?;
                 Ok(())

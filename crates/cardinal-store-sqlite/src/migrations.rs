@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_card_requests.sql"),
     include_str!("../migrations/0010_receipts.sql"),
     include_str!("../migrations/0011_transaction_lists.sql"),
+    include_str!("../migrations/0012_idempotency_claims.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {

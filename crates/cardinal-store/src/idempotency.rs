@@ -28,6 +28,24 @@ pub struct IdempotencyRequest {
     pub keep_for_seconds: i64,
     /// After this long a `running` entry is taken to be abandoned by a crashed process.
     pub abandon_after_seconds: i64,
+    /// A random token naming this claim: only its holder finishes or releases it, so a
+    /// release retried late (after a failover) never frees a later request's claim.
+    pub claim: [u8; 16],
+}
+
+impl IdempotencyRequest {
+    /// The claim this request makes when it starts.
+    pub fn claimed(&self) -> IdempotencyClaim {
+        IdempotencyClaim { scope_hash: self.scope_hash, key: self.key.clone(), claim: self.claim }
+    }
+}
+
+/// A started key, as its holder names it to finish or release it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub scope_hash: [u8; 32],
+    pub key: String,
+    pub claim: [u8; 16],
 }
 
 /// Where a claimed key stands (the `state` column).
@@ -109,6 +127,7 @@ mod tests {
             now: Timestamp::from_second(now).unwrap(),
             keep_for_seconds: 100,
             abandon_after_seconds: 10,
+            claim: [0; 16],
         }
     }
 

@@ -134,6 +134,11 @@ impl<T> Store for T where
 pub trait SettingStore: Send + Sync {
     /// Whether the database holds no organization yet (first run).
     async fn is_empty(&self) -> StoreResult<bool>;
+    /// Whether the database answers and would take a write now (`/readyz`): a server that
+    /// is read-only (a standby) is `Unavailable`.
+    async fn ready_for_writes(&self) -> StoreResult<()> {
+        self.is_empty().await.map(|_| ())
+    }
     /// Server-wide settings, e.g. the hash of the generated admin token.
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Stores `value` unless the key already has one; returns the value now stored. Several
@@ -265,11 +270,11 @@ pub trait ScaStore: Send + Sync {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin>;
-    /// Stores the answer to replay for a started key.
-    async fn finish_idempotent(&self, scope_hash: [u8; 32], key: String, status: u16, body: Vec<u8>)
-        -> StoreResult<()>;
-    /// Forgets a started key whose request did not succeed, so it may be retried.
-    async fn abandon_idempotent(&self, scope_hash: [u8; 32], key: String) -> StoreResult<()>;
+    /// Stores the answer to replay for a key this claim started (nothing if the claim is gone).
+    async fn finish_idempotent(&self, claim: IdempotencyClaim, status: u16, body: Vec<u8>) -> StoreResult<()>;
+    /// Forgets a key this claim started and whose request did not succeed, so it may be
+    /// retried; nothing if the claim is not (or no longer) there.
+    async fn abandon_idempotent(&self, claim: IdempotencyClaim) -> StoreResult<()>;
 }
 
 /// Card payments and the transactions they make.

@@ -33,7 +33,7 @@ pub async fn healthz() -> Json<Status> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Status>> {
-    state.store.is_empty().await?;
+    state.store.ready_for_writes().await?;
     Ok(Json(Status { status: "ready".into() }))
 }
 

@@ -2,6 +2,11 @@
 //! credential (a hash of the `Authorization` value), claimed atomically in the store — so of
 //! concurrent duplicates exactly one runs — and a `2xx` answer is replayed for 30 minutes.
 //! Anything else, a `428` SCA challenge included, releases the key so a retry proceeds.
+//!
+//! A release the database could not take (it was failing over) is retried in the background
+//! until it is taken: a client retrying with its key through a failover is served as soon as
+//! fresh calls are, not when the claim is a minute old (issue 28). Each claim carries a random
+//! token, so a late release frees only its own claim.
 
 use crate::http::auth::Principal;
 use crate::http::error::ApiError;
@@ -12,9 +17,10 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use cardinal_store::{IdempotencyBegin, IdempotencyRequest, Store};
+use cardinal_store::{IdempotencyBegin, IdempotencyClaim, IdempotencyRequest, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub const KEY_HEADER: &str = "x-qonto-idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -71,9 +77,19 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         now: jiff::Timestamp::now(),
         keep_for_seconds: KEEP_FOR_SECONDS,
         abandon_after_seconds: ABANDON_AFTER_SECONDS,
+        claim: *uuid::Uuid::new_v4().as_bytes(),
     };
+    let claimed = begin.claimed();
     match state.store.begin_idempotent(begin).await {
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => {
+            // The claim's commit may have landed although its answer was lost (a failover
+            // during the COMMIT): release it once the database is back, so the retry is not
+            // refused as "in use" for a minute.
+            if matches!(e, StoreError::Unavailable(_)) {
+                release_when_possible(state.store.clone(), claimed);
+            }
+            ApiError::from(e).into_response()
+        }
         Ok(IdempotencyBegin::Replay { status, body }) => replay(status, body),
         Ok(IdempotencyBegin::InProgress) => ApiError::new(
             StatusCode::CONFLICT,
@@ -88,7 +104,7 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         )
         .into_response(),
         Ok(IdempotencyBegin::Started) => {
-            let mut claim = Claim { store: Some(state.store.clone()), scope_hash, key };
+            let mut claim = Claim { store: Some(state.store.clone()), claimed: Some(claimed) };
             let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             claim.settle(response).await
         }
@@ -108,26 +124,22 @@ fn replay(status: u16, body: Vec<u8>) -> Response {
 /// panic), the claim is released so the key does not stay blocked.
 struct Claim {
     store: Option<Arc<dyn Store>>,
-    scope_hash: [u8; 32],
-    key: String,
+    claimed: Option<IdempotencyClaim>,
 }
 
 impl Claim {
     async fn settle(&mut self, response: Response) -> Response {
-        let Some(store) = self.store.take() else { return response };
-        let (key, scope_hash) = (std::mem::take(&mut self.key), self.scope_hash);
+        let (Some(store), Some(claimed)) = (self.store.take(), self.claimed.take()) else { return response };
         if !response.status().is_success() {
-            if let Err(e) = store.abandon_idempotent(scope_hash, key).await {
-                tracing::error!(error = %e, "could not release an idempotency key");
-            }
+            release_now_or_later(store, claimed).await;
             return response;
         }
         let (parts, body) = response.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-            let _ = store.abandon_idempotent(scope_hash, key).await;
+            release_now_or_later(store, claimed).await;
             return ApiError::internal().into_response();
         };
-        if let Err(e) = store.finish_idempotent(scope_hash, key, parts.status.as_u16(), bytes.to_vec()).await {
+        if let Err(e) = store.finish_idempotent(claimed, parts.status.as_u16(), bytes.to_vec()).await {
             tracing::error!(error = %e, "could not store an idempotent answer");
         }
         Response::from_parts(parts, Body::from(bytes))
@@ -136,11 +148,37 @@ impl Claim {
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        if let (Some(store), Ok(runtime)) = (self.store.take(), tokio::runtime::Handle::try_current()) {
-            let (scope_hash, key) = (self.scope_hash, std::mem::take(&mut self.key));
-            runtime.spawn(async move {
-                let _ = store.abandon_idempotent(scope_hash, key).await;
-            });
+        if let (Some(store), Some(claimed)) = (self.store.take(), self.claimed.take()) {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                release_when_possible(store, claimed);
+            }
         }
     }
+}
+
+/// Releases a claim; if the database cannot take the release now, keeps trying in the
+/// background.
+async fn release_now_or_later(store: Arc<dyn Store>, claimed: IdempotencyClaim) {
+    if let Err(e) = store.abandon_idempotent(claimed.clone()).await {
+        tracing::warn!(error = %e, "could not release an idempotency key yet: retrying until the database answers");
+        release_when_possible(store, claimed);
+    }
+}
+
+/// How often a release the database could not take is tried again.
+const RELEASE_RETRY_EVERY: Duration = Duration::from_millis(250);
+
+/// Tries to release `claimed` until the database takes it, for as long as the claim could
+/// still hold its key (after [`ABANDON_AFTER_SECONDS`] any request takes it over anyway).
+fn release_when_possible(store: Arc<dyn Store>, claimed: IdempotencyClaim) {
+    tokio::spawn(async move {
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(ABANDON_AFTER_SECONDS as u64);
+        while store.abandon_idempotent(claimed.clone()).await.is_err() {
+            if tokio::time::Instant::now() >= give_up {
+                tracing::error!("could not release an idempotency key: it is freed by age");
+                return;
+            }
+            tokio::time::sleep(RELEASE_RETRY_EVERY).await;
+        }
+    });
 }

@@ -53,6 +53,7 @@ fn idempotency(key: &str, request: u8, now: Timestamp) -> IdempotencyRequest {
         now,
         keep_for_seconds: 1_800,
         abandon_after_seconds: 60,
+        claim: *uuid::Uuid::new_v4().as_bytes(),
     }
 }
 
@@ -61,17 +62,32 @@ fn idempotency(key: &str, request: u8, now: Timestamp) -> IdempotencyRequest {
 pub async fn idempotency_keys_claim_replay_and_expire(store: Arc<dyn Store>) {
     let t0 = now();
     let later = |seconds: i64| t0.checked_add(jiff::SignedDuration::from_secs(seconds)).unwrap();
-    assert_eq!(store.begin_idempotent(idempotency("k", 1, t0)).await.unwrap(), IdempotencyBegin::Started);
+    let first = idempotency("k", 1, t0);
+    assert_eq!(store.begin_idempotent(first.clone()).await.unwrap(), IdempotencyBegin::Started);
     assert_eq!(store.begin_idempotent(idempotency("k", 1, t0)).await.unwrap(), IdempotencyBegin::InProgress);
-    store.finish_idempotent([7; 32], "k".into(), 200, b"{}".to_vec()).await.unwrap();
+    store.finish_idempotent(idempotency("k", 1, t0).claimed(), 200, b"{}".to_vec()).await.unwrap();
+    assert_eq!(
+        store.begin_idempotent(idempotency("k", 1, t0)).await.unwrap(),
+        IdempotencyBegin::InProgress,
+        "only the claim's holder finishes it"
+    );
+    store.finish_idempotent(first.claimed(), 200, b"{}".to_vec()).await.unwrap();
     let replay = IdempotencyBegin::Replay { status: 200, body: b"{}".to_vec() };
     assert_eq!(store.begin_idempotent(idempotency("k", 1, later(10))).await.unwrap(), replay);
     assert_eq!(store.begin_idempotent(idempotency("k", 2, later(10))).await.unwrap(), IdempotencyBegin::Mismatch);
     assert_eq!(store.begin_idempotent(idempotency("k", 2, later(1_800))).await.unwrap(), IdempotencyBegin::Started);
 
-    assert_eq!(store.begin_idempotent(idempotency("a", 1, t0)).await.unwrap(), IdempotencyBegin::Started);
-    store.abandon_idempotent([7; 32], "a".into()).await.unwrap();
-    assert_eq!(store.begin_idempotent(idempotency("a", 1, t0)).await.unwrap(), IdempotencyBegin::Started, "freed");
+    let abandoned = idempotency("a", 1, t0);
+    assert_eq!(store.begin_idempotent(abandoned.clone()).await.unwrap(), IdempotencyBegin::Started);
+    store.abandon_idempotent(abandoned.claimed()).await.unwrap();
+    let again = idempotency("a", 1, t0);
+    assert_eq!(store.begin_idempotent(again.clone()).await.unwrap(), IdempotencyBegin::Started, "freed");
+    store.abandon_idempotent(abandoned.claimed()).await.unwrap();
+    assert_eq!(
+        store.begin_idempotent(idempotency("a", 1, t0)).await.unwrap(),
+        IdempotencyBegin::InProgress,
+        "a late release of an earlier claim leaves the later claim in place"
+    );
     assert_eq!(
         store.begin_idempotent(idempotency("a", 1, later(60))).await.unwrap(),
         IdempotencyBegin::Started,
