@@ -32,6 +32,9 @@ pub struct PostgresStore {
     timeout: Duration,
     /// When the server last answered (a call or the heartbeat).
     liveness: std::sync::Arc<timeouts::Liveness>,
+    /// Reached through PgBouncer's transaction pooling (`pgbouncer=transaction`): reads run
+    /// in transactions too.
+    pooled_transactions: bool,
 }
 
 /// A request's patience with the database: a hung server answers 503 after this
@@ -98,10 +101,22 @@ macro_rules! read {
         loop {
             attempt += 1;
             let outcome: Result<_, $crate::errors::Fail> = async {
-                let pooled = $store.client(&patience).await?;
+                let mut pooled = $store.client(&patience).await?;
                 let work = async {
-                    let $client: &tokio_postgres::Client = &pooled;
-                    Ok($body)
+                    // Behind PgBouncer's transaction pooling a read is a transaction too;
+                    // an unfinished one rolls back when dropped.
+                    let mut open = None;
+                    let $client: &tokio_postgres::Client = if $store.pooled_transactions {
+                        open = Some(pooled.transaction().await.map_err($crate::errors::pg)?);
+                        open.as_ref().map(|tx| tx.client()).expect("just opened")
+                    } else {
+                        &pooled
+                    };
+                    let value = $body;
+                    if let Some(tx) = open {
+                        tx.commit().await.map_err($crate::errors::pg)?;
+                    }
+                    Ok(value)
                 };
                 let timed = patience.wait(&$store.liveness, work).await;
                 match timed {
@@ -163,8 +178,9 @@ impl PostgresStore {
     }
 
     async fn open_with(url: &str, schema: Option<&str>, timeout: Duration) -> StoreResult<PostgresStore> {
-        let (mut config, tls) = tls::connection(url).map_err(StoreError::Backend)?;
-        with_timeouts(&mut config, timeout);
+        let (url, pooled_transactions) = tls::take_pooler_parameter(url).map_err(StoreError::Backend)?;
+        let (mut config, tls) = tls::connection(&url).map_err(StoreError::Backend)?;
+        with_timeouts(&mut config, timeout, !pooled_transactions);
         if let Some(schema) = schema {
             let valid =
                 !schema.is_empty() && schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
@@ -198,10 +214,11 @@ impl PostgresStore {
         let liveness = timeouts::Liveness::new();
         // Migrations may rewrite large tables: they get far more than a request.
         let long = timeout.max(Duration::from_secs(600));
-        let migrating = PostgresStore { pool: pool.clone(), timeout: long, liveness: liveness.clone() };
+        let migrating =
+            PostgresStore { pool: pool.clone(), timeout: long, liveness: liveness.clone(), pooled_transactions };
         migrating.migrate().await?;
         spawn_heartbeat(heartbeat_config, tls, std::sync::Arc::downgrade(&liveness), timeout);
-        Ok(PostgresStore { pool, timeout, liveness })
+        Ok(PostgresStore { pool, timeout, liveness, pooled_transactions })
     }
 }
 

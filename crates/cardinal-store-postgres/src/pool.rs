@@ -42,7 +42,12 @@ impl crate::PostgresStore {
     pub(crate) fn discard_read_only(&self, client: deadpool_postgres::Client, cause: String) -> Fail {
         drop(deadpool_postgres::Object::take(client));
         self.pool.retain(|_, _| false);
-        tracing::warn!(%cause, "a database connection found its server read-only: reconnecting");
+        // Every call meets it until the primary is found: said once a second, not per call.
+        static LAST_SAID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if LAST_SAID.swap(second, std::sync::atomic::Ordering::Relaxed) != second {
+            tracing::warn!(%cause, "a database connection found its server read-only: reconnecting");
+        }
         Fail::Retry(cause)
     }
 

@@ -91,8 +91,9 @@ impl Patience {
 /// The client side of the timeouts: connecting takes at most `timeout`; TCP keepalives and a
 /// TCP user timeout close a connection whose server vanished (a partition) within seconds
 /// instead of the kernel's minutes; and the server cancels a statement running longer than
-/// any call waits for it, and ends a transaction whose client went silent.
-pub(crate) fn with_timeouts(config: &mut tokio_postgres::Config, timeout: Duration) {
+/// any call waits for it, and ends a transaction whose client went silent (these two are sent
+/// as the `options` startup parameter, when `server_settings`: PgBouncer refuses it).
+pub(crate) fn with_timeouts(config: &mut tokio_postgres::Config, timeout: Duration, server_settings: bool) {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(timeout);
     }
@@ -102,6 +103,9 @@ pub(crate) fn with_timeouts(config: &mut tokio_postgres::Config, timeout: Durati
         .keepalives_interval(Duration::from_secs(1))
         .keepalives_retries(3)
         .tcp_user_timeout(Duration::from_secs(10));
+    if !server_settings {
+        return;
+    }
     let statement_ms = (timeout * BUSY_FACTOR).as_millis().max(1000);
     let options = config.get_options().unwrap_or_default().to_owned();
     config.options(format!(

@@ -1,5 +1,6 @@
-//! TLS to PostgreSQL on rustls, with libpq's connection parameters, so a managed service's
-//! URL works as its provider writes it:
+//! The connection URL: Cardinal's own `pgbouncer=transaction`, and TLS to PostgreSQL on
+//! rustls, with libpq's connection parameters, so a managed service's URL works as its
+//! provider writes it:
 //!
 //! | `sslmode` | encrypted | server certificate checked |
 //! |---|---|---|
@@ -64,6 +65,33 @@ pub(crate) fn connection(url: &str) -> Result<(tokio_postgres::Config, MakeRustl
         _ => Some(Arc::new(tls.client_config()?)),
     };
     Ok((config, MakeRustls { client }))
+}
+
+/// Splits Cardinal's own `pgbouncer=transaction` parameter off a URL (the URL without it is
+/// returned): the database is reached through PgBouncer in transaction pooling mode, where a
+/// server connection is a client's only for one transaction. Reads then run in a transaction
+/// of their own too (a statement is prepared and run in two exchanges, which PgBouncer could
+/// send to two servers), and no `options` startup parameter is sent (PgBouncer refuses it):
+/// `statement_timeout` and `idle_in_transaction_session_timeout` are then the role's, set
+/// with `ALTER ROLE` (docs/production.md).
+pub(crate) fn take_pooler_parameter(url: &str) -> Result<(String, bool), String> {
+    let Some((base, query)) = url.split_once('?') else { return Ok((url.to_owned(), false)) };
+    let mut pooled = false;
+    let mut kept = Vec::new();
+    for segment in query.split('&').filter(|s| !s.is_empty()) {
+        match segment.split_once('=') {
+            Some(("pgbouncer", "transaction" | "true")) => pooled = true,
+            Some(("pgbouncer", "false")) => pooled = false,
+            Some(("pgbouncer", other)) => {
+                return Err(format!(
+                    "pgbouncer={other}: say pgbouncer=transaction (transaction pooling) or leave it out"
+                ))
+            }
+            _ => kept.push(segment),
+        }
+    }
+    let rest = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    Ok((rest, pooled))
 }
 
 /// What the URL asks of TLS.
@@ -338,5 +366,17 @@ mod tests {
         let (_, tls) = take_tls_parameters("postgres://u@db/c?sslmode=verify-full&sslrootcert=/no/such.pem").unwrap();
         let error = tls.client_config().unwrap_err();
         assert!(error.contains("/no/such.pem"), "{error}");
+    }
+
+    #[test]
+    fn the_pgbouncer_parameter_is_cardinals_own() {
+        let taken = |url: &str| take_pooler_parameter(url).unwrap();
+        assert_eq!(taken("postgres://u@h/db"), ("postgres://u@h/db".into(), false));
+        assert_eq!(taken("postgres://u@h1,h2/db?pgbouncer=transaction"), ("postgres://u@h1,h2/db".into(), true));
+        assert_eq!(
+            taken("postgres://u@h/db?sslmode=require&pgbouncer=true&target_session_attrs=read-write"),
+            ("postgres://u@h/db?sslmode=require&target_session_attrs=read-write".into(), true)
+        );
+        assert!(take_pooler_parameter("postgres://u@h/db?pgbouncer=session").is_err());
     }
 }
