@@ -212,11 +212,11 @@ impl CardStore for PostgresStore {
     }
 
     async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
-        read!(self, |c| { run_list(c, card_list(query, Dialect::Postgres), stored_card).await? })
+        stale_read!(self, |c| { run_list(c, card_list(query, Dialect::Postgres), stored_card).await? })
     }
 
     async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>> {
-        read!(self, |c| { load_card(c, Some(org), id, false).await? })
+        stale_read!(self, |c| { load_card(c, Some(org), id, false).await? })
     }
 
     async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {

@@ -35,6 +35,10 @@ pub struct PostgresStore {
     /// Reached through PgBouncer's transaction pooling (`pgbouncer=transaction`): reads run
     /// in transactions too.
     pooled_transactions: bool,
+    /// The read replica (`--read-database`) that serves the reads a request lets be stale.
+    replica: Option<Box<PostgresStore>>,
+    /// Until when (ms on the liveness clock) the replica is not asked, after it failed.
+    replica_benched_until: std::sync::atomic::AtomicI64,
 }
 
 /// A request's patience with the database: a hung server answers 503 after this
@@ -137,6 +141,28 @@ macro_rules! read {
     }};
 }
 
+/// A read a request may let be a moment stale (`cardinal_store::staleness`): served by the
+/// read replica when there is one and the request allows it, by the primary otherwise — and
+/// by the primary too when the replica fails.
+macro_rules! stale_read {
+    ($store:expr, |$client:ident| $body:block) => {{
+        let from_replica = match $store.replica_for_stale_read() {
+            Some(replica) => Some(read!(replica, |$client| $body)),
+            None => None,
+        };
+        match from_replica {
+            // A replica that fails (down, not there, misconfigured) leaves the read to the
+            // primary, and is left alone for a while.
+            Some(Err(e)) => {
+                $store.bench_replica(&e);
+                read!($store, |$client| $body)
+            }
+            None => read!($store, |$client| $body),
+            Some(done) => done,
+        }
+    }};
+}
+
 // The stores of each area; declared after the macros above, which they use.
 mod cards;
 mod credentials;
@@ -167,6 +193,26 @@ impl PostgresStore {
         PostgresStore::open_with(url, None, DEFAULT_TIMEOUT).await
     }
 
+    /// Adds a read replica at `url` (a standby of this database; its schema is the primary's,
+    /// never migrated from here): list and show reads that a request lets be stale go to it.
+    /// Unless the URL sets `target_session_attrs`, any server is taken (a standby is read-only).
+    pub async fn with_read_replica(mut self, url: &str) -> StoreResult<PostgresStore> {
+        let (url, pooled_transactions) = tls::take_pooler_parameter(url).map_err(StoreError::Backend)?;
+        let (config, tls) =
+            tls::connection(&url, tokio_postgres::config::TargetSessionAttrs::Any).map_err(StoreError::Backend)?;
+        let (pool, liveness) = PostgresStore::pool(config, tls, self.timeout, pooled_transactions)?;
+        let replica = PostgresStore {
+            pool,
+            timeout: self.timeout,
+            liveness,
+            pooled_transactions,
+            replica: None,
+            replica_benched_until: Default::default(),
+        };
+        self.replica = Some(Box::new(replica));
+        Ok(self)
+    }
+
     /// The same with another timeout for each store call.
     pub async fn open_with_timeout(url: &str, timeout: Duration) -> StoreResult<PostgresStore> {
         PostgresStore::open_with(url, None, timeout).await
@@ -179,8 +225,8 @@ impl PostgresStore {
 
     async fn open_with(url: &str, schema: Option<&str>, timeout: Duration) -> StoreResult<PostgresStore> {
         let (url, pooled_transactions) = tls::take_pooler_parameter(url).map_err(StoreError::Backend)?;
-        let (mut config, tls) = tls::connection(&url).map_err(StoreError::Backend)?;
-        with_timeouts(&mut config, timeout, !pooled_transactions);
+        let (mut config, tls) = tls::connection(&url, tokio_postgres::config::TargetSessionAttrs::ReadWrite)
+            .map_err(StoreError::Backend)?;
         if let Some(schema) = schema {
             let valid =
                 !schema.is_empty() && schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
@@ -198,6 +244,37 @@ impl PostgresStore {
             let options = config.get_options().unwrap_or_default().to_owned();
             config.options(format!("{options} -c search_path={schema}"));
         }
+        let (pool, liveness) = PostgresStore::pool(config, tls, timeout, pooled_transactions)?;
+        // Migrations may rewrite large tables: they get far more than a request.
+        let long = timeout.max(Duration::from_secs(600));
+        let migrating = PostgresStore {
+            pool: pool.clone(),
+            timeout: long,
+            liveness: liveness.clone(),
+            pooled_transactions,
+            replica: None,
+            replica_benched_until: Default::default(),
+        };
+        migrating.migrate().await?;
+        Ok(PostgresStore {
+            pool,
+            timeout,
+            liveness,
+            pooled_transactions,
+            replica: None,
+            replica_benched_until: Default::default(),
+        })
+    }
+
+    /// The pool of connections made with `config`, and the heartbeat that tells a silent
+    /// server from a busy one.
+    fn pool(
+        mut config: tokio_postgres::Config,
+        tls: tls::MakeRustls,
+        timeout: Duration,
+        pooled_transactions: bool,
+    ) -> StoreResult<(Pool, std::sync::Arc<timeouts::Liveness>)> {
+        with_timeouts(&mut config, timeout, !pooled_transactions);
         let heartbeat_config = config.clone();
         let manager =
             Manager::from_config(config, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
@@ -212,13 +289,8 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         let liveness = timeouts::Liveness::new();
-        // Migrations may rewrite large tables: they get far more than a request.
-        let long = timeout.max(Duration::from_secs(600));
-        let migrating =
-            PostgresStore { pool: pool.clone(), timeout: long, liveness: liveness.clone(), pooled_transactions };
-        migrating.migrate().await?;
         spawn_heartbeat(heartbeat_config, tls, std::sync::Arc::downgrade(&liveness), timeout);
-        Ok(PostgresStore { pool, timeout, liveness, pooled_transactions })
+        Ok((pool, liveness))
     }
 }
 

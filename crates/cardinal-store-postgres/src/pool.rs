@@ -9,6 +9,9 @@ use cardinal_store::StoreError;
 /// Calls that found no idle connection and waited for one, since start.
 pub(crate) static POOL_WAITS: Counter = Counter::new();
 
+/// How long a read replica that failed is left alone.
+const REPLICA_BENCH: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl crate::PostgresStore {
     /// The patience of a store call starting now.
     pub(crate) fn patience(&self) -> Patience {
@@ -49,6 +52,23 @@ impl crate::PostgresStore {
             tracing::warn!(%cause, "a database connection found its server read-only: reconnecting");
         }
         Fail::Retry(cause)
+    }
+
+    /// The replica a read the request lets be stale goes to, if there is one, the request
+    /// allows it, and the replica has not failed in the last [`REPLICA_BENCH`].
+    pub(crate) fn replica_for_stale_read(&self) -> Option<&crate::PostgresStore> {
+        let replica = self.replica.as_deref()?;
+        let benched = self.replica_benched_until.load(std::sync::atomic::Ordering::Relaxed) > self.liveness.now_ms();
+        (cardinal_store::staleness::stale_allowed() && !benched).then_some(replica)
+    }
+
+    /// The replica failed a read: its reads go to the primary for a while.
+    pub(crate) fn bench_replica(&self, error: &StoreError) {
+        let until = self.liveness.now_ms() + REPLICA_BENCH.as_millis() as i64;
+        let before = self.replica_benched_until.swap(until, std::sync::atomic::Ordering::Relaxed);
+        if before < self.liveness.now_ms() {
+            tracing::warn!(%error, "the read replica failed: its reads go to the primary for {REPLICA_BENCH:?}");
+        }
     }
 
     pub(crate) fn no_answer(&self) -> Fail {

@@ -33,7 +33,7 @@ impl Liveness {
         Arc::new(Liveness { started: std::time::Instant::now(), last_answer_ms: AtomicI64::new(0) })
     }
 
-    fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.started.elapsed().as_millis() as i64
     }
 

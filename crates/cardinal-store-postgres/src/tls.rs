@@ -46,14 +46,18 @@ enum SslMode {
 }
 
 /// The connection parameters of a URL: tokio-postgres's configuration, and the TLS it needs.
-pub(crate) fn connection(url: &str) -> Result<(tokio_postgres::Config, MakeRustls), String> {
+/// The connection settings of `url`; `attrs` when the URL does not set `target_session_attrs`.
+pub(crate) fn connection(
+    url: &str,
+    attrs: tokio_postgres::config::TargetSessionAttrs,
+) -> Result<(tokio_postgres::Config, MakeRustls), String> {
     let (rest, tls) = take_tls_parameters(url)?;
     let mut config: tokio_postgres::Config = rest.parse().map_err(|e| format!("{e}"))?;
     // Cardinal writes: unless the URL says otherwise, a connection is made only to a server
     // that takes writes, so that with several hosts (`postgres://h1,h2/db`) a failover finds
     // the new primary instead of a standby that answers every write with an error.
     if !rest.contains("target_session_attrs=") {
-        config.target_session_attrs(tokio_postgres::config::TargetSessionAttrs::ReadWrite);
+        config.target_session_attrs(attrs);
     }
     config.ssl_mode(match tls.mode {
         SslMode::Disable => tokio_postgres::config::SslMode::Disable,

@@ -131,7 +131,7 @@ impl PaymentStore for PostgresStore {
     }
 
     async fn transaction(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Transaction>> {
-        read!(self, |c| { load_transaction(c, Some(org), id, false).await? })
+        stale_read!(self, |c| { load_transaction(c, Some(org), id, false).await? })
     }
 
     async fn transaction_organization(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
@@ -145,7 +145,7 @@ impl PaymentStore for PostgresStore {
     }
 
     async fn list_transactions(&self, query: &TransactionQuery) -> StoreResult<Page<Transaction>> {
-        read!(self, |c| {
+        stale_read!(self, |c| {
             match transaction_list(query, Dialect::Postgres) {
                 statements if query.counted => run_list(c, statements, transaction_row).await?,
                 (_, page) => Page::uncounted(run_page(c, page, transaction_row).await?),

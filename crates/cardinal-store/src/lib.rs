@@ -14,6 +14,7 @@ pub mod ids;
 mod oauth;
 mod requests;
 pub mod sql;
+pub mod staleness;
 pub mod telemetry;
 mod transactions;
 mod types;

@@ -128,6 +128,11 @@ pub struct ServeArgs {
     /// sqlite::memory:, or postgres://user:password@host:5432/db (several processes may share it).
     #[arg(long, env = "CARDINAL_DATABASE", default_value = "sqlite://cardinal.db")]
     pub database: String,
+    /// A read replica of the PostgreSQL database (postgres://…, a standby): card and
+    /// transaction lists and shows are read from it, a moment stale; everything else, and any
+    /// read that decides a write, from the primary. Off by default.
+    #[arg(long, env = "CARDINAL_READ_DATABASE")]
+    pub read_database: Option<String>,
     /// How long a request waits for a database that answers nothing before it is answered 503
     /// with Retry-After: `1s`, `2500ms`. A busy one that still answers is waited for ten times
     /// as long.

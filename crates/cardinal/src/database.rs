@@ -40,6 +40,25 @@ pub async fn open_store(url: &str, timeout: std::time::Duration) -> Result<Arc<d
     Ok(Arc::new(store))
 }
 
+/// Opens a PostgreSQL store that reads lists and shows from a replica (`--read-database`).
+pub async fn open_with_replica(
+    url: &str,
+    replica: &str,
+    timeout: std::time::Duration,
+) -> Result<Arc<dyn Store>, String> {
+    if !is_postgres(url) || !is_postgres(replica) {
+        return Err("--read-database is a PostgreSQL standby of a PostgreSQL --database (postgres://…)".into());
+    }
+    let store = PostgresStore::open_with_timeout(url, timeout)
+        .await
+        .map_err(|e| format!("cannot open the PostgreSQL database {}: {e}", without_password(url)))?;
+    let store = store
+        .with_read_replica(replica)
+        .await
+        .map_err(|e| format!("cannot open the read replica {}: {e}", without_password(replica)))?;
+    Ok(Arc::new(store))
+}
+
 /// The patience of commands that write in large batches (seeding, key rotation).
 pub const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 

@@ -32,7 +32,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     // Held until the server stops: a second server on the same SQLite file refuses to start.
     let _exclusive = files.lock_database()?;
     require_configured_key(&args, mode, &files)?;
-    let store = open_store(&args.database, args.database_timeout).await?;
+    let store = match &args.read_database {
+        None => open_store(&args.database, args.database_timeout).await?,
+        Some(replica) => crate::database::open_with_replica(&args.database, replica, args.database_timeout).await?,
+    };
     let key = card_key(&args, &files, store.as_ref()).await?;
 
     let (operator_hash, generated_operator_token) = operator_token(&args, mode, store.as_ref()).await?;

@@ -13,6 +13,7 @@ use crate::wire::{Meta, TransactionBody, VatDetails};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
+use cardinal_store::staleness::may_be_stale;
 use cardinal_store::{TimeRange, TransactionQuery, TransactionSortField, TransactionStatus};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -53,7 +54,8 @@ pub async fn list(
         page,
         counted: true,
     };
-    let (found, embedded) = crate::app::transactions::list(&state.app, &q, includes.embeds()).await?;
+    // A list and a show write nothing: a read replica may serve them (--read-database).
+    let (found, embedded) = may_be_stale(crate::app::transactions::list(&state.app, &q, includes.embeds())).await?;
     let now = principal.organization.now();
     let transactions: Vec<TransactionBody> =
         found.items.iter().map(|t| includes.render(&state, t, &embedded, now)).collect();
@@ -69,7 +71,8 @@ pub async fn show(
     let includes = Includes::of(&Params::parse(query.as_deref()))?;
     let id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("transaction"))?;
     let organization = &principal.organization;
-    let transaction = crate::app::transactions::visible(&state.app, organization, &principal.member(), id).await?;
+    let member = principal.member();
+    let transaction = may_be_stale(crate::app::transactions::visible(&state.app, organization, &member, id)).await?;
     let embedded = crate::app::transactions::embedded(
         &state.app,
         organization.id,

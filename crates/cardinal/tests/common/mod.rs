@@ -60,6 +60,13 @@ pub fn start_refused(database: &str, dir: &std::path::Path, key: &str) -> String
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A server with extra environment variables (flags given as their `CARDINAL_*` variables).
+pub fn start_with_env(database: &str, dir: &std::path::Path, env: &[(&str, &str)]) -> Process {
+    let mut command = serve_command(database, dir, CARD_KEY);
+    command.envs(env.iter().copied());
+    listening(command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start cardinal"))
+}
+
 fn spawn_with_key(database: &str, dir: &std::path::Path, key: &str) -> Child {
     serve_command(database, dir, key).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start cardinal")
 }

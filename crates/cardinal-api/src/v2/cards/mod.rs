@@ -53,7 +53,9 @@ pub async fn list(
 ) -> ApiResult<Response> {
     let params = Params::parse(query.as_deref());
     let q = card_query(&params, &principal)?;
-    let page = state.store.list_cards(&q).await?;
+    // A read replica may serve the list (--read-database); an expiry it shows due is settled
+    // on the primary, which reads the card again under its lock.
+    let page = cardinal_store::staleness::may_be_stale(state.store.list_cards(&q)).await?;
     settle_expiries(&state, &principal, page.items.iter()).await;
     let meta = Meta::of(&page, q.page);
     // Each card's document is rendered once per version, as for `show`: a page of 100 mostly
@@ -133,7 +135,7 @@ fn sort(raw: Option<&str>) -> ApiResult<(CardSortField, bool)> {
 }
 
 pub async fn show(State(state): State<AppState>, principal: Principal, CardId(id): CardId) -> ApiResult<Response> {
-    let stored = card_for(&state, &principal, id, CardAction::See).await?;
+    let stored = cardinal_store::staleness::may_be_stale(card_for(&state, &principal, id, CardAction::See)).await?;
     settle_expiries(&state, &principal, [&stored].into_iter()).await;
     // The most frequent read: its document is rendered once per version of the card.
     let view = wire::CardView::at(&stored.card, principal.now(), &principal.organization.time_zone());
