@@ -58,7 +58,7 @@ class Observed:
         self.answers = {}  # status -> count
         self.bad = []  # (status, body) of 5xx other than 503, and 503 without Retry-After
         self.successes = []  # (time, process index, fresh) of each 2xx write
-        self.failures = []  # (time, process index) of each answer that was not 2xx
+        self.failures = []  # (time, process index) of each 5xx answer or failed connection
         self.keyed_waits = []  # (time answered, seconds since first failure, saw 409)
         self.payments = []  # (transaction id, card id, amount)
         self.last_change = {}  # card -> "lock" | "unlock" acknowledged last
@@ -71,7 +71,8 @@ class Observed:
                 self.bad.append((status, body))
             if 200 <= status < 300:
                 self.successes.append((now, process, fresh and started))
-            else:
+            elif status == 0 or status >= 500:
+                # The outage as a client sees it (a 409 is a key still held, counted apart).
                 self.failures.append((now, process))
 
 
