@@ -62,6 +62,7 @@ class Observed:
         self.keyed_waits = []  # (time answered, seconds since first failure, saw 409)
         self.payments = []  # (transaction id, card id, amount)
         self.last_change = {}  # card -> "lock" | "unlock" acknowledged last
+        self.unknown_change = {}  # card -> a change sent after it, never acknowledged (outcome unknown)
 
     def saw(self, status, body, headers, process, fresh, started):
         now = time.monotonic()
@@ -94,6 +95,10 @@ def toggler(addresses, owner, card, observed, stop, index):
                     observed.bad.append((status, body))
                 break
             first_failure = first_failure or time.monotonic()
+            if stop.is_set():
+                with observed.lock:
+                    observed.unknown_change[card] = action
+                break  # the load is over: this change stays unacknowledged, its outcome unknown
             time.sleep(0.1)
         if 200 <= status < 300:
             with observed.lock:
@@ -144,12 +149,22 @@ def organization(address):
     return owner, cards, org["bank_account"]["id"]
 
 
+def read(address, path, owner):
+    """A read for the verdict, retried while the database is unavailable (up to 60 s)."""
+    deadline = time.monotonic() + 60
+    while True:
+        status, body, _ = call(address, "GET", path, owner)
+        if status == 200 or time.monotonic() > deadline:
+            if status != 200:
+                raise SystemExit(f"RESULT {json.dumps({'failures': [f'GET {path} answered {status}: {body}']})}")
+            return body
+        time.sleep(0.5)
+
+
 def transactions(address, owner, account):
     found, page = {}, 1
     while page:
-        status, body, _ = call(address, "GET", f"/v2/transactions?bank_account_id={account}&per_page=100&page={page}",
-                               owner)
-        assert status == 200, (status, body)
+        body = read(address, f"/v2/transactions?bank_account_id={account}&per_page=100&page={page}", owner)
         for t in body["transactions"]:
             found[t["id"]] = t
         page = body["meta"]["next_page"]
@@ -165,7 +180,7 @@ def verdict(args, observed, owner, account, togglers, payers, killed_at):
     if lost:
         failures.append(f"{len(lost)} acknowledged payments lost: {lost[:5]}")
     for card in payers:
-        status, shown, _ = call(address, "GET", f"/v2/cards/{card}", owner)
+        shown = read(address, f"/v2/cards/{card}", owner)
         spent = shown["card"]["payment_monthly_spent"]
         digits = shown["card"]["last_digits"]
         summed = sum(abs(float(t["amount"])) for t in listed.values()
@@ -173,10 +188,11 @@ def verdict(args, observed, owner, account, togglers, payers, killed_at):
         if abs(spent - summed) > 0.001:
             failures.append(f"card {card}: spent {spent} but its transactions sum to {summed}")
     for card in togglers:
-        status, shown, _ = call(address, "GET", f"/v2/cards/{card}", owner)
-        expected = {"lock": "paused", "unlock": "live"}.get(observed.last_change.get(card))
-        if expected and shown["card"]["status"] != expected:
-            failures.append(f"card {card}: {shown['card']['status']}, last acknowledged change made it {expected}")
+        shown = read(address, f"/v2/cards/{card}", owner)
+        made = {"lock": "paused", "unlock": "live"}
+        expected = {made[c] for c in (observed.last_change.get(card), observed.unknown_change.get(card)) if c}
+        if expected and shown["card"]["status"] not in expected:
+            failures.append(f"card {card}: {shown['card']['status']}, its last changes made it {expected}")
     if observed.bad:
         failures.append(f"{len(observed.bad)} answers were errors other than 503 with Retry-After: {observed.bad[:3]}")
     # A process is back at its first write acknowledged after the last refusal it gave.
@@ -246,6 +262,8 @@ def main():
     deadline = killed_at + 60
     while time.monotonic() < deadline:
         if all_back(observed, killed_at, len(args.addresses)):
+            print(f"load: both processes acknowledge writes again, {time.monotonic() - killed_at:.1f} s after the kill",
+                  flush=True)
             break
         time.sleep(0.2)
     time.sleep(args.after)

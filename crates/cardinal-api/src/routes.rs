@@ -462,7 +462,7 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(get "/metrics" => crate::http::metrics::metrics; Operator, "metrics",
             "The process's metrics in Prometheus's text format (operator token)", reply = Reply::Metrics),
         operation!(get "/healthz" => health::healthz; Public, "healthz", "Alive", reply = Reply::Json(200, answer::<Status>)),
-        operation!(get "/readyz" => health::readyz; Public, "readyz", "Ready: the database answers",
+        operation!(get "/readyz" => health::readyz; Public, "readyz", "Ready: the database takes a write",
             reply = Reply::Json(200, answer::<Status>)),
         operation!(get "/openapi.json" => health::openapi_document; Public, "openapi", "This document",
             reply = Reply::Json(200, answer::<health::OpenApiDocument>)),

@@ -47,6 +47,10 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
             Fail::Retry(describe(&e))
         }
         Some(code) if *code == SqlState::READ_ONLY_SQL_TRANSACTION => Fail::ReadOnly(describe(&e)),
+        // The server cancelled a statement that outlived `statement_timeout` (ten times the
+        // call's patience, so the call has given up too): a server that cannot take the work
+        // now — a commit waiting for a synchronous standby that is gone, a lock held too long.
+        Some(code) if *code == SqlState::QUERY_CANCELED => Fail::Store(StoreError::Unavailable(describe(&e))),
         // The server is going away, starting, or out of room: worth retrying, then 503.
         Some(code) if server_unavailable(code) => Fail::Retry(e.to_string()),
         // No SQLSTATE: the client side failed (connection refused, reset, closed, a TLS

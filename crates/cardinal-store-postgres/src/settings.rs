@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use cardinal_store::{SettingStore, StoreResult};
 
-use crate::{pg, Fail, PostgresStore};
+use crate::{pg, PostgresStore};
 #[async_trait]
 impl SettingStore for PostgresStore {
     async fn is_empty(&self) -> StoreResult<bool> {
@@ -12,15 +12,18 @@ impl SettingStore for PostgresStore {
         })
     }
 
+    /// A write, not a question: a read-only server refuses it (25006, then 503) and one whose
+    /// commits cannot complete (a strict synchronous primary without its standby) never
+    /// acknowledges it (503 when the call gives up). One row, rewritten by each probe.
     async fn ready_for_writes(&self) -> StoreResult<()> {
-        read!(self, |c| {
-            let row = c
-                .query_one("SELECT current_setting('transaction_read_only'), EXISTS (SELECT 1 FROM organizations)", &[])
-                .await
-                .map_err(pg)?;
-            if row.get::<_, String>(0) == "on" {
-                return Err(Fail::ReadOnly("the database is read-only (a standby?)".into()));
-            }
+        transaction!(self, |tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('readyz.last_write', $1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&jiff::Timestamp::now().to_string()],
+            )
+            .await
+            .map_err(pg)?;
         })
     }
 
