@@ -63,6 +63,8 @@ impl OperatorStore for PostgresStore {
             idle: status.available as u64,
             waiting: status.waiting as u64,
             waits_total: crate::pool::POOL_WAITS.get(),
+            read_only_total: crate::pool::READ_ONLY_DISCARDS.get(),
+            replica_fallbacks_total: crate::pool::REPLICA_FALLBACKS.get(),
         };
         Ok(cardinal_store::telemetry::StoreGauges {
             pending_sca_sessions: pending_sca.max(0) as u64,

@@ -9,6 +9,12 @@ use cardinal_store::StoreError;
 /// Calls that found no idle connection and waited for one, since start.
 pub(crate) static POOL_WAITS: Counter = Counter::new();
 
+/// Connections closed because their server took no writes, since start.
+pub(crate) static READ_ONLY_DISCARDS: Counter = Counter::new();
+
+/// Reads the read replica failed and the primary served, since start.
+pub(crate) static REPLICA_FALLBACKS: Counter = Counter::new();
+
 /// How long a read replica that failed is left alone.
 const REPLICA_BENCH: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -45,6 +51,7 @@ impl crate::PostgresStore {
     pub(crate) fn discard_read_only(&self, client: deadpool_postgres::Client, cause: String) -> Fail {
         drop(deadpool_postgres::Object::take(client));
         self.pool.retain(|_, _| false);
+        READ_ONLY_DISCARDS.inc();
         // Every call meets it until the primary is found: said once a second, not per call.
         static LAST_SAID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -64,6 +71,7 @@ impl crate::PostgresStore {
 
     /// The replica failed a read: its reads go to the primary for a while.
     pub(crate) fn bench_replica(&self, error: &StoreError) {
+        REPLICA_FALLBACKS.inc();
         let until = self.liveness.now_ms() + REPLICA_BENCH.as_millis() as i64;
         let before = self.replica_benched_until.swap(until, std::sync::atomic::Ordering::Relaxed);
         if before < self.liveness.now_ms() {

@@ -104,6 +104,10 @@ pub struct PoolGauges {
     pub waiting: u64,
     /// Times a caller had to wait for one, since start.
     pub waits_total: u64,
+    /// Connections closed because their server took no writes (a standby), since start.
+    pub read_only_total: u64,
+    /// Reads the read replica failed and the primary served, since start.
+    pub replica_fallbacks_total: u64,
 }
 
 /// A counter that is one relaxed addition to bump.

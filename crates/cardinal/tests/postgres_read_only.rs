@@ -63,6 +63,8 @@ fn a_read_only_database_answers_503_and_writes_resume_by_themselves() {
         assert_eq!(body["errors"][0]["code"], "storage_unavailable", "{body}");
         assert_eq!(ready(&process.address), 503, "not ready while no write can be made");
     }
+    let dropped = metric(&any.address, "cardinal_postgres_read_only_total").unwrap_or(0.0);
+    assert!(dropped >= 1.0, "/metrics counts the read-only connections dropped: {dropped}");
     let path = format!("/v2/cards/{card}");
     let (status, shown) = http(&any.address, "GET", &path, &setup.owner, &[], None).unwrap();
     assert_eq!((status, shown["card"]["status"].as_str()), (200, Some("live")), "reads are served: {shown}");

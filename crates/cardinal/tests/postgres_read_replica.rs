@@ -67,6 +67,7 @@ fn lists_and_shows_come_from_the_replica_and_writes_from_the_primary() {
     assert_eq!(card_status(address, owner, card), "paused");
     assert_eq!(listed_status(address, owner, card), "paused");
     assert_eq!(transaction_count(address, owner, &setup.account), transactions_before + 1);
+    assert!(metric(address, "cardinal_postgres_replica_fallbacks_total").unwrap_or(0.0) >= 1.0, "/metrics counts it");
 
     drop(process);
     psql(&url, &format!("DROP DATABASE {primary_name} WITH (FORCE)"));

@@ -11,7 +11,8 @@
 //! - `cardinal_commit_operations` and `cardinal_commit_duration_seconds`: each database commit
 //!   (SQLite's group commits carry many operations; PostgreSQL's one);
 //! - `cardinal_postgres_pool_connections{state}`, `cardinal_postgres_pool_waiting`,
-//!   `cardinal_postgres_pool_waits_total`;
+//!   `cardinal_postgres_pool_waits_total`, `cardinal_postgres_read_only_total`,
+//!   `cardinal_postgres_replica_fallbacks_total`;
 //! - `cardinal_sca_sessions_pending`, `cardinal_webhook_deliveries_pending`,
 //!   `cardinal_webhook_attempts_total{outcome}`, `cardinal_webhook_attempt_duration_seconds`;
 //! - `cardinal_build_info{version}`.
@@ -221,9 +222,27 @@ impl Scrape {
             "Calls waiting for a PostgreSQL connection now",
             pool.waiting,
         )?;
-        let help = "Calls that found no idle PostgreSQL connection and waited";
-        let family = encoder.encode_descriptor("cardinal_postgres_pool_waits", help, None, MetricType::Counter)?;
-        ConstCounter::new(pool.waits_total).encode(family)
+        for (name, help, value) in [
+            (
+                "cardinal_postgres_pool_waits",
+                "Calls that found no idle PostgreSQL connection and waited",
+                pool.waits_total,
+            ),
+            (
+                "cardinal_postgres_read_only",
+                "PostgreSQL connections closed because their server took no writes (a standby)",
+                pool.read_only_total,
+            ),
+            (
+                "cardinal_postgres_replica_fallbacks",
+                "Reads the read replica failed and the primary served",
+                pool.replica_fallbacks_total,
+            ),
+        ] {
+            let family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(value).encode(family)?;
+        }
+        Ok(())
     }
 }
 

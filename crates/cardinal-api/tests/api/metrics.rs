@@ -49,6 +49,8 @@ async fn metrics_count_requests_commits_and_waiting_sessions() {
     if std::env::var("CARDINAL_TEST_API_BACKEND").is_ok_and(|b| b == "postgres") {
         assert!(sample(text, r#"cardinal_postgres_pool_connections{state="idle"}"#).is_some(), "{text}");
         assert!(sample(text, "cardinal_postgres_pool_waits_total").is_some(), "{text}");
+        assert_eq!(sample(text, "cardinal_postgres_read_only_total"), Some(0.0), "{text}");
+        assert_eq!(sample(text, "cardinal_postgres_replica_fallbacks_total"), Some(0.0), "{text}");
     }
     // Each family is described once.
     let types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();

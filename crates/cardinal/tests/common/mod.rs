@@ -145,6 +145,17 @@ pub fn http(
     http_with_head(address, method, path, auth, extra, body).map(|(status, body, _)| (status, body))
 }
 
+/// A sample of the server's `/metrics` (read with the sandbox operator token); `None` when
+/// the series is not there.
+pub fn metric(address: &str, series: &str) -> Option<f64> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 /// The same, with the answer's head (status line and headers) as text.
 pub fn http_with_head(
     address: &str,
