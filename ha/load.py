@@ -57,7 +57,8 @@ class Observed:
         self.lock = threading.Lock()
         self.answers = {}  # status -> count
         self.bad = []  # (status, body) of 5xx other than 503, and 503 without Retry-After
-        self.successes = []  # (time, process index, fresh) of each 2xx write
+        # (answered, process index, started, fresh: sent with a new key or none) of each 2xx write
+        self.successes = []
         self.failures = []  # (time, process index) of each 5xx answer or failed connection
         self.keyed_waits = []  # (time answered, seconds since first failure, saw 409)
         self.payments = []  # (transaction id, card id, amount)
@@ -71,7 +72,7 @@ class Observed:
             if status >= 500 and (status != 503 or "retry-after" not in {k.lower() for k in headers}):
                 self.bad.append((status, body))
             if 200 <= status < 300:
-                self.successes.append((now, process, fresh and started))
+                self.successes.append((now, process, started, fresh))
             elif status == 0 or status >= 500:
                 # The outage as a client sees it (a 409 is a key still held, counted apart).
                 self.failures.append((now, process))
@@ -135,7 +136,8 @@ def all_back(observed, killed_at, processes):
             return False
         for process in range(processes):
             last = max((at for at, p in refusals if p == process), default=killed_at)
-            if not any(p == process and at > last for at, p, _ in observed.successes):
+            # A write sent after the last refusal, not one that was under way at the kill.
+            if not any(p == process and started > last for _, p, started, _ in observed.successes):
                 return False
         return True
 
@@ -200,7 +202,7 @@ def verdict(args, observed, owner, account, togglers, payers, killed_at):
     for process in range(len(args.addresses)):
         refused = [at for at, p in observed.failures if p == process and at > killed_at]
         last_refusal = max(refused, default=killed_at)
-        back = [at for at, p, _ in observed.successes if p == process and at > last_refusal]
+        back = [at for at, p, started, _ in observed.successes if p == process and started > last_refusal]
         if back:
             served[process] = min(back) - killed_at
     outage = {f"process {p + 1}": round(served.get(p, float("inf")), 2) for p in range(len(args.addresses))}
@@ -209,7 +211,7 @@ def verdict(args, observed, owner, account, togglers, payers, killed_at):
     # Fresh calls are back at the first acknowledged call that was sent, with a new key or
     # none, after the outage began.
     outage_began = min((at for at, _ in observed.failures if at > killed_at), default=killed_at)
-    fresh_back = min((at for at, _, started in observed.successes if started and started > outage_began),
+    fresh_back = min((at for at, _, started, fresh in observed.successes if fresh and started > outage_began),
                      default=None)
     keyed_after = [(at, wait, saw_409) for at, wait, saw_409 in observed.keyed_waits if at > killed_at]
     longest_extra = max((at - fresh_back for at, _, _ in keyed_after), default=0.0) if fresh_back else None
