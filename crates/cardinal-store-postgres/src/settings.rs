@@ -16,15 +16,7 @@ impl SettingStore for PostgresStore {
     /// commits cannot complete (a strict synchronous primary without its standby) never
     /// acknowledges it (503 when the call gives up). One row, rewritten by each probe.
     async fn ready_for_writes(&self) -> StoreResult<()> {
-        transaction!(self, |tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES ('readyz.last_write', $1) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&jiff::Timestamp::now().to_string()],
-            )
-            .await
-            .map_err(pg)?;
-        })
+        self.set_setting("readyz.last_write", Some(&jiff::Timestamp::now().to_string())).await
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {

@@ -104,7 +104,7 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         )
         .into_response(),
         Ok(IdempotencyBegin::Started) => {
-            let mut claim = Claim { store: Some(state.store.clone()), claimed: Some(claimed) };
+            let mut claim = Claim { held: Some((state.store.clone(), claimed)) };
             let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             claim.settle(response).await
         }
@@ -123,13 +123,13 @@ fn replay(status: u16, body: Vec<u8>) -> Response {
 /// A claimed key. Settled with the answer; if the request is dropped midway (client gone,
 /// panic), the claim is released so the key does not stay blocked.
 struct Claim {
-    store: Option<Arc<dyn Store>>,
-    claimed: Option<IdempotencyClaim>,
+    /// Taken when the claim is settled; still here when the request was dropped.
+    held: Option<(Arc<dyn Store>, IdempotencyClaim)>,
 }
 
 impl Claim {
     async fn settle(&mut self, response: Response) -> Response {
-        let (Some(store), Some(claimed)) = (self.store.take(), self.claimed.take()) else { return response };
+        let Some((store, claimed)) = self.held.take() else { return response };
         if !response.status().is_success() {
             release_now_or_later(store, claimed).await;
             return response;
@@ -148,10 +148,8 @@ impl Claim {
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        if let (Some(store), Some(claimed)) = (self.store.take(), self.claimed.take()) {
-            if tokio::runtime::Handle::try_current().is_ok() {
-                release_when_possible(store, claimed);
-            }
+        if let (Some((store, claimed)), Ok(_)) = (self.held.take(), tokio::runtime::Handle::try_current()) {
+            release_when_possible(store, claimed);
         }
     }
 }

@@ -248,9 +248,9 @@ pub fn psql(url: &str, statement: &str) {
     assert!(status.success(), "psql {statement}");
 }
 
-/// The test server's URL and a fresh schema `{prefix}_{pid}` in it; `None` (saying so) when
-/// `CARDINAL_TEST_POSTGRES_URL` is not set.
-pub fn postgres_schema(prefix: &str) -> Option<(String, String)> {
+/// The test server's URL (`CARDINAL_TEST_POSTGRES_URL`); `None`, saying so, when it is not
+/// set — outside CI only: CI runs the PostgreSQL tests.
+pub fn postgres_url() -> Option<String> {
     let Ok(url) = std::env::var("CARDINAL_TEST_POSTGRES_URL") else {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -259,6 +259,13 @@ pub fn postgres_schema(prefix: &str) -> Option<(String, String)> {
         eprintln!("skipped: CARDINAL_TEST_POSTGRES_URL is not set");
         return None;
     };
+    Some(url)
+}
+
+/// The test server's URL and a fresh schema `{prefix}_{pid}` in it; `None` (saying so) when
+/// `CARDINAL_TEST_POSTGRES_URL` is not set.
+pub fn postgres_schema(prefix: &str) -> Option<(String, String)> {
+    let url = postgres_url()?;
     let schema = format!("{prefix}_{}", std::process::id());
     psql(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
     Some((url, schema))
