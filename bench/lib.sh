@@ -50,31 +50,53 @@ measure() {
 to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n+=0; else if (v ~ /s$/) n*=1000; printf "%.2f", n }'; }
 
 
-# Writes lock.lua (PUT lock/unlock alternately over the seeded cards, as their owner) and pay.lua
+# Writes lock.lua (PUT lock/unlock over the seeded cards, as their owner) and pay.lua
 # (simulated authorizations) into $2 for the seed answer in $1 (`cardinal bench seed`'s JSON).
+# Each wrk thread walks a share of the cards of its own, locking each on one pass and unlocking
+# it on the next: no two requests in flight ever change the same card, as with real clients.
+# (Every thread's Lua starts alike: a shared walk, or math.random unseeded, sends the same card
+# from both threads at once, and PostgreSQL then queues one behind the other's row lock.)
+thread_shares() {
+  cat <<LUA
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("slot", #threads - 1)
+end
+function init(args)
+  share = math.floor(#ids / ${THREADS:-2})
+  first = (slot or 0) * share
+  math.randomseed(1 + (slot or 0))
+end
+LUA
+}
 write_scripts() {
   local seed="$1" dir="$2" token ids
   token="$(jq -r .owner_access_token "$seed")"
   ids="$(jq -r '.card_ids | map("\"" + . + "\"") | join(",")' "$seed")"
+  local threads
+  threads="$(thread_shares)"
   cat >"$dir/lock.lua" <<LUA
-local ids = { $ids }
+ids = { $ids }
+$threads
 local n = 0
 wrk.headers["Authorization"] = "Bearer $token"
 request = function()
+  local card = ids[first + (n % share) + 1]
+  local action = (math.floor(n / share) % 2 == 0) and "lock" or "unlock"
   n = n + 1
-  local card = ids[(math.floor(n / 2) % #ids) + 1]
-  local action = (n % 2 == 0) and "lock" or "unlock"
   return wrk.format("PUT", "/v2/cards/" .. card .. "/" .. action)
 end
 LUA
   cat >"$dir/pay.lua" <<LUA
-local ids = { $ids }
+ids = { $ids }
+$threads
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer $ADMIN"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"amount":0.01,"channel":"online","merchant":{"name":"Bench","category":"other","country":"FR"}}'
 request = function()
-  return wrk.format(nil, "/_sandbox/cards/" .. ids[math.random(#ids)] .. "/authorizations")
+  return wrk.format(nil, "/_sandbox/cards/" .. ids[first + math.random(share)] .. "/authorizations")
 end
 LUA
 }

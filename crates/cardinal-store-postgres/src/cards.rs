@@ -1,5 +1,6 @@
 //! Cards: listing, reading, changing, issuing, their audit trail, sealed secrets and data views.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
 use cardinal_store::{
@@ -8,7 +9,6 @@ use cardinal_store::{
     NewCard, OutboxEvent, Page, StoreError, StoreResult, StoredCard,
 };
 use jiff::Timestamp;
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::{
@@ -16,27 +16,28 @@ use crate::{
     rows::{audit_event, get, stored_card, timestamp, uuid},
     run_list,
     sca::spend_sca_session,
-    webhooks::write_outbox,
+    webhooks::{subscriptions_for, write_outbox, write_outbox_for},
     Fail, PostgresStore,
 };
-pub(crate) async fn load_card<C: GenericClient + Sync>(
-    client: &C,
+pub(crate) async fn load_card(
+    client: &Db<'_>,
     org: Option<Uuid>,
     id: Uuid,
     lock: bool,
 ) -> Result<Option<StoredCard>, Fail> {
-    let lock = if lock { " FOR UPDATE OF c" } else { "" };
-    let q = format!(
-        "SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = $1 AND ($2::TEXT IS NULL OR c.organization_id = $2){lock}"
-    );
-    optional(client, &q, &[&id.to_string(), &org.map(|o| o.to_string())], stored_card).await
+    let q = match lock {
+        true => fixed_sql!(
+            "SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = $1 AND ($2::TEXT IS NULL OR c.organization_id = $2) \
+             FOR UPDATE OF c"
+        ),
+        false => fixed_sql!(
+            "SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = $1 AND ($2::TEXT IS NULL OR c.organization_id = $2)"
+        ),
+    };
+    optional(client, q, &[&id.to_string(), &org.map(|o| o.to_string())], stored_card).await
 }
 
-pub(crate) async fn insert_card<C: GenericClient + Sync>(
-    client: &C,
-    new: &NewCard,
-    holder: &Holder,
-) -> Result<(), Fail> {
+pub(crate) async fn insert_card(client: &Db<'_>, new: &NewCard, holder: &Holder) -> Result<(), Fail> {
     let stored = StoredCard { card: new.card.clone(), holder: holder.clone() };
     let c = &new.card;
     let index = CardIndex::of(&stored)?;
@@ -71,7 +72,7 @@ pub(crate) async fn insert_card<C: GenericClient + Sync>(
     Ok(())
 }
 
-pub(crate) async fn save_card<C: GenericClient + Sync>(client: &C, stored: &StoredCard) -> Result<(), Fail> {
+pub(crate) async fn save_card(client: &Db<'_>, stored: &StoredCard) -> Result<(), Fail> {
     let index = CardIndex::of(stored)?;
     client
         .execute(
@@ -98,16 +99,17 @@ pub(crate) async fn save_card<C: GenericClient + Sync>(client: &C, stored: &Stor
 /// Writes what a decided card change commits, inside the caller's transaction: the card and
 /// its audit event when it changed, and the SCA session it spends. The one place a card
 /// change reaches the tables, so what every change must also write is added here.
-pub(crate) async fn commit_card_write<C: GenericClient + Sync>(
-    client: &C,
-    stored: &StoredCard,
-    write: &CardWrite,
-) -> Result<(), Fail> {
-    if let Some(event) = &write.event {
-        save_card(client, stored).await?;
-        insert_event(client, event).await?;
-    }
-    write_outbox(client, &write.events).await?;
+pub(crate) async fn commit_card_write(client: &Db<'_>, stored: &StoredCard, write: &CardWrite) -> Result<(), Fail> {
+    // The card, its event and the webhook subscriptions are independent: sent together, they
+    // cost one round trip instead of three (the transaction holds the card's row meanwhile).
+    let saved = async {
+        match &write.event {
+            Some(event) => tokio::try_join!(save_card(client, stored), insert_event(client, event)).map(drop),
+            None => Ok(()),
+        }
+    };
+    let ((), subscriptions) = tokio::try_join!(saved, subscriptions_for(client, &write.events))?;
+    write_outbox_for(client, &write.events, &subscriptions).await?;
     if let Some(redemption) = write.redeems_sca {
         if !spend_sca_session(client, &redemption.token_hash, redemption.now).await? {
             return Err(Fail::Store(StoreError::ScaSessionUsed));
@@ -117,7 +119,7 @@ pub(crate) async fn commit_card_write<C: GenericClient + Sync>(
 }
 
 /// Appends an event; callers hold the card's row lock, so `seq` is the card's next number.
-pub(crate) async fn insert_event<C: GenericClient + Sync>(client: &C, e: &AuditEvent) -> Result<(), Fail> {
+pub(crate) async fn insert_event(client: &Db<'_>, e: &AuditEvent) -> Result<(), Fail> {
     client
         .execute(
             "INSERT INTO card_events (id, card_id, seq, action, actor_type, actor_id, from_status, to_status, changes, \
@@ -151,11 +153,7 @@ pub(crate) fn secrets_at(r: &tokio_postgres::Row, first: usize) -> CardSecrets {
     }
 }
 
-pub(crate) async fn holder_of<C: GenericClient + Sync>(
-    client: &C,
-    org: Uuid,
-    holder: Uuid,
-) -> Result<Option<Holder>, Fail> {
+pub(crate) async fn holder_of(client: &Db<'_>, org: Uuid, holder: Uuid) -> Result<Option<Holder>, Fail> {
     optional(
         client,
         "SELECT first_name, last_name, team_id FROM memberships WHERE id = $1 AND organization_id = $2",
@@ -194,15 +192,9 @@ impl CardStore for PostgresStore {
 
     async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()> {
         transaction!(self, |tx| {
-            let statement = tx
-                .prepare(
-                    "UPDATE cards SET pan_ciphertext = $1, cvv_ciphertext = $2, pan_fingerprint = $3 WHERE id = $4",
-                )
-                .await
-                .map_err(pg)?;
             for (id, s) in &cards {
                 tx.execute(
-                    &statement,
+                    "UPDATE cards SET pan_ciphertext = $1, cvv_ciphertext = $2, pan_fingerprint = $3 WHERE id = $4",
                     &[&s.pan_ciphertext, &s.cvv_ciphertext, &s.pan_fingerprint.to_vec(), &id.to_string()],
                 )
                 .await
@@ -225,9 +217,9 @@ impl CardStore for PostgresStore {
 
     async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {
         transaction!(self, |tx| {
-            let mut stored = load_card(&*tx, Some(org), id, true).await?.ok_or(DomainError::NotFound)?;
+            let mut stored = load_card(tx, Some(org), id, true).await?.ok_or(DomainError::NotFound)?;
             let write = change(&mut stored)?;
-            commit_card_write(&*tx, &stored, &write).await?;
+            commit_card_write(tx, &stored, &write).await?;
             stored
         })
     }
@@ -241,16 +233,16 @@ impl CardStore for PostgresStore {
         transaction!(self, |tx| {
             let mut stored = Vec::with_capacity(cards.len());
             for new in &cards {
-                let holder = holder_of(&*tx, new.card.organization_id, new.card.holder_id)
+                let holder = holder_of(tx, new.card.organization_id, new.card.holder_id)
                     .await?
                     .ok_or_else(|| StoreError::Conflict("the holder is not a member of the organization".into()))?;
-                insert_card(&*tx, new, &holder).await?;
+                insert_card(tx, new, &holder).await?;
                 stored.push(StoredCard { card: new.card.clone(), holder });
             }
             for event in &events {
-                insert_event(&*tx, event).await?;
+                insert_event(tx, event).await?;
             }
-            write_outbox(&*tx, &outbox).await?;
+            write_outbox(tx, &outbox).await?;
             stored
         })
     }
@@ -298,7 +290,7 @@ impl CardStore for PostgresStore {
                     let (card_id, org_id, member): (String, String, String) = (row.get(0), row.get(1), row.get(2));
                     let now = timestamp(row.get(3))?;
                     let (card_id, org_id, member) = (uuid(&card_id)?, uuid(&org_id)?, uuid(&member)?);
-                    match load_card(&*tx, Some(org_id), card_id, true).await? {
+                    match load_card(tx, Some(org_id), card_id, true).await? {
                         None => None,
                         Some(stored) => {
                             let secret_row = tx
@@ -309,7 +301,7 @@ impl CardStore for PostgresStore {
                                 .await
                                 .map_err(pg)?;
                             let secrets = secrets_at(&secret_row, 0);
-                            insert_event(&*tx, &audit(&stored, member, now)).await?;
+                            insert_event(tx, &audit(&stored, member, now)).await?;
                             Some((stored, secrets))
                         }
                     }

@@ -1,12 +1,12 @@
 //! Access tokens and API keys, found by the hash of their secret.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_store::{Credential, CredentialStore, NewCredential, StoreResult};
 use jiff::Timestamp;
-use tokio_postgres::GenericClient;
 
 use crate::{credential_select, optional, pg, rows::credential, Fail, PostgresStore};
-pub(crate) async fn insert_credential<C: GenericClient + Sync>(client: &C, c: &NewCredential) -> Result<(), Fail> {
+pub(crate) async fn insert_credential(client: &Db<'_>, c: &NewCredential) -> Result<(), Fail> {
     client
         .execute(
             "INSERT INTO credentials (id, organization_id, membership_id, kind, secret_hash, scopes, expires_at, \
@@ -33,21 +33,21 @@ impl CredentialStore for PostgresStore {
     async fn credential_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<Credential>> {
         let hash = secret_hash.to_vec();
         read!(self, |c| {
-            let q = format!("{} WHERE c.secret_hash = $1", credential_select());
-            optional(c, &q, &[&hash], credential).await?
+            let q = fixed_sql!("{} WHERE c.secret_hash = $1", credential_select());
+            optional(c, q, &[&hash], credential).await?
         })
     }
 
     async fn api_key_by_slug(&self, slug: &str) -> StoreResult<Option<Credential>> {
         read!(self, |c| {
             let q =
-                format!("{} WHERE o.slug = $1 AND c.kind = 'api_key' AND c.revoked_at IS NULL", credential_select());
-            optional(c, &q, &[&slug], credential).await?
+                fixed_sql!("{} WHERE o.slug = $1 AND c.kind = 'api_key' AND c.revoked_at IS NULL", credential_select());
+            optional(c, q, &[&slug], credential).await?
         })
     }
 
     async fn insert_credential(&self, credential: NewCredential) -> StoreResult<()> {
-        transaction!(self, |tx| { insert_credential(&*tx, &credential).await? })
+        transaction!(self, |tx| { insert_credential(tx, &credential).await? })
     }
 
     async fn revoke_credential(&self, secret_hash: &[u8; 32], at: Timestamp) -> StoreResult<bool> {

@@ -1,18 +1,15 @@
 //! Idempotency keys: claim, replay, release.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_store::{
     decide_idempotent, IdempotencyBegin, IdempotencyClaim, IdempotencyDecision, IdempotencyRequest, IdempotencyStore,
     KeyState, StoreResult, StoredIdempotencyKey,
 };
-use tokio_postgres::GenericClient;
 
 use crate::{pg, Fail, PostgresStore};
 /// Claims an idempotency key so that of concurrent duplicates, in any process, one starts.
-pub(crate) async fn begin_idempotent<C: GenericClient + Sync>(
-    client: &C,
-    r: &IdempotencyRequest,
-) -> Result<IdempotencyBegin, Fail> {
+pub(crate) async fn begin_idempotent(client: &Db<'_>, r: &IdempotencyRequest) -> Result<IdempotencyBegin, Fail> {
     let now = r.now.as_second();
     let (scope, request, claim) = (r.scope_hash.to_vec(), r.request_hash.to_vec(), r.claim.to_vec());
     client
@@ -70,7 +67,7 @@ pub(crate) async fn begin_idempotent<C: GenericClient + Sync>(
 #[async_trait]
 impl IdempotencyStore for PostgresStore {
     async fn begin_idempotent(&self, request: IdempotencyRequest) -> StoreResult<IdempotencyBegin> {
-        transaction!(self, |tx| { begin_idempotent(&*tx, &request).await? })
+        transaction!(self, |tx| { begin_idempotent(tx, &request).await? })
     }
 
     async fn finish_idempotent(&self, c: IdempotencyClaim, status: u16, body: Vec<u8>) -> StoreResult<()> {

@@ -18,8 +18,9 @@ use cardinal_store::sql::{columns, SqlValue, Statement, CREDENTIAL, MEMBERSHIP, 
 use cardinal_store::{Page, StoreError, StoreResult};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 
+use db::Db;
 use timeouts::{spawn_heartbeat, with_timeouts, BUSY_FACTOR};
-use tokio_postgres::{types::ToSql, GenericClient};
+use tokio_postgres::types::ToSql;
 
 pub(crate) use errors::{pg, store_error, Fail};
 
@@ -47,13 +48,23 @@ pub struct PostgresStore {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The record in the one row `sql` finds, if any.
-async fn optional<C: GenericClient + Sync, T>(
-    client: &C,
-    sql: &str,
+async fn optional<T>(
+    client: &Db<'_>,
+    sql: &'static str,
     params: &[&(dyn ToSql + Sync)],
     record: impl Fn(&tokio_postgres::Row) -> Result<T, Fail>,
 ) -> Result<Option<T>, Fail> {
     client.query_opt(sql, params).await.map_err(pg)?.as_ref().map(record).transpose()
+}
+
+/// A statement's text assembled from constants (column lists, shared fragments) the first time
+/// it is needed and kept for the process, so the connection can keep it prepared
+/// ([`db::Db`]). Its arguments must be constants: the first call's text is used for all.
+macro_rules! fixed_sql {
+    ($($format:tt)*) => {{
+        static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        TEXT.get_or_init(|| format!($($format)*)).as_str()
+    }};
 }
 
 /// Runs `$body` (which may use `?` on `Fail` results) in a transaction on `$tx`, committing at
@@ -69,10 +80,12 @@ macro_rules! transaction {
             let outcome: Result<_, $crate::errors::Fail> = async {
                 let mut client = $store.client(&patience).await?;
                 let work = async {
-                    let $tx = client.transaction().await.map_err($crate::errors::pg)?;
+                    let open = client.transaction().await.map_err($crate::errors::pg)?;
+                    let db = $store.db(open.client(), &open.statement_cache);
+                    let $tx = &db;
                     let value = $body;
                     let committing = std::time::Instant::now();
-                    $tx.commit().await.map_err($crate::errors::commit_failure)?;
+                    open.commit().await.map_err($crate::errors::commit_failure)?;
                     cardinal_store::telemetry::COMMITS.record(1, committing.elapsed());
                     Ok(value)
                 };
@@ -110,12 +123,13 @@ macro_rules! read {
                     // Behind PgBouncer's transaction pooling a read is a transaction too;
                     // an unfinished one rolls back when dropped.
                     let mut open = None;
-                    let $client: &tokio_postgres::Client = if $store.pooled_transactions {
+                    let db = if $store.pooled_transactions {
                         open = Some(pooled.transaction().await.map_err($crate::errors::pg)?);
-                        open.as_ref().map(|tx| tx.client()).expect("just opened")
+                        $crate::db::Db::new(open.as_ref().map(|tx| tx.client()).expect("just opened"), None)
                     } else {
-                        &pooled
+                        $store.db(&pooled, &pooled.statement_cache)
                     };
+                    let $client = &db;
                     let value = $body;
                     if let Some(tx) = open {
                         tx.commit().await.map_err($crate::errors::pg)?;
@@ -166,6 +180,7 @@ macro_rules! stale_read {
 // The stores of each area; declared after the macros above, which they use.
 mod cards;
 mod credentials;
+mod db;
 mod errors;
 mod idempotency;
 mod migrations;
@@ -182,6 +197,14 @@ mod tls;
 mod transactions;
 mod webhook_health;
 mod webhooks;
+
+impl PostgresStore {
+    /// A store call's view of `client`, keeping its prepared statements in `cache` unless
+    /// the connection goes through PgBouncer's transaction pooling.
+    fn db<'a>(&self, client: &'a tokio_postgres::Client, cache: &'a deadpool_postgres::StatementCache) -> Db<'a> {
+        Db::new(client, (!self.pooled_transactions).then_some(cache))
+    }
+}
 
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((2u64 << attempt.min(7)) + u64::from(std::process::id() % 7))
@@ -310,25 +333,25 @@ fn sql_values(values: &[SqlValue]) -> Vec<Box<dyn ToSql + Sync + Send>> {
 }
 
 async fn run_list<T>(
-    client: &tokio_postgres::Client,
+    client: &Db<'_>,
     (count, page): (Statement, Statement),
     row: impl Fn(&tokio_postgres::Row) -> Result<T, Fail>,
 ) -> Result<Page<T>, Fail> {
     let count_values = sql_values(&count.values);
     let params: Params = count_values.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
-    let total: i64 = client.query_one(&count.text, &params).await.map_err(pg)?.get(0);
+    let total: i64 = client.query_one_made(&count.text, &params).await.map_err(pg)?.get(0);
     Ok(Page { items: run_page(client, page, row).await?, total: total.max(0) as u64 })
 }
 
 /// A list's page alone, not counted.
 async fn run_page<T>(
-    client: &tokio_postgres::Client,
+    client: &Db<'_>,
     page: Statement,
     row: impl Fn(&tokio_postgres::Row) -> Result<T, Fail>,
 ) -> Result<Vec<T>, Fail> {
     let page_values = sql_values(&page.values);
     let params: Params = page_values.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
-    let rows = client.query(&page.text, &params).await.map_err(pg)?;
+    let rows = client.query_made(&page.text, &params).await.map_err(pg)?;
     rows.iter().map(row).collect()
 }
 

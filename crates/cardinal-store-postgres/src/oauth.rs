@@ -1,6 +1,7 @@
 //! The OAuth 2.0 server's clients, codes, grants and refresh tokens. A grant's row lock orders
 //! its rotations against its revocation, across processes.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_store::sql::{all_rows, columns, Dialect, OAUTH_CLIENT, OAUTH_CONSENT, OAUTH_GRANT};
 use cardinal_store::{
@@ -8,7 +9,7 @@ use cardinal_store::{
     StoredAuthorizationCode, StoredRefreshToken, TokenIssue,
 };
 use jiff::Timestamp;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::credentials::insert_credential;
@@ -80,12 +81,12 @@ fn refresh_token(row: &Row) -> Result<StoredRefreshToken, Fail> {
     })
 }
 
-fn client_query() -> String {
-    format!("SELECT {} FROM oauth_clients k WHERE k.id = $1", columns("k", OAUTH_CLIENT))
+fn client_query() -> &'static str {
+    fixed_sql!("SELECT {} FROM oauth_clients k WHERE k.id = $1", columns("k", OAUTH_CLIENT))
 }
 
-fn code_query() -> String {
-    format!(
+fn code_query() -> &'static str {
+    fixed_sql!(
         "SELECT {}, a.code_hash AS a_code_hash, a.redirect_uri AS a_redirect_uri, a.code_challenge AS \
          a_code_challenge, a.issued_at AS a_issued_at, a.used_at AS a_used_at, a.grant_id AS a_grant_id \
          FROM oauth_codes a WHERE a.code_hash = $1",
@@ -93,19 +94,19 @@ fn code_query() -> String {
     )
 }
 
-fn grant_query() -> String {
-    format!("SELECT {} FROM oauth_grants g WHERE g.id = $1", columns("g", OAUTH_GRANT))
+fn grant_query() -> &'static str {
+    fixed_sql!("SELECT {} FROM oauth_grants g WHERE g.id = $1", columns("g", OAUTH_GRANT))
 }
 
-fn refresh_query() -> String {
-    format!(
+fn refresh_query() -> &'static str {
+    fixed_sql!(
         "SELECT {}, r.token_hash AS r_token_hash, r.issued_at AS r_issued_at, r.first_used_at AS r_first_used_at \
          FROM oauth_refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id WHERE r.token_hash = $1",
         columns("g", OAUTH_GRANT)
     )
 }
 
-async fn write_issue<C: GenericClient + Sync>(client: &C, grant: Uuid, issue: &TokenIssue) -> Result<(), Fail> {
+async fn write_issue(client: &Db<'_>, grant: Uuid, issue: &TokenIssue) -> Result<(), Fail> {
     insert_credential(client, &issue.access).await?;
     if let Some(hash) = issue.refresh_hash {
         client
@@ -120,7 +121,7 @@ async fn write_issue<C: GenericClient + Sync>(client: &C, grant: Uuid, issue: &T
     Ok(())
 }
 
-async fn revoke_grant<C: GenericClient + Sync>(client: &C, id: Uuid, at: Timestamp) -> Result<bool, Fail> {
+async fn revoke_grant(client: &Db<'_>, id: Uuid, at: Timestamp) -> Result<bool, Fail> {
     let revoked = client
         .execute(
             "UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
@@ -158,7 +159,7 @@ impl OAuthStore for PostgresStore {
     }
 
     async fn oauth_client(&self, id: &str) -> StoreResult<Option<OAuthClient>> {
-        read!(self, |c| { optional(c, &client_query(), &[&id], client).await? })
+        read!(self, |c| { optional(c, client_query(), &[&id], client).await? })
     }
 
     async fn delete_oauth_client(&self, id: &str) -> StoreResult<bool> {
@@ -194,7 +195,7 @@ impl OAuthStore for PostgresStore {
 
     async fn oauth_code(&self, code_hash: &[u8; 32]) -> StoreResult<Option<StoredAuthorizationCode>> {
         let hash = code_hash.to_vec();
-        read!(self, |c| { optional(c, &code_query(), &[&hash], code).await? })
+        read!(self, |c| { optional(c, code_query(), &[&hash], code).await? })
     }
 
     async fn redeem_oauth_code(&self, code_hash: &[u8; 32], grant_id: Uuid, issue: TokenIssue) -> StoreResult<bool> {
@@ -219,35 +220,35 @@ impl OAuthStore for PostgresStore {
                 )
                 .await
                 .map_err(pg)?;
-                write_issue(&*tx, grant_id, &issue).await?;
+                write_issue(tx, grant_id, &issue).await?;
                 true
             }
         })
     }
 
     async fn oauth_grant(&self, id: Uuid) -> StoreResult<Option<OAuthGrant>> {
-        read!(self, |c| { optional(c, &grant_query(), &[&id.to_string()], grant).await? })
+        read!(self, |c| { optional(c, grant_query(), &[&id.to_string()], grant).await? })
     }
 
     async fn oauth_consents(&self, client_id: &str) -> StoreResult<Vec<OAuthGrant>> {
-        let q = format!(
+        let q = fixed_sql!(
             "SELECT {} FROM oauth_grants g WHERE g.client_id = $1 AND g.revoked_at IS NULL \
              ORDER BY g.created_at DESC, g.id LIMIT 100",
             columns("g", OAUTH_GRANT)
         );
         read!(self, |c| {
-            let rows = c.query(&q, &[&client_id]).await.map_err(pg)?;
+            let rows = c.query(q, &[&client_id]).await.map_err(pg)?;
             rows.iter().map(grant).collect::<Result<Vec<_>, Fail>>()?
         })
     }
 
     async fn revoke_oauth_grant(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
-        transaction!(self, |tx| { revoke_grant(&*tx, id, at).await? })
+        transaction!(self, |tx| { revoke_grant(tx, id, at).await? })
     }
 
     async fn oauth_refresh_token(&self, token_hash: &[u8; 32]) -> StoreResult<Option<StoredRefreshToken>> {
         let hash = token_hash.to_vec();
-        read!(self, |c| { optional(c, &refresh_query(), &[&hash], refresh_token).await? })
+        read!(self, |c| { optional(c, refresh_query(), &[&hash], refresh_token).await? })
     }
 
     async fn rotate_oauth_refresh_token(&self, token_hash: &[u8; 32], issue: TokenIssue) -> StoreResult<bool> {
@@ -272,7 +273,7 @@ impl OAuthStore for PostgresStore {
                     )
                     .await
                     .map_err(pg)?;
-                    write_issue(&*tx, grant_id, &issue).await?;
+                    write_issue(tx, grant_id, &issue).await?;
                     true
                 }
             }
@@ -298,10 +299,10 @@ impl OAuthStore for PostgresStore {
                 .map_err(pg)?;
             let mut revoked = 0u64;
             for row in rows {
-                revoked += u64::from(revoke_grant(&*tx, uuid(get::<&str>(&row, "id")?)?, at).await?);
+                revoked += u64::from(revoke_grant(tx, uuid(get::<&str>(&row, "id")?)?, at).await?);
             }
             if revoked > 0 {
-                write_outbox(&*tx, std::slice::from_ref(&event)).await?;
+                write_outbox(tx, std::slice::from_ref(&event)).await?;
             }
             revoked
         })

@@ -1,6 +1,7 @@
 //! What the operator API does across or to whole organizations: list them, add to them,
 //! replace their API key, and (sandbox) bring one back to how it was seeded.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_store::{
     sql::{all_rows, columns, snapshot_key, Dialect, MEMBERSHIP, ORGANIZATION, RESET_DELETIONS},
@@ -8,7 +9,6 @@ use cardinal_store::{
     SettingStore, StoreError, StoreResult, Team,
 };
 use jiff::Timestamp;
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::{
@@ -23,7 +23,7 @@ use crate::{
 
 /// Locks the organization's row for the rest of the transaction; false when there is none.
 /// Additions and a reset then never interleave with a deletion of the organization.
-async fn lock_organization<C: GenericClient + Sync>(client: &C, org: Uuid) -> Result<bool, Fail> {
+async fn lock_organization(client: &Db<'_>, org: Uuid) -> Result<bool, Fail> {
     let found = client
         .query_opt("SELECT id FROM organizations WHERE id = $1 FOR UPDATE", &[&org.to_string()])
         .await
@@ -40,9 +40,9 @@ impl OperatorStore for PostgresStore {
 
     async fn extend_organization(&self, org: Uuid, parts: OrganizationParts) -> StoreResult<bool> {
         transaction!(self, |tx| {
-            let exists = lock_organization(&*tx, org).await?;
+            let exists = lock_organization(tx, org).await?;
             if exists {
-                insert_parts(&*tx, &parts).await?;
+                insert_parts(tx, &parts).await?;
             }
             exists
         })
@@ -51,9 +51,9 @@ impl OperatorStore for PostgresStore {
     async fn gauges(&self) -> StoreResult<cardinal_store::telemetry::StoreGauges> {
         use cardinal_store::sql::{GAUGE_DELIVERIES, GAUGE_SCA};
         let now = Timestamp::now().as_second();
-        let sca = GAUGE_SCA.replace("?1", "$1");
+        let sca = fixed_sql!("{}", GAUGE_SCA.replace("?1", "$1"));
         let (pending_sca, pending_deliveries) = read!(self, |c| {
-            let sca: i64 = c.query_one(&sca, &[&now]).await.map_err(pg)?.get(0);
+            let sca: i64 = c.query_one(sca, &[&now]).await.map_err(pg)?.get(0);
             let deliveries: i64 = c.query_one(GAUGE_DELIVERIES, &[]).await.map_err(pg)?.get(0);
             (sca, deliveries)
         })?;
@@ -120,7 +120,7 @@ impl OperatorStore for PostgresStore {
                 .await
                 .map_err(pg)?;
             if let Some(credential) = &new {
-                insert_credential(&*tx, credential).await?;
+                insert_credential(tx, credential).await?;
             }
             revoked > 0 || new.is_some()
         })
@@ -132,12 +132,12 @@ impl OperatorStore for PostgresStore {
 
     async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
         transaction!(self, |tx| {
-            let exists = lock_organization(&*tx, org).await?;
+            let exists = lock_organization(tx, org).await?;
             if exists {
                 for deletion in RESET_DELETIONS {
-                    tx.execute(&deletion.replace("{org}", "$1"), &[&org.to_string()]).await.map_err(pg)?;
+                    tx.execute_made(&deletion.replace("{org}", "$1"), &[&org.to_string()]).await.map_err(pg)?;
                 }
-                restore_seeded(&*tx, org, &reset).await?;
+                restore_seeded(tx, org, &reset).await?;
             }
             exists
         })
@@ -145,7 +145,7 @@ impl OperatorStore for PostgresStore {
 }
 
 /// The seeded cards, balances and real-time clock of a reset organization.
-async fn restore_seeded<C: GenericClient + Sync>(client: &C, org: Uuid, reset: &OrganizationReset) -> Result<(), Fail> {
+async fn restore_seeded(client: &Db<'_>, org: Uuid, reset: &OrganizationReset) -> Result<(), Fail> {
     let now = Timestamp::now().as_second();
     for (account, balance) in &reset.balances {
         client
@@ -163,11 +163,11 @@ async fn restore_seeded<C: GenericClient + Sync>(client: &C, org: Uuid, reset: &
         .map_err(pg)?;
     // Each member holds several seeded cards: read each holder once.
     let mut holders: std::collections::HashMap<Uuid, Holder> = std::collections::HashMap::new();
-    let q = format!("SELECT {} FROM memberships m WHERE m.id = $1", columns("m", MEMBERSHIP));
+    let q = fixed_sql!("SELECT {} FROM memberships m WHERE m.id = $1", columns("m", MEMBERSHIP));
     for new in &reset.cards {
         let holder_id = new.card.holder_id;
         if let std::collections::hash_map::Entry::Vacant(slot) = holders.entry(holder_id) {
-            let member = optional(client, &q, &[&holder_id.to_string()], |r| membership(r, "m"))
+            let member = optional(client, q, &[&holder_id.to_string()], |r| membership(r, "m"))
                 .await?
                 .ok_or_else(|| StoreError::Conflict("a seeded card's holder is no longer a member".into()))?;
             slot.insert(Holder::from(&member));

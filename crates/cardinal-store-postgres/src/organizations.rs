@@ -1,12 +1,12 @@
 //! Organizations, their clocks, bank accounts and members.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_store::{
     sql::{columns, organization_rows, snapshot_key, Dialect, BANK_ACCOUNT, MEMBERSHIP, ORGANIZATION},
     BankAccount, ClockChange, Membership, Organization, OrganizationParts, OrganizationSeed, OrganizationStore, Page,
     PageRequest, StoreError, StoreResult,
 };
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::{
@@ -16,7 +16,7 @@ use crate::{
     rows::{bank_account, membership, organization},
     run_list, Fail, PostgresStore,
 };
-pub(crate) async fn insert_seed<C: GenericClient + Sync>(client: &C, seed: &OrganizationSeed) -> Result<(), Fail> {
+pub(crate) async fn insert_seed(client: &Db<'_>, seed: &OrganizationSeed) -> Result<(), Fail> {
     let o = &seed.organization;
     client
         .execute(
@@ -56,7 +56,7 @@ pub(crate) async fn insert_seed<C: GenericClient + Sync>(client: &C, seed: &Orga
 }
 
 /// Teams, bank accounts, members and credentials of an organization that exists.
-pub(crate) async fn insert_parts<C: GenericClient + Sync>(client: &C, parts: &OrganizationParts) -> Result<(), Fail> {
+pub(crate) async fn insert_parts(client: &Db<'_>, parts: &OrganizationParts) -> Result<(), Fail> {
     for t in &parts.teams {
         client
             .execute(
@@ -123,7 +123,7 @@ pub(crate) async fn insert_parts<C: GenericClient + Sync>(client: &C, parts: &Or
 #[async_trait]
 impl OrganizationStore for PostgresStore {
     async fn create_organization(&self, seed: OrganizationSeed) -> StoreResult<()> {
-        transaction!(self, |tx| { insert_seed(&*tx, &seed).await? })
+        transaction!(self, |tx| { insert_seed(tx, &seed).await? })
     }
 
     async fn delete_organization(&self, id: Uuid) -> StoreResult<bool> {
@@ -135,16 +135,16 @@ impl OrganizationStore for PostgresStore {
 
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
         read!(self, |c| {
-            let q = format!("SELECT {} FROM organizations o WHERE o.id = $1", columns("o", ORGANIZATION));
-            optional(c, &q, &[&id.to_string()], |r| organization(r, "o")).await?
+            let q = fixed_sql!("SELECT {} FROM organizations o WHERE o.id = $1", columns("o", ORGANIZATION));
+            optional(c, q, &[&id.to_string()], |r| organization(r, "o")).await?
         })
     }
 
     async fn advance_clock(&self, id: Uuid, change: ClockChange) -> StoreResult<Option<Organization>> {
         transaction!(self, |tx| {
             tx.execute(change.statement(Dialect::Postgres), &[&id.to_string(), &change.seconds()]).await.map_err(pg)?;
-            let q = format!("SELECT {} FROM organizations o WHERE o.id = $1", columns("o", ORGANIZATION));
-            optional(&*tx, &q, &[&id.to_string()], |r| organization(r, "o")).await?
+            let q = fixed_sql!("SELECT {} FROM organizations o WHERE o.id = $1", columns("o", ORGANIZATION));
+            optional(tx, q, &[&id.to_string()], |r| organization(r, "o")).await?
         })
     }
 
@@ -155,11 +155,11 @@ impl OrganizationStore for PostgresStore {
 
     async fn bank_account(&self, org: Uuid, id: Uuid) -> StoreResult<Option<BankAccount>> {
         read!(self, |c| {
-            let q = format!(
+            let q = fixed_sql!(
                 "SELECT {} FROM bank_accounts b WHERE b.id = $1 AND b.organization_id = $2",
                 columns("b", BANK_ACCOUNT)
             );
-            optional(c, &q, &[&id.to_string(), &org.to_string()], |r| bank_account(r, "b")).await?
+            optional(c, q, &[&id.to_string(), &org.to_string()], |r| bank_account(r, "b")).await?
         })
     }
 
@@ -174,8 +174,8 @@ impl OrganizationStore for PostgresStore {
 
     async fn membership_by_id(&self, id: Uuid) -> StoreResult<Option<Membership>> {
         read!(self, |c| {
-            let q = format!("SELECT {} FROM memberships m WHERE m.id = $1", columns("m", MEMBERSHIP));
-            optional(c, &q, &[&id.to_string()], |r| membership(r, "m")).await?
+            let q = fixed_sql!("SELECT {} FROM memberships m WHERE m.id = $1", columns("m", MEMBERSHIP));
+            optional(c, q, &[&id.to_string()], |r| membership(r, "m")).await?
         })
     }
 
@@ -189,7 +189,7 @@ impl OrganizationStore for PostgresStore {
                 .await
                 .map_err(pg)?;
             if joined > 0 {
-                crate::webhooks::write_outbox(&*tx, &events).await?;
+                crate::webhooks::write_outbox(tx, &events).await?;
             }
             joined > 0
         })

@@ -1,9 +1,10 @@
 //! Receipts (files kept as `bytea`) and labels of card transactions.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
 use cardinal_store::{Attachment, Label, ReceiptStore, StoreResult, Transaction, TransactionEdit, ATTACHMENT_COLUMNS};
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::rows::{get, timestamp, uuid};
@@ -25,7 +26,7 @@ fn attachment_row(r: &Row) -> Result<Attachment, Fail> {
     })
 }
 
-async fn insert<C: GenericClient + Sync>(client: &C, a: &Attachment, content: &[u8]) -> Result<(), Fail> {
+async fn insert(client: &Db<'_>, a: &Attachment, content: &[u8]) -> Result<(), Fail> {
     client
         .execute(
             "INSERT INTO attachments (id, organization_id, transaction_id, uploaded_by, file_name, content_type, \
@@ -47,7 +48,7 @@ async fn insert<C: GenericClient + Sync>(client: &C, a: &Attachment, content: &[
     Ok(())
 }
 
-pub(crate) async fn insert_label<C: GenericClient + Sync>(client: &C, label: &Label) -> Result<(), Fail> {
+pub(crate) async fn insert_label(client: &Db<'_>, label: &Label) -> Result<(), Fail> {
     client
         .execute(
             "INSERT INTO labels (id, organization_id, name, parent_id) VALUES ($1, $2, $3, $4)",
@@ -66,20 +67,20 @@ pub(crate) async fn insert_label<C: GenericClient + Sync>(client: &C, label: &La
 #[async_trait]
 impl ReceiptStore for PostgresStore {
     async fn insert_attachment(&self, attachment: Attachment, content: Vec<u8>) -> StoreResult<()> {
-        transaction!(self, |tx| { insert(&*tx, &attachment, &content).await? })
+        transaction!(self, |tx| { insert(tx, &attachment, &content).await? })
     }
 
     async fn attachment(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Attachment>> {
-        let q = format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments a WHERE a.id = $1 AND a.organization_id = $2");
-        read!(self, |c| { optional(c, &q, &[&id.to_string(), &org.to_string()], attachment_row).await? })
+        let q = fixed_sql!("SELECT {ATTACHMENT_COLUMNS} FROM attachments a WHERE a.id = $1 AND a.organization_id = $2");
+        read!(self, |c| { optional(c, q, &[&id.to_string(), &org.to_string()], attachment_row).await? })
     }
 
     async fn attachment_file(&self, org: Uuid, id: Uuid) -> StoreResult<Option<(Attachment, Vec<u8>)>> {
-        let q = format!(
+        let q = fixed_sql!(
             "SELECT {ATTACHMENT_COLUMNS}, a.content FROM attachments a WHERE a.id = $1 AND a.organization_id = $2"
         );
         read!(self, |c| {
-            optional(c, &q, &[&id.to_string(), &org.to_string()], |r| Ok((attachment_row(r)?, get(r, "content")?)))
+            optional(c, q, &[&id.to_string(), &org.to_string()], |r| Ok((attachment_row(r)?, get(r, "content")?)))
                 .await?
         })
     }
@@ -89,24 +90,24 @@ impl ReceiptStore for PostgresStore {
             return Ok(Vec::new());
         }
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let q = format!(
+        let q = fixed_sql!(
             "SELECT {ATTACHMENT_COLUMNS} FROM attachments a WHERE a.organization_id = $1 AND a.id = ANY($2) \
              ORDER BY a.created_at, a.id"
         );
         read!(self, |c| {
-            let rows = c.query(&q, &[&org.to_string(), &ids]).await.map_err(pg)?;
+            let rows = c.query(q, &[&org.to_string(), &ids]).await.map_err(pg)?;
             rows.iter().map(attachment_row).collect::<Result<Vec<_>, Fail>>()?
         })
     }
 
     async fn edit_transaction(&self, org: Uuid, id: Uuid, mut edit: TransactionEdit) -> StoreResult<Transaction> {
         transaction!(self, |tx| {
-            let mut transaction = load_transaction(&*tx, Some(org), id, true)
+            let mut transaction = load_transaction(tx, Some(org), id, true)
                 .await?
                 .ok_or(Fail::Store(DomainError::Missing("transaction").into()))?;
             let write = (edit.change)(&mut transaction).map_err(|e| Fail::Store(e.into()))?;
             if let Some((attachment, content)) = &edit.adds {
-                insert(&*tx, attachment, content).await?;
+                insert(tx, attachment, content).await?;
             }
             for removed in &write.removes {
                 tx.execute(
@@ -116,8 +117,8 @@ impl ReceiptStore for PostgresStore {
                 .await
                 .map_err(pg)?;
             }
-            upsert_transaction(&*tx, &transaction).await?;
-            write_outbox(&*tx, &write.events).await?;
+            upsert_transaction(tx, &transaction).await?;
+            write_outbox(tx, &write.events).await?;
             transaction
         })
     }

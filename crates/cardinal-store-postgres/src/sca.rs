@@ -1,18 +1,15 @@
 //! Strong customer authentication sessions.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_store::{ScaResult, ScaSession, ScaStore, StoreResult};
 use jiff::Timestamp;
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::{optional, pg, rows::sca_session, Fail, PostgresStore};
-pub(crate) async fn load_sca_session<C: GenericClient + Sync>(
-    client: &C,
-    hash: &[u8],
-) -> Result<Option<ScaSession>, Fail> {
-    let q = format!("SELECT {SESSION_COLUMNS} FROM sca_sessions WHERE token_hash = $1");
-    optional(client, &q, &[&hash], sca_session).await
+pub(crate) async fn load_sca_session(client: &Db<'_>, hash: &[u8]) -> Result<Option<ScaSession>, Fail> {
+    let q = fixed_sql!("SELECT {SESSION_COLUMNS} FROM sca_sessions WHERE token_hash = $1");
+    optional(client, q, &[&hash], sca_session).await
 }
 
 const SESSION_COLUMNS: &str = "token_hash, organization_id, membership_id, action_type, request_hash, result, \
@@ -54,32 +51,28 @@ impl ScaStore for PostgresStore {
             )
             .await
             .map_err(pg)?;
-            load_sca_session(&*tx, &hash).await?
+            load_sca_session(tx, &hash).await?
         })
     }
 
     async fn consume_sca_session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<bool> {
-        transaction!(self, |tx| { spend_sca_session(&*tx, token_hash, now).await? })
+        transaction!(self, |tx| { spend_sca_session(tx, token_hash, now).await? })
     }
 
     async fn waiting_sca_sessions(&self, org: Uuid, now: Timestamp, limit: u32) -> StoreResult<Vec<ScaSession>> {
-        let q = format!(
+        let q = fixed_sql!(
             "SELECT {SESSION_COLUMNS} FROM sca_sessions WHERE organization_id = $1 AND result = 'waiting' \
              AND expires_at > $2 ORDER BY created_at DESC, token_hash LIMIT $3"
         );
         read!(self, |c| {
-            let rows = c.query(&q, &[&org.to_string(), &now.as_second(), &i64::from(limit)]).await.map_err(pg)?;
+            let rows = c.query(q, &[&org.to_string(), &now.as_second(), &i64::from(limit)]).await.map_err(pg)?;
             rows.iter().map(sca_session).collect::<Result<Vec<_>, Fail>>()?
         })
     }
 }
 
 /// Marks an allowed, unexpired, unused session used; false if it was not (any more).
-pub(crate) async fn spend_sca_session<C: GenericClient + Sync>(
-    client: &C,
-    token_hash: &[u8; 32],
-    now: Timestamp,
-) -> Result<bool, Fail> {
+pub(crate) async fn spend_sca_session(client: &Db<'_>, token_hash: &[u8; 32], now: Timestamp) -> Result<bool, Fail> {
     let changed = client
         .execute(
             "UPDATE sca_sessions SET consumed_at = $1 WHERE token_hash = $2 AND result = 'allow' \

@@ -1,13 +1,13 @@
 //! Card payments, their transactions and the bank account they move.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
 use cardinal_store::{
     sql::{columns, transaction_list, Dialect, BANK_ACCOUNT, TRANSACTION_COLUMNS},
-    BankAccount, Page, PaymentChange, PaymentStore, StoreResult, StoredCard, Transaction, TransactionChange,
-    TransactionQuery,
+    BankAccount, OutboxEvent, Page, PaymentChange, PaymentStore, StoreResult, StoredCard, Transaction,
+    TransactionChange, TransactionQuery,
 };
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::{
@@ -15,16 +15,16 @@ use crate::{
     optional, pg,
     rows::{bank_account, transaction_row, uuid},
     run_list, run_page,
-    webhooks::write_outbox,
+    webhooks::{subscriptions_for, write_outbox_for},
     Fail, PostgresStore,
 };
-pub(crate) async fn load_account<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<BankAccount, Fail> {
-    let q = format!("SELECT {} FROM bank_accounts b WHERE b.id = $1 FOR UPDATE", columns("b", BANK_ACCOUNT));
-    let row = client.query_one(&q, &[&id.to_string()]).await.map_err(pg)?;
+pub(crate) async fn load_account(client: &Db<'_>, id: Uuid) -> Result<BankAccount, Fail> {
+    let q = fixed_sql!("SELECT {} FROM bank_accounts b WHERE b.id = $1 FOR UPDATE", columns("b", BANK_ACCOUNT));
+    let row = client.query_one(q, &[&id.to_string()]).await.map_err(pg)?;
     bank_account(&row, "b")
 }
 
-pub(crate) async fn save_account<C: GenericClient + Sync>(client: &C, a: &BankAccount) -> Result<(), Fail> {
+pub(crate) async fn save_account(client: &Db<'_>, a: &BankAccount) -> Result<(), Fail> {
     client
         .execute(
             "UPDATE bank_accounts SET balance_cents = $1, authorized_balance_cents = $2, updated_at = $3 WHERE id = $4",
@@ -35,20 +35,26 @@ pub(crate) async fn save_account<C: GenericClient + Sync>(client: &C, a: &BankAc
     Ok(())
 }
 
-pub(crate) async fn load_transaction<C: GenericClient + Sync>(
-    client: &C,
+pub(crate) async fn load_transaction(
+    client: &Db<'_>,
     org: Option<Uuid>,
     id: Uuid,
     lock: bool,
 ) -> Result<Option<Transaction>, Fail> {
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    let q = format!(
-        "SELECT {TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = $1 AND ($2::TEXT IS NULL OR t.organization_id = $2){lock}"
-    );
-    optional(client, &q, &[&id.to_string(), &org.map(|o| o.to_string())], transaction_row).await
+    let q = match lock {
+        true => fixed_sql!(
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = $1 \
+             AND ($2::TEXT IS NULL OR t.organization_id = $2) FOR UPDATE"
+        ),
+        false => fixed_sql!(
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = $1 \
+             AND ($2::TEXT IS NULL OR t.organization_id = $2)"
+        ),
+    };
+    optional(client, q, &[&id.to_string(), &org.map(|o| o.to_string())], transaction_row).await
 }
 
-pub(crate) async fn upsert_transaction<C: GenericClient + Sync>(client: &C, t: &Transaction) -> Result<(), Fail> {
+pub(crate) async fn upsert_transaction(client: &Db<'_>, t: &Transaction) -> Result<(), Fail> {
     client
         .execute(
             "INSERT INTO transactions (id, organization_id, bank_account_id, card_id, holder_id, slug, amount_cents, \
@@ -93,18 +99,34 @@ pub(crate) async fn upsert_transaction<C: GenericClient + Sync>(client: &C, t: &
     Ok(())
 }
 
+/// Writes a decided payment: the card, the account, the transaction, and its events. The
+/// writes are independent and sent together, one round trip, because the account's row lock
+/// is held until the commit and every payment of the account waits for it.
+async fn save_payment(
+    client: &Db<'_>,
+    stored: &StoredCard,
+    account: &BankAccount,
+    transaction: &Transaction,
+    events: &[OutboxEvent],
+) -> Result<(), Fail> {
+    let (_, _, _, subscriptions) = tokio::try_join!(
+        save_card(client, stored),
+        save_account(client, account),
+        upsert_transaction(client, transaction),
+        subscriptions_for(client, events)
+    )?;
+    write_outbox_for(client, events, &subscriptions).await
+}
+
 #[async_trait]
 impl PaymentStore for PostgresStore {
     async fn pay(&self, org: Uuid, card: Uuid, mut change: PaymentChange) -> StoreResult<(StoredCard, Transaction)> {
         transaction!(self, |tx| {
             // Card, then account: every use case locks in this order, so none deadlocks another.
-            let mut stored = load_card(&*tx, Some(org), card, true).await?.ok_or(DomainError::NotFound)?;
-            let mut account = load_account(&*tx, stored.card.bank_account_id).await?;
+            let mut stored = load_card(tx, Some(org), card, true).await?.ok_or(DomainError::NotFound)?;
+            let mut account = load_account(tx, stored.card.bank_account_id).await?;
             let (transaction, events) = change(&mut stored, &mut account)?;
-            save_card(&*tx, &stored).await?;
-            save_account(&*tx, &account).await?;
-            upsert_transaction(&*tx, &transaction).await?;
-            write_outbox(&*tx, &events).await?;
+            save_payment(tx, &stored, &account, &transaction, &events).await?;
             (stored, transaction)
         })
     }
@@ -115,17 +137,14 @@ impl PaymentStore for PostgresStore {
         mut change: TransactionChange,
     ) -> StoreResult<(Transaction, StoredCard)> {
         transaction!(self, |tx| {
-            let peek = load_transaction(&*tx, None, id, false).await?.ok_or(DomainError::NotFound)?;
+            let peek = load_transaction(tx, None, id, false).await?.ok_or(DomainError::NotFound)?;
             // Card first, as everywhere, then the transaction and the account.
             let mut stored =
-                load_card(&*tx, Some(peek.organization_id), peek.card_id, true).await?.ok_or(DomainError::NotFound)?;
-            let mut transaction = load_transaction(&*tx, None, id, true).await?.ok_or(DomainError::NotFound)?;
-            let mut account = load_account(&*tx, transaction.bank_account_id).await?;
+                load_card(tx, Some(peek.organization_id), peek.card_id, true).await?.ok_or(DomainError::NotFound)?;
+            let mut transaction = load_transaction(tx, None, id, true).await?.ok_or(DomainError::NotFound)?;
+            let mut account = load_account(tx, transaction.bank_account_id).await?;
             let events = change(&mut transaction, &mut stored, &mut account)?;
-            save_card(&*tx, &stored).await?;
-            save_account(&*tx, &account).await?;
-            upsert_transaction(&*tx, &transaction).await?;
-            write_outbox(&*tx, &events).await?;
+            save_payment(tx, &stored, &account, &transaction, &events).await?;
             (transaction, stored)
         })
     }

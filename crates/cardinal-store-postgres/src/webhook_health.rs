@@ -1,9 +1,9 @@
 //! What recorded webhook attempts do to their subscriptions' health (the rules are
 //! `cardinal_store::SubscriptionHealth`'s; this is PostgreSQL's bookkeeping of them).
 
+use crate::db::Db;
 use cardinal_store::{attempts_by_subscription, AttemptOutcome, DeliveryAttempt, HealthConsequence, HealthRules};
 use jiff::Timestamp;
-use tokio_postgres::GenericClient;
 
 use crate::{
     optional, pg,
@@ -15,8 +15,8 @@ use crate::{
 /// What the recorded attempts say of their subscriptions' receivers (as SQLite's
 /// `update_health`): health brought up to date under the subscription's row lock, a newly
 /// slowed one's pending deliveries moved to the end of its pause, a newly disabled one's failed.
-pub(crate) async fn update_health<C: GenericClient + Sync>(
-    client: &C,
+pub(crate) async fn update_health(
+    client: &Db<'_>,
     recorded: &[(&DeliveryAttempt, AttemptOutcome)],
     rules: &HealthRules,
 ) -> Result<(), Fail> {
@@ -51,8 +51,8 @@ pub(crate) async fn update_health<C: GenericClient + Sync>(
         // NO KEY: the card changes writing deliveries for this subscription meanwhile take a
         // key-share lock on it (their foreign key); a plain FOR UPDATE would queue them
         // behind every record of its attempts.
-        let q = format!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = $1 FOR NO KEY UPDATE");
-        let Some(before) = optional(client, &q, &[&id], subscription_row).await?.map(|s| s.health) else { continue };
+        let q = fixed_sql!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = $1 FOR NO KEY UPDATE");
+        let Some(before) = optional(client, q, &[&id], subscription_row).await?.map(|s| s.health) else { continue };
         let after = before.after(&made, now, rules);
         if after == before {
             continue;

@@ -1,5 +1,6 @@
 //! Webhooks: subscriptions, the outbox written with each change, deliveries and their leases.
 
+use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_store::{
     too_many_subscriptions, types_column, types_from_column, AttemptOutcome, ClaimedDelivery, DeliveryAttempt,
@@ -7,7 +8,6 @@ use cardinal_store::{
     SubscriptionHealth, WebhookDelivery, WebhookStore, WebhookSubscription, SUBSCRIPTIONS_PER_ORGANIZATION,
 };
 use jiff::Timestamp;
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::{
@@ -52,9 +52,29 @@ pub(crate) fn health(r: &tokio_postgres::Row) -> Result<SubscriptionHealth, Fail
 
 /// Writes each event and its deliveries, inside the caller's transaction, for the
 /// subscriptions of its organization to its topic; an event nobody subscribed to is not written.
-pub(crate) async fn write_outbox<C: GenericClient + Sync>(client: &C, events: &[OutboxEvent]) -> Result<(), Fail> {
+pub(crate) async fn write_outbox(client: &Db<'_>, events: &[OutboxEvent]) -> Result<(), Fail> {
+    let subscriptions = subscriptions_for(client, events).await?;
+    write_outbox_for(client, events, &subscriptions).await
+}
+
+/// [`write_outbox`] with the subscriptions already read — alongside the change's own writes,
+/// in the same round trip (see [`crate::cards::commit_card_write`]).
+pub(crate) async fn write_outbox_for(
+    client: &Db<'_>,
+    events: &[OutboxEvent],
+    subscriptions: &Subscriptions,
+) -> Result<(), Fail> {
     for event in events {
-        let subscribers = subscribers(client, event).await?;
+        // A write's events are its organization's; another's are read for themselves.
+        let other;
+        let subscriptions = match event.organization_id == subscriptions.organization {
+            true => subscriptions,
+            false => {
+                other = Subscriptions::of(client, event.organization_id).await?;
+                &other
+            }
+        };
+        let subscribers = subscriptions.to(&event.topic);
         if subscribers.is_empty() {
             continue;
         }
@@ -81,10 +101,10 @@ pub(crate) async fn write_outbox<C: GenericClient + Sync>(client: &C, events: &[
                     &[
                         &cardinal_store::ids::time_ordered().to_string(),
                         &event.id.to_string(),
-                        &subscription_id,
+                        subscription_id,
                         &event.organization_id.to_string(),
                         &event.ordering_key.to_string(),
-                        &due,
+                        due,
                     ],
                 )
                 .await
@@ -94,26 +114,48 @@ pub(crate) async fn write_outbox<C: GenericClient + Sync>(client: &C, events: &[
     Ok(())
 }
 
-/// The subscriptions of the event's organization to its topic that are not disabled, with when
-/// their deliveries are due (after a slowed one's pause).
-async fn subscribers<C: GenericClient + Sync>(client: &C, event: &OutboxEvent) -> Result<Vec<(String, i64)>, Fail> {
-    let rows = client
-        .query(
-            "SELECT id, types, coalesce(paused_until_ms, 0) AS due FROM webhook_subscriptions \
-             WHERE organization_id = $1 AND disabled_at_ms IS NULL",
-            &[&event.organization_id.to_string()],
-        )
-        .await
-        .map_err(pg)?;
-    let mut ids = Vec::new();
-    for row in rows {
-        let types = types_from_column(&get::<String>(&row, "types")?)
-            .ok_or_else(|| corrupt("a subscription's types are not a JSON array"))?;
-        if types.contains(&event.topic) {
-            ids.push((get(&row, "id")?, get(&row, "due")?));
-        }
+/// The subscriptions [`write_outbox_for`] needs for `events`: none are read when there are none.
+pub(crate) async fn subscriptions_for(client: &Db<'_>, events: &[OutboxEvent]) -> Result<Subscriptions, Fail> {
+    match events.first() {
+        Some(first) => Subscriptions::of(client, first.organization_id).await,
+        None => Ok(Subscriptions { organization: Uuid::nil(), live: Vec::new() }),
     }
-    Ok(ids)
+}
+
+/// The subscriptions of an organization that are not disabled: their ids, topics, and when
+/// their deliveries are due (after a slowed one's pause).
+pub(crate) struct Subscriptions {
+    organization: Uuid,
+    live: Vec<(String, Vec<String>, i64)>,
+}
+
+impl Subscriptions {
+    pub(crate) async fn of(client: &Db<'_>, organization: Uuid) -> Result<Subscriptions, Fail> {
+        let rows = client
+            .query(
+                "SELECT id, types, coalesce(paused_until_ms, 0) AS due FROM webhook_subscriptions \
+                 WHERE organization_id = $1 AND disabled_at_ms IS NULL",
+                &[&organization.to_string()],
+            )
+            .await
+            .map_err(pg)?;
+        let mut live = Vec::with_capacity(rows.len());
+        for row in rows {
+            let types = types_from_column(&get::<String>(&row, "types")?)
+                .ok_or_else(|| corrupt("a subscription's types are not a JSON array"))?;
+            live.push((get(&row, "id")?, types, get(&row, "due")?));
+        }
+        Ok(Subscriptions { organization, live })
+    }
+
+    /// The subscriptions to `topic`, with when their deliveries are due.
+    fn to(&self, topic: &str) -> Vec<(&String, &i64)> {
+        self.live
+            .iter()
+            .filter(|(_, types, _)| types.iter().any(|t| t == topic))
+            .map(|(id, _, due)| (id, due))
+            .collect()
+    }
 }
 
 const DELIVERY_SELECT: &str = "SELECT d.id, d.subscription_id, d.status, d.attempts, d.next_attempt_ms, \
@@ -157,9 +199,9 @@ fn attempt(r: &tokio_postgres::Row) -> Result<DeliveryAttempt, Fail> {
     })
 }
 
-async fn load_subscription<C: GenericClient + Sync>(client: &C, id: &str) -> Result<Option<WebhookSubscription>, Fail> {
-    let q = format!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = $1");
-    optional(client, &q, &[&id], subscription).await
+async fn load_subscription(client: &Db<'_>, id: &str) -> Result<Option<WebhookSubscription>, Fail> {
+    let q = fixed_sql!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = $1");
+    optional(client, q, &[&id], subscription).await
 }
 
 #[async_trait]
@@ -179,7 +221,7 @@ impl WebhookStore for PostgresStore {
                 return Err(Fail::Store(too_many_subscriptions()));
             }
             tx.execute(
-                &format!(
+                fixed_sql!(
                     "INSERT INTO webhook_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 ),
                 &[
@@ -244,7 +286,7 @@ impl WebhookStore for PostgresStore {
                 .get(0);
             let rows = c
                 .query(
-                    &format!(
+                    fixed_sql!(
                         "SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE organization_id = $1 \
                          AND ($2::TEXT IS NULL OR membership_id = $2) ORDER BY created_at, id LIMIT $3 OFFSET $4"
                     ),
@@ -349,7 +391,7 @@ impl WebhookStore for PostgresStore {
             // Two queries for the whole claim, not two per delivery: the round trips were most
             // of a claim's time.
             let deliveries = tx
-                .query(&format!("{DELIVERY_SELECT} WHERE d.id = ANY($1)"), &[&ids])
+                .query(fixed_sql!("{DELIVERY_SELECT} WHERE d.id = ANY($1)"), &[&ids])
                 .await
                 .map_err(pg)?
                 .iter()
@@ -358,7 +400,7 @@ impl WebhookStore for PostgresStore {
             let subscription_ids: Vec<String> = deliveries.iter().map(|d| d.subscription_id.to_string()).collect();
             let subscriptions = tx
                 .query(
-                    &format!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = ANY($1)"),
+                    fixed_sql!("SELECT {SUBSCRIPTION_SELECT} FROM webhook_subscriptions WHERE id = ANY($1)"),
                     &[&subscription_ids],
                 )
                 .await
@@ -406,8 +448,8 @@ impl WebhookStore for PostgresStore {
                 .filter(|(a, _)| held.contains(&a.delivery_id.to_string()))
                 .map(|(a, o)| (a, *o))
                 .collect();
-            insert_attempts(&*tx, &recorded.iter().map(|(a, _)| *a).collect::<Vec<_>>()).await?;
-            update_health(&*tx, &recorded, &rules).await?;
+            insert_attempts(tx, &recorded.iter().map(|(a, _)| *a).collect::<Vec<_>>()).await?;
+            update_health(tx, &recorded, &rules).await?;
             ids.iter().map(|id| held.contains(id)).collect::<Vec<bool>>()
         })
     }
@@ -422,7 +464,7 @@ impl WebhookStore for PostgresStore {
         read!(self, |c| {
             let total: i64 = c
                 .query_one(
-                    &format!("SELECT count(*) FROM webhook_deliveries d WHERE {filter}"),
+                    fixed_sql!("SELECT count(*) FROM webhook_deliveries d WHERE {filter}"),
                     &[&org, &status, &subscription],
                 )
                 .await
@@ -430,7 +472,7 @@ impl WebhookStore for PostgresStore {
                 .get(0);
             let rows = c
                 .query(
-                    &format!("{DELIVERY_SELECT} WHERE {filter} ORDER BY d.seq DESC LIMIT $4 OFFSET $5"),
+                    fixed_sql!("{DELIVERY_SELECT} WHERE {filter} ORDER BY d.seq DESC LIMIT $4 OFFSET $5"),
                     &[&org, &status, &subscription, &limit, &offset],
                 )
                 .await
@@ -442,8 +484,8 @@ impl WebhookStore for PostgresStore {
     async fn webhook_delivery(&self, id: Uuid) -> StoreResult<Option<(WebhookDelivery, Vec<DeliveryAttempt>)>> {
         let id = id.to_string();
         read!(self, |c| {
-            let q = format!("{DELIVERY_SELECT} WHERE d.id = $1");
-            match optional(c, &q, &[&id], delivery).await? {
+            let q = fixed_sql!("{DELIVERY_SELECT} WHERE d.id = $1");
+            match optional(c, q, &[&id], delivery).await? {
                 None => None,
                 Some(found) => {
                     let rows = c
@@ -475,7 +517,7 @@ impl WebhookStore for PostgresStore {
 }
 
 /// The attempts' rows, in one statement.
-async fn insert_attempts<C: GenericClient + Sync>(client: &C, attempts: &[&DeliveryAttempt]) -> Result<(), Fail> {
+async fn insert_attempts(client: &Db<'_>, attempts: &[&DeliveryAttempt]) -> Result<(), Fail> {
     if attempts.is_empty() {
         return Ok(());
     }
