@@ -289,6 +289,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> MakeTlsConnect<S> for M
     type Error = io::Error;
 
     fn make_tls_connect(&mut self, host: &str) -> io::Result<RustlsConnect> {
+        // A Unix socket (`host=/var/run/postgresql`) has no host name, and PostgreSQL offers
+        // no TLS on one: the server declines the request, and the connection goes on
+        // unencrypted as `prefer` allows (`require` then fails, as it should). The name is
+        // never checked.
+        let host = if host.is_empty() { "localhost" } else { host };
         let name = ServerName::try_from(host.to_owned())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("{host:?} is not a host name for TLS")))?;
         Ok(RustlsConnect { client: self.client.clone(), name })

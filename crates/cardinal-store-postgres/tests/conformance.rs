@@ -34,3 +34,24 @@ async fn a_kept_statement_survives_its_table_changing_shape() {
     store.set_setting("shape", Some("after")).await.unwrap();
     assert_eq!(store.setting("shape").await.unwrap().as_deref(), Some("after"));
 }
+
+/// A server on the same machine is reached on its Unix socket (`postgres://user@%2Fvar%2Frun%2Fpostgresql/db`):
+/// PostgreSQL offers no TLS there, and the default `sslmode=prefer` goes on without it.
+#[tokio::test]
+async fn a_unix_socket_is_reached_without_tls() {
+    use cardinal_store::SettingStore;
+    let Ok(url) = std::env::var("CARDINAL_TEST_POSTGRES_URL") else { return };
+    let socket = std::path::Path::new("/var/run/postgresql/.s.PGSQL.5432");
+    if !socket.exists() {
+        assert!(std::env::var_os("CI").is_none(), "CI's PostgreSQL listens on {}", socket.display());
+        return;
+    }
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let user = config.get_user().unwrap_or("postgres");
+    let database = config.get_dbname().unwrap_or(user);
+    let over_socket = format!("postgres://{user}@%2Fvar%2Frun%2Fpostgresql/{database}");
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let store = PostgresStore::open_in_schema(&over_socket, &schema).await.expect("connect over the Unix socket");
+    store.set_setting("socket", Some("yes")).await.unwrap();
+    assert_eq!(store.setting("socket").await.unwrap().as_deref(), Some("yes"));
+}
