@@ -324,18 +324,22 @@ impl CardStore for PostgresStore {
         })
     }
 
-    async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
-        read!(self, |c| {
+    async fn card_events(&self, org: Uuid, card: Uuid, newest: Option<u32>) -> StoreResult<Vec<AuditEvent>> {
+        // Newest first, so a limit keeps the latest (NULL: no limit); oldest first again below.
+        let limit = newest.map(i64::from);
+        let mut events = read!(self, |c| {
             let rows = c
                 .query(
                     "SELECT e.id, e.card_id, e.action, e.actor_type, e.actor_id, e.from_status, e.to_status, e.changes, \
                      e.request_id, e.at FROM card_events e JOIN cards c ON c.id = e.card_id \
-                     WHERE e.card_id = $1 AND c.organization_id = $2 ORDER BY e.seq",
-                    &[&card.to_string(), &org.to_string()],
+                     WHERE e.card_id = $1 AND c.organization_id = $2 ORDER BY e.seq DESC LIMIT $3",
+                    &[&card.to_string(), &org.to_string(), &limit],
                 )
                 .await
                 .map_err(pg)?;
             rows.iter().map(audit_event).collect::<Result<Vec<_>, Fail>>()?
-        })
+        })?;
+        events.reverse();
+        Ok(events)
     }
 }

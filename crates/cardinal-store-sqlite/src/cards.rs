@@ -317,16 +317,19 @@ impl CardStore for SqliteStore {
             .await
     }
 
-    async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>> {
-        self.engine
+    async fn card_events(&self, org: Uuid, card: Uuid, newest: Option<u32>) -> StoreResult<Vec<AuditEvent>> {
+        // Newest first, so a limit keeps the latest; turned back to oldest first below.
+        let limit = newest.map_or(-1, i64::from);
+        let mut events: Vec<AuditEvent> = self
+            .engine
             .read(move |conn| {
                 conn.prepare_cached(
                     "SELECT e.id, e.card_id, e.action, e.actor_type, e.actor_id, e.from_status, e.to_status, \
                      e.changes, e.request_id, e.at FROM card_events e JOIN cards c ON c.id = e.card_id \
-                     WHERE e.card_id = ?1 AND c.organization_id = ?2 ORDER BY e.seq",
+                     WHERE e.card_id = ?1 AND c.organization_id = ?2 ORDER BY e.seq DESC LIMIT ?3",
                 )
                 .and_then(|mut s| {
-                    s.query_map([card.to_string(), org.to_string()], |r| {
+                    s.query_map(rusqlite::params![card.to_string(), org.to_string(), limit], |r| {
                         let actor_type: String = r.get(3)?;
                         let actor_id: Option<String> = r.get(4)?;
                         let from: Option<String> = r.get(5)?;
@@ -351,7 +354,9 @@ impl CardStore for SqliteStore {
                 })
                 .map_err(sql)
             })
-            .await
+            .await?;
+        events.reverse();
+        Ok(events)
     }
 }
 

@@ -249,8 +249,9 @@ pub trait CardStore: Send + Sync {
     /// Up to `limit` cards of the organization that read as `expired` at `now` (its clock)
     /// but are not stored so yet: not terminal, no flash budget window, past `expires_at`.
     async fn cards_due_to_expire(&self, org: Uuid, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<Uuid>>;
-    /// The card's audit events, oldest first.
-    async fn card_events(&self, org: Uuid, card: Uuid) -> StoreResult<Vec<AuditEvent>>;
+    /// The card's audit events, oldest first: all of them, or only the `newest` so many (a card
+    /// changed every day for years has thousands; a page shows the latest).
+    async fn card_events(&self, org: Uuid, card: Uuid, newest: Option<u32>) -> StoreResult<Vec<AuditEvent>>;
 }
 
 /// Strong customer authentication sessions.

@@ -50,8 +50,8 @@ async fn read(state: &AppState, raw_org: &str, raw_card: &str) -> ApiResult<Card
     let (organization, stored) = card_of(state, raw_org, raw_card).await?;
     let view = CardView::of(&stored, organization.now(), &organization.time_zone(), state.links());
     let members = state.store.memberships(organization.id, PageRequest { page: 1, per_page: 100 }).await?.items;
-    let events =
-        operator_cards::events(State(state.clone()), Operator, Path(stored.card.id.to_string())).await?.0.events;
+    let newest = state.store.card_events(organization.id, stored.card.id, Some(TIMELINE_EVENTS)).await?;
+    let events = newest.iter().map(EventBody::from).collect();
     Ok(CardPage { organization, stored, view, members, events })
 }
 
@@ -176,8 +176,16 @@ fn payment_form(signed: &Signed, base: &str) -> Markup {
     }
 }
 
+/// How many of a card's events its page shows, newest first: a card changed daily for years
+/// has thousands, and the page loads in a few milliseconds only if it reads a bounded number.
+const TIMELINE_EVENTS: u32 = 50;
+
 fn timeline(events: &[EventBody]) -> Markup {
     html! {
+        @if events.len() == TIMELINE_EVENTS as usize {
+            p.meta { "The " (TIMELINE_EVENTS) " newest events; all of them: "
+                code { "GET /_operator/cards/{id}/events" } }
+        }
         @if events.is_empty() { p { "No event." } } @else {
             ol.timeline reversed {
                 @for e in events.iter().rev() {

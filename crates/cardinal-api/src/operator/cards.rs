@@ -74,7 +74,7 @@ async fn card_and_organization(state: &AppState, raw: &str) -> ApiResult<(Stored
 
 pub async fn events(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Events>> {
     let (card, organization) = card_and_organization(&state, &raw).await?;
-    let events = state.store.card_events(organization.id, card.card.id).await?;
+    let events = state.store.card_events(organization.id, card.card.id, None).await?;
     let events: Vec<EventBody> = events.iter().map(EventBody::from).collect();
     Ok(Json(Events { events }))
 }

@@ -8,11 +8,11 @@ pub async fn card_change_and_event_commit_together(store: Arc<dyn Store>) {
     let locked = store.update_card(org, card, lock_change()).await.unwrap();
     assert_eq!(locked.card.status(now()), Status::Paused);
     assert_eq!(store.card(org, card).await.unwrap().unwrap().card.status(now()), Status::Paused);
-    let events = store.card_events(org, card).await.unwrap();
+    let events = store.card_events(org, card, None).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].action.as_str(), events[0].to_status), ("lock", Status::Paused));
     assert_eq!(events[0].changes, serde_json::json!({"n": 1}));
-    assert_eq!(store.card_events(Uuid::new_v4(), card).await.unwrap(), vec![], "events are per organization");
+    assert_eq!(store.card_events(Uuid::new_v4(), card, None).await.unwrap(), vec![], "events are per organization");
 }
 
 pub async fn refused_change_writes_nothing(store: Arc<dyn Store>) {
@@ -41,7 +41,7 @@ pub async fn unchanged_card_writes_no_event(store: Arc<dyn Store>) {
     let (org, card) = (seed.organization.id, seed.cards[0].card.id);
     store.update_card(org, card, lock_change()).await.unwrap();
     store.update_card(org, card, lock_change()).await.unwrap();
-    assert_eq!(store.card_events(org, card).await.unwrap().len(), 1);
+    assert_eq!(store.card_events(org, card, None).await.unwrap().len(), 1);
 }
 
 /// Many concurrent read-modify-write changes on one card: none is lost.
@@ -52,7 +52,11 @@ pub async fn concurrent_changes_lose_no_write(store: Arc<dyn Store>) {
         t.await.unwrap();
     }
     assert_eq!(store.card(org, card).await.unwrap().unwrap().card.nickname, "100");
-    assert_eq!(store.card_events(org, card).await.unwrap().len(), 100);
+    assert_eq!(store.card_events(org, card, None).await.unwrap().len(), 100);
+    // The newest ten, still oldest first: the changes that set the nicknames 91 to 100.
+    let newest = store.card_events(org, card, Some(10)).await.unwrap();
+    let all = store.card_events(org, card, None).await.unwrap();
+    assert_eq!(newest, all[90..]);
 }
 
 pub(super) fn query(seed: &OrganizationSeed) -> CardQuery {

@@ -78,7 +78,7 @@ pub async fn operators_list_extend_and_reset_organizations(store: Arc<dyn Store>
     let back = store.card(org, seeded_card.card.id).await.unwrap().unwrap();
     assert_eq!(back.card, seeded_card.card, "a seeded card is as it was seeded");
     assert_eq!(listed(&store, &query(&seed)).await.len(), seed.cards.len());
-    assert_eq!(store.card_events(org, seeded_card.card.id).await.unwrap().len(), 1);
+    assert_eq!(store.card_events(org, seeded_card.card.id, None).await.unwrap().len(), 1);
     assert_eq!(store.organization(org).await.unwrap().unwrap().clock_offset_seconds, 0);
     let account = store.bank_account(org, seed.bank_accounts[0].id).await.unwrap().unwrap();
     assert_eq!((account.balance, account.authorized_balance), (Cents::euros(123), Cents::euros(123)));

@@ -183,7 +183,7 @@ pub async fn card_changes_spend_their_sca_session_with_the_change(store: Arc<dyn
             Ok(CardWrite { redeems_sca, ..CardWrite::of(event(&stored.card, "nickname")) })
         })
     };
-    let events_before = store.card_events(org, card).await.unwrap().len();
+    let events_before = store.card_events(org, card, None).await.unwrap().len();
     assert_eq!(store.update_card(org, card, rename("first", 1)).await.unwrap().card.nickname, "first");
     assert!(store.sca_session(&[1; 32]).await.unwrap().unwrap().consumed_at.is_some(), "spent with the change");
     for hash in [1, 2] {
@@ -191,7 +191,7 @@ pub async fn card_changes_spend_their_sca_session_with_the_change(store: Arc<dyn
         assert!(matches!(refused, StoreError::ScaSessionUsed), "{refused:?}");
     }
     assert_eq!(store.card(org, card).await.unwrap().unwrap().card.nickname, "first", "nothing half-written");
-    assert_eq!(store.card_events(org, card).await.unwrap().len(), events_before + 1);
+    assert_eq!(store.card_events(org, card, None).await.unwrap().len(), events_before + 1);
 }
 
 /// A data-view token opens once, before it expires on the organization's clock, with an
@@ -225,7 +225,7 @@ pub async fn data_view_tokens_open_once_before_they_expire(store: Arc<dyn Store>
     assert_eq!(opened.card.id, card.id);
     assert_eq!(secrets.pan_ciphertext, seed.cards[0].secrets.pan_ciphertext);
     assert!(store.open_data_view(&[1; 32], t0, audit()).await.unwrap().is_none(), "once");
-    let events = store.card_events(seed.organization.id, card.id).await.unwrap();
+    let events = store.card_events(seed.organization.id, card.id, None).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.action == "data_view").count(), 1, "the view is audited once");
 
     store.insert_data_view_token(token(2, 300)).await.unwrap();
