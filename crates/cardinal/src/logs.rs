@@ -146,17 +146,42 @@ where
     N: for<'a> FormatFields<'a> + 'static,
 {
     fn format_event(&self, _: &FmtContext<'_, S, N>, mut line: Writer<'_>, event: &Event<'_>) -> fmt::Result {
-        let metadata = event.metadata();
-        line.write_str("{\"timestamp\":\"")?;
-        write_timestamp(&mut line, std::time::SystemTime::now())?;
-        write!(line, "\",\"level\":\"{}\",\"fields\":{{", metadata.level())?;
-        let mut fields = JsonFields { line: &mut line, first: true, result: Ok(()) };
-        event.record(&mut fields);
-        fields.result?;
-        line.write_str("},\"target\":")?;
-        write_json_string(&mut line, metadata.target())?;
-        line.write_str("}\n")
+        // Assembled in a `String` of this thread's, then handed over whole: written straight
+        // into `line`, each of a line's few dozen pieces was a call through `dyn fmt::Write`.
+        thread_local! {
+            static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        TEXT.with(|text| match text.try_borrow_mut() {
+            Ok(mut text) => {
+                text.clear();
+                write_line(&mut text, event)?;
+                line.write_str(&text)
+            }
+            // Formatting an event while this thread formats one: tracing does not dispatch
+            // one then (it drops it), but a line must never be lost to a busy buffer.
+            Err(_) => {
+                let mut text = String::new();
+                write_line(&mut text, event)?;
+                line.write_str(&text)
+            }
+        })
     }
+}
+
+fn write_line(line: &mut String, event: &Event<'_>) -> fmt::Result {
+    let metadata = event.metadata();
+    line.push_str("{\"timestamp\":\"");
+    write_timestamp(line, std::time::SystemTime::now())?;
+    line.push_str("\",\"level\":\"");
+    line.push_str(metadata.level().as_str());
+    line.push_str("\",\"fields\":{");
+    let mut fields = JsonFields { line: &mut *line, first: true, result: Ok(()) };
+    event.record(&mut fields);
+    fields.result?;
+    line.push_str("},\"target\":");
+    write_json_string(line, metadata.target())?;
+    line.push_str("}\n");
+    Ok(())
 }
 
 /// `2026-11-24T10:44:54.548038Z`: the calendar part changes once a second, so it is kept per
@@ -177,14 +202,14 @@ fn write_timestamp(line: &mut impl fmt::Write, now: std::time::SystemTime) -> fm
     })
 }
 
-struct JsonFields<'a, W> {
-    line: &'a mut W,
+struct JsonFields<'a> {
+    line: &'a mut String,
     first: bool,
     result: fmt::Result,
 }
 
-impl<W: fmt::Write> JsonFields<'_, W> {
-    fn field(&mut self, field: &Field, value: impl FnOnce(&mut W) -> fmt::Result) {
+impl JsonFields<'_> {
+    fn field(&mut self, field: &Field, value: impl FnOnce(&mut String) -> fmt::Result) {
         if self.result.is_err() {
             return;
         }
@@ -198,12 +223,20 @@ impl<W: fmt::Write> JsonFields<'_, W> {
     }
 }
 
-impl<W: fmt::Write> Visit for JsonFields<'_, W> {
+impl Visit for JsonFields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.field(field, |line| {
-            line.write_char('"')?;
-            write!(JsonEscaped(line), "{value:?}")?;
-            line.write_char('"')
+            line.push('"');
+            // Written as is, then escaped only if it needs it (rarely): a value's `Debug`
+            // writes itself in many small pieces, each a call to escape.
+            let start = line.len();
+            write!(line, "{value:?}")?;
+            if needs_escaping(&line[start..]) {
+                let raw = line.split_off(start);
+                JsonEscaped(&mut *line).write_str(&raw)?;
+            }
+            line.push('"');
+            Ok(())
         });
     }
 
@@ -238,28 +271,44 @@ fn write_json_string(line: &mut impl fmt::Write, text: &str) -> fmt::Result {
     line.write_char('"')
 }
 
+/// How JSON writes `byte` inside a string, if not as itself: `""` for the control characters
+/// written `\u00XX`. Every byte JSON escapes is ASCII, so a byte found is at a character boundary.
+fn escape(byte: u8) -> Option<&'static str> {
+    match byte {
+        b'"' => Some("\\\""),
+        b'\\' => Some("\\\\"),
+        b'\n' => Some("\\n"),
+        b'\r' => Some("\\r"),
+        b'\t' => Some("\\t"),
+        byte if byte < 0x20 => Some(""),
+        _ => None,
+    }
+}
+
+fn needs_escaping(text: &str) -> bool {
+    text.bytes().fold(false, |found, byte| found | (byte < 0x20) | (byte == b'"') | (byte == b'\\'))
+}
+
 /// Writes what it is given as the inside of a JSON string.
 struct JsonEscaped<'a, W>(&'a mut W);
 
 impl<W: fmt::Write> fmt::Write for JsonEscaped<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
+        // Most text has nothing to escape: one pass without early exits (which the compiler
+        // turns into wide compares) says so, and it is written whole.
+        if !needs_escaping(text) {
+            return self.0.write_str(text);
+        }
+        // Bytes are scanned, not characters: no UTF-8 decoding (see `escape`).
         let mut plain_from = 0;
-        for (at, c) in text.char_indices() {
-            let escaped = match c {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                c if (c as u32) < 0x20 => "",
-                _ => continue,
-            };
+        for (at, &byte) in text.as_bytes().iter().enumerate() {
+            let Some(escaped) = escape(byte) else { continue };
             self.0.write_str(&text[plain_from..at])?;
             match escaped.is_empty() {
-                true => write!(self.0, "\\u{:04x}", c as u32)?,
+                true => write!(self.0, "\\u{byte:04x}")?,
                 false => self.0.write_str(escaped)?,
             }
-            plain_from = at + c.len_utf8();
+            plain_from = at + 1;
         }
         self.0.write_str(&text[plain_from..])
     }
@@ -379,5 +428,24 @@ mod tests {
         assert!((jiff::Timestamp::now() - timestamp).get_seconds().abs() < 60);
         assert_eq!(lines[1]["fields"]["error"], "\"a \\\"debug\\\" value\"");
         assert_eq!(lines[1]["fields"]["ratio"], 0.5);
+    }
+
+    /// A value whose `Debug` logs while its own line is being formatted on this thread: tracing
+    /// drops the inner event (it dispatches one event at a time per thread), and the outer line
+    /// comes out whole.
+    #[test]
+    fn a_value_that_logs_while_its_line_is_formatted_leaves_the_line_whole() {
+        struct Loud;
+        impl fmt::Debug for Loud {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                tracing::info!("inner");
+                f.write_str("loud")
+            }
+        }
+        let text = json_lines_of(|| tracing::info!(value = ?Loud, "outer"));
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let messages: Vec<&str> = lines.iter().map(|l| l["fields"]["message"].as_str().unwrap()).collect();
+        assert_eq!(messages, ["outer"], "{text}");
+        assert_eq!(lines[0]["fields"]["value"], "loud");
     }
 }
