@@ -400,7 +400,7 @@ pub fn operations() -> Vec<(Operation, MethodRouter<AppState>)> {
         operation!(post "/_operator/cards/{id}/activate" => operator_cards::activate; Operator, "activateCard",
             "Activate a pending physical card", alias = Some("/_sandbox/cards/{id}/activate")),
         operation!(get "/_operator/cards/{id}/events" => operator_cards::events; Operator, "listCardEvents",
-            "A card's audit events, oldest first", alias = Some("/_sandbox/cards/{id}/events"),
+            "A card's audit events, oldest first", query = CARD_EVENTS_QUERY, alias = Some("/_sandbox/cards/{id}/events"),
             reply = Reply::Json(200, answer::<Events>)),
         operation!(get "/_operator/organizations/{id}/webhook_deliveries" => operator::webhooks::list; Operator,
             "listWebhookDeliveries", "An organization's webhook deliveries, newest first", query = DELIVERY_QUERY,

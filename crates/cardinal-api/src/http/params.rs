@@ -76,6 +76,14 @@ impl Params {
         Ok(PageRequest { page, per_page })
     }
 
+    /// An optional integer in `min..=max`.
+    pub fn optional_bounded(&self, name: &str, min: u32, max: u32) -> ApiResult<Option<u32>> {
+        match self.one(name) {
+            None => Ok(None),
+            Some(_) => self.bounded(name, min, min, max).map(Some),
+        }
+    }
+
     fn bounded(&self, name: &str, default: u32, min: u32, max: u32) -> ApiResult<u32> {
         let Some(raw) = self.one(name) else { return Ok(default) };
         let value: u64 = raw

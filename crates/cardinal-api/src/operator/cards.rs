@@ -72,9 +72,21 @@ async fn card_and_organization(state: &AppState, raw: &str) -> ApiResult<(Stored
     Ok((card, organization))
 }
 
-pub async fn events(State(state): State<AppState>, _: Operator, Path(raw): Path<String>) -> ApiResult<Json<Events>> {
+/// The most `newest=` may ask for.
+pub const NEWEST_EVENTS_MAX: u32 = 10_000;
+
+/// A card's audit events, oldest first: all of them, or with `?newest=N` only the latest `N`
+/// (a card changed every day for years has thousands).
+pub async fn events(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(raw): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> ApiResult<Json<Events>> {
+    let newest =
+        crate::http::params::Params::parse(query.as_deref()).optional_bounded("newest", 1, NEWEST_EVENTS_MAX)?;
     let (card, organization) = card_and_organization(&state, &raw).await?;
-    let events = state.store.card_events(organization.id, card.card.id, None).await?;
+    let events = state.store.card_events(organization.id, card.card.id, newest).await?;
     let events: Vec<EventBody> = events.iter().map(EventBody::from).collect();
     Ok(Json(Events { events }))
 }

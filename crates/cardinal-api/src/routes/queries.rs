@@ -94,6 +94,12 @@ fn delivery_statuses() -> Vec<&'static str> {
     cardinal_store::DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect()
 }
 
+pub(super) const CARD_EVENTS_QUERY: &[Param] = &[param(
+    "newest",
+    ParamKind::Integer { min: 1, max: crate::operator::cards::NEWEST_EVENTS_MAX as u64 },
+    "Only the latest N events (still oldest first); without it, all of them.",
+)];
+
 pub(super) const DELIVERY_QUERY: &[Param] = &[
     param("status", ParamKind::OneOf(delivery_statuses), "`pending`, `delivered` or `failed`."),
     param("subscription_id", ParamKind::Uuid, "One subscription's deliveries."),

@@ -152,4 +152,11 @@ async fn system_lock_reasons_are_validated_and_audited() {
         events.body["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["create", "system_lock"]);
     assert_eq!(events.body["events"][1]["actor"]["type"], "system");
+    // Only the latest: a card changed for years has thousands of events.
+    let newest = app.admin(Method::GET, &format!("/_sandbox/cards/{card}/events?newest=1"), None).await;
+    assert_eq!(newest.body["events"].as_array().unwrap().len(), 1);
+    assert_eq!(newest.body["events"][0], events.body["events"][1]);
+    let zero = app.admin(Method::GET, &format!("/_sandbox/cards/{card}/events?newest=0"), None).await;
+    zero.assert_status(422);
+    assert_eq!(zero.body["errors"][0]["source"]["parameter"], "newest");
 }
