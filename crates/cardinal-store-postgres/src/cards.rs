@@ -103,10 +103,10 @@ pub(crate) async fn commit_card_write(client: &Db<'_>, stored: &StoredCard, writ
     // The card, its event and the webhook subscriptions are independent: sent together, they
     // cost one round trip instead of three (the transaction holds the card's row meanwhile).
     let saved = async {
-        match &write.event {
-            Some(event) => tokio::try_join!(save_card(client, stored), insert_event(client, event)).map(drop),
-            None => Ok(()),
+        if let Some(event) = &write.event {
+            tokio::try_join!(save_card(client, stored), insert_event(client, event))?;
         }
+        Ok(())
     };
     let ((), subscriptions) = tokio::try_join!(saved, subscriptions_for(client, &write.events))?;
     write_outbox_for(client, &write.events, &subscriptions).await?;

@@ -29,32 +29,24 @@ impl<'a> Db<'a> {
 
     /// The rows of a statement whose text is fixed.
     pub(crate) async fn query(&self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>, Error> {
-        match self.prepared(sql).await? {
-            Some(statement) => self.kept(sql, self.client.query(&statement, params).await),
-            None => self.client.query(sql, params).await,
-        }
+        let statement = self.statement(sql).await?;
+        self.kept(sql, self.client.query(&statement, params).await)
     }
 
     pub(crate) async fn query_one(&self, sql: &'static str, params: Params<'_>) -> Result<Row, Error> {
-        match self.prepared(sql).await? {
-            Some(statement) => self.kept(sql, self.client.query_one(&statement, params).await),
-            None => self.client.query_one(sql, params).await,
-        }
+        let statement = self.statement(sql).await?;
+        self.kept(sql, self.client.query_one(&statement, params).await)
     }
 
     pub(crate) async fn query_opt(&self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>, Error> {
-        match self.prepared(sql).await? {
-            Some(statement) => self.kept(sql, self.client.query_opt(&statement, params).await),
-            None => self.client.query_opt(sql, params).await,
-        }
+        let statement = self.statement(sql).await?;
+        self.kept(sql, self.client.query_opt(&statement, params).await)
     }
 
     /// The number of rows a statement whose text is fixed changed.
     pub(crate) async fn execute(&self, sql: &'static str, params: Params<'_>) -> Result<u64, Error> {
-        match self.prepared(sql).await? {
-            Some(statement) => self.kept(sql, self.client.execute(&statement, params).await),
-            None => self.client.execute(sql, params).await,
-        }
+        let statement = self.statement(sql).await?;
+        self.kept(sql, self.client.execute(&statement, params).await)
     }
 
     /// A statement whose text is made per call: prepared, run and forgotten.
@@ -75,11 +67,13 @@ impl<'a> Db<'a> {
         self.client.batch_execute(sql).await
     }
 
-    /// The kept statement for `sql`, prepared now if it is new on this connection.
-    async fn prepared(&self, sql: &'static str) -> Result<Option<Statement>, Error> {
+    /// The statement for `sql`: the connection's kept one (prepared now if it is new there),
+    /// or, where none may be kept, one prepared for this use alone — what tokio-postgres does
+    /// itself with a text, closed when dropped.
+    async fn statement(&self, sql: &'static str) -> Result<Statement, Error> {
         match self.cache {
-            Some(cache) => cache.prepare(self.client, sql).await.map(Some),
-            None => Ok(None),
+            Some(cache) => cache.prepare(self.client, sql).await,
+            None => self.client.prepare(sql).await,
         }
     }
 

@@ -49,7 +49,7 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
         Some(code) if *code == SqlState::READ_ONLY_SQL_TRANSACTION => Fail::ReadOnly(describe(&e)),
         // A kept prepared statement whose tables a newer process's migration changed: the
         // connection has forgotten it (`db::Db`), and the retry prepares it afresh.
-        Some(code) if *code == SqlState::FEATURE_NOT_SUPPORTED && stale_statement(&e) => Fail::Retry(describe(&e)),
+        Some(_) if stale_statement(&e) => Fail::Retry(describe(&e)),
         // The server cancelled a statement that outlived `statement_timeout` (ten times the
         // call's patience, so the call has given up too): a server that cannot take the work
         // now — a commit waiting for a synchronous standby that is gone, a lock held too long.
@@ -66,7 +66,9 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> Fail {
 
 /// "cached plan must not change result type": a prepared statement outlived its tables' shape.
 pub(crate) fn stale_statement(e: &tokio_postgres::Error) -> bool {
-    e.as_db_error().is_some_and(|db| db.message().starts_with("cached plan must not change"))
+    e.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::FEATURE_NOT_SUPPORTED && db.message().starts_with("cached plan must not change")
+    })
 }
 
 /// An error and its causes: "error connecting to server: Connection refused (os error 111)".

@@ -65,16 +65,7 @@ pub(crate) async fn write_outbox_for(
     subscriptions: &Subscriptions,
 ) -> Result<(), Fail> {
     for event in events {
-        // A write's events are its organization's; another's are read for themselves.
-        let other;
-        let subscriptions = match event.organization_id == subscriptions.organization {
-            true => subscriptions,
-            false => {
-                other = Subscriptions::of(client, event.organization_id).await?;
-                &other
-            }
-        };
-        let subscribers = subscriptions.to(&event.topic);
+        let subscribers = subscriptions.to(event);
         if subscribers.is_empty() {
             continue;
         }
@@ -93,7 +84,7 @@ pub(crate) async fn write_outbox_for(
             )
             .await
             .map_err(pg)?;
-        for (subscription_id, due) in subscribers {
+        for subscriber in subscribers {
             client
                 .execute(
                     "INSERT INTO webhook_deliveries (id, event_id, subscription_id, organization_id, ordering_key, \
@@ -101,10 +92,10 @@ pub(crate) async fn write_outbox_for(
                     &[
                         &cardinal_store::ids::time_ordered().to_string(),
                         &event.id.to_string(),
-                        subscription_id,
+                        &subscriber.id,
                         &event.organization_id.to_string(),
                         &event.ordering_key.to_string(),
-                        due,
+                        &subscriber.due,
                     ],
                 )
                 .await
@@ -114,23 +105,17 @@ pub(crate) async fn write_outbox_for(
     Ok(())
 }
 
-/// The subscriptions [`write_outbox_for`] needs for `events`: none are read when there are none.
+/// The live subscriptions of the organizations `events` belong to (a write's are one
+/// organization's): one read per organization, none when there are no events.
 pub(crate) async fn subscriptions_for(client: &Db<'_>, events: &[OutboxEvent]) -> Result<Subscriptions, Fail> {
-    match events.first() {
-        Some(first) => Subscriptions::of(client, first.organization_id).await,
-        None => Ok(Subscriptions { organization: Uuid::nil(), live: Vec::new() }),
+    let mut organizations: Vec<Uuid> = Vec::new();
+    for event in events {
+        if !organizations.contains(&event.organization_id) {
+            organizations.push(event.organization_id);
+        }
     }
-}
-
-/// The subscriptions of an organization that are not disabled: their ids, topics, and when
-/// their deliveries are due (after a slowed one's pause).
-pub(crate) struct Subscriptions {
-    organization: Uuid,
-    live: Vec<(String, Vec<String>, i64)>,
-}
-
-impl Subscriptions {
-    pub(crate) async fn of(client: &Db<'_>, organization: Uuid) -> Result<Subscriptions, Fail> {
+    let mut live = Vec::new();
+    for organization in organizations {
         let rows = client
             .query(
                 "SELECT id, types, coalesce(paused_until_ms, 0) AS due FROM webhook_subscriptions \
@@ -139,22 +124,30 @@ impl Subscriptions {
             )
             .await
             .map_err(pg)?;
-        let mut live = Vec::with_capacity(rows.len());
         for row in rows {
             let types = types_from_column(&get::<String>(&row, "types")?)
                 .ok_or_else(|| corrupt("a subscription's types are not a JSON array"))?;
-            live.push((get(&row, "id")?, types, get(&row, "due")?));
+            live.push(Subscriber { organization, id: get(&row, "id")?, types, due: get(&row, "due")? });
         }
-        Ok(Subscriptions { organization, live })
     }
+    Ok(Subscriptions(live))
+}
 
-    /// The subscriptions to `topic`, with when their deliveries are due.
-    fn to(&self, topic: &str) -> Vec<(&String, &i64)> {
-        self.live
-            .iter()
-            .filter(|(_, types, _)| types.iter().any(|t| t == topic))
-            .map(|(id, _, due)| (id, due))
-            .collect()
+/// Subscriptions that are not disabled, as [`subscriptions_for`] read them.
+pub(crate) struct Subscriptions(Vec<Subscriber>);
+
+struct Subscriber {
+    organization: Uuid,
+    id: String,
+    types: Vec<String>,
+    /// When its deliveries are due (after a slowed receiver's pause), in ms.
+    due: i64,
+}
+
+impl Subscriptions {
+    /// Who hears `event`: its organization's subscriptions to its topic.
+    fn to(&self, event: &OutboxEvent) -> Vec<&Subscriber> {
+        self.0.iter().filter(|s| s.organization == event.organization_id && s.types.contains(&event.topic)).collect()
     }
 }
 

@@ -151,19 +151,19 @@ where
         thread_local! {
             static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
-        TEXT.with(|text| match text.try_borrow_mut() {
-            Ok(mut text) => {
-                text.clear();
-                write_line(&mut text, event)?;
-                line.write_str(&text)
-            }
-            // Formatting an event while this thread formats one: tracing does not dispatch
-            // one then (it drops it), but a line must never be lost to a busy buffer.
-            Err(_) => {
-                let mut text = String::new();
-                write_line(&mut text, event)?;
-                line.write_str(&text)
-            }
+        TEXT.with(|shared| {
+            // Formatting an event while this thread formats one: tracing does not dispatch one
+            // then (it drops it), but a line must never be lost to a busy buffer.
+            let (mut borrowed, mut own) = (shared.try_borrow_mut(), String::new());
+            let text = match &mut borrowed {
+                Ok(text) => {
+                    text.clear();
+                    &mut **text
+                }
+                Err(_) => &mut own,
+            };
+            write_line(text, event)?;
+            line.write_str(text)
         })
     }
 }
@@ -271,22 +271,16 @@ fn write_json_string(line: &mut impl fmt::Write, text: &str) -> fmt::Result {
     line.write_char('"')
 }
 
-/// How JSON writes `byte` inside a string, if not as itself: `""` for the control characters
-/// written `\u00XX`. Every byte JSON escapes is ASCII, so a byte found is at a character boundary.
-fn escape(byte: u8) -> Option<&'static str> {
-    match byte {
-        b'"' => Some("\\\""),
-        b'\\' => Some("\\\\"),
-        b'\n' => Some("\\n"),
-        b'\r' => Some("\\r"),
-        b'\t' => Some("\\t"),
-        byte if byte < 0x20 => Some(""),
-        _ => None,
-    }
+/// The bytes JSON escapes inside a string: `"`, `\` and the control characters. All ASCII, so
+/// text is scanned by bytes (no UTF-8 decoding) and a byte found is at a character boundary.
+fn escaped(byte: u8) -> bool {
+    (byte < 0x20) | (byte == b'"') | (byte == b'\\')
 }
 
+/// One pass without early exits, which the compiler turns into wide compares: most text has
+/// nothing to escape, and is then written whole.
 fn needs_escaping(text: &str) -> bool {
-    text.bytes().fold(false, |found, byte| found | (byte < 0x20) | (byte == b'"') | (byte == b'\\'))
+    text.bytes().fold(false, |found, byte| found | escaped(byte))
 }
 
 /// Writes what it is given as the inside of a JSON string.
@@ -294,19 +288,22 @@ struct JsonEscaped<'a, W>(&'a mut W);
 
 impl<W: fmt::Write> fmt::Write for JsonEscaped<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        // Most text has nothing to escape: one pass without early exits (which the compiler
-        // turns into wide compares) says so, and it is written whole.
         if !needs_escaping(text) {
             return self.0.write_str(text);
         }
-        // Bytes are scanned, not characters: no UTF-8 decoding (see `escape`).
         let mut plain_from = 0;
         for (at, &byte) in text.as_bytes().iter().enumerate() {
-            let Some(escaped) = escape(byte) else { continue };
+            if !escaped(byte) {
+                continue;
+            }
             self.0.write_str(&text[plain_from..at])?;
-            match escaped.is_empty() {
-                true => write!(self.0, "\\u{byte:04x}")?,
-                false => self.0.write_str(escaped)?,
+            match byte {
+                b'"' => self.0.write_str("\\\"")?,
+                b'\\' => self.0.write_str("\\\\")?,
+                b'\n' => self.0.write_str("\\n")?,
+                b'\r' => self.0.write_str("\\r")?,
+                b'\t' => self.0.write_str("\\t")?,
+                control => write!(self.0, "\\u{control:04x}")?,
             }
             plain_from = at + 1;
         }

@@ -50,8 +50,7 @@ async fn read(state: &AppState, raw_org: &str, raw_card: &str) -> ApiResult<Card
     let (organization, stored) = card_of(state, raw_org, raw_card).await?;
     let view = CardView::of(&stored, organization.now(), &organization.time_zone(), state.links());
     let members = state.store.memberships(organization.id, PageRequest { page: 1, per_page: 100 }).await?.items;
-    let newest = state.store.card_events(organization.id, stored.card.id, Some(TIMELINE_EVENTS)).await?;
-    let events = newest.iter().map(EventBody::from).collect();
+    let events = operator_cards::events_of(state, organization.id, stored.card.id, Some(TIMELINE_EVENTS)).await?;
     Ok(CardPage { organization, stored, view, members, events })
 }
 

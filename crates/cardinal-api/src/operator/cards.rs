@@ -86,7 +86,16 @@ pub async fn events(
     let newest =
         crate::http::params::Params::parse(query.as_deref()).optional_bounded("newest", 1, NEWEST_EVENTS_MAX)?;
     let (card, organization) = card_and_organization(&state, &raw).await?;
-    let events = state.store.card_events(organization.id, card.card.id, newest).await?;
-    let events: Vec<EventBody> = events.iter().map(EventBody::from).collect();
-    Ok(Json(Events { events }))
+    Ok(Json(Events { events: events_of(&state, organization.id, card.card.id, newest).await? }))
+}
+
+/// A card's events as the operator API and the console show them, oldest first; only the
+/// `newest` so many when given.
+pub async fn events_of(
+    state: &AppState,
+    org: uuid::Uuid,
+    card: uuid::Uuid,
+    newest: Option<u32>,
+) -> ApiResult<Vec<EventBody>> {
+    Ok(state.store.card_events(org, card, newest).await?.iter().map(EventBody::from).collect())
 }
