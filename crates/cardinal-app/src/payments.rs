@@ -5,7 +5,7 @@
 
 use crate::cards::change::Origin;
 use crate::cards::expiry;
-use crate::wire::webhooks::{outbox_event, TransactionEventData, TRANSACTIONS_TOPIC};
+use crate::wire::webhooks::{deferred_outbox_event, TransactionEventData, TRANSACTIONS_TOPIC};
 use crate::App;
 use cardinal_domain::authorization::{
     decide, record_approval, record_reversal, Attempt, Channel, Context, MerchantCategory, Windows,
@@ -197,6 +197,7 @@ async fn transaction_clock(app: &App, id: Uuid) -> StoreResult<Option<Timestamp>
 /// The `v1/transactions` event a payment (`created`) or a settlement or reversal (`updated`)
 /// reports, in order with the card's other events.
 pub(crate) fn transaction_outbox(t: &Transaction, event: &'static str, now: Timestamp) -> Vec<OutboxEvent> {
-    let data = TransactionEventData::of(t, event);
-    vec![outbox_event(t.organization_id, TRANSACTIONS_TOPIC, t.card_id, &data, now)]
+    let shown = t.clone();
+    let data = move || TransactionEventData::of(&shown, event);
+    vec![deferred_outbox_event(t.organization_id, TRANSACTIONS_TOPIC, t.card_id, data, now)]
 }

@@ -69,6 +69,7 @@ pub(crate) async fn write_outbox_for(
         if subscribers.is_empty() {
             continue;
         }
+        let data = event.data.text();
         client
             .execute(
                 "INSERT INTO webhook_events (id, organization_id, topic, ordering_key, data, created_at) \
@@ -78,7 +79,7 @@ pub(crate) async fn write_outbox_for(
                     &event.organization_id.to_string(),
                     &event.topic,
                     &event.ordering_key.to_string(),
-                    &event.data,
+                    &data.as_ref(),
                     &event.created_at.as_second(),
                 ],
             )
@@ -170,7 +171,7 @@ fn delivery(r: &tokio_postgres::Row) -> Result<WebhookDelivery, Fail> {
             organization_id: uuid(&get::<String>(r, "organization_id")?)?,
             topic: get(r, "topic")?,
             ordering_key: uuid(&get::<String>(r, "ordering_key")?)?,
-            data: get(r, "data")?,
+            data: get::<String>(r, "data")?.into(),
             created_at: timestamp(get(r, "created_at")?)?,
         },
     })

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_receipts.sql"),
     include_str!("../migrations/0011_transaction_lists.sql"),
     include_str!("../migrations/0012_idempotency_claims.sql"),
+    include_str!("../migrations/0013_card_counts_without_temp_tables.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -39,4 +40,84 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.commit().map_err(backend)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The groups `card_counts` holds (empty ones left out), and the same groups counted from
+    /// the cards themselves.
+    fn counts_and_truth(conn: &Connection) -> (Vec<String>, Vec<String>) {
+        let group = "organization_id, holder_id, bank_account_id, card_level, base_status, terminal, expires_at, \
+                     ifnull(pre_expires_at, 'none')";
+        let rows = |sql: &str| -> Vec<String> {
+            let mut statement = conn.prepare(sql).unwrap();
+            let rows = statement.query_map([], |r| r.get::<_, String>(0)).unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let kept = rows(&format!("SELECT concat_ws('|', {group}, n) FROM card_counts WHERE n > 0 ORDER BY 1"));
+        let truth = rows(&format!("SELECT concat_ws('|', {group}, count(*)) FROM cards GROUP BY {group} ORDER BY 1"));
+        (kept, truth)
+    }
+
+    fn insert_card(conn: &Connection, id: usize, holder: usize, status: &str, pre_expires: Option<i64>) {
+        conn.execute(
+            "INSERT INTO cards (id, organization_id, holder_id, bank_account_id, card_level, base_status, terminal, \
+             expires_at, pre_expires_at, nickname, created_at, search_text, data, pan_ciphertext, cvv_ciphertext, \
+             pan_fingerprint) VALUES (?1, 'org', ?2, 'account', 'standard', ?3, 0, 100, ?4, '', 0, '', '{}', x'00', \
+             x'00', ?5)",
+            rusqlite::params![
+                format!("card-{id}"),
+                format!("holder-{}", holder),
+                status,
+                pre_expires,
+                id.to_le_bytes()
+            ],
+        )
+        .unwrap();
+    }
+
+    /// Migration 0013 rewrote the counting triggers: counts kept by the old ones carry on, and
+    /// the new ones keep every group exact through inserts, changes and deletes — groups that
+    /// exist, new groups, groups emptied and filled again, and a NULL in a group's columns.
+    #[test]
+    fn card_counts_stay_exact_across_the_trigger_rewrite() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // Cards of organizations, holders and accounts the test does not make.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        let before_rewrite = MIGRATIONS.len() - 1;
+        for (index, sql) in MIGRATIONS[..before_rewrite].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).unwrap();
+        }
+        for id in 0..6 {
+            insert_card(&conn, id, id % 2, "live", None);
+        }
+        migrate(&mut conn).unwrap();
+        for id in 6..20 {
+            insert_card(&conn, id, id % 3, if id % 4 == 0 { "pending" } else { "live" }, (id % 5 == 0).then_some(50));
+        }
+        let (kept, truth) = counts_and_truth(&conn);
+        assert_eq!(kept, truth);
+
+        let changes = [
+            "UPDATE cards SET base_status = 'paused' WHERE id IN ('card-1', 'card-7', 'card-10')",
+            "UPDATE cards SET base_status = 'live' WHERE id = 'card-7'",
+            "UPDATE cards SET pre_expires_at = NULL WHERE id = 'card-10'",
+            "UPDATE cards SET pre_expires_at = 60, card_level = 'plus' WHERE id = 'card-3'",
+            "UPDATE cards SET nickname = 'no group changes' WHERE id = 'card-4'",
+            "UPDATE cards SET base_status = 'discarded', terminal = 1 WHERE holder_id = 'holder-2'",
+            "DELETE FROM cards WHERE id IN ('card-0', 'card-3')",
+            "UPDATE cards SET base_status = 'live', terminal = 0 WHERE id = 'card-8'",
+        ];
+        for change in changes {
+            conn.execute(change, []).unwrap();
+            let (kept, truth) = counts_and_truth(&conn);
+            assert_eq!(kept, truth, "after {change}");
+        }
+        insert_card(&conn, 0, 0, "live", None);
+        let (kept, truth) = counts_and_truth(&conn);
+        assert_eq!(kept, truth, "a group emptied and filled again");
+    }
 }

@@ -62,7 +62,7 @@ pub(crate) fn write_outbox(conn: &Connection, events: &[OutboxEvent]) -> StoreRe
                 event.organization_id.to_string(),
                 event.topic,
                 event.ordering_key.to_string(),
-                event.data,
+                event.data.text(),
                 seconds(event.created_at),
                 subscribers.join(","),
             ])
@@ -155,7 +155,7 @@ fn delivery(r: &rusqlite::Row) -> SqlResult<WebhookDelivery> {
             organization_id: uuid(r.get(6)?)?,
             topic: r.get(7)?,
             ordering_key: uuid(r.get(8)?)?,
-            data: r.get(9)?,
+            data: r.get::<_, String>(9)?.into(),
             created_at: timestamp(r.get(10)?)?,
         },
     })

@@ -28,7 +28,7 @@ pub struct DeliverySummary {
 
 impl From<&WebhookDelivery> for DeliverySummary {
     fn from(d: &WebhookDelivery) -> DeliverySummary {
-        let event = serde_json::from_str::<Value>(&d.event.data)
+        let event = serde_json::from_str::<Value>(&d.event.data.text())
             .ok()
             .and_then(|data| data.get("event").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_default();

@@ -5,7 +5,7 @@
 use super::Time;
 use crate::Text;
 use cardinal_domain::{Card, Cents};
-use cardinal_store::{OutboxEvent, Transaction, TransactionStatus, WebhookSubscription};
+use cardinal_store::{EventData, OutboxEvent, Transaction, TransactionStatus, WebhookSubscription};
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
@@ -213,15 +213,36 @@ pub fn outbox_event(
     data: &impl Serialize,
     now: Timestamp,
 ) -> OutboxEvent {
+    event_with(organization_id, topic, ordering_key, to_json(data).into(), now)
+}
+
+/// An event for the outbox whose `data` is what `make` makes, serialized only if the store
+/// writes the event: when a subscription will receive it. For the events of the changes that
+/// run often (card changes, payments), which most organizations subscribe to none of.
+pub fn deferred_outbox_event<D: Serialize>(
+    organization_id: Uuid,
+    topic: &str,
+    ordering_key: Uuid,
+    make: impl Fn() -> D + Send + Sync + 'static,
+    now: Timestamp,
+) -> OutboxEvent {
+    event_with(organization_id, topic, ordering_key, EventData::deferred(move || to_json(&make())), now)
+}
+
+fn event_with(organization_id: Uuid, topic: &str, ordering_key: Uuid, data: EventData, now: Timestamp) -> OutboxEvent {
     OutboxEvent {
         // Time-ordered, so the outbox's keys append (see the webhooks migration).
         id: cardinal_store::ids::time_ordered(),
         organization_id,
         topic: topic.to_owned(),
         ordering_key,
-        data: serde_json::to_string(data).unwrap_or_else(|_| "{}".into()),
+        data,
         created_at: now,
     }
+}
+
+fn to_json(data: &impl Serialize) -> String {
+    serde_json::to_string(data).unwrap_or_else(|_| "{}".into())
 }
 
 /// The body sent to a subscription: Qonto's envelope around the event's data, the same bytes
@@ -235,6 +256,6 @@ pub fn envelope(event: &OutboxEvent, subscription: &WebhookSubscription) -> Stri
         subscription.membership_id,
         serde_json::Value::from(event.topic.as_str()),
         cardinal_domain::time::rfc3339(event.created_at),
-        event.data,
+        event.data.text(),
     )
 }

@@ -1,7 +1,7 @@
 //! The webhook events card changes report (`v1/cards`): which action Qonto names an event
 //! for, and the outbox row that carries it in the change's transaction.
 
-use crate::wire::webhooks::{outbox_event, CardEventData, CARDS_TOPIC};
+use crate::wire::webhooks::{deferred_outbox_event, CardEventData, CARDS_TOPIC};
 use cardinal_domain::card::Status;
 use cardinal_domain::{Card, CardAction};
 use cardinal_store::OutboxEvent;
@@ -37,8 +37,8 @@ pub fn status_event(from: Status, to: Status) -> Option<&'static str> {
 
 /// The outbox rows for `card` after a change named `event` (none when `event` is `None`).
 pub fn card_outbox(card: &Card, event: Option<&'static str>, now: Timestamp) -> Vec<OutboxEvent> {
-    event
-        .map(|name| outbox_event(card.organization_id, CARDS_TOPIC, card.id, &CardEventData::of(card, name, now), now))
-        .into_iter()
-        .collect()
+    let Some(name) = event else { return Vec::new() };
+    let shown = card.clone();
+    let data = move || CardEventData::of(&shown, name, now);
+    vec![deferred_outbox_event(card.organization_id, CARDS_TOPIC, card.id, data, now)]
 }

@@ -27,7 +27,7 @@ fn reported_rename(name: &'static str) -> CardChange {
             organization_id: stored.card.organization_id,
             topic: "v1/cards".into(),
             ordering_key: stored.card.id,
-            data: format!(r#"{{"event":"nickname_updated","nickname":"{name}"}}"#),
+            data: format!(r#"{{"event":"nickname_updated","nickname":"{name}"}}"#).into(),
             created_at: now(),
         };
         Ok(CardWrite { events: vec![outbox], ..CardWrite::of(event(&stored.card, "nickname")) })
@@ -73,7 +73,7 @@ pub async fn card_changes_write_their_deliveries_with_them(store: Arc<dyn Store>
         (delivery.subscription_id, delivery.status, delivery.attempts),
         (cards_sub.id, DeliveryStatus::Pending, 0)
     );
-    assert!(delivery.event.data.contains("\"after\""));
+    assert!(delivery.event.data.text().contains("\"after\""));
     assert_eq!(delivery.event.ordering_key, card);
 
     let listed = store
@@ -113,9 +113,9 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
 
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let claimed = store.claim_webhook_deliveries(a, Timestamp::now(), later(300), &FairShare::room(10)).await.unwrap();
-    let names: Vec<bool> = claimed.iter().map(|c| c.delivery.event.data.contains("\"one\"")).collect();
+    let names: Vec<bool> = claimed.iter().map(|c| c.delivery.event.data.text().contains("\"one\"")).collect();
     assert_eq!(claimed.len(), 2, "the first event of each card; the second waits for the first: {names:?}");
-    assert!(claimed.iter().any(|c| c.delivery.event.data.contains("\"one\"")));
+    assert!(claimed.iter().any(|c| c.delivery.event.data.text().contains("\"one\"")));
     assert!(
         store.claim_webhook_deliveries(b, Timestamp::now(), later(300), &FairShare::room(10)).await.unwrap().is_empty(),
         "leased"
@@ -125,7 +125,7 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let taken = store.claim_webhook_deliveries(b, Timestamp::now(), later(30_000), &FairShare::room(10)).await.unwrap();
     assert_eq!(taken.len(), 2);
-    let first = taken.iter().find(|c| c.delivery.event.data.contains("\"one\"")).unwrap();
+    let first = taken.iter().find(|c| c.delivery.event.data.text().contains("\"one\"")).unwrap();
     let attempt = |owner_note: &str| DeliveryAttempt {
         delivery_id: first.delivery.id,
         number: 1,
@@ -154,7 +154,7 @@ pub async fn delivery_leases_are_exclusive_and_ordered(store: Arc<dyn Store>) {
 
     let next = store.claim_webhook_deliveries(a, Timestamp::now(), later(30_000), &FairShare::room(10)).await.unwrap();
     assert_eq!(next.len(), 1, "the card's second event, now that the first was delivered");
-    assert!(next[0].delivery.event.data.contains("\"two\""));
+    assert!(next[0].delivery.event.data.text().contains("\"two\""));
     let retry_at = later(60_000);
     let failed =
         DeliveryAttempt { delivery_id: next[0].delivery.id, number: 1, status_code: Some(500), ..attempt("no") };
@@ -230,7 +230,7 @@ pub async fn outbox_events_outlive_nothing_and_skip_nothing(store: Arc<dyn Store
     store.update_card(kept.organization.id, kept.cards[1].card.id, reported_rename("next")).await.unwrap();
     let next = claim().await.unwrap();
     assert_eq!(next.len(), 1, "the other organization's event, and nothing of the deleted one");
-    assert!(next[0].delivery.event.data.contains("\"next\""));
+    assert!(next[0].delivery.event.data.text().contains("\"next\""));
 }
 
 /// Secrets are listed and replaced for a key rotation.
