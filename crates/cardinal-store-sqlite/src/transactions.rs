@@ -254,4 +254,21 @@ mod tests {
             }
         }
     }
+
+    /// A card's newest transactions (the console's card page) are read through the card's
+    /// index, not by walking its account's transactions until a page of the card's is found.
+    #[test]
+    fn a_cards_transactions_are_read_through_the_cards_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::migrations::migrate(&mut conn).unwrap();
+        let page = PageRequest { page: 1, per_page: 20 };
+        let query = TransactionQuery {
+            card_id: Some(Uuid::new_v4()),
+            counted: false,
+            ..TransactionQuery::of_account(Uuid::new_v4(), Uuid::new_v4(), TransactionSortField::EmittedAt, true, page)
+        };
+        let (_, page) = transaction_list(&query, cardinal_store::sql::Dialect::Sqlite);
+        let page = plan(&conn, &page);
+        assert!(page.contains("USING INDEX transactions_by_card (card_id=?)"), "{page}");
+    }
 }

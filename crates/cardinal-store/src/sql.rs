@@ -324,9 +324,15 @@ const TRANSACTION_FROM_WITH_HOLDERS: &str = "FROM transactions t JOIN membership
 /// `(count, page)` statements for a transaction list.
 pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, Statement) {
     let mut b = Binder { dialect, values: Vec::new() };
+    // A card's transactions are a few of its account's: read them through the card's index.
+    // SQLite has no statistics and would walk the account's index instead (it filters on two
+    // columns), looking up every transaction of the account until it found a page of the
+    // card's: 7 ms for a card with 58 of 60,000. A unary `+` keeps a column out of index
+    // choices; PostgreSQL, which has statistics, has no such operator on text.
+    let unindexed = if q.card_id.is_some() && dialect == Dialect::Sqlite { "+" } else { "" };
     let mut clauses = vec![
-        format!("t.organization_id = {}", b.uuid(q.organization_id)),
-        format!("t.bank_account_id = {}", b.uuid(q.bank_account_id)),
+        format!("{unindexed}t.organization_id = {}", b.uuid(q.organization_id)),
+        format!("{unindexed}t.bank_account_id = {}", b.uuid(q.bank_account_id)),
     ];
     if let Some(card) = q.card_id {
         clauses.push(format!("t.card_id = {}", b.uuid(card)));
