@@ -91,8 +91,8 @@ pub fn credential(row: &Row) -> Result<Credential, Fail> {
         expires_at: expires.map(timestamp).transpose()?,
         revoked_at: revoked.map(timestamp).transpose()?,
         grant_id: get::<Option<String>>(row, "c_grant_id")?.map(|id| uuid(&id)).transpose()?,
-        organization: organization(row, "o")?,
-        membership: membership(row, "m")?,
+        organization: organization(row, "o")?.into(),
+        membership: membership(row, "m")?.into(),
     })
 }
 

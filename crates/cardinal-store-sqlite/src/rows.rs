@@ -94,8 +94,8 @@ pub fn credential(row: &Row) -> SqlResult<Credential> {
         expires_at: opt_timestamp(row.get("c_expires_at")?)?,
         revoked_at: opt_timestamp(row.get("c_revoked_at")?)?,
         grant_id: row.get::<_, Option<String>>("c_grant_id")?.map(uuid).transpose()?,
-        organization: organization(row, "o")?,
-        membership: membership(row, "m")?,
+        organization: organization(row, "o")?.into(),
+        membership: membership(row, "m")?.into(),
     })
 }
 

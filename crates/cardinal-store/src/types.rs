@@ -3,6 +3,7 @@
 use cardinal_domain::card::Status;
 use cardinal_domain::{Card, CardLevel, Cents, Role};
 use jiff::{tz::TimeZone, Timestamp};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// How an organization treats sensitive actions (spec §1.8).
@@ -158,18 +159,21 @@ pub struct NewCredential {
 }
 
 /// A credential as read, with the organization and member it acts for.
+///
+/// Every authenticated request reads one (from a cache on SQLite) and keeps its parts for the
+/// request's life: shared, so that reading one copies no strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
     pub id: Uuid,
     pub kind: CredentialKind,
     pub secret_hash: [u8; 32],
-    pub scopes: Vec<String>,
+    pub scopes: Arc<[String]>,
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
     /// The OAuth grant that issued it, if one did.
     pub grant_id: Option<Uuid>,
-    pub organization: Organization,
-    pub membership: Membership,
+    pub organization: Arc<Organization>,
+    pub membership: Arc<Membership>,
 }
 
 /// PAN and CVV, encrypted by the API layer before they reach the store. The fingerprint is a

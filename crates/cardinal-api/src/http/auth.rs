@@ -13,20 +13,24 @@ use cardinal_app::cards::member::Member;
 use cardinal_domain::{CardAction, DomainError, Role};
 use cardinal_store::{Actor, ActorKind, Credential, CredentialKind, Membership, Organization, StoredCard, Visibility};
 use jiff::Timestamp;
+use std::sync::{Arc, LazyLock};
 use uuid::Uuid;
 
 pub use cardinal_wire::scope;
 
 /// An authenticated caller of the `/v2` API.
 #[derive(Debug, Clone)]
+///
+/// Its parts are shared with the credential it was read from (and the store's cache): a
+/// request copies none of them.
 pub struct Principal {
-    pub organization: Organization,
-    pub membership: Membership,
+    pub organization: Arc<Organization>,
+    pub membership: Arc<Membership>,
     pub kind: CredentialKind,
     pub credential_id: Uuid,
     /// The OAuth grant that issued the token, when an application's consent did.
     pub grant_id: Option<Uuid>,
-    scopes: Vec<String>,
+    scopes: Arc<[String]>,
 }
 
 impl Principal {
@@ -128,7 +132,7 @@ impl FromRequestParts<AppState> for Principal {
         }
         let scopes = match credential.kind {
             // An API key is read-only whatever was stored for it.
-            CredentialKind::ApiKey => scope::API_KEY.iter().map(|s| s.to_string()).collect(),
+            CredentialKind::ApiKey => api_key_scopes(),
             CredentialKind::AccessToken => credential.scopes,
         };
         let principal = Principal {
@@ -147,6 +151,12 @@ impl FromRequestParts<AppState> for Principal {
         principal.may_call(parts)?;
         Ok(principal)
     }
+}
+
+/// What an API key may do: read-only whatever was stored for it.
+fn api_key_scopes() -> Arc<[String]> {
+    static SCOPES: LazyLock<Arc<[String]>> = LazyLock::new(|| scope::API_KEY.iter().map(|s| s.to_string()).collect());
+    SCOPES.clone()
 }
 
 async fn access_token(state: &AppState, token: &str) -> ApiResult<Credential> {

@@ -70,5 +70,5 @@ pub async fn memberships(
 }
 
 pub async fn membership(principal: Principal) -> ApiResult<Json<MembershipEnvelope>> {
-    Ok(Json(MembershipEnvelope { membership: MembershipDetail::from(&principal.membership) }))
+    Ok(Json(MembershipEnvelope { membership: MembershipDetail::from(principal.membership.as_ref()) }))
 }

@@ -124,7 +124,7 @@ pub async fn approve(
     body: JsonBodyWithRaw<ApproveRequestBody>,
 ) -> ApiResult<Json<CardRequestEnvelope>> {
     let (kind, id) = named(&kind, &id)?;
-    let creator = Creator { organization: principal.organization.clone(), member: principal.member() };
+    let creator = Creator { organization: (*principal.organization).clone(), member: principal.member() };
     let request = requests::reviewable(&state.app, &principal.organization, &creator.member, kind, id).await?;
     let card = requests::card_of(&state.app, &creator, &request, body.body.debit_iban.as_deref()).await?;
     let verdict = sca.check(&state, &principal, Some(&body.json)).await?;

@@ -45,7 +45,7 @@ pub async fn credentials_are_found_by_hash(store: Arc<dyn Store>) {
     let found = store.credential_by_hash(&wanted.secret_hash).await.unwrap().unwrap();
     assert_eq!(found.membership.id, wanted.membership_id);
     assert_eq!(found.organization.id, seed.organization.id);
-    assert_eq!(found.scopes, vec!["card.read".to_string()]);
+    assert_eq!(*found.scopes, ["card.read".to_string()]);
     assert_eq!(store.credential_by_hash(&[7; 32]).await.unwrap(), None);
 
     let key =

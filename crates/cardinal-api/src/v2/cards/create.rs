@@ -33,7 +33,7 @@ async fn issue_cards(
     orders: Vec<(CardFields, String)>,
     json: &serde_json::Value,
 ) -> ApiResult<Vec<CardBody>> {
-    let creator = Creator { organization: principal.organization.clone(), member: principal.member() };
+    let creator = Creator { organization: (*principal.organization).clone(), member: principal.member() };
     let cards = create::prepare(&state.app, &creator, orders).await?;
     sca.pass(state, principal, Some(json)).await?;
     let origin = crate::http::trace::origin(principal.now());
