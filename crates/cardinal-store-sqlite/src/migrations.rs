@@ -67,13 +67,7 @@ mod tests {
              expires_at, pre_expires_at, nickname, created_at, search_text, data, pan_ciphertext, cvv_ciphertext, \
              pan_fingerprint) VALUES (?1, 'org', ?2, 'account', 'standard', ?3, 0, 100, ?4, '', 0, '', '{}', x'00', \
              x'00', ?5)",
-            rusqlite::params![
-                format!("card-{id}"),
-                format!("holder-{}", holder),
-                status,
-                pre_expires,
-                id.to_le_bytes()
-            ],
+            rusqlite::params![format!("card-{id}"), format!("holder-{holder}"), status, pre_expires, id.to_le_bytes()],
         )
         .unwrap();
     }

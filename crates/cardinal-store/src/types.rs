@@ -3,6 +3,7 @@
 use cardinal_domain::card::Status;
 use cardinal_domain::{Card, CardLevel, Cents, Role};
 use jiff::{tz::TimeZone, Timestamp};
+use std::borrow::Cow;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -328,20 +329,20 @@ pub struct EventData(EventText);
 #[derive(Clone)]
 enum EventText {
     Rendered(String),
-    Deferred(std::sync::Arc<dyn Fn() -> String + Send + Sync>),
+    Deferred(Arc<dyn Fn() -> String + Send + Sync>),
 }
 
 impl EventData {
     /// Data whose text `render` makes, when the store needs it (each time it is asked).
     pub fn deferred(render: impl Fn() -> String + Send + Sync + 'static) -> EventData {
-        EventData(EventText::Deferred(std::sync::Arc::new(render)))
+        EventData(EventText::Deferred(Arc::new(render)))
     }
 
     /// The JSON text.
-    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+    pub fn text(&self) -> Cow<'_, str> {
         match &self.0 {
-            EventText::Rendered(text) => std::borrow::Cow::Borrowed(text),
-            EventText::Deferred(render) => std::borrow::Cow::Owned(render()),
+            EventText::Rendered(text) => Cow::Borrowed(text),
+            EventText::Deferred(render) => Cow::Owned(render()),
         }
     }
 }

@@ -19,10 +19,10 @@ use uuid::Uuid;
 pub use cardinal_wire::scope;
 
 /// An authenticated caller of the `/v2` API.
-#[derive(Debug, Clone)]
 ///
 /// Its parts are shared with the credential it was read from (and the store's cache): a
 /// request copies none of them.
+#[derive(Debug, Clone)]
 pub struct Principal {
     pub organization: Arc<Organization>,
     pub membership: Arc<Membership>,
