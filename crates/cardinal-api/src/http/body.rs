@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use cardinal_domain::FieldIssue;
-use cardinal_wire::validate::{schema_of, violations};
+use cardinal_wire::validate::violations_of;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
@@ -50,7 +50,7 @@ impl<S: Send + Sync, T: DeserializeOwned + JsonSchema + 'static> FromRequest<S> 
 /// Reads a body of type `T` (see [`JsonBody`]), with the JSON it came as.
 pub fn read<T: DeserializeOwned + JsonSchema + 'static>(bytes: &[u8]) -> ApiResult<(T, Value)> {
     let json: Value = parse(bytes)?;
-    let problems = violations(schema_of::<T>(), &json);
+    let problems = violations_of::<T>(&json);
     if !problems.is_empty() {
         return Err(ApiError::issues(
             problems.into_iter().map(|v| FieldIssue::new(v.code, v.pointer, v.detail)).collect(),
