@@ -17,7 +17,8 @@ use std::{
 use cardinal_store::{bounded::insert_bounded, Credential, Organization, StoredCard};
 use uuid::Uuid;
 
-/// Beyond this many entries a map is emptied and refilled by use.
+/// Each map holds at most this many entries: a new one then takes the place of one already
+/// there ([`insert_bounded`]).
 const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]

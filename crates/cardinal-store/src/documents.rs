@@ -5,7 +5,7 @@
 //! the card). Parsing is a pure function of the text, so the result is kept per card with the
 //! exact text it came from, and reused only when a row's text is byte for byte the same:
 //! nothing to invalidate, and a changed card simply parses again. Memory is bounded: past
-//! [`MAX_ENTRIES`] cards the map is emptied and refills by use.
+//! [`MAX_ENTRIES`] cards a new one takes the place of one already there.
 
 use crate::bounded::insert_bounded;
 use cardinal_domain::Card;

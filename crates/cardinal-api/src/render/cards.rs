@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use uuid::Uuid;
 
-/// Beyond this many cards the map is emptied and refilled by use.
+/// The map holds at most this many cards: a new one then takes the place of one already
+/// there (`cardinal_store::bounded::insert_bounded`).
 const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]
