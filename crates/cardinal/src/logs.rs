@@ -198,8 +198,32 @@ fn write_timestamp(line: &mut impl fmt::Write, now: std::time::SystemTime) -> fm
             *text = at.strftime("%Y-%m-%dT%H:%M:%S").to_string();
             *cached = second;
         }
-        write!(line, "{text}.{:06}Z", since_epoch.subsec_micros())
+        line.write_str(text)?;
+        line.write_char('.')?;
+        let micros = since_epoch.subsec_micros();
+        // Six digits, zero-padded, without `write!`'s padding machinery.
+        let digits: [u8; 6] = std::array::from_fn(|place| b'0' + (micros / 10u32.pow(5 - place as u32) % 10) as u8);
+        line.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)?;
+        line.write_char('Z')
     })
+}
+
+/// `n` in decimal: what `write!(line, "{n}")` writes, at a tenth of its cost (each request's
+/// line has two such numbers).
+fn write_decimal(line: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    line.extend(digits[start..].iter().map(|&digit| digit as char));
 }
 
 struct JsonFields<'a> {
@@ -245,11 +269,20 @@ impl Visit for JsonFields<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.field(field, |line| write!(line, "{value}"));
+        self.field(field, |line| {
+            if value < 0 {
+                line.push('-');
+            }
+            write_decimal(line, value.unsigned_abs());
+            Ok(())
+        });
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.field(field, |line| write!(line, "{value}"));
+        self.field(field, |line| {
+            write_decimal(line, value);
+            Ok(())
+        });
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -425,6 +458,29 @@ mod tests {
         assert!((jiff::Timestamp::now() - timestamp).get_seconds().abs() < 60);
         assert_eq!(lines[1]["fields"]["error"], "\"a \\\"debug\\\" value\"");
         assert_eq!(lines[1]["fields"]["ratio"], 0.5);
+    }
+
+    #[test]
+    fn numbers_and_timestamps_are_written_as_write_would() {
+        for n in [0, 7, 10, 42, 999_999, u64::MAX] {
+            let mut line = String::new();
+            write_decimal(&mut line, n);
+            assert_eq!(line, n.to_string());
+        }
+        let text = json_lines_of(|| tracing::info!(low = i64::MIN, minus = -12i64, zero = 0i64, "numbers"));
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["fields"]["low"], i64::MIN);
+        assert_eq!((line["fields"]["minus"].as_i64(), line["fields"]["zero"].as_i64()), (Some(-12), Some(0)));
+        for (micros, written) in [
+            (0, "2023-11-14T22:13:20.000000Z"),
+            (5, "2023-11-14T22:13:20.000005Z"),
+            (987_654, "2023-11-14T22:13:20.987654Z"),
+        ] {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, micros * 1000);
+            let mut line = String::new();
+            write_timestamp(&mut line, at).unwrap();
+            assert_eq!(line, written);
+        }
     }
 
     /// A value whose `Debug` logs while its own line is being formatted on this thread: tracing

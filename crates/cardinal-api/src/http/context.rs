@@ -204,7 +204,8 @@ pub async fn admitted(state: &AppState, request: Request, next: Next) -> Respons
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let forwarded_for = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    static FORWARDED_FOR: axum::http::HeaderName = axum::http::HeaderName::from_static("x-forwarded-for");
+    let forwarded_for = request.headers().get(&FORWARDED_FOR).and_then(|v| v.to_str().ok());
     let ip = crate::http::rate_limit::client_ip(peer, forwarded_for, &state.config.rate_limits.trusted_proxies);
     if let Err(wait) = state.rate_limiter.admit(ip, Instant::now()) {
         crate::http::metrics::RATE_LIMITED_REQUESTS.inc();
