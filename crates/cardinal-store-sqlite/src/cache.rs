@@ -10,7 +10,7 @@ use std::{
     hash::Hash,
     sync::{
         atomic::{AtomicU64, Ordering},
-        RwLock,
+        Arc, RwLock,
     },
 };
 
@@ -25,7 +25,8 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct Cache {
     epoch: AtomicU64,
     credentials: RwLock<HashMap<[u8; 32], Credential>>,
-    cards: RwLock<HashMap<Uuid, StoredCard>>,
+    /// Shared: a hit hands out the card without copying it.
+    cards: RwLock<HashMap<Uuid, Arc<StoredCard>>>,
     organizations: RwLock<HashMap<Uuid, Organization>>,
 }
 
@@ -39,7 +40,7 @@ impl Cache {
         self.credentials.read().ok()?.get(hash).cloned()
     }
 
-    pub fn card(&self, id: Uuid) -> Option<StoredCard> {
+    pub fn card(&self, id: Uuid) -> Option<Arc<StoredCard>> {
         self.cards.read().ok()?.get(&id).cloned()
     }
 
@@ -51,7 +52,7 @@ impl Cache {
         self.fill(&self.credentials, epoch, credential.secret_hash, credential);
     }
 
-    pub fn fill_card(&self, epoch: u64, card: &StoredCard) {
+    pub fn fill_card(&self, epoch: u64, card: &Arc<StoredCard>) {
         self.fill(&self.cards, epoch, card.card.id, card);
     }
 
@@ -73,7 +74,7 @@ impl Cache {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut map) = self.cards.write() {
             for card in cards {
-                insert_bounded(&mut map, MAX_ENTRIES, card.card.id, card.clone());
+                insert_bounded(&mut map, MAX_ENTRIES, card.card.id, Arc::new(card.clone()));
             }
         }
     }

@@ -40,12 +40,12 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// A card from the cache, or from the database (then cached).
-    async fn cached_card(&self, id: Uuid) -> StoreResult<Option<StoredCard>> {
+    async fn cached_card(&self, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>> {
         if let Some(hit) = self.cache.card(id) {
             return Ok(Some(hit));
         }
         let epoch = self.cache.epoch();
-        let found = self.engine.read(move |conn| load_card(conn, None, id)).await?;
+        let found = self.engine.read(move |conn| load_card(conn, None, id)).await?.map(std::sync::Arc::new);
         if let Some(card) = &found {
             self.cache.fill_card(epoch, card);
         }

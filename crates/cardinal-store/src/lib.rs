@@ -221,9 +221,10 @@ pub trait CardStore: Send + Sync {
     /// Replaces the sealed secrets of these cards, all in one transaction.
     async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()>;
     async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>>;
-    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<StoredCard>>;
+    /// Shared, not copied: a read of a cached card costs no copy of it.
+    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>>;
     /// A card of any organization (control API).
-    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<StoredCard>>;
+    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>>;
     /// Runs `change` on the card under a write lock and commits what it returns (the card, its
     /// audit event, the SCA session it redeems) together. A missing card is
     /// `DomainError::NotFound`.

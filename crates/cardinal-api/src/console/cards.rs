@@ -29,17 +29,18 @@ use cardinal_domain::{CardAction, Role, Transition};
 use cardinal_store::{Actor, ActorKind, Membership, Organization, PageRequest, StoredCard};
 use maud::{html, Markup};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use uuid::Uuid;
 
 struct CardPage {
     organization: Organization,
-    stored: StoredCard,
+    stored: Arc<StoredCard>,
     view: CardView,
     members: Vec<Membership>,
     events: Vec<EventBody>,
 }
 
-async fn card_of(state: &AppState, raw_org: &str, raw_card: &str) -> ApiResult<(Organization, StoredCard)> {
+async fn card_of(state: &AppState, raw_org: &str, raw_card: &str) -> ApiResult<(Organization, Arc<StoredCard>)> {
     let organization = orgs::organization(state, raw_org).await?;
     let id = Uuid::parse_str(raw_card).map_err(|_| ApiError::not_found("card"))?;
     let stored = state.store.card(organization.id, id).await?.ok_or_else(|| ApiError::not_found("card"))?;

@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use cardinal_domain::card::SystemLockReason;
 use cardinal_store::*;
+use std::sync::Arc;
 
 fn lock_reason(raw: &str, pointer: Option<&str>) -> ApiResult<SystemLockReason> {
     SystemLockReason::parse(raw).ok_or_else(|| {
@@ -64,7 +65,7 @@ async fn system_change(state: &AppState, raw: &str, change: SystemChange) -> Api
     Ok(Json(CardBody { card }))
 }
 
-async fn card_and_organization(state: &AppState, raw: &str) -> ApiResult<(StoredCard, Organization)> {
+async fn card_and_organization(state: &AppState, raw: &str) -> ApiResult<(Arc<StoredCard>, Organization)> {
     let id = card_id(raw)?;
     let card = state.store.card_by_id(id).await?.ok_or_else(|| ApiError::not_found("card"))?;
     let organization =

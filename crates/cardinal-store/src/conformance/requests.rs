@@ -75,7 +75,10 @@ pub async fn card_requests_are_settled_once_with_their_card(store: Arc<dyn Store
         (RequestStatus::Approved, Some(card_id), Some(owner_id))
     );
     assert_eq!(issued.map(|c| c.card.id), Some(card_id));
-    assert_eq!(store.card(org, card_id).await.unwrap().map(|c| c.holder.first_name), Some(employee.first_name.clone()));
+    assert_eq!(
+        store.card(org, card_id).await.unwrap().map(|c| c.holder.first_name.clone()),
+        Some(employee.first_name.clone())
+    );
     let again = store.settle_card_request(org, asked.id, Box::new(approve)).await.unwrap_err();
     assert!(matches!(again, StoreError::Domain(DomainError::InvalidState(_))), "settled once: {again:?}");
 

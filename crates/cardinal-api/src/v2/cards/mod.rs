@@ -19,6 +19,7 @@ use axum::Json;
 use cardinal_domain::card::Status;
 use cardinal_domain::{CardAction, CardLevel};
 use cardinal_store::{CardQuery, CardSortField, StoredCard};
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub use crate::wire::answers::CardBody;
@@ -136,7 +137,7 @@ fn sort(raw: Option<&str>) -> ApiResult<(CardSortField, bool)> {
 
 pub async fn show(State(state): State<AppState>, principal: Principal, CardId(id): CardId) -> ApiResult<Response> {
     let stored = cardinal_store::staleness::may_be_stale(card_for(&state, &principal, id, CardAction::See)).await?;
-    settle_expiries(&state, &principal, [&stored].into_iter()).await;
+    settle_expiries(&state, &principal, [&*stored].into_iter()).await;
     // The most frequent read: its document is rendered once per version of the card.
     let view = wire::CardView::at(&stored.card, principal.now(), &principal.organization.time_zone());
     let body = state.rendered.card_body(&stored, view, state.links()).map_err(unrenderable)?;
@@ -155,7 +156,12 @@ async fn settle_expiries(state: &AppState, principal: &Principal, cards: impl It
 
 /// The card, loaded once, if the permission table lets the caller do `action` on it: 404 for
 /// a card they may not see (whether or not it exists), 403 for one they see but may not act on.
-pub async fn card_for(state: &AppState, principal: &Principal, id: Uuid, action: CardAction) -> ApiResult<StoredCard> {
+pub async fn card_for(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    action: CardAction,
+) -> ApiResult<Arc<StoredCard>> {
     let stored = state.store.card(principal.organization.id, id).await?.ok_or_else(|| ApiError::not_found("card"))?;
     principal.may(action, &stored)?;
     Ok(stored)
