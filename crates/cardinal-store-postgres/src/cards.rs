@@ -9,6 +9,7 @@ use cardinal_store::{
     NewCard, OutboxEvent, Page, StoreError, StoreResult, StoredCard,
 };
 use jiff::Timestamp;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::{
@@ -207,12 +208,12 @@ impl CardStore for PostgresStore {
         stale_read!(self, |c| { run_list(c, card_list(query, Dialect::Postgres), stored_card).await? })
     }
 
-    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>> {
-        stale_read!(self, |c| { load_card(c, Some(org), id, false).await?.map(std::sync::Arc::new) })
+    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>> {
+        stale_read!(self, |c| { load_card(c, Some(org), id, false).await?.map(Arc::new) })
     }
 
-    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>> {
-        read!(self, |c| { load_card(c, None, id, false).await?.map(std::sync::Arc::new) })
+    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>> {
+        read!(self, |c| { load_card(c, None, id, false).await?.map(Arc::new) })
     }
 
     async fn update_card(&self, org: Uuid, id: Uuid, mut change: CardChange) -> StoreResult<StoredCard> {

@@ -1,6 +1,6 @@
 //! Cards: listing, reading, changing, issuing, their audit trail, sealed secrets and data views.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
@@ -180,11 +180,11 @@ impl CardStore for SqliteStore {
         self.engine.read(move |conn| run_list(conn, statements, stored_card)).await
     }
 
-    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>> {
+    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>> {
         Ok(self.cached_card(id).await?.filter(|c| c.card.organization_id == org))
     }
 
-    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>> {
+    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>> {
         self.cached_card(id).await
     }
 

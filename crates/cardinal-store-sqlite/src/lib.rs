@@ -27,6 +27,7 @@ use cards::load_card;
 use engine::Engine;
 pub use engine::Location;
 use rusqlite::{params_from_iter, Connection, ToSql};
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub struct SqliteStore {
@@ -40,12 +41,12 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// A card from the cache, or from the database (then cached).
-    async fn cached_card(&self, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>> {
+    async fn cached_card(&self, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>> {
         if let Some(hit) = self.cache.card(id) {
             return Ok(Some(hit));
         }
         let epoch = self.cache.epoch();
-        let found = self.engine.read(move |conn| load_card(conn, None, id)).await?.map(std::sync::Arc::new);
+        let found = self.engine.read(move |conn| load_card(conn, None, id)).await?.map(Arc::new);
         if let Some(card) = &found {
             self.cache.fill_card(epoch, card);
         }

@@ -43,13 +43,11 @@ pub struct Prefixed<'a, 'r> {
 impl<'a, 'r> Prefixed<'a, 'r> {
     pub fn find(row: &'a Row<'r>, alias: &str, names: &'static [&'static str]) -> SqlResult<Self> {
         let statement = row.as_ref();
-        let is_first = |name: &str| {
-            name.strip_prefix(alias).and_then(|rest| rest.strip_prefix('_'))
-                == Some(names.first().copied().unwrap_or(""))
-        };
+        let first = names.first().copied().unwrap_or_default();
+        let is_first = |name: &str| name.strip_prefix(alias).and_then(|rest| rest.strip_prefix('_')) == Some(first);
         let start = (0..statement.column_count())
             .find(|i| statement.column_name(*i).is_ok_and(is_first))
-            .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("{alias}_{}", names.first().unwrap_or(&""))))?;
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("{alias}_{first}")))?;
         Ok(Prefixed { row, names, start })
     }
 

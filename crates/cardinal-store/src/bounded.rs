@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 /// Inserts into a map that holds at most `max` entries. A new key in a full map takes the
-/// place of one entry already there: the first in the map's own order, which is its hash's,
-/// so the one evicted is as good as random. Simpler than tracking recency, and each cache
-/// holds values that are cheap to derive again (a read, a parse, a rendering). A key already
-/// there is replaced and evicts nothing.
+/// place of one entry already there: the first in the map's own order, which follows the
+/// keys' hashes (seeded at random per map), not their use. Simpler than tracking recency, and
+/// each cache holds values that are cheap to derive again (a read, a parse, a rendering). A
+/// key already there is replaced and evicts nothing.
 ///
 /// The map used to be emptied whenever it was full. With as many active cards as the map
 /// holds (10,000 in the benchmarks), every change of a card then emptied it, and each card

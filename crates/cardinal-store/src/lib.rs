@@ -30,6 +30,7 @@ pub use webhooks::*;
 
 use async_trait::async_trait;
 use cardinal_domain::DomainError;
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -222,9 +223,9 @@ pub trait CardStore: Send + Sync {
     async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()>;
     async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>>;
     /// Shared, not copied: a read of a cached card costs no copy of it.
-    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>>;
+    async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>>;
     /// A card of any organization (control API).
-    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<std::sync::Arc<StoredCard>>>;
+    async fn card_by_id(&self, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>>;
     /// Runs `change` on the card under a write lock and commits what it returns (the card, its
     /// audit event, the SCA session it redeems) together. A missing card is
     /// `DomainError::NotFound`.

@@ -53,14 +53,8 @@ pub const ANNOTATIONS: &[&str] = &["description", "title", "default", "examples"
 /// The schema of `T` as requests are checked against it: every subschema inlined, so it
 /// stands alone. Built once per type.
 pub fn schema_of<T: JsonSchema + 'static>() -> &'static Value {
-    static SCHEMAS: OnceLock<RwLock<HashMap<TypeId, &'static Value>>> = OnceLock::new();
-    let schemas = SCHEMAS.get_or_init(Default::default);
-    // Every request reads; only a type's first request writes.
-    if let Some(schema) = schemas.read().unwrap_or_else(|poison| poison.into_inner()).get(&TypeId::of::<T>()) {
-        return schema;
-    }
-    let mut schemas = schemas.write().unwrap_or_else(|poison| poison.into_inner());
-    schemas.entry(TypeId::of::<T>()).or_insert_with(|| {
+    static SCHEMAS: PerType<Value> = OnceLock::new();
+    once_per_type::<T, _>(&SCHEMAS, || {
         let generator = SchemaSettings::draft2020_12()
             .for_deserialize()
             .with(|s| {
@@ -68,7 +62,7 @@ pub fn schema_of<T: JsonSchema + 'static>() -> &'static Value {
                 s.meta_schema = None;
             })
             .into_generator();
-        Box::leak(Box::new(generator.into_root_schema_for::<T>().to_value()))
+        generator.into_root_schema_for::<T>().to_value()
     })
 }
 
@@ -80,14 +74,22 @@ pub fn violations(schema: &Value, value: &Value) -> Vec<Violation> {
 
 /// Every problem of `value` against `T`'s schema ([`schema_of`]), compiled once per type.
 pub fn violations_of<T: JsonSchema + 'static>(value: &Value) -> Vec<Violation> {
-    static COMPILED: OnceLock<RwLock<HashMap<TypeId, &'static Compiled<'static>>>> = OnceLock::new();
-    let compiled = COMPILED.get_or_init(Default::default);
-    let found = compiled.read().unwrap_or_else(|poison| poison.into_inner()).get(&TypeId::of::<T>()).copied();
-    let schema = found.unwrap_or_else(|| {
-        let mut compiled = compiled.write().unwrap_or_else(|poison| poison.into_inner());
-        *compiled.entry(TypeId::of::<T>()).or_insert_with(|| Box::leak(Box::new(Compiled::new(schema_of::<T>()))))
-    });
-    schema.violations(value)
+    static COMPILED: PerType<Compiled<'static>> = OnceLock::new();
+    once_per_type::<T, _>(&COMPILED, || Compiled::new(schema_of::<T>())).violations(value)
+}
+
+/// Values kept one per Rust type for the life of the process.
+type PerType<V> = OnceLock<RwLock<HashMap<TypeId, &'static V>>>;
+
+/// `T`'s value in `kept`, made by `make` at the type's first call. Every later call only reads:
+/// a request takes the read lock, and only a type's first request the write lock.
+fn once_per_type<T: 'static, V: Sync + 'static>(kept: &'static PerType<V>, make: impl FnOnce() -> V) -> &'static V {
+    let kept = kept.get_or_init(Default::default);
+    let found = kept.read().unwrap_or_else(|poison| poison.into_inner()).get(&TypeId::of::<T>()).copied();
+    found.unwrap_or_else(|| {
+        let mut kept = kept.write().unwrap_or_else(|poison| poison.into_inner());
+        *kept.entry(TypeId::of::<T>()).or_insert_with(|| Box::leak(Box::new(make())))
+    })
 }
 
 /// A schema with its keywords looked up, and its pattern compiled, once. Checking a body

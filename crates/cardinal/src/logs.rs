@@ -200,18 +200,16 @@ fn write_timestamp(line: &mut impl fmt::Write, now: std::time::SystemTime) -> fm
         }
         line.write_str(text)?;
         line.write_char('.')?;
-        let micros = since_epoch.subsec_micros();
-        // Six digits, zero-padded, without `write!`'s padding machinery.
-        let digits: [u8; 6] = std::array::from_fn(|place| b'0' + (micros / 10u32.pow(5 - place as u32) % 10) as u8);
-        line.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)?;
+        // Six digits, zero-padded: a million more has seven, and the first is dropped.
+        let mut digits = [0; 20];
+        line.write_str(&decimal(1_000_000 + u64::from(since_epoch.subsec_micros()), &mut digits)[1..])?;
         line.write_char('Z')
     })
 }
 
-/// `n` in decimal: what `write!(line, "{n}")` writes, at a tenth of its cost (each request's
-/// line has two such numbers).
-fn write_decimal(line: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
+/// `n` in decimal, written at the end of `digits`: what `write!(line, "{n}")` writes, at a
+/// tenth of its cost (each request's line has two numbers and a timestamp).
+fn decimal(n: u64, digits: &mut [u8; 20]) -> &str {
     let mut start = digits.len();
     let mut rest = n;
     loop {
@@ -223,7 +221,11 @@ fn write_decimal(line: &mut String, n: u64) {
         }
     }
     // Only ASCII digits were written.
-    line.extend(digits[start..].iter().map(|&digit| digit as char));
+    std::str::from_utf8(&digits[start..]).unwrap_or_default()
+}
+
+fn write_decimal(line: &mut String, n: u64) {
+    line.push_str(decimal(n, &mut [0; 20]));
 }
 
 struct JsonFields<'a> {
