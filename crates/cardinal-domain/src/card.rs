@@ -163,8 +163,11 @@ pub struct Card {
     pub exp_month: i8,
     pub exp_year: i16,
     /// First instant after the expiry month, in the organization's time zone at issue.
+    #[serde(serialize_with = "crate::time::stored")]
     pub expires_at: Timestamp,
+    #[serde(serialize_with = "crate::time::stored_option")]
     pub pre_expires_at: Option<Timestamp>,
+    #[serde(serialize_with = "crate::time::stored_option")]
     pub last_activity_at: Option<Timestamp>,
     pub ship_to_business: bool,
     pub address: Option<Address>,
@@ -174,8 +177,11 @@ pub struct Card {
     /// ISO weekdays, 1 = Monday; sorted, non-empty.
     pub active_days: Vec<i8>,
     pub categories: Vec<Category>,
+    #[serde(serialize_with = "crate::time::stored")]
     pub created_at: Timestamp,
+    #[serde(serialize_with = "crate::time::stored")]
     pub updated_at: Timestamp,
+    #[serde(serialize_with = "crate::time::stored_option")]
     pub shipped_at: Option<Timestamp>,
     pub flags: CardFlags,
     pub parent_card: Option<ParentCard>,

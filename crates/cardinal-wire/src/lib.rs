@@ -98,7 +98,7 @@ pub use events::*;
 pub use organization::*;
 pub use transactions::*;
 
-use cardinal_domain::time::rfc3339;
+use cardinal_domain::time::Rfc3339;
 use cardinal_domain::Cents;
 use cardinal_store::{Page, PageRequest};
 use jiff::Timestamp;
@@ -206,7 +206,7 @@ pub struct Time(pub Timestamp);
 
 impl Serialize for Time {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&rfc3339(self.0))
+        s.serialize_str(Rfc3339::of(self.0).as_str())
     }
 }
 

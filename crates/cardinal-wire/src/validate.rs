@@ -16,6 +16,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{OnceLock, RwLock};
 
+mod pattern;
+use pattern::Pattern;
+
 /// One problem of a body: where, which of Qonto's codes, and a sentence for a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
@@ -112,9 +115,8 @@ pub struct Compiled<'s> {
     max_items: Option<u64>,
     min_length: Option<u64>,
     max_length: Option<u64>,
-    /// The pattern's text, and the pattern compiled (none if it does not compile: it then
-    /// matches nothing, and the test over every request schema compiles them all).
-    pattern: Option<(&'s str, Option<regex_lite::Regex>)>,
+    /// The pattern's text, and the pattern compiled.
+    pattern: Option<(&'s str, Pattern)>,
     format: Option<&'s str>,
     minimum: Option<f64>,
     exclusive_minimum: Option<f64>,
@@ -186,7 +188,7 @@ impl<'s> Compiled<'s> {
             max_items: count("maxItems"),
             min_length: count("minLength"),
             max_length: count("maxLength"),
-            pattern: text("pattern").map(|pattern| (pattern, regex_lite::Regex::new(pattern).ok())),
+            pattern: text("pattern").map(|pattern| (pattern, Pattern::new(pattern))),
             format: text("format"),
             minimum: number("minimum"),
             exclusive_minimum: number("exclusiveMinimum"),
@@ -323,7 +325,7 @@ impl<'s> Compiled<'s> {
         } else if let Some(max) = self.max_length.filter(|max| length > *max) {
             problem("too_long", format!("{} must have at most {max} characters", name()));
         } else if let Some((pattern, compiled)) = &self.pattern {
-            if !compiled.as_ref().is_some_and(|regex| regex.is_match(text)) {
+            if !compiled.is_match(text) {
                 problem("invalid", format!("{} must match {pattern}", name()));
             }
         }
@@ -454,7 +456,8 @@ fn field_name(pointer: &str) -> String {
 
 /// A name as a JSON pointer segment (RFC 6901).
 fn escape(name: &str) -> std::borrow::Cow<'_, str> {
-    if name.contains(['~', '/']) {
+    // Bytes, not a search for either of two chars: every field of every body is asked.
+    if name.bytes().any(|b| b == b'~' || b == b'/') {
         name.replace('~', "~0").replace('/', "~1").into()
     } else {
         name.into()

