@@ -131,6 +131,14 @@ fn run_page<T>(
     row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
 ) -> StoreResult<Vec<T>> {
     conn.prepare_cached(&page.text)
-        .and_then(|mut s| s.query_map(params_from_iter(sql_values(&page.values).iter()), row)?.collect())
+        .and_then(|mut s| {
+            // Capped: an internal caller may ask for everything at once (`per_page` as large as it
+            // likes), and that is no reason to reserve memory for rows that are not there.
+            let mut items = Vec::with_capacity(page.rows.min(1_000));
+            for item in s.query_map(params_from_iter(sql_values(&page.values).iter()), row)? {
+                items.push(item?);
+            }
+            Ok(items)
+        })
         .map_err(sql)
 }
