@@ -63,7 +63,8 @@ pub struct StoredTime<'a>(pub &'a Timestamp);
 
 impl serde::Serialize for StoredTime<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match Rfc3339::usual(*self.0).filter(|_| self.0.subsec_nanosecond() == 0) {
+        // A fraction goes to jiff: only whole seconds are written without one.
+        match (self.0.subsec_nanosecond() == 0).then(|| Rfc3339::usual(*self.0)).flatten() {
             Some(text) => s.serialize_str(text.as_str()),
             None => s.collect_str(self.0),
         }

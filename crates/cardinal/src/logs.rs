@@ -201,31 +201,15 @@ fn write_timestamp(line: &mut impl fmt::Write, now: std::time::SystemTime) -> fm
         line.write_str(text)?;
         line.write_char('.')?;
         // Six digits, zero-padded: a million more has seven, and the first is dropped.
-        let mut digits = [0; 20];
-        line.write_str(&decimal(1_000_000 + u64::from(since_epoch.subsec_micros()), &mut digits)[1..])?;
+        line.write_str(&itoa::Buffer::new().format(1_000_000 + since_epoch.subsec_micros())[1..])?;
         line.write_char('Z')
     })
 }
 
-/// `n` in decimal, written at the end of `digits`: what `write!(line, "{n}")` writes, at a
-/// tenth of its cost (each request's line has two numbers and a timestamp).
-fn decimal(n: u64, digits: &mut [u8; 20]) -> &str {
-    let mut start = digits.len();
-    let mut rest = n;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    std::str::from_utf8(&digits[start..]).unwrap_or_default()
-}
-
-fn write_decimal(line: &mut String, n: u64) {
-    line.push_str(decimal(n, &mut [0; 20]));
+/// `n` in decimal, as `write!(line, "{n}")` writes it, through `itoa` (serde_json's own
+/// number writer) at a tenth of `write!`'s cost: each request's line has two numbers.
+fn write_decimal(line: &mut String, n: impl itoa::Integer) {
+    line.push_str(itoa::Buffer::new().format(n));
 }
 
 struct JsonFields<'a> {
@@ -272,10 +256,7 @@ impl Visit for JsonFields<'_> {
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.field(field, |line| {
-            if value < 0 {
-                line.push('-');
-            }
-            write_decimal(line, value.unsigned_abs());
+            write_decimal(line, value);
             Ok(())
         });
     }

@@ -160,15 +160,14 @@ fn with_json_charset(response: &mut Response) {
 /// Paths can carry one-time secrets (data-view tokens, SCA tokens, revoked access tokens):
 /// keep only the first characters of long opaque segments.
 fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
-    let opaque = |segment: &str| segment.len() > 24 && uuid::Uuid::parse_str(segment).is_err();
+    let opaque = |segment: &[u8]| segment.len() > 24 && uuid::Uuid::try_parse_ascii(segment).is_err();
     // Split as bytes: `/` is ASCII, and a `char` searcher costs every request 700 instructions.
-    let segments = || path.as_bytes().split(|b| *b == b'/').map(|s| std::str::from_utf8(s).unwrap_or(path));
-    if !segments().any(opaque) {
+    if !path.as_bytes().split(|b| *b == b'/').any(opaque) {
         // The common case (ids are UUIDs): log the path as it is, without copying it.
         return path.into();
     }
     path.split('/')
-        .map(|segment| match opaque(segment) {
+        .map(|segment| match opaque(segment.as_bytes()) {
             true => format!("{}…", segment.chars().take(6).collect::<String>()),
             false => segment.to_owned(),
         })

@@ -24,11 +24,11 @@ pub fn limit_for(method: &axum::http::Method, path: &str, configured: usize) -> 
     }
     // Matched on the text, not on a list of its segments: every POST asks (1,100 instructions).
     let path = path.trim_end_matches('/');
-    let transaction_attachments = || {
-        let id = path.strip_prefix("/v2/transactions/")?.strip_suffix("/attachments")?;
-        Some(!id.contains('/'))
-    };
-    match path == "/v2/attachments" || transaction_attachments() == Some(true) {
+    let transaction_attachments = path
+        .strip_prefix("/v2/transactions/")
+        .and_then(|rest| rest.strip_suffix("/attachments"))
+        .is_some_and(|id| !id.contains('/'));
+    match path == "/v2/attachments" || transaction_attachments {
         true => UPLOAD_BODY_LIMIT,
         false => configured,
     }

@@ -24,8 +24,8 @@ impl Pattern {
     }
 
     /// `^[class]{n}$` or `^[class]{min,max}$`, the class made of printable ASCII characters
-    /// and ranges of them, none of them special (`\\`, `[`, `]`, `^` and `&` say something
-    /// else inside a class); `None` for any other pattern.
+    /// and ranges of them, none of them special (`\`, `[`, `]` and `^` say something else
+    /// inside a class, and `&&` and `~~` are set operations); `None` for any other pattern.
     fn repeated_class(pattern: &str) -> Option<Pattern> {
         let (class, count) = pattern.strip_prefix("^[")?.strip_suffix("}$")?.split_once("]{")?;
         let (min, max) = match count.split_once(',') {
