@@ -78,10 +78,12 @@ pub(crate) async fn update_health(
                     .map_err(pg)?;
             }
             HealthConsequence::Disable => {
+                // Leases are kept: an attempt in flight is still recorded (it was made), and
+                // leaves its delivery failed.
                 let failed = client
                     .execute(
-                        "UPDATE webhook_deliveries SET status = 'failed', next_attempt_ms = NULL, lease_owner = NULL, \
-                         lease_until_ms = NULL WHERE subscription_id = $1 AND status = 'pending'",
+                        "UPDATE webhook_deliveries SET status = 'failed', next_attempt_ms = NULL \
+                         WHERE subscription_id = $1 AND status = 'pending'",
                         &[&id],
                     )
                     .await

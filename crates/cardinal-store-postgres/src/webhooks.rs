@@ -426,8 +426,12 @@ impl WebhookStore for PostgresStore {
         transaction!(self, |tx| {
             let held: Vec<String> = tx
                 .query(
-                    "UPDATE webhook_deliveries d SET status = i.status, attempts = d.attempts + 1, \
-                     next_attempt_ms = i.next, lease_owner = NULL, lease_until_ms = NULL \
+                    // A delivery no longer pending (its subscription was disabled while the
+                    // attempt was in flight) keeps its status; the attempt is still recorded.
+                    "UPDATE webhook_deliveries d SET attempts = d.attempts + 1, \
+                     status = CASE WHEN d.status = 'pending' THEN i.status ELSE d.status END, \
+                     next_attempt_ms = CASE WHEN d.status = 'pending' THEN i.next ELSE d.next_attempt_ms END, \
+                     lease_owner = NULL, lease_until_ms = NULL \
                      FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS i(id, status, next) \
                      WHERE d.id = i.id AND d.lease_owner = $4 RETURNING d.id",
                     &[&ids, &statuses, &nexts, &owner],

@@ -13,11 +13,11 @@ impl Leases {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// How many leases run at `now` (expired ones are dropped).
-    pub(crate) fn held(&self, now: Timestamp) -> usize {
+    /// The deliveries leased at `now` (expired leases are dropped).
+    pub(crate) fn held(&self, now: Timestamp) -> std::collections::HashSet<String> {
         let mut map = self.map();
         map.retain(|_, (_, until)| *until > now.as_millisecond());
-        map.len()
+        map.keys().cloned().collect()
     }
 
     /// Leases up to `limit` of the candidates that nobody holds at `now` to `owner`.

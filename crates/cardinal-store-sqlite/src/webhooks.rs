@@ -338,12 +338,14 @@ impl WebhookStore for SqliteStore {
         // The heads of the queues (no earlier pending delivery of the same card and
         // subscription), of organizations and subscriptions below their caps, as many more as
         // are leased now, so that enough are free; read whole, so the ones leased need no
-        // second read.
+        // second read. Only deliveries free before the read are taken: one whose attempt is
+        // recorded meanwhile may show in the read as it was before (still due), and its lease
+        // is released once the record is written.
         let leased = self.leases.held(now);
         let (full_organizations, full_subscriptions) = share.saturated();
         let ids = |ids: Vec<Uuid>| serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
         let (full_organizations, full_subscriptions) = (ids(full_organizations), ids(full_subscriptions));
-        let wanted = share.candidates().saturating_add(leased) as i64;
+        let wanted = share.candidates().saturating_add(leased.len()) as i64;
         let candidates = self
             .engine
             .read(move |conn| {
@@ -366,8 +368,13 @@ impl WebhookStore for SqliteStore {
                 .map_err(sql)
             })
             .await?;
-        let free: Vec<WebhookDelivery> =
-            candidates.into_iter().filter(|c| !self.leases.is_leased(&c.id.to_string(), now)).collect();
+        let free: Vec<WebhookDelivery> = candidates
+            .into_iter()
+            .filter(|c| {
+                let id = c.id.to_string();
+                !leased.contains(&id) && !self.leases.is_leased(&id, now)
+            })
+            .collect();
         let picked = share.pick(free.iter().map(|d| (d.event.organization_id, d.subscription_id)));
         let picked: Vec<WebhookDelivery> = picked.into_iter().map(|i| free[i].clone()).collect();
         let ids = picked.iter().map(|c| c.id.to_string()).collect();
@@ -513,11 +520,14 @@ impl SqliteStore {
     }
 }
 
-/// Records one attempt and what it leaves its delivery as.
+/// Records one attempt and what it leaves its delivery as. A delivery that is no longer pending
+/// (its subscription was disabled while the attempt was in flight) keeps its status.
 fn record_attempt(conn: &Connection, a: &DeliveryAttempt, outcome: AttemptOutcome) -> StoreResult<()> {
     let (status, next) = outcome.columns();
     conn.prepare_cached(
-        "UPDATE webhook_deliveries SET status = ?1, attempts = attempts + 1, next_attempt_ms = ?2 WHERE id = ?3",
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, \
+         status = CASE WHEN status = 'pending' THEN ?1 ELSE status END, \
+         next_attempt_ms = CASE WHEN status = 'pending' THEN ?2 ELSE next_attempt_ms END WHERE id = ?3",
     )
     .and_then(|mut s| s.execute(params![status, next, a.delivery_id.to_string()]))
     .map_err(sql)?;

@@ -340,6 +340,13 @@ pub async fn failing_subscriptions_are_slowed_then_disabled(store: Arc<dyn Store
         page: PageRequest { page: 1, per_page: 100 },
     };
     assert_eq!(store.webhook_deliveries(&query).await.unwrap().total, 0, "its pending deliveries failed");
+    // The other probes were in flight when it was disabled: their attempts are kept, but their
+    // deliveries stay failed rather than wait for a retry nobody will make.
+    let late: Vec<_> = probes[1..].iter().map(failed_attempt).collect();
+    assert_eq!(store.record_webhook_attempts(owner, late, disabling).await.unwrap(), vec![true; 3]);
+    assert_eq!(store.webhook_deliveries(&query).await.unwrap().total, 0, "a late attempt makes nothing pending");
+    let (late, attempts) = store.webhook_delivery(probes[1].delivery.id).await.unwrap().unwrap();
+    assert_eq!((late.status, attempts.len()), (DeliveryStatus::Failed, 2), "its second attempt is recorded");
     store.update_card(org, seed.cards[0].card.id, reported_rename("while disabled")).await.unwrap();
     assert_eq!(store.webhook_deliveries(&query).await.unwrap().total, 0, "no delivery is made for it");
 
