@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_receipts.sql"),
     include_str!("../migrations/0008_transaction_lists.sql"),
     include_str!("../migrations/0009_idempotency_claims.sql"),
+    include_str!("../migrations/0010_account_indexes_without_organization.sql"),
 ];
 
 impl PostgresStore {

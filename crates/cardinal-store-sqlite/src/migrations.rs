@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_transaction_lists.sql"),
     include_str!("../migrations/0012_idempotency_claims.sql"),
     include_str!("../migrations/0013_card_counts_without_temp_tables.sql"),
+    include_str!("../migrations/0014_payments_write_fewer_pages.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -33,9 +34,36 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
             MIGRATIONS.len()
         )));
     }
+    // Foreign keys are off while a migration runs, as SQLite's way of rebuilding a table asks
+    // (dropping the old table must not cascade into its children), and checked before it
+    // commits. The setting cannot change inside a transaction, hence around it.
+    let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).map_err(backend)?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(backend)?;
+    let migrated = apply(conn, applied);
+    conn.execute_batch(&format!("PRAGMA foreign_keys = {}", if enforced { "ON" } else { "OFF" })).map_err(backend)?;
+    migrated
+}
+
+/// Rows whose foreign key names no row.
+fn orphans(conn: &Connection) -> StoreResult<i64> {
+    conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).map_err(backend)
+}
+
+/// Applies the migrations after the first `applied`, one transaction each.
+fn apply(conn: &mut Connection, applied: usize) -> StoreResult<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction().map_err(backend)?;
+        // A rebuild (a table dropped and made again) is checked: it must leave no row without
+        // its parent that was not so before. The check reads every table, so only then.
+        let rebuilds = sql.contains("DROP TABLE");
+        let orphans_before = if rebuilds { orphans(&tx)? } else { 0 };
         tx.execute_batch(sql).map_err(backend)?;
+        if rebuilds && orphans(&tx)? > orphans_before {
+            return Err(StoreError::Backend(format!(
+                "migration {} would leave rows without their parent; nothing was changed",
+                index + 1
+            )));
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(backend)?;
         tx.commit().map_err(backend)?;
     }
@@ -72,6 +100,46 @@ mod tests {
         .unwrap();
     }
 
+    /// Migration 0014 rebuilt the transactions table: its rows, their attachments (which
+    /// cascade from it) and the card's newest ids are all there after it.
+    #[test]
+    fn the_transactions_rebuild_keeps_every_row_and_attachment() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        for (index, sql) in MIGRATIONS[..13].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).unwrap();
+        }
+        insert_card(&conn, 1, 1, "live", None);
+        for (n, emitted) in [("t-old", 10), ("t-new", 20)] {
+            conn.execute(
+                "INSERT INTO transactions (id, organization_id, bank_account_id, card_id, holder_id, slug, amount_cents, \
+                 currency, side, operation_type, status, label, category, merchant_country, channel, card_last_digits, \
+                 emitted_at, created_at, updated_at) VALUES (?1, 'org', 'account', 'card-1', 'holder-1', ?1, 100, 'EUR', \
+                 'debit', 'card', 'completed', 'shop', 'other', 'FRA', 'pos', '1234', ?2, ?2, ?2)",
+                rusqlite::params![n, emitted],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO attachments (id, organization_id, transaction_id, uploaded_by, file_name, content_type, \
+             file_size, created_at, content) VALUES ('a-1', 'org', 't-new', 'm', 'r.pdf', 'application/pdf', 1, 0, x'00')",
+            [],
+        )
+        .unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        migrate(&mut conn).unwrap();
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(count("SELECT count(*) FROM transactions"), 2);
+        assert_eq!(count("SELECT count(*) FROM attachments WHERE transaction_id = 't-new'"), 1, "no cascade");
+        assert_eq!(count("SELECT count(*) FROM sqlite_schema WHERE name = 'transactions_by_card'"), 0);
+        let recent: String = conn.query_row("SELECT recent_transactions FROM cards", [], |r| r.get(0)).unwrap();
+        assert_eq!(recent, r#"["t-new","t-old"]"#);
+        assert!(conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, bool>(0)).unwrap(), "enforced again");
+        conn.execute("DELETE FROM transactions WHERE id = 't-new'", []).unwrap();
+        assert_eq!(count("SELECT count(*) FROM attachments"), 0, "attachments still cascade from transactions");
+    }
+
     /// Migration 0013 rewrote the counting triggers: counts kept by the old ones carry on, and
     /// the new ones keep every group exact through inserts, changes and deletes — groups that
     /// exist, new groups, groups emptied and filled again, and a NULL in a group's columns.
@@ -80,7 +148,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         // Cards of organizations, holders and accounts the test does not make.
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-        let before_rewrite = MIGRATIONS.len() - 1;
+        let before_rewrite = 12; // 0001–0012
         for (index, sql) in MIGRATIONS[..before_rewrite].iter().enumerate() {
             conn.execute_batch(sql).unwrap();
             conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).unwrap();

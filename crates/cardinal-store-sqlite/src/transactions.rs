@@ -7,7 +7,7 @@ use cardinal_domain::DomainError;
 use cardinal_store::{
     sql::{columns, transaction_list, Dialect, BANK_ACCOUNT, TRANSACTION_COLUMNS},
     BankAccount, Page, PaymentChange, PaymentStore, StoreResult, StoredCard, Transaction, TransactionChange,
-    TransactionQuery, TransactionStatus,
+    TransactionQuery, TransactionStatus, RECENT_CARD_TRANSACTIONS,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
@@ -148,6 +148,24 @@ pub(crate) fn upsert_transaction(conn: &Connection, t: &Transaction) -> StoreRes
     Ok(())
 }
 
+/// Puts a new transaction first in its card's `recent_transactions`, keeping the newest
+/// [`RECENT_CARD_TRANSACTIONS`]. Every element is a quoted 36-character id, so the list is cut
+/// by length, without parsing it: after `[`, 19 elements and their commas are 19 × 39 − 1
+/// characters; a shorter list brings its `]`, which `rtrim` takes off.
+fn remember_on_card(conn: &Connection, card: Uuid, transaction: Uuid) -> StoreResult<()> {
+    static REMEMBER: LazyLock<String> = LazyLock::new(|| {
+        let kept = (RECENT_CARD_TRANSACTIONS - 1) * 39 - 1;
+        format!(
+            "UPDATE cards SET recent_transactions = '[\"' || ?1 || '\"' || CASE WHEN recent_transactions = '[]' \
+             THEN ']' ELSE ',' || rtrim(substr(recent_transactions, 2, {kept}), ']') || ']' END WHERE id = ?2"
+        )
+    });
+    conn.prepare_cached(&REMEMBER)
+        .and_then(|mut s| s.execute(params![transaction.to_string(), card.to_string()]))
+        .map_err(sql)?;
+    Ok(())
+}
+
 #[async_trait]
 impl PaymentStore for SqliteStore {
     async fn pay(&self, org: Uuid, card: Uuid, mut change: PaymentChange) -> StoreResult<(StoredCard, Transaction)> {
@@ -163,6 +181,7 @@ impl PaymentStore for SqliteStore {
                     save_card(conn, &stored)?;
                     save_account(conn, &account)?;
                     upsert_transaction(conn, &transaction)?;
+                    remember_on_card(conn, card, transaction.id)?;
                     write_outbox(conn, &events)?;
                     Ok((stored, transaction))
                 },
@@ -255,8 +274,28 @@ mod tests {
         }
     }
 
-    /// A card's newest transactions (the console's card page) are read through the card's
-    /// index, not by walking its account's transactions until a page of the card's is found.
+    /// A card's row keeps its newest transactions' ids, newest first, as a JSON array: from
+    /// none, through a short list, to more than it keeps.
+    #[test]
+    fn a_card_keeps_its_newest_transaction_ids() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE cards (id TEXT PRIMARY KEY, recent_transactions TEXT NOT NULL DEFAULT '[]')")
+            .unwrap();
+        let card = Uuid::new_v4();
+        conn.execute("INSERT INTO cards (id) VALUES (?1)", [card.to_string()]).unwrap();
+        let mut made: Vec<String> = Vec::new();
+        for n in 1..=RECENT_CARD_TRANSACTIONS + 5 {
+            let id = Uuid::new_v4();
+            remember_on_card(&conn, card, id).unwrap();
+            made.insert(0, id.to_string());
+            let kept: String = conn.query_row("SELECT recent_transactions FROM cards", [], |r| r.get(0)).unwrap();
+            let kept: Vec<String> = serde_json::from_str(&kept).unwrap();
+            assert_eq!(kept, made[..n.min(RECENT_CARD_TRANSACTIONS)], "after {n}");
+        }
+    }
+
+    /// A card's newest transactions (the console's card page) are read by the ids its row
+    /// keeps, not by walking its account's transactions until a page of the card's is found.
     #[test]
     fn a_cards_transactions_are_read_through_the_cards_index() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -269,6 +308,7 @@ mod tests {
         };
         let (_, page) = transaction_list(&query, cardinal_store::sql::Dialect::Sqlite);
         let page = plan(&conn, &page);
-        assert!(page.contains("USING INDEX transactions_by_card (card_id=?)"), "{page}");
+        assert!(page.contains("sqlite_autoindex_transactions_1 (id=?)"), "{page}");
+        assert!(!page.contains("transactions_by_account"), "{page}");
     }
 }

@@ -307,8 +307,9 @@ pub fn snapshot_key(organization_id: Uuid) -> String {
 }
 
 /// What a sandbox reset deletes, in order, each with the organization's id as its only
-/// parameter (`{org}`). Cards cascade to their audit events, data-view links and
-/// transactions; webhook events to their deliveries and attempts.
+/// parameter (`{org}`). Transactions go first: SQLite's have no foreign key to their card
+/// (migration 0014). Cards cascade to their audit events and data-view links; webhook events
+/// to their deliveries and attempts.
 pub const RESET_DELETIONS: &[&str] = &[
     "DELETE FROM transactions WHERE organization_id = {org}",
     "DELETE FROM cards WHERE organization_id = {org}",
@@ -330,18 +331,34 @@ const TRANSACTION_FROM_WITH_HOLDERS: &str = "FROM transactions t JOIN membership
 /// `(count, page)` statements for a transaction list.
 pub fn transaction_list(q: &TransactionQuery, dialect: Dialect) -> (Statement, Statement) {
     let mut b = Binder { dialect, values: Vec::new() };
-    // A card's transactions are a few of its account's: read them through the card's index.
-    // SQLite has no statistics and would walk the account's index instead (it filters on two
-    // columns), looking up every transaction of the account until it found a page of the
-    // card's: 7 ms for a card with 58 of 60,000. A unary `+` keeps a column out of index
-    // choices; PostgreSQL, which has statistics, has no such operator on text.
+    // A card's transactions are a few of its account's: read them by their ids. SQLite has no
+    // statistics and would walk the account's index instead, looking up every transaction of
+    // the account until it found a page of the card's: 7 ms for a card with 58 of 60,000. A
+    // unary `+` keeps a column out of index choices; PostgreSQL, which has statistics, has no
+    // such operator on text.
     let unindexed = if q.card_id.is_some() && dialect == Dialect::Sqlite { "+" } else { "" };
-    let mut clauses = vec![
-        format!("{unindexed}t.organization_id = {}", b.uuid(q.organization_id)),
-        format!("{unindexed}t.bank_account_id = {}", b.uuid(q.bank_account_id)),
-    ];
+    // The account is the organization's or nothing matches: every transaction of an account
+    // is its organization's, so the account's indexes leave the organization out (36 bytes
+    // narrower an entry, less to write with every payment), and the organization is checked
+    // once, on the account, instead of on every row.
+    let (account, organization) = (b.uuid(q.bank_account_id), b.uuid(q.organization_id));
+    let mut clauses = vec![format!(
+        "{unindexed}t.bank_account_id = (SELECT a.id FROM bank_accounts a WHERE a.id = {account} \
+         AND a.organization_id = {organization})"
+    )];
     if let Some(card) = q.card_id {
-        clauses.push(format!("t.card_id = {}", b.uuid(card)));
+        let card = b.uuid(card);
+        let most = crate::RECENT_CARD_TRANSACTIONS;
+        clauses.push(match dialect {
+            // The ids the card's row keeps, newest first (SQLite has no index by card).
+            Dialect::Sqlite => format!(
+                "t.id IN (SELECT value FROM json_each((SELECT c.recent_transactions FROM cards c WHERE c.id = {card})))"
+            ),
+            Dialect::Postgres => format!(
+                "t.id IN (SELECT r.id FROM transactions r WHERE r.card_id = {card} \
+                 ORDER BY r.emitted_at DESC, r.id DESC LIMIT {most})"
+            ),
+        });
     }
     b.visibility(&mut clauses, "t.holder_id", &q.visibility);
     b.any_of(&mut clauses, "t.status", q.statuses.iter().map(|s| s.as_str().to_owned()).collect());

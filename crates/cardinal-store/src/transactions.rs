@@ -110,12 +110,17 @@ pub struct TimeRange {
     pub to: Option<Timestamp>,
 }
 
+/// How many of a card's newest transactions a card filter reaches. SQLite keeps their ids on
+/// the card's row, which every payment rewrites anyway, instead of an index by card that cost
+/// every payment a page of its own (docs/decisions.md, "Storage").
+pub const RECENT_CARD_TRANSACTIONS: usize = 20;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionQuery {
     pub organization_id: Uuid,
     pub bank_account_id: Uuid,
-    /// One card's transactions only (the console's card page; Qonto's list has no such
-    /// filter).
+    /// One card's transactions only, among its [`RECENT_CARD_TRANSACTIONS`] newest (the
+    /// console's card page; Qonto's list has no such filter).
     pub card_id: Option<Uuid>,
     pub visibility: Visibility,
     pub statuses: Vec<TransactionStatus>,

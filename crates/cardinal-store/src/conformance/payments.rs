@@ -205,6 +205,15 @@ pub async fn transactions_are_listed_by_account(store: Arc<dyn Store>) {
     let mut other_account = q.clone();
     other_account.bank_account_id = Uuid::new_v4();
     assert_eq!(store.list_transactions(&other_account).await.unwrap().total, 0);
+    // Another organization naming this account sees nothing of it, by account or by card.
+    let other = seeded(&store, "listing-other").await;
+    let mut theirs = q.clone();
+    theirs.organization_id = other.organization.id;
+    assert_eq!(store.list_transactions(&theirs).await.unwrap().total, 0, "another organization's account");
+    let their_card = TransactionQuery { card_id: Some(seed.cards[1].card.id), ..theirs.clone() };
+    assert_eq!(store.list_transactions(&their_card).await.unwrap().total, 0, "another organization's card");
+    let uncounted = store.list_transactions(&TransactionQuery { counted: false, ..theirs }).await.unwrap();
+    assert!(uncounted.items.is_empty(), "another organization's page");
     let mut later = q;
     later.emitted_at = TimeRange { from: Some(Timestamp::from_second(now().as_second() + 3600).unwrap()), to: None };
     assert_eq!(store.list_transactions(&later).await.unwrap().total, 0);
