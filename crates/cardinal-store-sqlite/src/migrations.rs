@@ -52,6 +52,12 @@ fn orphans(conn: &Connection) -> StoreResult<i64> {
 /// Applies the migrations after the first `applied`, one transaction each.
 fn apply(conn: &mut Connection, applied: usize) -> StoreResult<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        // Upgrading a database (not making a new one) may rebuild a large table, which takes
+        // seconds: the log says what the start is waiting on.
+        let started = std::time::Instant::now();
+        if applied > 0 {
+            tracing::info!(migration = index + 1, of = MIGRATIONS.len(), "applying a schema migration");
+        }
         let tx = conn.transaction().map_err(backend)?;
         // A rebuild (a table dropped and made again) is checked: it must leave no row without
         // its parent that was not so before. The check reads every table, so only then.
@@ -66,6 +72,13 @@ fn apply(conn: &mut Connection, applied: usize) -> StoreResult<()> {
         }
         tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(backend)?;
         tx.commit().map_err(backend)?;
+        if applied > 0 {
+            tracing::info!(
+                migration = index + 1,
+                ms = started.elapsed().as_millis() as u64,
+                "schema migration applied"
+            );
+        }
     }
     Ok(())
 }
