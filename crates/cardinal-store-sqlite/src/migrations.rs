@@ -113,16 +113,21 @@ mod tests {
         .unwrap();
     }
 
+    /// The schema as the first `version` migrations left it, as an older Cardinal would have.
+    fn migrate_only_to(conn: &Connection, version: usize) {
+        for (index, sql) in MIGRATIONS[..version].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).unwrap();
+        }
+    }
+
     /// Migration 0014 rebuilt the transactions table: its rows, their attachments (which
     /// cascade from it) and the card's newest ids are all there after it.
     #[test]
     fn the_transactions_rebuild_keeps_every_row_and_attachment() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-        for (index, sql) in MIGRATIONS[..13].iter().enumerate() {
-            conn.execute_batch(sql).unwrap();
-            conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).unwrap();
-        }
+        migrate_only_to(&conn, 13);
         insert_card(&conn, 1, 1, "live", None);
         for (n, emitted) in [("t-old", 10), ("t-new", 20)] {
             conn.execute(
@@ -161,11 +166,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         // Cards of organizations, holders and accounts the test does not make.
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-        let before_rewrite = 12; // 0001–0012
-        for (index, sql) in MIGRATIONS[..before_rewrite].iter().enumerate() {
-            conn.execute_batch(sql).unwrap();
-            conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).unwrap();
-        }
+        migrate_only_to(&conn, 12);
         for id in 0..6 {
             insert_card(&conn, id, id % 2, "live", None);
         }
