@@ -39,7 +39,7 @@ pub(crate) async fn load_card(
 }
 
 pub(crate) async fn insert_card(client: &Db<'_>, new: &NewCard, holder: &Holder) -> Result<(), Fail> {
-    let stored = StoredCard { card: new.card.clone(), holder: holder.clone() };
+    let stored = StoredCard { card: new.card.clone(), holder: holder.clone(), revision: 0 };
     let c = &new.card;
     let index = CardIndex::of(&stored)?;
     client
@@ -204,8 +204,11 @@ impl CardStore for PostgresStore {
         })
     }
 
-    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
-        stale_read!(self, |c| { run_list(c, card_list(query, Dialect::Postgres), stored_card).await? })
+    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<Arc<StoredCard>>> {
+        stale_read!(self, |c| {
+            let page = run_list(c, card_list(query, Dialect::Postgres), stored_card).await?;
+            Page { items: page.items.into_iter().map(Arc::new).collect(), total: page.total }
+        })
     }
 
     async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>> {
@@ -238,7 +241,7 @@ impl CardStore for PostgresStore {
                     .await?
                     .ok_or_else(|| StoreError::Conflict("the holder is not a member of the organization".into()))?;
                 insert_card(tx, new, &holder).await?;
-                stored.push(StoredCard { card: new.card.clone(), holder });
+                stored.push(StoredCard { card: new.card.clone(), holder, revision: 0 });
             }
             for event in &events {
                 insert_event(tx, event).await?;

@@ -108,6 +108,7 @@ pub fn stored_card(row: &Row) -> Result<StoredCard, Fail> {
             last_name: get(row, "h_last_name")?,
             team_id: team.as_deref().map(uuid).transpose()?,
         },
+        revision: 0,
     })
 }
 

@@ -44,6 +44,11 @@ impl Cache {
         self.cards.read().ok()?.get(&id).cloned()
     }
 
+    /// The card, if the cache holds it at this `revision` (a row's `version`).
+    pub fn card_at(&self, id: Uuid, revision: i64) -> Option<Arc<StoredCard>> {
+        self.cards.read().ok()?.get(&id).filter(|card| card.revision == revision).cloned()
+    }
+
     pub fn organization(&self, id: Uuid) -> Option<Organization> {
         self.organizations.read().ok()?.get(&id).cloned()
     }

@@ -14,6 +14,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
 use uuid::Uuid;
 
 use crate::{
+    cache::Cache,
     rows::{card_index_values, seconds, status_from, stored_card, timestamp, uuid, SqlResult, CARD_INDEX_COLUMNS},
     run_list,
     sca::spend_sca_session,
@@ -27,14 +28,36 @@ pub(crate) fn load_card(conn: &Connection, org: Option<Uuid>, id: Uuid) -> Store
         .map_err(sql)
 }
 
+/// A card a list's page names, at the version the page read: the read cache's when it holds
+/// that version (no document to parse: most of a page's cost), else read whole in the same
+/// snapshot, and kept for the next read unless a commit came since `epoch`.
+fn listed_card(conn: &Connection, cache: &Cache, epoch: u64, id: Uuid, version: i64) -> StoreResult<Arc<StoredCard>> {
+    if let Some(hit) = cache.card_at(id, version) {
+        return Ok(hit);
+    }
+    let card = load_card(conn, None, id)?.ok_or_else(|| StoreError::Backend(format!("listed card {id} not found")))?;
+    let card = Arc::new(card);
+    cache.fill_card(epoch, &card);
+    Ok(card)
+}
+
 pub(crate) static LOAD_CARD: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {CARD_SELECT} {CARD_FROM} WHERE c.id = ?1 AND (?2 IS NULL OR c.organization_id = ?2)")
+    format!("SELECT {CARD_SELECT}, c.version {CARD_FROM} WHERE c.id = ?1 AND (?2 IS NULL OR c.organization_id = ?2)")
 });
 
+/// Saves the card's document and indexed copies and counts the save (`version`, migration
+/// 0015), answering the new count.
 pub(crate) static SAVE_CARD: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = CARD_INDEX_COLUMNS.iter().enumerate().map(|(i, n)| format!("{n} = ?{}", i + 1)).collect();
-    format!("UPDATE cards SET {} WHERE id = ?{}", sets.join(", "), sets.len() + 1)
+    format!(
+        "UPDATE cards SET {}, version = version + 1 WHERE id = ?{} RETURNING version",
+        sets.join(", "),
+        sets.len() + 1
+    )
 });
+
+/// What a list's page reads of each card: enough to find it in the read cache.
+const LISTED_CARD: &str = "c.id, c.version";
 
 pub(crate) static INSERT_CARD: LazyLock<String> = LazyLock::new(|| {
     let names: Vec<&str> = NEW_CARD_COLUMNS.iter().chain(CARD_INDEX_COLUMNS).copied().collect();
@@ -71,10 +94,14 @@ pub(crate) fn insert_card(conn: &Connection, stored: &StoredCard, secrets: &Card
     Ok(())
 }
 
-pub(crate) fn save_card(conn: &Connection, stored: &StoredCard) -> StoreResult<()> {
+/// Saves `stored` and sets its `revision` to the row's new version.
+pub(crate) fn save_card(conn: &Connection, stored: &mut StoredCard) -> StoreResult<()> {
     let mut values = card_index_values(stored)?;
     values.push(Box::new(stored.card.id.to_string()));
-    conn.prepare_cached(&SAVE_CARD).and_then(|mut s| s.execute(params_from_iter(values.iter()))).map_err(sql)?;
+    stored.revision = conn
+        .prepare_cached(&SAVE_CARD)
+        .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
+        .map_err(sql)?;
     Ok(())
 }
 
@@ -173,11 +200,25 @@ impl CardStore for SqliteStore {
             .await
     }
 
-    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>> {
-        let query = query.clone();
+    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<Arc<StoredCard>>> {
         // Triggers keep `card_counts` (migration 0004), so totals cost the same at any size.
-        let statements = card_list_counted(&query, Dialect::Sqlite, CardCounting::Groups);
-        self.engine.read(move |conn| run_list(conn, statements, stored_card)).await
+        let statements = card_list_counted(query, Dialect::Sqlite, CardCounting::Groups, LISTED_CARD);
+        let cache = self.cache.clone();
+        self.engine
+            .read(move |conn| {
+                // One snapshot for the count, the page and the cards read whole. (On the
+                // writer's connection, an in-memory database's, the batch is that snapshot.)
+                let _snapshot = conn.is_autocommit().then(|| conn.unchecked_transaction()).transpose().map_err(sql)?;
+                let epoch = cache.epoch();
+                let page = run_list(conn, statements, |row| Ok((uuid(row.get(0)?)?, row.get::<_, i64>(1)?)))?;
+                let items = page
+                    .items
+                    .into_iter()
+                    .map(|(id, version)| listed_card(conn, &cache, epoch, id, version))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok(Page { items, total: page.total })
+            })
+            .await
     }
 
     async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>> {
@@ -197,7 +238,7 @@ impl CardStore for SqliteStore {
                     // The writer thread is the only writer: the card cannot change under us.
                     let mut stored = load_card(conn, Some(org), id)?.ok_or(DomainError::NotFound)?;
                     let write = change(&mut stored)?;
-                    commit_card_write(conn, &stored, &write)?;
+                    commit_card_write(conn, &mut stored, &write)?;
                     Ok((stored, write.event.is_some()))
                 },
                 move |(stored, written)| {
@@ -226,7 +267,7 @@ impl CardStore for SqliteStore {
                             holder_of(conn, new.card.organization_id, new.card.holder_id)?.ok_or_else(|| {
                                 StoreError::Conflict("the holder is not a member of the organization".into())
                             })?;
-                        let card = StoredCard { card: new.card.clone(), holder };
+                        let card = StoredCard { card: new.card.clone(), holder, revision: 0 };
                         insert_card(conn, &card, &new.secrets)?;
                         stored.push(card);
                     }
@@ -363,7 +404,7 @@ impl CardStore for SqliteStore {
 /// Writes what a decided card change commits, inside the caller's write: the card and its
 /// audit event when it changed, and the SCA session it spends. The one place a card change
 /// reaches the tables, so what every change must also write is added here.
-fn commit_card_write(conn: &Connection, stored: &StoredCard, write: &CardWrite) -> StoreResult<()> {
+fn commit_card_write(conn: &Connection, stored: &mut StoredCard, write: &CardWrite) -> StoreResult<()> {
     if let Some(event) = &write.event {
         save_card(conn, stored)?;
         insert_event(conn, event)?;
@@ -375,4 +416,34 @@ fn commit_card_write(conn: &Connection, stored: &StoredCard, write: &CardWrite) 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cardinal_store::{conformance::fixture, OrganizationStore};
+
+    /// A list takes a card from the read cache only at the version the card's row has: a
+    /// cached card of any other version is read again from the row.
+    #[tokio::test]
+    async fn a_list_takes_a_cached_card_only_at_its_row_version() {
+        let store = SqliteStore::open("sqlite::memory:").unwrap();
+        let seed = fixture("versions");
+        store.create_organization(seed.clone()).await.unwrap();
+        let query = CardQuery::all(seed.organization.id, Timestamp::now());
+        let first = store.list_cards(&query).await.unwrap();
+        let again = store.list_cards(&query).await.unwrap();
+        assert!(!first.items.is_empty());
+        for (a, b) in first.items.iter().zip(&again.items) {
+            assert!(Arc::ptr_eq(a, b), "the second list takes the cards the first one cached");
+        }
+
+        let mut other = (*first.items[0]).clone();
+        other.card.nickname = "not what the row holds".into();
+        other.revision += 1;
+        store.cache.committed_cards([&other]);
+        let listed = store.list_cards(&query).await.unwrap();
+        let card = listed.items.iter().find(|c| c.card.id == other.card.id).unwrap();
+        assert_eq!(**card, *first.items[0], "read from the row again");
+    }
 }

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_idempotency_claims.sql"),
     include_str!("../migrations/0013_card_counts_without_temp_tables.sql"),
     include_str!("../migrations/0014_payments_write_fewer_pages.sql"),
+    include_str!("../migrations/0015_card_versions.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {

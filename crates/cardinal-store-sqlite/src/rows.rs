@@ -129,7 +129,7 @@ pub fn credential(row: &Row) -> SqlResult<Credential> {
     })
 }
 
-/// A card row, read by position: [`cardinal_store::sql::CARD_SELECT`] starts every card query.
+/// A card row, read by position: [`cardinal_store::sql::CARD_SELECT`] and `c.version`.
 pub fn stored_card(row: &Row) -> SqlResult<StoredCard> {
     let id = uuid(row.get(0)?)?;
     // Borrowed, not copied: the text is only compared with, or parsed into, the card.
@@ -138,6 +138,7 @@ pub fn stored_card(row: &Row) -> SqlResult<StoredCard> {
     Ok(StoredCard {
         card,
         holder: Holder { first_name: row.get(2)?, last_name: row.get(3)?, team_id: team.map(uuid).transpose()? },
+        revision: row.get(5)?,
     })
 }
 

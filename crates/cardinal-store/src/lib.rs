@@ -221,7 +221,8 @@ pub trait CardStore: Send + Sync {
     async fn sealed_cards(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<(Uuid, CardSecrets)>>;
     /// Replaces the sealed secrets of these cards, all in one transaction.
     async fn reseal_cards(&self, cards: Vec<(Uuid, CardSecrets)>) -> StoreResult<()>;
-    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<StoredCard>>;
+    /// Shared like [`CardStore::card`]'s: a page may hand out cards a cache already holds.
+    async fn list_cards(&self, query: &CardQuery) -> StoreResult<Page<Arc<StoredCard>>>;
     /// Shared, not copied: a read of a cached card costs no copy of it.
     async fn card(&self, org: Uuid, id: Uuid) -> StoreResult<Option<Arc<StoredCard>>>;
     /// A card of any organization (control API).

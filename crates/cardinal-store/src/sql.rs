@@ -194,11 +194,17 @@ pub enum CardCounting {
 
 /// `(count, page)` statements for a card list, counting by reading the matching cards.
 pub fn card_list(q: &CardQuery, dialect: Dialect) -> (Statement, Statement) {
-    card_list_counted(q, dialect, CardCounting::Scan)
+    card_list_counted(q, dialect, CardCounting::Scan, CARD_SELECT)
 }
 
-/// `(count, page)` statements for a card list, counting as `counting` says.
-pub fn card_list_counted(q: &CardQuery, dialect: Dialect, counting: CardCounting) -> (Statement, Statement) {
+/// `(count, page)` statements for a card list, counting as `counting` says; the page selects
+/// `select` ([`CARD_SELECT`] for whole cards) from [`CARD_FROM`].
+pub fn card_list_counted(
+    q: &CardQuery,
+    dialect: Dialect,
+    counting: CardCounting,
+    select: &str,
+) -> (Statement, Statement) {
     let mut b = Binder { dialect, values: Vec::new() };
     let now = q.now.as_second();
     let status = card_status(now);
@@ -235,7 +241,7 @@ pub fn card_list_counted(q: &CardQuery, dialect: Dialect, counting: CardCounting
     let offset = b.bind(SqlValue::Int(q.page.offset().min(i64::MAX as u64) as i64));
     let page = Statement {
         text: format!(
-            "SELECT {CARD_SELECT} {CARD_FROM} WHERE {filter} \
+            "SELECT {select} {CARD_FROM} WHERE {filter} \
              ORDER BY {key} {direction} NULLS LAST, c.id {direction} LIMIT {limit} OFFSET {offset}"
         ),
         values: b.values,

@@ -216,6 +216,10 @@ impl From<&Membership> for Holder {
 pub struct StoredCard {
     pub card: Card,
     pub holder: Holder,
+    /// How many times the store has saved the card's row, where it counts them (SQLite's
+    /// `cards.version`; 0 on PostgreSQL, which does not). A list compares it with a cached
+    /// card's to use the cached card instead of parsing the row's document again.
+    pub revision: i64,
 }
 
 impl StoredCard {

@@ -360,8 +360,11 @@ mod tests {
             last_digits: "1234".into(),
         };
         let now = Timestamp::UNIX_EPOCH;
-        let stored =
-            StoredCard { card: cardinal_domain::Card::issue(card, now, &TimeZone::UTC), holder: Default::default() };
+        let stored = StoredCard {
+            card: cardinal_domain::Card::issue(card, now, &TimeZone::UTC),
+            holder: Default::default(),
+            revision: 0,
+        };
         let json = serde_json::to_value(Card::of(&stored, now, &TimeZone::UTC, Links { public_url: "" })).unwrap();
         let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
         let mut expected: Vec<&str> = CARD_FIELDS.iter().map(|(name, _, _)| *name).collect();

@@ -65,8 +65,11 @@ pub fn created_organization_body(state: &AppState, created: &seed::CreatedOrgani
         .cards
         .iter()
         .map(|new| {
-            let stored =
-                StoredCard { card: new.card.clone(), holder: seed.holder_of(new.card.holder_id).unwrap_or_default() };
+            let stored = StoredCard {
+                card: new.card.clone(),
+                holder: seed.holder_of(new.card.holder_id).unwrap_or_default(),
+                revision: 0,
+            };
             wire::Card::of(&stored, now, &tz, state.links())
         })
         .collect();

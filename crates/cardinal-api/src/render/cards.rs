@@ -12,7 +12,7 @@ use cardinal_store::bounded::insert_bounded;
 use cardinal_store::StoredCard;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
 /// The map holds at most this many cards: a new one then takes the place of one already
@@ -23,7 +23,8 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct RenderedCards(RwLock<HashMap<Uuid, Rendered>>);
 
 struct Rendered {
-    stored: StoredCard,
+    /// Shared with the store's cache: the card a request brings is most often this very one.
+    stored: Arc<StoredCard>,
     view: CardView,
     body: Bytes,
 }
@@ -38,7 +39,7 @@ const CARD_BODY_OPENING: usize = br#"{"card":"#.len();
 
 impl RenderedCards {
     /// `{"card": …}` for `stored` as `view` shows it.
-    pub fn card_body(&self, stored: &StoredCard, view: CardView, links: Links) -> serde_json::Result<Bytes> {
+    pub fn card_body(&self, stored: &Arc<StoredCard>, view: CardView, links: Links) -> serde_json::Result<Bytes> {
         if let Some(hit) = self.rendered(stored, view) {
             return Ok(hit);
         }
@@ -53,7 +54,7 @@ impl RenderedCards {
 
     /// The card's own document, as it appears inside `{"card": …}` and in lists: the same
     /// rendering, sliced out without a copy.
-    pub fn card_document(&self, stored: &StoredCard, view: CardView, links: Links) -> serde_json::Result<Bytes> {
+    pub fn card_document(&self, stored: &Arc<StoredCard>, view: CardView, links: Links) -> serde_json::Result<Bytes> {
         let body = self.card_body(stored, view, links)?;
         Ok(body.slice(CARD_BODY_OPENING..body.len() - 1))
     }
@@ -62,7 +63,7 @@ impl RenderedCards {
     /// exactly as serializing the list would.
     pub fn card_list_body<'a>(
         &self,
-        cards: impl IntoIterator<Item = (&'a StoredCard, CardView)>,
+        cards: impl IntoIterator<Item = (&'a Arc<StoredCard>, CardView)>,
         meta: &wire::Meta,
         links: Links,
     ) -> serde_json::Result<Bytes> {
@@ -86,10 +87,13 @@ impl RenderedCards {
     }
 
     /// The body rendered earlier from exactly these inputs, if any.
-    fn rendered(&self, stored: &StoredCard, view: CardView) -> Option<Bytes> {
+    fn rendered(&self, stored: &Arc<StoredCard>, view: CardView) -> Option<Bytes> {
         let map = self.0.read().ok()?;
         let entry = map.get(&stored.card.id)?;
-        (entry.view == view && entry.stored == *stored).then(|| entry.body.clone())
+        // The same allocation holds the same card (a cached card is never changed in place):
+        // then there is nothing to compare.
+        let same = Arc::ptr_eq(&entry.stored, stored) || entry.stored == *stored;
+        (entry.view == view && same).then(|| entry.body.clone())
     }
 }
 
@@ -100,13 +104,13 @@ mod tests {
     use jiff::tz::TimeZone;
     use jiff::Timestamp;
 
-    fn stored() -> StoredCard {
+    fn stored() -> Arc<StoredCard> {
         let now = Timestamp::from_second(1_700_000_000).unwrap();
         let card = cardinal_domain::Card::issue(Blueprint::example(), now, &TimeZone::UTC);
-        StoredCard { card, holder: Default::default() }
+        Arc::new(StoredCard { card, holder: Default::default(), revision: 0 })
     }
 
-    fn rendered_fresh(stored: &StoredCard, view: CardView) -> Bytes {
+    fn rendered_fresh(stored: &Arc<StoredCard>, view: CardView) -> Bytes {
         RenderedCards::default().card_body(stored, view, Links { public_url: "http://x" }).unwrap()
     }
 
@@ -120,7 +124,7 @@ mod tests {
         assert_eq!(cache.card_body(&card, view, links).unwrap(), rendered_fresh(&card, view));
         assert_eq!(cache.card_body(&card, view, links).unwrap(), rendered_fresh(&card, view), "served from the cache");
 
-        card.card.nickname = "Travel".into();
+        Arc::make_mut(&mut card).card.nickname = "Travel".into();
         let changed = cache.card_body(&card, view, links).unwrap();
         assert_eq!(changed, rendered_fresh(&card, view), "a changed card is rendered again");
         assert!(String::from_utf8_lossy(&changed).contains("Travel"));

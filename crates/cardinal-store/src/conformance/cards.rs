@@ -59,6 +59,27 @@ pub async fn concurrent_changes_lose_no_write(store: Arc<dyn Store>) {
     assert_eq!(newest, all[90..]);
 }
 
+/// A list shows each card as its last commit left it, however the card was read before: read
+/// alone, listed, changed, paid with. (A store may serve a listed card from a read cache; this
+/// is what keeps the cache honest.)
+pub async fn lists_show_each_card_as_last_committed(store: Arc<dyn Store>) {
+    let seed = seeded(&store, "listed-fresh").await;
+    let (org, card) = (seed.organization.id, seed.cards[0].card.id);
+    let listed_nickname = |page: crate::Page<Arc<StoredCard>>| {
+        page.items.iter().find(|c| c.card.id == card).map(|c| c.card.nickname.clone()).unwrap()
+    };
+    for n in 1..=3 {
+        store.card(org, card).await.unwrap(); // read alone first
+        let before = listed_nickname(store.list_cards(&query(&seed)).await.unwrap());
+        store.update_card(org, card, increment_nickname()).await.unwrap();
+        let after = store.list_cards(&query(&seed)).await.unwrap();
+        let shown = store.card(org, card).await.unwrap().unwrap();
+        assert_eq!(after.items.iter().find(|c| c.card.id == card).unwrap().card, shown.card, "listed as shown");
+        assert_ne!(before, n.to_string(), "listed before change {n}");
+        assert_eq!(listed_nickname(after), n.to_string(), "the list shows change {n} at once");
+    }
+}
+
 pub(super) fn query(seed: &OrganizationSeed) -> CardQuery {
     CardQuery::all(seed.organization.id, now())
 }
@@ -150,7 +171,8 @@ pub async fn list_sorting_and_pagination(store: Arc<dyn Store>) {
     let mut q = query(&seed);
     q.sort = CardSortField::Nickname;
     q.descending = false;
-    let names: Vec<String> = store.list_cards(&q).await.unwrap().items.into_iter().map(|c| c.card.nickname).collect();
+    let names: Vec<String> =
+        store.list_cards(&q).await.unwrap().items.into_iter().map(|c| c.card.nickname.clone()).collect();
     assert_eq!(names, ["card-a", "card-b", "card-c", "card-d", "card-e", "card-f"]);
 
     q.page = PageRequest { page: 2, per_page: 4 };

@@ -47,7 +47,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each_optional $make;
             organization_round_trip, duplicate_slug_writes_nothing, credentials_are_found_by_hash,
             card_change_and_event_commit_together, refused_change_writes_nothing, unchanged_card_writes_no_event,
-            concurrent_changes_lose_no_write, list_visibility_and_filters, list_sorting_and_pagination,
+            concurrent_changes_lose_no_write, lists_show_each_card_as_last_committed, list_visibility_and_filters, list_sorting_and_pagination,
             expiry_shows_in_status_filters, stored_expiries_are_found_once, delete_organization_removes_everything, other_organizations_are_invisible,
             payment_writes_card_account_and_transaction_together, refused_payment_writes_nothing,
             concurrent_payments_never_overspend, transaction_changes_commit_together, transactions_are_listed_by_account,

@@ -57,7 +57,7 @@ pub async fn list(
     // A read replica may serve the list (--read-database); an expiry it shows due is settled
     // on the primary, which reads the card again under its lock.
     let page = cardinal_store::staleness::may_be_stale(state.store.list_cards(&q)).await?;
-    settle_expiries(&state, &principal, page.items.iter()).await;
+    settle_expiries(&state, &principal, page.items.iter().map(|stored| &**stored)).await;
     let meta = Meta::of(&page, q.page);
     // Each card's document is rendered once per version, as for `show`: a page of 100 mostly
     // copies bytes rendered before.
