@@ -239,9 +239,16 @@ pub fn card_list_counted(
     };
     let limit = b.bind(SqlValue::Int(i64::from(q.page.per_page)));
     let offset = b.bind(SqlValue::Int(q.page.offset().min(i64::MAX as u64) as i64));
+    // Without holder columns or a filter by team (the one clause that names `h.`), the holder's
+    // row adds nothing: every card has one (a foreign key), and finding it for each row was a
+    // sixth of the reads of a page of ids.
+    let from = match select.contains("h.") || matches!(q.visibility, Visibility::HeldByOrTeam(..)) {
+        true => CARD_FROM,
+        false => "FROM cards c",
+    };
     let page = Statement {
         text: format!(
-            "SELECT {select} {CARD_FROM} WHERE {filter} \
+            "SELECT {select} {from} WHERE {filter} \
              ORDER BY {key} {direction} NULLS LAST, c.id {direction} LIMIT {limit} OFFSET {offset}"
         ),
         values: b.values,

@@ -214,7 +214,12 @@ pub struct CardView {
 impl CardView {
     /// The view at `now` on the organization's clock in `tz`.
     pub fn at(card: &cardinal_domain::Card, now: Timestamp, tz: &TimeZone) -> CardView {
-        CardView { status: card.status(now), spent: card.spent.visible_at(now, tz) }
+        CardView::on(card, now, now.to_zoned(tz.clone()).date())
+    }
+
+    /// The same, with the organization's local date at `now` worked out already.
+    pub fn on(card: &cardinal_domain::Card, now: Timestamp, today: jiff::civil::Date) -> CardView {
+        CardView { status: card.status(now), spent: card.spent.visible_on(today) }
     }
 }
 

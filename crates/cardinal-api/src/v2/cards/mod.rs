@@ -61,8 +61,9 @@ pub async fn list(
     let meta = Meta::of(&page, q.page);
     // Each card's document is rendered once per version, as for `show`: a page of 100 mostly
     // copies bytes rendered before.
-    let (now, time_zone) = (principal.now(), principal.organization.time_zone());
-    let cards = page.items.iter().map(|stored| (stored, wire::CardView::at(&stored.card, now, &time_zone)));
+    let now = principal.now();
+    let today = now.to_zoned(principal.organization.time_zone()).date();
+    let cards = page.items.iter().map(|stored| (stored, wire::CardView::on(&stored.card, now, today)));
     let body = state.rendered.card_list_body(cards, &meta, state.links()).map_err(unrenderable)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
