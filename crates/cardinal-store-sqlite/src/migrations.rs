@@ -154,6 +154,7 @@ mod tests {
         assert_eq!(count("SELECT count(*) FROM sqlite_schema WHERE name = 'transactions_by_card'"), 0);
         let recent: String = conn.query_row("SELECT recent_transactions FROM cards", [], |r| r.get(0)).unwrap();
         assert_eq!(recent, r#"["t-new","t-old"]"#);
+        assert_eq!(count("SELECT version FROM cards"), 0, "a card from before 0015 has saved no version yet");
         assert!(conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, bool>(0)).unwrap(), "enforced again");
         conn.execute("DELETE FROM transactions WHERE id = 't-new'", []).unwrap();
         assert_eq!(count("SELECT count(*) FROM attachments"), 0, "attachments still cascade from transactions");
