@@ -8,8 +8,9 @@ use crate::cards::expiry;
 use crate::wire::webhooks::{deferred_outbox_event, TransactionEventData, TRANSACTIONS_TOPIC};
 use crate::App;
 use cardinal_domain::authorization::{
-    decide, record_approval, record_reversal, Attempt, Channel, Context, MerchantCategory, Windows,
+    decide, record_approval, record_reversal, Attempt, Channel, Context, MerchantCategory,
 };
+use cardinal_domain::card::Windows;
 use cardinal_domain::{Cents, DomainError};
 use cardinal_store::{OutboxEvent, StoreResult, Transaction, TransactionStatus};
 use jiff::Timestamp;

@@ -2,10 +2,9 @@
 //! reversal does to a card's spent counters (spec §4). Checks run in the contract's order;
 //! the first failure is the decline reason.
 
-use crate::card::{Card, CardLevel, Category, SpentCounters, Status};
+use crate::card::{Card, CardLevel, Category, SpentCounters, Status, Windows};
 use crate::kinds::wire_enum;
 use crate::money::Cents;
-use jiff::civil::Date;
 use jiff::{tz::TimeZone, Timestamp};
 
 wire_enum! {
@@ -107,20 +106,6 @@ pub struct Context<'a> {
     pub time_zone: &'a TimeZone,
     /// The bank account's authorized balance.
     pub available: Cents,
-}
-
-/// The calendar windows an instant falls in, in the organization's time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Windows {
-    pub day: Date,
-    pub month: Date,
-}
-
-impl Windows {
-    pub fn at(at: Timestamp, tz: &TimeZone) -> Windows {
-        let day = at.to_zoned(tz.clone()).date();
-        Windows { day, month: day.first_of_month() }
-    }
 }
 
 /// The spent counters as they stand in `windows`: amounts from earlier windows read as zero.
@@ -262,6 +247,7 @@ mod tests {
     use super::*;
     use crate::card::tests::{card, ts};
     use crate::card::{Lifecycle, SystemLockReason};
+    use jiff::civil::Date;
     use proptest::prelude::*;
 
     fn paris() -> TimeZone {
@@ -377,15 +363,15 @@ mod tests {
         let after_midnight = "2026-03-28T23:00:00Z"; // 00:00 on the 29th in Paris
         assert_eq!(decide(&c, &attempt(50, Channel::Online, after_midnight), &ctx(&tz)), Ok(()));
         record_approval(&mut c, Cents::euros(50), Channel::Online, ts(after_midnight), &tz);
-        let seen = c.spent.visible_at(ts("2026-03-29T21:59:59Z"), &tz); // 23:59:59 local, UTC+2
+        let seen = c.spent.visible_in(Windows::at(ts("2026-03-29T21:59:59Z"), &tz)); // 23:59:59 local, UTC+2
         assert_eq!((seen.payment_daily, seen.payment_monthly), (Cents::euros(50), Cents::euros(110)));
-        let next_day = c.spent.visible_at(ts("2026-03-29T22:00:00Z"), &tz);
+        let next_day = c.spent.visible_in(Windows::at(ts("2026-03-29T22:00:00Z"), &tz));
         assert_eq!(next_day.payment_daily, Cents::ZERO);
         // Autumn: 2026-10-25 has 25 hours in Paris; the window still ends at local midnight.
         let mut d = card(CardLevel::Virtual, Lifecycle::Live);
         record_approval(&mut d, Cents::euros(5), Channel::Online, ts("2026-10-24T22:30:00Z"), &tz); // 00:30 on the 25th
-        assert_eq!(d.spent.visible_at(ts("2026-10-25T22:59:59Z"), &tz).payment_daily, Cents::euros(5));
-        assert_eq!(d.spent.visible_at(ts("2026-10-25T23:00:00Z"), &tz).payment_daily, Cents::ZERO);
+        assert_eq!(d.spent.visible_in(Windows::at(ts("2026-10-25T22:59:59Z"), &tz)).payment_daily, Cents::euros(5));
+        assert_eq!(d.spent.visible_in(Windows::at(ts("2026-10-25T23:00:00Z"), &tz)).payment_daily, Cents::ZERO);
     }
 
     #[test]

@@ -76,17 +76,26 @@ pub struct VisibleSpent {
     pub payment_lifespan: Cents,
 }
 
-impl SpentCounters {
-    pub fn visible_at(&self, now: Timestamp, tz: &TimeZone) -> VisibleSpent {
-        self.visible_on(now.to_zoned(tz.clone()).date())
-    }
+/// The calendar windows an instant falls in, in the organization's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    pub day: Date,
+    pub month: Date,
+}
 
-    /// The amounts shown on `today`, the organization's local date: a list works the date
-    /// out once for all its cards (a time-zone lookup costs more than the rest of this).
-    pub fn visible_on(&self, today: Date) -> VisibleSpent {
-        let this_month = today.first_of_month();
-        let same_day = self.day == Some(today);
-        let same_month = self.month == Some(this_month);
+impl Windows {
+    pub fn at(at: Timestamp, tz: &TimeZone) -> Windows {
+        let day = at.to_zoned(tz.clone()).date();
+        Windows { day, month: day.first_of_month() }
+    }
+}
+
+impl SpentCounters {
+    /// The amounts shown in the calendar `windows` of now ([`Windows::at`]): a list works the
+    /// windows out once for all its cards (a time-zone lookup costs more than the rest of this).
+    pub fn visible_in(&self, windows: Windows) -> VisibleSpent {
+        let same_day = self.day == Some(windows.day);
+        let same_month = self.month == Some(windows.month);
         let pick = |amount: Cents, current: bool| if current { amount } else { Cents::ZERO };
         VisibleSpent {
             atm_daily: pick(self.atm_daily, same_day),

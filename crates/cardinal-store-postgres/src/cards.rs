@@ -39,7 +39,7 @@ pub(crate) async fn load_card(
 }
 
 pub(crate) async fn insert_card(client: &Db<'_>, new: &NewCard, holder: &Holder) -> Result<(), Fail> {
-    let stored = StoredCard { card: new.card.clone(), holder: holder.clone(), revision: 0 };
+    let stored = StoredCard::new(new.card.clone(), holder.clone());
     let c = &new.card;
     let index = CardIndex::of(&stored)?;
     client
@@ -241,7 +241,7 @@ impl CardStore for PostgresStore {
                     .await?
                     .ok_or_else(|| StoreError::Conflict("the holder is not a member of the organization".into()))?;
                 insert_card(tx, new, &holder).await?;
-                stored.push(StoredCard { card: new.card.clone(), holder, revision: 0 });
+                stored.push(StoredCard::new(new.card.clone(), holder));
             }
             for event in &events {
                 insert_event(tx, event).await?;

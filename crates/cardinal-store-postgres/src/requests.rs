@@ -85,7 +85,7 @@ impl CardRequestStore for PostgresStore {
                     insert_event(tx, event).await?;
                 }
                 write_outbox(tx, &issue.outbox).await?;
-                issued = Some(StoredCard { card: issue.card.card.clone(), holder, revision: 0 });
+                issued = Some(StoredCard::new(issue.card.card.clone(), holder));
             }
             if let Some(redemption) = write.redeems_sca {
                 if !spend_sca_session(tx, &redemption.token_hash, redemption.now).await? {

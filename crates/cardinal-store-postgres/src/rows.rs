@@ -101,15 +101,12 @@ pub fn stored_card(row: &Row) -> Result<StoredCard, Fail> {
     let data: &str = get(row, "c_data")?;
     let card = card_from_document(uuid(id)?, data).map_err(corrupt)?;
     let team: Option<String> = get(row, "h_team_id")?;
-    Ok(StoredCard {
-        card,
-        holder: Holder {
-            first_name: get(row, "h_first_name")?,
-            last_name: get(row, "h_last_name")?,
-            team_id: team.as_deref().map(uuid).transpose()?,
-        },
-        revision: 0,
-    })
+    let holder = Holder {
+        first_name: get(row, "h_first_name")?,
+        last_name: get(row, "h_last_name")?,
+        team_id: team.as_deref().map(uuid).transpose()?,
+    };
+    Ok(StoredCard::new(card, holder))
 }
 
 fn hash32(bytes: Vec<u8>) -> Result<[u8; 32], Fail> {

@@ -46,7 +46,7 @@ impl Cache {
 
     /// The card, if the cache holds it at this `revision` (a row's `version`).
     pub fn card_at(&self, id: Uuid, revision: i64) -> Option<Arc<StoredCard>> {
-        self.cards.read().ok()?.get(&id).filter(|card| card.revision == revision).cloned()
+        self.card(id).filter(|card| card.revision == revision)
     }
 
     pub fn organization(&self, id: Uuid) -> Option<Organization> {

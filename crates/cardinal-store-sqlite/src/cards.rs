@@ -267,7 +267,7 @@ impl CardStore for SqliteStore {
                             holder_of(conn, new.card.organization_id, new.card.holder_id)?.ok_or_else(|| {
                                 StoreError::Conflict("the holder is not a member of the organization".into())
                             })?;
-                        let card = StoredCard { card: new.card.clone(), holder, revision: 0 };
+                        let card = StoredCard::new(new.card.clone(), holder);
                         insert_card(conn, &card, &new.secrets)?;
                         stored.push(card);
                     }

@@ -192,7 +192,7 @@ fn restore_seeded(conn: &Connection, org: Uuid, reset: &OrganizationReset) -> St
             slot.insert(Holder::from(&member));
         }
         let holder = holders[&holder_id].clone();
-        insert_card(conn, &StoredCard { card: new.card.clone(), holder, revision: 0 }, &new.secrets)?;
+        insert_card(conn, &StoredCard::new(new.card.clone(), holder), &new.secrets)?;
     }
     for event in &reset.events {
         insert_event(conn, event)?;

@@ -43,7 +43,7 @@ pub(crate) fn insert_seed(conn: &Connection, seed: &OrganizationSeed) -> StoreRe
         let holder = seed
             .holder_of(new.card.holder_id)
             .ok_or_else(|| StoreError::Conflict("a seeded card's holder is not a seeded member".into()))?;
-        insert_card(conn, &StoredCard { card: new.card.clone(), holder, revision: 0 }, &new.secrets)?;
+        insert_card(conn, &StoredCard::new(new.card.clone(), holder), &new.secrets)?;
     }
     for e in &seed.events {
         insert_event(conn, e)?;

@@ -83,7 +83,7 @@ impl CardRequestStore for SqliteStore {
                     if let Some(issue) = write.issues {
                         let holder = holder_of(conn, org, issue.card.card.holder_id)?
                             .ok_or_else(|| StoreError::Conflict("the requester is no longer a member".into()))?;
-                        let card = StoredCard { card: issue.card.card.clone(), holder, revision: 0 };
+                        let card = StoredCard::new(issue.card.card.clone(), holder);
                         insert_card(conn, &card, &issue.card.secrets)?;
                         for event in &issue.events {
                             insert_event(conn, event)?;

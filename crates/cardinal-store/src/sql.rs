@@ -198,7 +198,8 @@ pub fn card_list(q: &CardQuery, dialect: Dialect) -> (Statement, Statement) {
 }
 
 /// `(count, page)` statements for a card list, counting as `counting` says; the page selects
-/// `select` ([`CARD_SELECT`] for whole cards) from [`CARD_FROM`].
+/// `select` ([`CARD_SELECT`] for whole cards), from [`CARD_FROM`] when it names the holder's
+/// columns (`h.`) or the list filters by team, else from the cards alone.
 pub fn card_list_counted(
     q: &CardQuery,
     dialect: Dialect,

@@ -223,6 +223,11 @@ pub struct StoredCard {
 }
 
 impl StoredCard {
+    /// A card at revision 0: one just inserted, or read from a store that does not count saves.
+    pub fn new(card: Card, holder: Holder) -> StoredCard {
+        StoredCard { card, holder, revision: 0 }
+    }
+
     /// Lower-cased text the list `query` parameter matches against (spec §3.1), except the
     /// status, which depends on the clock and is matched separately.
     pub fn search_text(&self) -> String {

@@ -2,6 +2,7 @@
 
 use super::{schema, time, Euros, Limit, Links, Time};
 use crate::Text;
+use cardinal_domain::card::Windows;
 use cardinal_domain::catalog::{self, Design};
 use cardinal_domain::CardLevel;
 use cardinal_store::StoredCard;
@@ -214,12 +215,12 @@ pub struct CardView {
 impl CardView {
     /// The view at `now` on the organization's clock in `tz`.
     pub fn at(card: &cardinal_domain::Card, now: Timestamp, tz: &TimeZone) -> CardView {
-        CardView::on(card, now, now.to_zoned(tz.clone()).date())
+        CardView::in_windows(card, now, Windows::at(now, tz))
     }
 
-    /// The same, with the organization's local date at `now` worked out already.
-    pub fn on(card: &cardinal_domain::Card, now: Timestamp, today: jiff::civil::Date) -> CardView {
-        CardView { status: card.status(now), spent: card.spent.visible_on(today) }
+    /// The same, with the calendar windows of `now` worked out already (once for a list).
+    pub fn in_windows(card: &cardinal_domain::Card, now: Timestamp, windows: Windows) -> CardView {
+        CardView { status: card.status(now), spent: card.spent.visible_in(windows) }
     }
 }
 
@@ -365,11 +366,7 @@ mod tests {
             last_digits: "1234".into(),
         };
         let now = Timestamp::UNIX_EPOCH;
-        let stored = StoredCard {
-            card: cardinal_domain::Card::issue(card, now, &TimeZone::UTC),
-            holder: Default::default(),
-            revision: 0,
-        };
+        let stored = StoredCard::new(cardinal_domain::Card::issue(card, now, &TimeZone::UTC), Default::default());
         let json = serde_json::to_value(Card::of(&stored, now, &TimeZone::UTC, Links { public_url: "" })).unwrap();
         let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
         let mut expected: Vec<&str> = CARD_FIELDS.iter().map(|(name, _, _)| *name).collect();

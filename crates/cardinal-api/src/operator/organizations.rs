@@ -65,11 +65,7 @@ pub fn created_organization_body(state: &AppState, created: &seed::CreatedOrgani
         .cards
         .iter()
         .map(|new| {
-            let stored = StoredCard {
-                card: new.card.clone(),
-                holder: seed.holder_of(new.card.holder_id).unwrap_or_default(),
-                revision: 0,
-            };
+            let stored = StoredCard::new(new.card.clone(), seed.holder_of(new.card.holder_id).unwrap_or_default());
             wire::Card::of(&stored, now, &tz, state.links())
         })
         .collect();

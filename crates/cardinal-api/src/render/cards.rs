@@ -107,7 +107,7 @@ mod tests {
     fn stored() -> Arc<StoredCard> {
         let now = Timestamp::from_second(1_700_000_000).unwrap();
         let card = cardinal_domain::Card::issue(Blueprint::example(), now, &TimeZone::UTC);
-        Arc::new(StoredCard { card, holder: Default::default(), revision: 0 })
+        Arc::new(StoredCard::new(card, Default::default()))
     }
 
     fn rendered_fresh(stored: &Arc<StoredCard>, view: CardView) -> Bytes {

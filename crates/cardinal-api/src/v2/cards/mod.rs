@@ -17,6 +17,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cardinal_domain::card::Status;
+use cardinal_domain::card::Windows;
 use cardinal_domain::{CardAction, CardLevel};
 use cardinal_store::{CardQuery, CardSortField, StoredCard};
 use std::sync::Arc;
@@ -62,8 +63,8 @@ pub async fn list(
     // Each card's document is rendered once per version, as for `show`: a page of 100 mostly
     // copies bytes rendered before.
     let now = principal.now();
-    let today = now.to_zoned(principal.organization.time_zone()).date();
-    let cards = page.items.iter().map(|stored| (stored, wire::CardView::on(&stored.card, now, today)));
+    let windows = Windows::at(now, &principal.organization.time_zone());
+    let cards = page.items.iter().map(|stored| (stored, wire::CardView::in_windows(&stored.card, now, windows)));
     let body = state.rendered.card_list_body(cards, &meta, state.links()).map_err(unrenderable)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
