@@ -4,7 +4,7 @@
 use crate::db::Db;
 use async_trait::async_trait;
 use cardinal_store::{
-    sql::{all_rows, columns, snapshot_key, Dialect, MEMBERSHIP, ORGANIZATION, RESET_DELETIONS},
+    sql::{all_rows, columns, reset_deletions, snapshot_key, Dialect, MEMBERSHIP, ORGANIZATION},
     Holder, NewCredential, OperatorStore, Organization, OrganizationParts, OrganizationReset, Page, PageRequest,
     SettingStore, StoreError, StoreResult, Team,
 };
@@ -134,7 +134,7 @@ impl OperatorStore for PostgresStore {
         transaction!(self, |tx| {
             let exists = lock_organization(tx, org).await?;
             if exists {
-                for deletion in RESET_DELETIONS {
+                for deletion in reset_deletions(Dialect::Postgres) {
                     tx.execute_made(&deletion.replace("{org}", "$1"), &[&org.to_string()]).await.map_err(pg)?;
                 }
                 restore_seeded(tx, org, &reset).await?;

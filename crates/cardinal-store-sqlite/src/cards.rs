@@ -46,18 +46,33 @@ pub(crate) static LOAD_CARD: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Saves the card's document and indexed copies and counts the save (`version`, migration
-/// 0015), answering the new count.
+/// 0015), answering the new count. The last parameter, when not NULL, is the card's newest
+/// event (migration 0016): a change and its event rewrite the card's row once.
 pub(crate) static SAVE_CARD: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = CARD_INDEX_COLUMNS.iter().enumerate().map(|(i, n)| format!("{n} = ?{}", i + 1)).collect();
+    let (id, newest_event) = (sets.len() + 1, sets.len() + 2);
     format!(
-        "UPDATE cards SET {}, version = version + 1 WHERE id = ?{} RETURNING version",
+        "UPDATE cards SET {}, version = version + 1, last_event_seq = coalesce(?{newest_event}, last_event_seq) \
+         WHERE id = ?{id} RETURNING version",
         sets.join(", "),
-        sets.len() + 1
     )
 });
 
 /// What a list's page reads of each card: enough to find it in the read cache.
 const LISTED_CARD: &str = "c.id, c.version";
+
+/// A card's events, newest first: the chain from the card's newest event back through each
+/// event's `previous_seq` (migration 0016), at most `?3` of them (-1: all), for the card
+/// `?1` of the organization `?2`. Each step is a lookup by primary key.
+pub(crate) const CARD_EVENTS_NEWEST_FIRST: &str = "WITH RECURSIVE chain(seq, depth) AS ( \
+       SELECT c.last_event_seq, 1 FROM cards c \
+        WHERE c.id = ?1 AND c.organization_id = ?2 AND c.last_event_seq IS NOT NULL \
+       UNION ALL \
+       SELECT e.previous_seq, chain.depth + 1 FROM chain JOIN card_events e ON e.seq = chain.seq \
+        WHERE e.previous_seq IS NOT NULL AND (?3 < 0 OR chain.depth < ?3)) \
+     SELECT e.id, e.card_id, e.action, e.actor_type, e.actor_id, e.from_status, e.to_status, e.changes, \
+            e.request_id, e.at \
+     FROM chain JOIN card_events e ON e.seq = chain.seq ORDER BY e.seq DESC LIMIT ?3";
 
 pub(crate) static INSERT_CARD: LazyLock<String> = LazyLock::new(|| {
     let names: Vec<&str> = NEW_CARD_COLUMNS.iter().chain(CARD_INDEX_COLUMNS).copied().collect();
@@ -94,10 +109,12 @@ pub(crate) fn insert_card(conn: &Connection, stored: &StoredCard, secrets: &Card
     Ok(())
 }
 
-/// Saves `stored` and sets its `revision` to the row's new version.
-pub(crate) fn save_card(conn: &Connection, stored: &mut StoredCard) -> StoreResult<()> {
+/// Saves `stored` and sets its `revision` to the row's new version; `newest_event` is the
+/// event [`append_event`] wrote for this change, if any.
+pub(crate) fn save_card(conn: &Connection, stored: &mut StoredCard, newest_event: Option<i64>) -> StoreResult<()> {
     let mut values = card_index_values(stored)?;
     values.push(Box::new(stored.card.id.to_string()));
+    values.push(Box::new(newest_event));
     stored.revision = conn
         .prepare_cached(&SAVE_CARD)
         .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
@@ -105,27 +122,47 @@ pub(crate) fn save_card(conn: &Connection, stored: &mut StoredCard) -> StoreResu
     Ok(())
 }
 
+/// Writes `event` as its card's newest: the card's row names it (migration 0016).
 pub(crate) fn insert_event(conn: &Connection, event: &AuditEvent) -> StoreResult<()> {
-    conn.prepare_cached(
-        "INSERT INTO card_events (id, card_id, action, actor_type, actor_id, from_status, to_status, \
-         changes, request_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            event.id.to_string(),
-            event.card_id.to_string(),
-            event.action,
-            event.actor.kind.as_str(),
-            event.actor.id.map(|i| i.to_string()),
-            event.from_status.map(|s| s.as_str()),
-            event.to_status.as_str(),
-            event.changes.to_string(),
-            event.request_id,
-            seconds(event.at),
-        ])
-    })
-    .map_err(sql)?;
+    let seq = append_event(conn, event)?;
+    conn.prepare_cached("UPDATE cards SET last_event_seq = ?1 WHERE id = ?2")
+        .and_then(|mut s| s.execute(params![seq, event.card_id.to_string()]))
+        .map_err(sql)?;
     Ok(())
+}
+
+/// Appends `event` to its card's chain and answers its `seq`: the event takes the card's
+/// organization and names the card's newest event as the one before it. The caller makes it
+/// the card's newest, in the card's row ([`insert_event`], or [`save_card`] with the change
+/// the event records). A card that does not exist is a conflict, as its foreign key made it.
+fn append_event(conn: &Connection, event: &AuditEvent) -> StoreResult<i64> {
+    let seq: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO card_events (id, organization_id, card_id, previous_seq, action, actor_type, actor_id, \
+             from_status, to_status, changes, request_id, at) \
+             SELECT ?1, c.organization_id, c.id, c.last_event_seq, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
+             FROM cards c WHERE c.id = ?2 RETURNING seq",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    event.id.to_string(),
+                    event.card_id.to_string(),
+                    event.action,
+                    event.actor.kind.as_str(),
+                    event.actor.id.map(|i| i.to_string()),
+                    event.from_status.map(|s| s.as_str()),
+                    event.to_status.as_str(),
+                    event.changes.to_string(),
+                    event.request_id,
+                    seconds(event.at),
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map_err(sql)?;
+    seq.ok_or_else(|| StoreError::Conflict("an audit event names a card that does not exist".into()))
 }
 
 /// A card's sealed secrets from three columns starting at `first`.
@@ -364,36 +401,32 @@ impl CardStore for SqliteStore {
         let mut events: Vec<AuditEvent> = self
             .engine
             .read(move |conn| {
-                conn.prepare_cached(
-                    "SELECT e.id, e.card_id, e.action, e.actor_type, e.actor_id, e.from_status, e.to_status, \
-                     e.changes, e.request_id, e.at FROM card_events e JOIN cards c ON c.id = e.card_id \
-                     WHERE e.card_id = ?1 AND c.organization_id = ?2 ORDER BY e.seq DESC LIMIT ?3",
-                )
-                .and_then(|mut s| {
-                    s.query_map(rusqlite::params![card.to_string(), org.to_string(), limit], |r| {
-                        let actor_type: String = r.get(3)?;
-                        let actor_id: Option<String> = r.get(4)?;
-                        let from: Option<String> = r.get(5)?;
-                        let to: String = r.get(6)?;
-                        let changes: String = r.get(7)?;
-                        Ok(AuditEvent {
-                            id: uuid(r.get(0)?)?,
-                            card_id: uuid(r.get(1)?)?,
-                            action: r.get(2)?,
-                            actor: Actor {
-                                kind: ActorKind::parse(&actor_type).unwrap_or(ActorKind::System),
-                                id: actor_id.map(uuid).transpose()?,
-                            },
-                            from_status: from.as_deref().map(status_from).transpose()?,
-                            to_status: status_from(&to)?,
-                            changes: serde_json::from_str(&changes).unwrap_or(serde_json::Value::Null),
-                            request_id: r.get(8)?,
-                            at: timestamp(r.get(9)?)?,
-                        })
-                    })?
-                    .collect()
-                })
-                .map_err(sql)
+                conn.prepare_cached(CARD_EVENTS_NEWEST_FIRST)
+                    .and_then(|mut s| {
+                        s.query_map(rusqlite::params![card.to_string(), org.to_string(), limit], |r| {
+                            let actor_type: String = r.get(3)?;
+                            let actor_id: Option<String> = r.get(4)?;
+                            let from: Option<String> = r.get(5)?;
+                            let to: String = r.get(6)?;
+                            let changes: String = r.get(7)?;
+                            Ok(AuditEvent {
+                                id: uuid(r.get(0)?)?,
+                                card_id: uuid(r.get(1)?)?,
+                                action: r.get(2)?,
+                                actor: Actor {
+                                    kind: ActorKind::parse(&actor_type).unwrap_or(ActorKind::System),
+                                    id: actor_id.map(uuid).transpose()?,
+                                },
+                                from_status: from.as_deref().map(status_from).transpose()?,
+                                to_status: status_from(&to)?,
+                                changes: serde_json::from_str(&changes).unwrap_or(serde_json::Value::Null),
+                                request_id: r.get(8)?,
+                                at: timestamp(r.get(9)?)?,
+                            })
+                        })?
+                        .collect()
+                    })
+                    .map_err(sql)
             })
             .await?;
         events.reverse();
@@ -406,8 +439,8 @@ impl CardStore for SqliteStore {
 /// reaches the tables, so what every change must also write is added here.
 fn commit_card_write(conn: &Connection, stored: &mut StoredCard, write: &CardWrite) -> StoreResult<()> {
     if let Some(event) = &write.event {
-        save_card(conn, stored)?;
-        insert_event(conn, event)?;
+        let newest_event = append_event(conn, event)?;
+        save_card(conn, stored, Some(newest_event))?;
     }
     write_outbox(conn, &write.events)?;
     if let Some(redemption) = write.redeems_sca {

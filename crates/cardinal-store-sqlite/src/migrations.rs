@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_card_counts_without_temp_tables.sql"),
     include_str!("../migrations/0014_payments_write_fewer_pages.sql"),
     include_str!("../migrations/0015_card_versions.sql"),
+    include_str!("../migrations/0016_card_events_chained.sql"),
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -197,5 +198,50 @@ mod tests {
         insert_card(&conn, 0, 0, "live", None);
         let (kept, truth) = counts_and_truth(&conn);
         assert_eq!(kept, truth, "a group emptied and filled again");
+    }
+
+    /// Migration 0016 chained each card's events: every event is there with its organization,
+    /// each card's history reads back newest first as the index by card gave it, and the
+    /// organization's deletion still takes its events.
+    #[test]
+    fn the_events_rebuild_chains_each_cards_history() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        migrate_only_to(&conn, 15);
+        conn.execute(
+            "INSERT INTO organizations (id, slug, legal_name, locale, timezone, country, sca_mode, created_at) \
+             VALUES ('org', 'org', 'Org', 'en', 'UTC', 'FR', 'mock', 0)",
+            [],
+        )
+        .unwrap();
+        insert_card(&conn, 1, 1, "live", None);
+        insert_card(&conn, 2, 1, "live", None);
+        insert_card(&conn, 3, 1, "live", None);
+        // Two cards' events interleaved, as changes to several cards are.
+        for (event, card) in [("e1", 1), ("e2", 2), ("e3", 1), ("e4", 1), ("e5", 2)] {
+            conn.execute(
+                "INSERT INTO card_events (id, card_id, action, actor_type, to_status, changes, request_id, at) \
+                 VALUES (?1, ?2, 'lock', 'member', 'locked', '{}', 'r', 0)",
+                rusqlite::params![event, format!("card-{card}")],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        migrate(&mut conn).unwrap();
+        let history = |card: &str, newest: i64| -> Vec<String> {
+            let mut statement = conn.prepare(crate::cards::CARD_EVENTS_NEWEST_FIRST).unwrap();
+            let rows = statement.query_map(rusqlite::params![card, "org", newest], |r| r.get::<_, String>(0)).unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        assert_eq!(history("card-1", -1), ["e4", "e3", "e1"]);
+        assert_eq!(history("card-1", 2), ["e4", "e3"]);
+        assert_eq!(history("card-1", 0), Vec::<String>::new());
+        assert_eq!(history("card-2", -1), ["e5", "e2"]);
+        assert_eq!(history("card-3", -1), Vec::<String>::new(), "a card without events");
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(count("SELECT count(*) FROM card_events WHERE organization_id = 'org'"), 5);
+        assert_eq!(count("SELECT count(*) FROM sqlite_schema WHERE name = 'card_events_by_card'"), 0);
+        conn.execute("DELETE FROM organizations WHERE id = 'org'", []).unwrap();
+        assert_eq!(count("SELECT count(*) FROM card_events"), 0, "events cascade from their organization");
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use cardinal_store::sql::{GAUGE_DELIVERIES, GAUGE_SCA};
 use cardinal_store::{
-    sql::{all_rows, columns, snapshot_key, Dialect, MEMBERSHIP, ORGANIZATION, RESET_DELETIONS},
+    sql::{all_rows, columns, reset_deletions, snapshot_key, Dialect, MEMBERSHIP, ORGANIZATION},
     Holder, NewCredential, OperatorStore, Organization, OrganizationParts, OrganizationReset, Page, PageRequest,
     SettingStore, StoreError, StoreResult, StoredCard, Team,
 };
@@ -132,7 +132,7 @@ impl OperatorStore for SqliteStore {
     async fn reset_organization(&self, org: Uuid, reset: OrganizationReset) -> StoreResult<bool> {
         // Cards go, and the organization's clock moves: nothing cached stays true.
         self.write_in_organization(org, true, move |conn| {
-            for deletion in RESET_DELETIONS {
+            for deletion in reset_deletions(Dialect::Sqlite) {
                 conn.execute(&deletion.replace("{org}", "?1"), [org.to_string()]).map_err(sql)?;
             }
             restore_seeded(conn, org, &reset)

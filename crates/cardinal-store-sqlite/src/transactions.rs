@@ -178,7 +178,7 @@ impl PaymentStore for SqliteStore {
                     let mut stored = load_card(conn, Some(org), card)?.ok_or(DomainError::NotFound)?;
                     let mut account = load_account(conn, stored.card.bank_account_id)?;
                     let (transaction, events) = change(&mut stored, &mut account)?;
-                    save_card(conn, &mut stored)?;
+                    save_card(conn, &mut stored, None)?;
                     save_account(conn, &account)?;
                     upsert_transaction(conn, &transaction)?;
                     remember_on_card(conn, card, transaction.id)?;
@@ -204,7 +204,7 @@ impl PaymentStore for SqliteStore {
                         .ok_or(DomainError::NotFound)?;
                     let mut account = load_account(conn, transaction.bank_account_id)?;
                     let events = change(&mut transaction, &mut stored, &mut account)?;
-                    save_card(conn, &mut stored)?;
+                    save_card(conn, &mut stored, None)?;
                     save_account(conn, &account)?;
                     upsert_transaction(conn, &transaction)?;
                     write_outbox(conn, &events)?;

@@ -322,15 +322,19 @@ pub fn snapshot_key(organization_id: Uuid) -> String {
 
 /// What a sandbox reset deletes, in order, each with the organization's id as its only
 /// parameter (`{org}`). Transactions go first: SQLite's have no foreign key to their card
-/// (migration 0014). Cards cascade to their audit events and data-view links; webhook events
-/// to their deliveries and attempts.
-pub const RESET_DELETIONS: &[&str] = &[
-    "DELETE FROM transactions WHERE organization_id = {org}",
-    "DELETE FROM cards WHERE organization_id = {org}",
-    "DELETE FROM sca_sessions WHERE organization_id = {org}",
-    "DELETE FROM webhook_deliveries WHERE organization_id = {org}",
-    "DELETE FROM webhook_events WHERE organization_id = {org}",
-];
+/// (migration 0014), nor have its audit events (0016), which go next, by organization. On
+/// PostgreSQL cards cascade to their audit events; on both to their data-view links, and
+/// webhook events to their deliveries and attempts.
+pub fn reset_deletions(dialect: Dialect) -> impl Iterator<Item = &'static str> {
+    let sqlite_events = (dialect == Dialect::Sqlite).then_some("DELETE FROM card_events WHERE organization_id = {org}");
+    let transactions = "DELETE FROM transactions WHERE organization_id = {org}";
+    std::iter::once(transactions).chain(sqlite_events).chain([
+        "DELETE FROM cards WHERE organization_id = {org}",
+        "DELETE FROM sca_sessions WHERE organization_id = {org}",
+        "DELETE FROM webhook_deliveries WHERE organization_id = {org}",
+        "DELETE FROM webhook_events WHERE organization_id = {org}",
+    ])
+}
 
 pub const TRANSACTION_COLUMNS: &str = "t.id, t.organization_id, t.bank_account_id, t.card_id, t.holder_id, t.slug, \
      t.amount_cents, t.currency, t.side, t.operation_type, t.status, t.decline_reason, t.label, t.category, \
