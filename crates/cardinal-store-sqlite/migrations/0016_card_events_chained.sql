@@ -21,7 +21,9 @@ UPDATE cards SET last_event_seq = (SELECT max(e.seq) FROM card_events e WHERE e.
 WHERE EXISTS (SELECT 1 FROM card_events e WHERE e.card_id = cards.id);
 
 CREATE TABLE card_events_rebuilt (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- no AUTOINCREMENT: it reads and writes `sqlite_sequence` at every insert, and a number
+    -- freed by a reset may be taken again, as no row names it any more
+    seq             INTEGER PRIMARY KEY,
     id              TEXT NOT NULL UNIQUE,
     organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
     card_id         TEXT NOT NULL,

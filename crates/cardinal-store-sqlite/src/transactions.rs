@@ -7,13 +7,13 @@ use cardinal_domain::DomainError;
 use cardinal_store::{
     sql::{columns, transaction_list, Dialect, BANK_ACCOUNT, TRANSACTION_COLUMNS},
     BankAccount, Page, PaymentChange, PaymentStore, StoreResult, StoredCard, Transaction, TransactionChange,
-    TransactionQuery, TransactionStatus, RECENT_CARD_TRANSACTIONS,
+    TransactionQuery, TransactionStatus,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::{
-    cards::{load_card, save_card},
+    cards::{load_card, load_card_to_write, save_card, Newest},
     rows::{bank_account, seconds, timestamp, uuid},
     run_list, run_page, sql,
     webhooks::write_outbox,
@@ -148,40 +148,21 @@ pub(crate) fn upsert_transaction(conn: &Connection, t: &Transaction) -> StoreRes
     Ok(())
 }
 
-/// Puts a new transaction first in its card's `recent_transactions`, keeping the newest
-/// [`RECENT_CARD_TRANSACTIONS`]. Every element is a quoted 36-character id, so the list is cut
-/// by length, without parsing it: after `[`, 19 elements and their commas are 19 × 39 − 1
-/// characters; a shorter list brings its `]`, which `rtrim` takes off.
-fn remember_on_card(conn: &Connection, card: Uuid, transaction: Uuid) -> StoreResult<()> {
-    static REMEMBER: LazyLock<String> = LazyLock::new(|| {
-        let kept = (RECENT_CARD_TRANSACTIONS - 1) * 39 - 1;
-        format!(
-            "UPDATE cards SET recent_transactions = '[\"' || ?1 || '\"' || CASE WHEN recent_transactions = '[]' \
-             THEN ']' ELSE ',' || rtrim(substr(recent_transactions, 2, {kept}), ']') || ']' END WHERE id = ?2"
-        )
-    });
-    conn.prepare_cached(&REMEMBER)
-        .and_then(|mut s| s.execute(params![transaction.to_string(), card.to_string()]))
-        .map_err(sql)?;
-    Ok(())
-}
-
 #[async_trait]
 impl PaymentStore for SqliteStore {
     async fn pay(&self, org: Uuid, card: Uuid, mut change: PaymentChange) -> StoreResult<(StoredCard, Transaction)> {
-        let cache = self.cache.clone();
+        let (cache, read_cache) = (self.cache.clone(), self.cache.clone());
         self.engine
             .write_then(
                 move |conn| {
                     // The writer thread is the only writer: nothing changes the card or the account
                     // between this read and the commit, so limits and locks hold under any load.
-                    let mut stored = load_card(conn, Some(org), card)?.ok_or(DomainError::NotFound)?;
+                    let mut stored = load_card_to_write(conn, &read_cache, org, card)?.ok_or(DomainError::NotFound)?;
                     let mut account = load_account(conn, stored.card.bank_account_id)?;
                     let (transaction, events) = change(&mut stored, &mut account)?;
-                    save_card(conn, &mut stored, None)?;
+                    save_card(conn, &mut stored, Newest { transaction: Some(transaction.id), event: None })?;
                     save_account(conn, &account)?;
                     upsert_transaction(conn, &transaction)?;
-                    remember_on_card(conn, card, transaction.id)?;
                     write_outbox(conn, &events)?;
                     Ok((stored, transaction))
                 },
@@ -204,7 +185,7 @@ impl PaymentStore for SqliteStore {
                         .ok_or(DomainError::NotFound)?;
                     let mut account = load_account(conn, transaction.bank_account_id)?;
                     let events = change(&mut transaction, &mut stored, &mut account)?;
-                    save_card(conn, &mut stored, None)?;
+                    save_card(conn, &mut stored, Newest::default())?;
                     save_account(conn, &account)?;
                     upsert_transaction(conn, &transaction)?;
                     write_outbox(conn, &events)?;
@@ -278,6 +259,8 @@ mod tests {
     /// none, through a short list, to more than it keeps.
     #[test]
     fn a_card_keeps_its_newest_transaction_ids() {
+        use crate::cards::recent_transactions_with;
+        use cardinal_store::RECENT_CARD_TRANSACTIONS;
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE cards (id TEXT PRIMARY KEY, recent_transactions TEXT NOT NULL DEFAULT '[]')")
             .unwrap();
@@ -286,7 +269,9 @@ mod tests {
         let mut made: Vec<String> = Vec::new();
         for n in 1..=RECENT_CARD_TRANSACTIONS + 5 {
             let id = Uuid::new_v4();
-            remember_on_card(&conn, card, id).unwrap();
+            let remember =
+                format!("UPDATE cards SET recent_transactions = {} WHERE id = ?2", recent_transactions_with("?1"));
+            conn.execute(&remember, [id.to_string(), card.to_string()]).unwrap();
             made.insert(0, id.to_string());
             let kept: String = conn.query_row("SELECT recent_transactions FROM cards", [], |r| r.get(0)).unwrap();
             let kept: Vec<String> = serde_json::from_str(&kept).unwrap();
