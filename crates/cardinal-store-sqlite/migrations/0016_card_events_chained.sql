@@ -5,7 +5,7 @@
 --
 -- A card's events are now a chain: the card's row, which every change rewrites anyway, names
 -- its newest event (`last_event_seq`), and each event the one before it (`previous_seq`).
--- Reading a card's history walks the chain by primary key (cards.rs, `card_events`).
+-- Reading a card's history walks the chain by primary key (card_events.rs).
 --
 -- The events keep their organization, indexed in the order they were written: an
 -- organization's deletion cascades through that index, a sandbox reset deletes by it

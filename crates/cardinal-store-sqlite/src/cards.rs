@@ -6,16 +6,17 @@ use async_trait::async_trait;
 use cardinal_domain::DomainError;
 use cardinal_store::{
     sql::{card_list_counted, CardCounting, Dialect, CARD_FROM, CARD_SELECT},
-    Actor, ActorKind, AuditEvent, CardChange, CardQuery, CardSecrets, CardStore, CardWrite, DataViewAudit,
-    DataViewToken, Holder, NewCard, OutboxEvent, Page, StoreError, StoreResult, StoredCard, RECENT_CARD_TRANSACTIONS,
+    AuditEvent, CardChange, CardQuery, CardSecrets, CardStore, CardWrite, DataViewAudit, DataViewToken, Holder,
+    NewCard, OutboxEvent, Page, StoreError, StoreResult, StoredCard, RECENT_CARD_TRANSACTIONS,
 };
 use jiff::Timestamp;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
 use uuid::Uuid;
 
+use crate::card_events::{self, append_event, insert_event};
 use crate::{
     cache::Cache,
-    rows::{card_index_values, seconds, status_from, stored_card, timestamp, uuid, SqlResult, CARD_INDEX_COLUMNS},
+    rows::{card_index_values, seconds, stored_card, timestamp, uuid, SqlResult, CARD_INDEX_COLUMNS},
     run_list,
     sca::spend_sca_session,
     sql,
@@ -109,19 +110,6 @@ pub(crate) struct Newest {
 /// What a list's page reads of each card: enough to find it in the read cache.
 const LISTED_CARD: &str = "c.id, c.version";
 
-/// A card's events, newest first: the chain from the card's newest event back through each
-/// event's `previous_seq` (migration 0016), at most `?3` of them (-1: all), for the card
-/// `?1` of the organization `?2`. Each step is a lookup by primary key.
-pub(crate) const CARD_EVENTS_NEWEST_FIRST: &str = "WITH RECURSIVE chain(seq, depth) AS ( \
-       SELECT c.last_event_seq, 1 FROM cards c \
-        WHERE c.id = ?1 AND c.organization_id = ?2 AND c.last_event_seq IS NOT NULL \
-       UNION ALL \
-       SELECT e.previous_seq, chain.depth + 1 FROM chain JOIN card_events e ON e.seq = chain.seq \
-        WHERE e.previous_seq IS NOT NULL AND (?3 < 0 OR chain.depth < ?3)) \
-     SELECT e.id, e.card_id, e.action, e.actor_type, e.actor_id, e.from_status, e.to_status, e.changes, \
-            e.request_id, e.at \
-     FROM chain JOIN card_events e ON e.seq = chain.seq ORDER BY e.seq DESC LIMIT ?3";
-
 pub(crate) static INSERT_CARD: LazyLock<String> = LazyLock::new(|| {
     let names: Vec<&str> = NEW_CARD_COLUMNS.iter().chain(CARD_INDEX_COLUMNS).copied().collect();
     let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
@@ -173,49 +161,6 @@ pub(crate) fn save_card(conn: &Connection, stored: &mut StoredCard, newest: Newe
     }
     stored.revision += 1;
     Ok(())
-}
-
-/// Writes `event` as its card's newest: the card's row names it (migration 0016).
-pub(crate) fn insert_event(conn: &Connection, event: &AuditEvent) -> StoreResult<()> {
-    let seq = append_event(conn, event)?;
-    conn.prepare_cached("UPDATE cards SET last_event_seq = ?1 WHERE id = ?2")
-        .and_then(|mut s| s.execute(params![seq, event.card_id.to_string()]))
-        .map_err(sql)?;
-    Ok(())
-}
-
-/// Appends `event` to its card's chain and answers its `seq`: the event takes the card's
-/// organization and names the card's newest event as the one before it. The caller makes it
-/// the card's newest, in the card's row ([`insert_event`], or [`save_card`] with the change
-/// the event records). A card that does not exist is a conflict, as its foreign key made it.
-fn append_event(conn: &Connection, event: &AuditEvent) -> StoreResult<i64> {
-    // The new row's `seq` is its rowid: no `RETURNING` (see SAVE_CARD).
-    let appended = conn
-        .prepare_cached(
-            "INSERT INTO card_events (id, organization_id, card_id, previous_seq, action, actor_type, actor_id, \
-             from_status, to_status, changes, request_id, at) \
-             SELECT ?1, c.organization_id, c.id, c.last_event_seq, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
-             FROM cards c WHERE c.id = ?2",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                event.id.to_string(),
-                event.card_id.to_string(),
-                event.action,
-                event.actor.kind.as_str(),
-                event.actor.id.map(|i| i.to_string()),
-                event.from_status.map(|s| s.as_str()),
-                event.to_status.as_str(),
-                event.changes.to_string(),
-                event.request_id,
-                seconds(event.at),
-            ])
-        })
-        .map_err(sql)?;
-    if appended == 0 {
-        return Err(StoreError::Conflict("an audit event names a card that does not exist".into()));
-    }
-    Ok(conn.last_insert_rowid())
 }
 
 /// A card's sealed secrets from three columns starting at `first`.
@@ -449,41 +394,10 @@ impl CardStore for SqliteStore {
     }
 
     async fn card_events(&self, org: Uuid, card: Uuid, newest: Option<u32>) -> StoreResult<Vec<AuditEvent>> {
-        // Newest first, so a limit keeps the latest; turned back to oldest first below.
-        let limit = newest.map_or(-1, i64::from);
-        let mut events: Vec<AuditEvent> = self
-            .engine
-            .read(move |conn| {
-                conn.prepare_cached(CARD_EVENTS_NEWEST_FIRST)
-                    .and_then(|mut s| {
-                        s.query_map(rusqlite::params![card.to_string(), org.to_string(), limit], |r| {
-                            let actor_type: String = r.get(3)?;
-                            let actor_id: Option<String> = r.get(4)?;
-                            let from: Option<String> = r.get(5)?;
-                            let to: String = r.get(6)?;
-                            let changes: String = r.get(7)?;
-                            Ok(AuditEvent {
-                                id: uuid(r.get(0)?)?,
-                                card_id: uuid(r.get(1)?)?,
-                                action: r.get(2)?,
-                                actor: Actor {
-                                    kind: ActorKind::parse(&actor_type).unwrap_or(ActorKind::System),
-                                    id: actor_id.map(uuid).transpose()?,
-                                },
-                                from_status: from.as_deref().map(status_from).transpose()?,
-                                to_status: status_from(&to)?,
-                                changes: serde_json::from_str(&changes).unwrap_or(serde_json::Value::Null),
-                                request_id: r.get(8)?,
-                                at: timestamp(r.get(9)?)?,
-                            })
-                        })?
-                        .collect()
-                    })
-                    .map_err(sql)
-            })
-            .await?;
-        events.reverse();
-        Ok(events)
+        self.engine.read(move |conn| card_events::newest_first(conn, org, card, newest)).await.map(|mut events| {
+            events.reverse();
+            events
+        })
     }
 }
 
@@ -507,7 +421,7 @@ fn commit_card_write(conn: &Connection, stored: &mut StoredCard, write: &CardWri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cardinal_store::{conformance::fixture, OrganizationStore};
+    use cardinal_store::{conformance::fixture, Actor, ActorKind, OrganizationStore};
 
     /// A list takes a card from the read cache only at the version the card's row has: a
     /// cached card of any other version is read again from the row.

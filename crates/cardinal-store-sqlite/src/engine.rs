@@ -264,7 +264,7 @@ const STATEMENT_CACHE: usize = 128;
 /// list page was parsed and planned again (a tenth of a page's time in profiles). With the
 /// query planner stability guarantee, plans never depend on bound values; ours rest on
 /// indexes, not on values.
-fn configure_statements(conn: &Connection) -> StoreResult<()> {
+pub(crate) fn configure_statements(conn: &Connection) -> StoreResult<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(backend)?;
     Ok(())

@@ -2,6 +2,7 @@
 //! group commit. See [`engine`] for the write path.
 
 mod cache;
+mod card_events;
 mod cards;
 mod credentials;
 mod engine;

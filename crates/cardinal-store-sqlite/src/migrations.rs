@@ -229,7 +229,7 @@ mod tests {
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         migrate(&mut conn).unwrap();
         let history = |card: &str, newest: i64| -> Vec<String> {
-            let mut statement = conn.prepare(crate::cards::CARD_EVENTS_NEWEST_FIRST).unwrap();
+            let mut statement = conn.prepare(crate::card_events::CARD_EVENTS_NEWEST_FIRST).unwrap();
             let rows = statement.query_map(rusqlite::params![card, "org", newest], |r| r.get::<_, String>(0)).unwrap();
             rows.map(Result::unwrap).collect()
         };

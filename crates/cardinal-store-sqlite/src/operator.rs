@@ -15,7 +15,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::{
-    cards::{insert_card, insert_event},
+    card_events::insert_event,
+    cards::insert_card,
     credentials::insert_credential_row,
     organizations::{insert_parts, ORGANIZATION_BY_ID},
     rows::{membership, organization, seconds, uuid},

@@ -12,7 +12,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::{
-    cards::{insert_card, insert_event},
+    card_events::insert_event,
+    cards::insert_card,
     credentials::insert_credential_row,
     rows::{bank_account, membership, organization, seconds},
     run_list, sql, SqliteStore,

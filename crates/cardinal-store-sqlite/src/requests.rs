@@ -11,7 +11,8 @@ use cardinal_store::{
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::cards::{holder_of, insert_card, insert_event};
+use crate::card_events::insert_event;
+use crate::cards::{holder_of, insert_card};
 use crate::rows::seconds;
 use crate::sca::spend_sca_session;
 use crate::webhooks::write_outbox;
