@@ -22,7 +22,7 @@ pub(crate) const CARD_EVENTS_NEWEST_FIRST: &str = "WITH RECURSIVE \
        SELECT 1, e.previous_seq, e.id, e.card_id, e.action, e.actor_type, e.actor_id, e.from_status, e.to_status, \
               e.changes, e.request_id, e.at \
          FROM cards c CROSS JOIN card_events e ON e.seq = c.last_event_seq \
-        WHERE c.id = ?1 AND c.organization_id = ?2 AND ?3 != 0 \
+        WHERE c.id = ?1 AND c.organization_id = ?2 \
        UNION ALL \
        SELECT chain.depth + 1, e.previous_seq, e.id, e.card_id, e.action, e.actor_type, e.actor_id, e.from_status, \
               e.to_status, e.changes, e.request_id, e.at \
@@ -74,16 +74,12 @@ pub(crate) fn append_event(conn: &Connection, event: &AuditEvent) -> StoreResult
     Ok(conn.last_insert_rowid())
 }
 
-/// Up to `newest` of the card's events (all without), newest first, if the card is the
-/// organization's.
-pub(crate) fn newest_first(
-    conn: &Connection,
-    org: Uuid,
-    card: Uuid,
-    newest: Option<u32>,
-) -> StoreResult<Vec<AuditEvent>> {
+/// The newest `newest` of the card's events (all without), oldest first, if the card is the
+/// organization's. The walk starts from the newest, so a limit keeps the latest.
+pub(crate) fn history(conn: &Connection, org: Uuid, card: Uuid, newest: Option<u32>) -> StoreResult<Vec<AuditEvent>> {
     let limit = newest.map_or(-1, i64::from);
-    conn.prepare_cached(CARD_EVENTS_NEWEST_FIRST)
+    let mut events: Vec<AuditEvent> = conn
+        .prepare_cached(CARD_EVENTS_NEWEST_FIRST)
         .and_then(|mut s| {
             s.query_map(params![card.to_string(), org.to_string(), limit], |r| {
                 let actor_type: String = r.get(3)?;
@@ -108,7 +104,9 @@ pub(crate) fn newest_first(
             })?
             .collect()
         })
-        .map_err(sql)
+        .map_err(sql)?;
+    events.reverse();
+    Ok(events)
 }
 
 #[cfg(test)]

@@ -394,10 +394,7 @@ impl CardStore for SqliteStore {
     }
 
     async fn card_events(&self, org: Uuid, card: Uuid, newest: Option<u32>) -> StoreResult<Vec<AuditEvent>> {
-        self.engine.read(move |conn| card_events::newest_first(conn, org, card, newest)).await.map(|mut events| {
-            events.reverse();
-            events
-        })
+        self.engine.read(move |conn| card_events::history(conn, org, card, newest)).await
     }
 }
 

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::{
-    cards::{load_card, load_card_to_write, save_card, Newest},
+    cards::{load_card_to_write, save_card, Newest},
     rows::{bank_account, seconds, timestamp, uuid},
     run_list, run_page, sql,
     webhooks::write_outbox,
@@ -176,13 +176,14 @@ impl PaymentStore for SqliteStore {
         id: Uuid,
         mut change: TransactionChange,
     ) -> StoreResult<(Transaction, StoredCard)> {
-        let cache = self.cache.clone();
+        let (cache, read_cache) = (self.cache.clone(), self.cache.clone());
         self.engine
             .write_then(
                 move |conn| {
                     let mut transaction = load_transaction(conn, None, id)?.ok_or(DomainError::NotFound)?;
-                    let mut stored = load_card(conn, Some(transaction.organization_id), transaction.card_id)?
-                        .ok_or(DomainError::NotFound)?;
+                    let mut stored =
+                        load_card_to_write(conn, &read_cache, transaction.organization_id, transaction.card_id)?
+                            .ok_or(DomainError::NotFound)?;
                     let mut account = load_account(conn, transaction.bank_account_id)?;
                     let events = change(&mut transaction, &mut stored, &mut account)?;
                     save_card(conn, &mut stored, Newest::default())?;
