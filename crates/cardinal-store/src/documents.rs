@@ -33,9 +33,11 @@ pub fn card_from_document(id: Uuid, text: &str) -> serde_json::Result<Card> {
 }
 
 /// The document to store for `card`. It is remembered as parsed: the next read of the row
-/// (a change loads the card it last saved) finds it without parsing.
-pub fn document_of(card: &Card) -> serde_json::Result<String> {
-    let text = serde_json::to_string(card)?;
+/// (a change loads the card it last saved) finds it without parsing. Written by
+/// `cardinal_json`, serde_json's text at a fraction of its cost: every change of a card
+/// writes its document.
+pub fn document_of(card: &Card) -> Result<String, cardinal_json::Error> {
+    let text = cardinal_json::to_string(card)?;
     remember(card.id, &text, card);
     Ok(text)
 }

@@ -242,7 +242,7 @@ fn event_with(organization_id: Uuid, topic: &str, ordering_key: Uuid, data: Even
 }
 
 fn to_json(data: &impl Serialize) -> String {
-    serde_json::to_string(data).unwrap_or_else(|_| "{}".into())
+    cardinal_json::to_string(data).unwrap_or_else(|_| "{}".into())
 }
 
 /// The body sent to a subscription: Qonto's envelope around the event's data, the same bytes

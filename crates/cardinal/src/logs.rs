@@ -241,9 +241,9 @@ impl Visit for JsonFields<'_> {
             // writes itself in many small pieces, each a call to escape.
             let start = line.len();
             write!(line, "{value:?}")?;
-            if needs_escaping(&line[start..]) {
+            if cardinal_json::needs_escaping(&line[start..]) {
                 let raw = line.split_off(start);
-                JsonEscaped(&mut *line).write_str(&raw)?;
+                cardinal_json::push_escaped_str(line, &raw);
             }
             line.push('"');
             Ok(())
@@ -281,50 +281,12 @@ impl Visit for JsonFields<'_> {
     }
 }
 
-fn write_json_string(line: &mut impl fmt::Write, text: &str) -> fmt::Result {
-    line.write_char('"')?;
-    JsonEscaped(&mut *line).write_str(text)?;
-    line.write_char('"')
-}
-
-/// The bytes JSON escapes inside a string: `"`, `\` and the control characters. All ASCII, so
-/// text is scanned by bytes (no UTF-8 decoding) and a byte found is at a character boundary.
-fn escaped(byte: u8) -> bool {
-    (byte < 0x20) | (byte == b'"') | (byte == b'\\')
-}
-
-/// One pass without early exits, which the compiler turns into wide compares: most text has
-/// nothing to escape, and is then written whole.
-fn needs_escaping(text: &str) -> bool {
-    text.bytes().fold(false, |found, byte| found | escaped(byte))
-}
-
-/// Writes what it is given as the inside of a JSON string.
-struct JsonEscaped<'a, W>(&'a mut W);
-
-impl<W: fmt::Write> fmt::Write for JsonEscaped<'_, W> {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        if !needs_escaping(text) {
-            return self.0.write_str(text);
-        }
-        let mut plain_from = 0;
-        for (at, &byte) in text.as_bytes().iter().enumerate() {
-            if !escaped(byte) {
-                continue;
-            }
-            self.0.write_str(&text[plain_from..at])?;
-            match byte {
-                b'"' => self.0.write_str("\\\"")?,
-                b'\\' => self.0.write_str("\\\\")?,
-                b'\n' => self.0.write_str("\\n")?,
-                b'\r' => self.0.write_str("\\r")?,
-                b'\t' => self.0.write_str("\\t")?,
-                control => write!(self.0, "\\u{control:04x}")?,
-            }
-            plain_from = at + 1;
-        }
-        self.0.write_str(&text[plain_from..])
-    }
+/// `text` as a JSON string, escaped as serde_json (and so tracing's JSON format) escapes it.
+fn write_json_string(line: &mut String, text: &str) -> fmt::Result {
+    line.push('"');
+    cardinal_json::push_escaped_str(line, text);
+    line.push('"');
+    Ok(())
 }
 
 #[cfg(test)]

@@ -150,11 +150,24 @@ fn a_busy_postgres_is_waited_for() {
         );
         std::thread::spawn(move || psql(&url, &hold))
     };
-    std::thread::sleep(Duration::from_millis(300)); // the row is held
+    // Held once the holder sleeps: a fixed pause lost the race to psql's start on a busy machine.
+    let sleeping =
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%pg_sleep(2.5)%'";
+    let asked = Instant::now();
+    while psql_value(&url, sleeping) != "1" {
+        assert!(asked.elapsed() < Duration::from_secs(10), "the holder never took the row");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let (status, retry_after, took) = timed(&process.address, "PUT", &format!("/v2/cards/{card}/lock"), &setup.owner);
     holder.join().unwrap();
     assert_eq!(status, 200, "waited for the row (Retry-After {retry_after:?}) after {took:?}");
     assert!(took > Duration::from_millis(1500), "it did wait for the row: {took:?}");
     drop(process);
     let _ = Command::new("psql").args([&url, "-q", "-c", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")]).status();
+}
+
+/// The one value `query` answers, as psql prints it unaligned.
+fn psql_value(url: &str, query: &str) -> String {
+    let out = Command::new("psql").args([url, "-qtAc", query]).output().expect("psql runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

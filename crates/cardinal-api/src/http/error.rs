@@ -268,7 +268,7 @@ impl IntoResponse for ApiError {
         let mut response = match self.flat.map(|flat| *flat) {
             Some(Flat::Sca { code, message, action_type, sca_session_token }) => {
                 let body = ScaAnswer { code, message, action_type, sca_session_token, errors, trace_id };
-                (self.status, axum::Json(body)).into_response()
+                (self.status, crate::http::json::Json(body)).into_response()
             }
             Some(Flat::First) => {
                 let first = errors.first().cloned();
@@ -279,9 +279,9 @@ impl IntoResponse for ApiError {
                     errors,
                     trace_id,
                 };
-                (self.status, axum::Json(body)).into_response()
+                (self.status, crate::http::json::Json(body)).into_response()
             }
-            None => (self.status, axum::Json(ErrorAnswer { errors, trace_id })).into_response(),
+            None => (self.status, crate::http::json::Json(ErrorAnswer { errors, trace_id })).into_response(),
         };
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));

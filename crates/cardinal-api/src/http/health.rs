@@ -2,10 +2,10 @@
 //! database) and `/openapi.json`.
 
 use crate::http::error::ApiResult;
+use crate::http::json::Json;
 use crate::wire::answers::Status;
 use crate::AppState;
 use axum::extract::State;
-use axum::Json;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;

@@ -11,6 +11,7 @@ pub mod files;
 pub mod form;
 pub mod health;
 pub mod idempotency;
+pub mod json;
 pub mod metrics;
 pub mod params;
 pub mod rate_limit;

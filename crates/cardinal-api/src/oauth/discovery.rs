@@ -3,11 +3,11 @@
 //! `/.well-known/jwks.json`.
 
 use crate::app::oauth::{known_scopes, OAuthError};
+use crate::http::json::Json;
 use crate::wire::oauth::{OpenIdMetadata, ServerMetadata};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 /// The consent page's languages.
 pub const UI_LOCALES: [&str; 2] = ["en", "fr"];

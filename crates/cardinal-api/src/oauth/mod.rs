@@ -12,10 +12,10 @@ pub mod token;
 
 use crate::app::oauth::OAuthError;
 use crate::http::error::ApiError;
+use crate::http::json::Json;
 use crate::wire::oauth::OAuthErrorAnswer;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use cardinal_domain::oauth::GrantError;
 
 /// An RFC 6749 §5.2 error answer, never cached. `invalid_client` is a 401 with a Basic

@@ -4,13 +4,13 @@
 use super::{error_answer, no_store};
 use crate::app::oauth::{clients, tokens, OAuthError};
 use crate::http::form::Form;
+use crate::http::json::Json;
 use crate::wire::oauth::TokenAnswer;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use cardinal_domain::oauth::GrantError;

@@ -4,6 +4,7 @@
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::operator::organizations::{member_plan, text_field};
 use crate::sandbox::seed;
 use crate::wire::answers::{BankAccountEnvelope, MembershipEnvelope};
@@ -13,7 +14,6 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use cardinal_domain::Cents;
 use cardinal_store::*;
 

@@ -4,6 +4,7 @@
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::sandbox::seed::{self, MemberPlan, OrganizationPlan};
 use crate::wire::operator::{
@@ -16,7 +17,6 @@ use crate::wire::{self, BankAccountBody, Meta};
 use crate::{AppState, Mode};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::Json;
 use cardinal_domain::Cents;
 use cardinal_store::*;
 use jiff::tz::TimeZone;

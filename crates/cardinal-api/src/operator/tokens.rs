@@ -4,6 +4,7 @@
 use crate::http::auth::{scope, Operator};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::secrets::{hash_secret, new_token};
 use crate::wire::operator::{AccessToken, ApiKey};
 use crate::wire::requests::TokenRequest;
@@ -12,7 +13,6 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use cardinal_domain::Role;
 use cardinal_store::*;
 use jiff::Timestamp;

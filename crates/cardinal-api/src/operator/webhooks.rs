@@ -3,13 +3,13 @@
 
 use crate::http::auth::Operator;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 pub use crate::wire::deliveries::*;
 use crate::wire::webhooks::envelope;
 use crate::wire::Meta;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::Json;
 use cardinal_store::{DeliveryQuery, DeliveryStatus, SubscriptionHealth, WebhookSubscription};
 use uuid::Uuid;
 

@@ -39,12 +39,17 @@ const CARD_BODY_OPENING: usize = br#"{"card":"#.len();
 
 impl RenderedCards {
     /// `{"card": …}` for `stored` as `view` shows it.
-    pub fn card_body(&self, stored: &Arc<StoredCard>, view: CardView, links: Links) -> serde_json::Result<Bytes> {
+    pub fn card_body(
+        &self,
+        stored: &Arc<StoredCard>,
+        view: CardView,
+        links: Links,
+    ) -> Result<Bytes, cardinal_json::Error> {
         if let Some(hit) = self.rendered(stored, view) {
             return Ok(hit);
         }
         let card = wire::Card::in_view(stored, view, links);
-        let body = Bytes::from(serde_json::to_vec(&CardBody { card: &card })?);
+        let body = Bytes::from(cardinal_json::to_vec(&CardBody { card: &card })?);
         if let Ok(mut map) = self.0.write() {
             let entry = Rendered { stored: stored.clone(), view, body: body.clone() };
             insert_bounded(&mut map, MAX_ENTRIES, stored.card.id, entry);
@@ -54,7 +59,12 @@ impl RenderedCards {
 
     /// The card's own document, as it appears inside `{"card": …}` and in lists: the same
     /// rendering, sliced out without a copy.
-    pub fn card_document(&self, stored: &Arc<StoredCard>, view: CardView, links: Links) -> serde_json::Result<Bytes> {
+    pub fn card_document(
+        &self,
+        stored: &Arc<StoredCard>,
+        view: CardView,
+        links: Links,
+    ) -> Result<Bytes, cardinal_json::Error> {
         let body = self.card_body(stored, view, links)?;
         Ok(body.slice(CARD_BODY_OPENING..body.len() - 1))
     }
@@ -66,11 +76,11 @@ impl RenderedCards {
         cards: impl IntoIterator<Item = (&'a Arc<StoredCard>, CardView)>,
         meta: &wire::Meta,
         links: Links,
-    ) -> serde_json::Result<Bytes> {
+    ) -> Result<Bytes, cardinal_json::Error> {
         let documents = cards
             .into_iter()
             .map(|(stored, view)| self.card_document(stored, view, links))
-            .collect::<serde_json::Result<Vec<Bytes>>>()?;
+            .collect::<Result<Vec<Bytes>, _>>()?;
         // Sized once: growing a buffer of 100 cards by doubling copied it several times.
         let mut out = Vec::with_capacity(documents.iter().map(|d| d.len() + 1).sum::<usize>() + 256);
         out.extend_from_slice(br#"{"cards":["#);
@@ -81,7 +91,7 @@ impl RenderedCards {
             out.extend_from_slice(document);
         }
         out.extend_from_slice(br#"],"meta":"#);
-        serde_json::to_writer(&mut out, meta)?;
+        cardinal_json::write(&mut out, meta)?;
         out.push(b'}');
         Ok(out.into())
     }

@@ -4,12 +4,12 @@ use crate::app::cards::expiry;
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::wire::answers::Clock;
 use crate::wire::requests::ClockRequest;
 use crate::wire::Time;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::Json;
 use cardinal_store::*;
 use jiff::Timestamp;
 

@@ -3,11 +3,11 @@
 
 use crate::http::auth::Operator;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::wire::answers::MembershipEnvelope;
 use crate::wire::MembershipDetail;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::Json;
 use uuid::Uuid;
 
 pub async fn accept(

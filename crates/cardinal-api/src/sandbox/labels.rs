@@ -5,13 +5,13 @@ use crate::app::labels;
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::wire::answers::TransactionEnvelope;
 use crate::wire::attachments::{LabelBody, LabelEnvelope, LabelRequest, TransactionLabels};
 use crate::wire::TransactionBody;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use uuid::Uuid;
 
 /// `POST /_sandbox/organizations/{id}/labels` `{"name", "parent_id"?}` → 201 `{"label"}`.

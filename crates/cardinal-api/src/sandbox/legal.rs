@@ -4,11 +4,11 @@
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::wire::answers::OrganizationEnvelope;
 use crate::wire::LegalRequest;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::Json;
 use uuid::Uuid;
 
 /// The organization as its members now read it.

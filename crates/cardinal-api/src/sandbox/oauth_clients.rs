@@ -6,6 +6,7 @@ use crate::app::oauth::clients;
 use crate::http::auth::Operator;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::wire::oauth::{OAuthClientBody, OAuthClientCreated, OAuthClientList, OAuthClientRequest};
 use crate::wire::{Meta, Time};
@@ -13,7 +14,6 @@ use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use cardinal_store::OAuthClient;
 
 fn body(client: &OAuthClient) -> OAuthClientBody {

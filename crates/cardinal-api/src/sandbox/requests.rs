@@ -6,13 +6,13 @@
 use crate::app::request_log::{Body, LoggedRequest, RequestFilter};
 use crate::http::auth::Operator;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::wire::operator::{KeptBody, LoggedRequestBody, LoggedRequestList};
 use crate::wire::{Meta, Time};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::Json;
 use futures_util::stream::{self, Stream};
 use std::convert::Infallible;
 use std::sync::Arc;

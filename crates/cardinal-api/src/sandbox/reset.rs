@@ -11,13 +11,13 @@
 
 use crate::http::auth::Operator;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::issuing::audit::audit_event;
 use crate::wire::operator::Reset;
 use crate::wire::Time;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cardinal_domain::{Card, Cents};

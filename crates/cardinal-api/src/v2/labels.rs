@@ -3,12 +3,12 @@
 use crate::app::labels;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::wire::attachments::{LabelBody, LabelEnvelope, LabelList};
 use crate::wire::Meta;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::Json;
 use uuid::Uuid;
 
 /// A page of the organization's labels, by name.

@@ -2,6 +2,7 @@
 
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::wire::answers::{
     BankAccountEnvelope, BankAccountList, MembershipEnvelope, MembershipList, OrganizationEnvelope,
@@ -9,7 +10,6 @@ use crate::wire::answers::{
 use crate::wire::{BankAccountBody, MembershipDetail, MembershipSummary, Meta, OrganizationBody};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::Json;
 use cardinal_store::PageRequest;
 use uuid::Uuid;
 

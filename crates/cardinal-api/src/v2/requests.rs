@@ -7,6 +7,7 @@ use crate::app::requests::{self, NewRequest, RequestFilter};
 use crate::http::auth::Principal;
 use crate::http::body::{JsonBody, JsonBodyWithRaw};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::v2::sca::ScaStep;
 use crate::wire::card_requests::{
@@ -16,7 +17,6 @@ use crate::wire::card_requests::{
 use crate::wire::Meta;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::Json;
 use cardinal_domain::requests::{Ask, RequestStatus, RequestType};
 use cardinal_store::RequestSort;
 use uuid::Uuid;

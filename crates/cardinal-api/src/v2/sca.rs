@@ -6,13 +6,13 @@
 
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::state::AppState;
 use crate::secrets::hash_secret;
 use crate::wire::answers::{Message, ScaSession as ScaSessionView};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
-use axum::Json;
 use cardinal_store::{ScaMode, ScaRedemption, ScaResult, ScaSession, StoreError};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

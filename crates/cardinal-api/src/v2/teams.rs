@@ -5,6 +5,7 @@ use crate::app::teams::{self, Invitation};
 use crate::http::auth::Principal;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::wire::answers::MembershipEnvelope;
 use crate::wire::operator::TeamBody;
@@ -13,7 +14,6 @@ use crate::wire::{MembershipDetail, Meta};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::Json;
 use cardinal_domain::Role;
 
 /// `GET /v2/teams`: a page of the organization's teams, by name.

@@ -5,6 +5,7 @@
 use crate::app::transactions::Embedded;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::v2::attachments;
 use crate::wire::answers::{TransactionEnvelope, TransactionList};
@@ -12,7 +13,6 @@ use crate::wire::attachments::LabelBody;
 use crate::wire::{Meta, TransactionBody, VatDetails};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::Json;
 use cardinal_store::staleness::may_be_stale;
 use cardinal_store::{TimeRange, TransactionQuery, TransactionSortField, TransactionStatus};
 use jiff::Timestamp;

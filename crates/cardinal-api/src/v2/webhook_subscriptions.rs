@@ -5,6 +5,7 @@
 use crate::app::webhooks::subscriptions::{self, NewSubscription, Subscriber, SubscriptionChange};
 use crate::http::auth::{scope, Principal};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::wire::requests::{SubscriptionRequest, SubscriptionUpdate};
 use crate::wire::Meta;
@@ -13,7 +14,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use cardinal_store::WebhookSubscription;
 use uuid::Uuid;
 

@@ -6,12 +6,12 @@ use crate::app::cards::settings::{self as card_settings, LimitsPatch};
 use crate::app::issues::Issues;
 use crate::http::body::{JsonBody, JsonBodyWithRaw};
 use crate::http::error::ApiResult;
+use crate::http::json::Json;
 use crate::v2::cards::change::{perform, settings, transition, CardCall};
 use crate::v2::cards::CardBody;
 use crate::wire::requests::{LimitsUpdate, NicknameUpdate, OptionsUpdate, RestrictionsUpdate};
 use crate::AppState;
 use axum::extract::State;
-use axum::Json;
 use cardinal_domain::card::CardOptions;
 use cardinal_domain::{rules, CardAction, Transition};
 

@@ -15,12 +15,12 @@
 use crate::app::cards::change;
 use crate::http::auth::Principal;
 use crate::http::error::ApiResult;
+use crate::http::json::Json;
 use crate::v2::cards::{render, CardBody, CardId};
 use crate::v2::sca::ScaStep;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::Json;
 use cardinal_domain::CardAction;
 use serde_json::Value;
 use uuid::Uuid;

@@ -5,12 +5,12 @@ use crate::app::cards::create::{self, Creator};
 use crate::http::auth::Principal;
 use crate::http::body::JsonBodyWithRaw;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::v2::cards::{render, CardBody};
 use crate::v2::sca::ScaStep;
 use crate::wire::requests::{BulkCreateRequest, CardFields, CreateCardRequest};
 use crate::AppState;
 use axum::extract::State;
-use axum::Json;
 
 /// `POST /v2/cards`.
 pub async fn create(

@@ -3,6 +3,7 @@
 
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::issuing::audit::audit_event;
 use crate::render::page::{self, escape};
 use crate::secrets::{hash_secret, new_token};
@@ -12,7 +13,6 @@ use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use cardinal_domain::CardAction;
 use cardinal_store::{Actor, ActorKind, DataViewToken};
 use jiff::SignedDuration;

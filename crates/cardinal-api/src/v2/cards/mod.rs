@@ -9,13 +9,13 @@ pub mod data_view;
 use crate::app::cards::expiry;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json::Json;
 use crate::http::params::Params;
 use crate::wire::{self, Meta};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use cardinal_domain::card::Status;
 use cardinal_domain::card::Windows;
 use cardinal_domain::{CardAction, CardLevel};
@@ -69,7 +69,7 @@ pub async fn list(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-fn unrenderable(e: serde_json::Error) -> ApiError {
+fn unrenderable(e: cardinal_json::Error) -> ApiError {
     tracing::error!(error = %e, "a card could not be rendered");
     ApiError::internal()
 }
