@@ -97,6 +97,12 @@ impl<'w, 'a> Compound<'w, 'a> {
         Compound { writer, first: true, variant }
     }
 
+    /// `{"variant":` and the bracket: a tuple or struct variant's data.
+    fn in_variant(writer: &'w mut Writer<'a>, variant: &str, bracket: u8) -> Self {
+        writer.open_variant(variant);
+        Compound::open(writer, bracket, true)
+    }
+
     fn separate(&mut self) {
         if !std::mem::take(&mut self.first) {
             self.writer.out.push(b',');
@@ -245,8 +251,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'w, 'a>, Error> {
-        self.open_variant(variant);
-        Ok(Compound::open(self, b'[', true))
+        Ok(Compound::in_variant(self, variant, b'['))
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, Error> {
@@ -267,8 +272,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'w, 'a>, Error> {
-        self.open_variant(variant);
-        Ok(Compound::open(self, b'{', true))
+        Ok(Compound::in_variant(self, variant, b'{'))
     }
 
     fn collect_str<T: ?Sized + Display>(self, value: &T) -> Result<(), Error> {

@@ -2,6 +2,7 @@
 //! `{"errors":[{"code","detail","source"?}],"trace_id"}`, with `trace_id` equal to the
 //! response's `X-Request-Id`.
 
+use crate::http::json::Json;
 use crate::http::trace;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -268,7 +269,7 @@ impl IntoResponse for ApiError {
         let mut response = match self.flat.map(|flat| *flat) {
             Some(Flat::Sca { code, message, action_type, sca_session_token }) => {
                 let body = ScaAnswer { code, message, action_type, sca_session_token, errors, trace_id };
-                (self.status, crate::http::json::Json(body)).into_response()
+                (self.status, Json(body)).into_response()
             }
             Some(Flat::First) => {
                 let first = errors.first().cloned();
@@ -279,9 +280,9 @@ impl IntoResponse for ApiError {
                     errors,
                     trace_id,
                 };
-                (self.status, crate::http::json::Json(body)).into_response()
+                (self.status, Json(body)).into_response()
             }
-            None => (self.status, crate::http::json::Json(ErrorAnswer { errors, trace_id })).into_response(),
+            None => (self.status, Json(ErrorAnswer { errors, trace_id })).into_response(),
         };
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));

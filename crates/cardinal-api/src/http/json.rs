@@ -31,16 +31,20 @@ impl<T: Serialize> IntoResponse for Json<T> {
 /// Not generic, so compiled once for every answer's type.
 fn json_response(written: Result<Vec<u8>, cardinal_json::Error>) -> Response {
     match written {
-        Ok(body) => {
-            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], Bytes::from(body)).into_response()
+        Ok(body) => json_bytes(Bytes::from(body)),
+        // No type Cardinal answers with fails to serialize (only a map whose keys are not
+        // strings could); if one ever did, that is the server's bug, said as axum's `Json` says
+        // it. (The contract's error shape would need `http::error`, which answers through this
+        // module.)
+        Err(e) => {
+            tracing::error!(error = %e, "an answer could not be written as JSON");
+            let plain = HeaderValue::from_static("text/plain; charset=utf-8");
+            (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, plain)], e.to_string()).into_response()
         }
-        // No type Cardinal answers with fails to serialize; if one ever did, this is a bug of
-        // the server's, said as axum's `Json` says it.
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
-            e.to_string(),
-        )
-            .into_response(),
     }
+}
+
+/// A 200 answer of JSON written earlier (a rendered card, a page of them).
+pub fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }

@@ -8,6 +8,7 @@
 
 use crate::wire::{self, CardView, Links};
 use axum::body::Bytes;
+use cardinal_json::Error as JsonError;
 use cardinal_store::bounded::insert_bounded;
 use cardinal_store::StoredCard;
 use serde::Serialize;
@@ -39,12 +40,7 @@ const CARD_BODY_OPENING: usize = br#"{"card":"#.len();
 
 impl RenderedCards {
     /// `{"card": …}` for `stored` as `view` shows it.
-    pub fn card_body(
-        &self,
-        stored: &Arc<StoredCard>,
-        view: CardView,
-        links: Links,
-    ) -> Result<Bytes, cardinal_json::Error> {
+    pub fn card_body(&self, stored: &Arc<StoredCard>, view: CardView, links: Links) -> Result<Bytes, JsonError> {
         if let Some(hit) = self.rendered(stored, view) {
             return Ok(hit);
         }
@@ -59,12 +55,7 @@ impl RenderedCards {
 
     /// The card's own document, as it appears inside `{"card": …}` and in lists: the same
     /// rendering, sliced out without a copy.
-    pub fn card_document(
-        &self,
-        stored: &Arc<StoredCard>,
-        view: CardView,
-        links: Links,
-    ) -> Result<Bytes, cardinal_json::Error> {
+    pub fn card_document(&self, stored: &Arc<StoredCard>, view: CardView, links: Links) -> Result<Bytes, JsonError> {
         let body = self.card_body(stored, view, links)?;
         Ok(body.slice(CARD_BODY_OPENING..body.len() - 1))
     }
@@ -76,7 +67,7 @@ impl RenderedCards {
         cards: impl IntoIterator<Item = (&'a Arc<StoredCard>, CardView)>,
         meta: &wire::Meta,
         links: Links,
-    ) -> Result<Bytes, cardinal_json::Error> {
+    ) -> Result<Bytes, JsonError> {
         let documents = cards
             .into_iter()
             .map(|(stored, view)| self.card_document(stored, view, links))

@@ -9,13 +9,12 @@ pub mod data_view;
 use crate::app::cards::expiry;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::json::Json;
+use crate::http::json::{json_bytes, Json};
 use crate::http::params::Params;
 use crate::wire::{self, Meta};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use cardinal_domain::card::Status;
 use cardinal_domain::card::Windows;
 use cardinal_domain::{CardAction, CardLevel};
@@ -66,7 +65,7 @@ pub async fn list(
     let windows = Windows::at(now, &principal.organization.time_zone());
     let cards = page.items.iter().map(|stored| (stored, wire::CardView::in_windows(&stored.card, now, windows)));
     let body = state.rendered.card_list_body(cards, &meta, state.links()).map_err(unrenderable)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(json_bytes(body))
 }
 
 fn unrenderable(e: cardinal_json::Error) -> ApiError {
@@ -143,7 +142,7 @@ pub async fn show(State(state): State<AppState>, principal: Principal, CardId(id
     // The most frequent read: its document is rendered once per version of the card.
     let view = wire::CardView::at(&stored.card, principal.now(), &principal.organization.time_zone());
     let body = state.rendered.card_body(&stored, view, state.links()).map_err(unrenderable)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(json_bytes(body))
 }
 
 /// A read that shows a card `expired` whose expiry is not stored yet stores it first (with its
